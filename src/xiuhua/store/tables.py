@@ -1,0 +1,268 @@
+"""SQLAlchemy Core tables: the whole schema in one place (Alembic migrations derive from it)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; stored as UTC on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime cannot be stored")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _code(length: int = 32) -> String:
+    return String(length)
+
+
+regions = Table(
+    "regions", metadata,
+    Column("code", _code(15), primary_key=True),
+    Column("level", String(16), nullable=False),
+    Column("kind", String(16), nullable=True),  # "zone" for a development zone
+    Column("name", String(200), nullable=False),
+    Column("parent_code", _code(15), ForeignKey("regions.code"), nullable=True, index=True),
+    Column("region_class", Integer, nullable=True),  # 1 一类 / 2 二类 (grids)
+    Column("area_m2", Float, nullable=False),
+    Column("geometry", LargeBinary, nullable=False),  # WKB, WGS84 lon/lat
+)
+
+units = Table(
+    "units", metadata,
+    Column("code", _code(), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("parent_code", _code(), ForeignKey("units.code"), nullable=True),
+    Column("region_code", _code(15), ForeignKey("regions.code"), nullable=True),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+users = Table(
+    "users", metadata,
+    Column("login", String(64), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("unit_code", _code(), ForeignKey("units.code"), nullable=True),
+    Column("phone", String(32), nullable=True),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+user_grids = Table(
+    "user_grids", metadata,
+    Column("login", String(64), ForeignKey("users.login"), primary_key=True),
+    Column("grid_code", _code(15), ForeignKey("regions.code"), primary_key=True),
+    Index("ix_user_grids_grid_code", "grid_code"),
+)
+
+categories = Table(
+    "categories", metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("code", String(5), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("major_code", String(2), nullable=False),
+    Column("major_name", String(100), nullable=False),
+    Column("source", String(64), nullable=False, default=""),
+    Column("public_reportable", Boolean, nullable=False, default=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("filing_condition", Text, nullable=False, default=""),
+    Column("closing_condition", Text, nullable=False, default=""),
+    Column("limits", JSON, nullable=False),
+    Column("calendar", String(64), nullable=False, default="default"),
+)
+
+components = Table(
+    "components", metadata,
+    Column("code", String(17), primary_key=True),
+    Column("class_code", String(5), nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("grid_code", _code(15), ForeignKey("regions.code"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("owner_unit", _code(), ForeignKey("units.code"), nullable=True),
+    Column("maintainer_unit", _code(), ForeignKey("units.code"), nullable=True),
+    Column("name", String(200), nullable=True),
+)
+
+responsibility_rules = Table(
+    "responsibility_rules", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scope", String(16), nullable=False),
+    Column("category", String(5), nullable=True),
+    Column("region_code", _code(15), ForeignKey("regions.code"), nullable=False),
+    Column("unit_code", _code(), ForeignKey("units.code"), nullable=False),
+    UniqueConstraint("scope", "category", "region_code", "unit_code",
+                     name="uq_responsibility_rules_rule"),
+)
+
+calendars = Table(
+    "calendars", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("label", String(100), nullable=False),
+    Column("seven_day", Boolean, nullable=False, default=False),
+    Column("periods", JSON, nullable=False),  # [["08:30","12:00"], ...]
+    Column("seasonal", JSON, nullable=False),  # [{"start": "05-01", "end": "09-30", "periods": [...]}]
+    Column("standard_day_seconds", Integer, nullable=False, default=27000),
+)
+
+calendar_days = Table(
+    "calendar_days", metadata,
+    Column("day", Date, primary_key=True),
+    Column("workday", Boolean, nullable=False),
+    Column("note", String(100), nullable=True),
+)
+
+calendar_years = Table(
+    "calendar_years", metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("imported_at", UTCDateTime, nullable=False),
+)
+
+settings = Table(
+    "settings", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
+)
+
+cases = Table(
+    "cases", metadata,
+    Column("case_no", String(20), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("category_code", String(5), nullable=False),
+    Column("urgency", String(16), nullable=False),
+    Column("lon", Float, nullable=True),
+    Column("lat", Float, nullable=True),
+    Column("grid_code", _code(15), nullable=True),
+    Column("community_code", _code(15), nullable=True),
+    Column("street_code", _code(15), nullable=True),
+    Column("address", Text, nullable=True),
+    Column("description", Text, nullable=True),
+    Column("component_code", String(17), nullable=True),
+    Column("reporter_name", String(100), nullable=True),
+    Column("reporter_phone", String(32), nullable=True),
+    Column("photos", JSON, nullable=False),
+    Column("reported_at", UTCDateTime, nullable=False),
+    Column("filed_at", UTCDateTime, nullable=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("cancelled_at", UTCDateTime, nullable=True),
+    Column("cancel_reason", String(16), nullable=True),
+    Column("duplicate_of", String(20), nullable=True),
+    Column("rating", String(32), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=True),
+    # denormalised for queues: the unit holding the case and its open deadline
+    Column("holder_unit", _code(), nullable=True),
+    Column("due_at", UTCDateTime, nullable=True),
+    Index("ix_cases_status_reported_at", "status", "reported_at"),
+    Index("ix_cases_reported_at", "reported_at"),
+    Index("ix_cases_closed_at", "closed_at"),
+    Index("ix_cases_grid_code", "grid_code"),
+    Index("ix_cases_holder_unit_status", "holder_unit", "status"),
+)
+
+case_events = Table(
+    "case_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_no", String(20), ForeignKey("cases.case_no"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(64), nullable=True),
+    Column("note", Text, nullable=True),
+    Column("photos", JSON, nullable=False),
+    Column("data", JSON, nullable=False),
+    UniqueConstraint("case_no", "seq", name="uq_case_events_case_no_seq"),
+    Index("ix_case_events_action_at", "action", "at"),
+)
+
+assignments = Table(
+    "assignments", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_no", String(20), ForeignKey("cases.case_no"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("unit_code", _code(), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("limit_text", String(16), nullable=False),
+    Column("calendar", String(64), nullable=False),
+    Column("deadline", UTCDateTime, nullable=False),
+    Column("ended", String(16), nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("suspended_at", UTCDateTime, nullable=True),
+    Column("remaining_seconds", Integer, nullable=True),
+    Column("extension_requested", String(16), nullable=True),
+    Column("deadline_log", JSON, nullable=False),
+    UniqueConstraint("case_no", "seq", name="uq_assignments_case_no_seq"),
+    Index("ix_assignments_unit_code_ended", "unit_code", "ended"),
+    Index("ix_assignments_started_at", "started_at"),
+    Index("ix_assignments_ended_at", "ended_at"),
+)
+
+inspector_tasks = Table(
+    "inspector_tasks", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_no", String(20), ForeignKey("cases.case_no"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("inspector", String(64), nullable=True),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("deadline", UTCDateTime, nullable=False),
+    Column("done_at", UTCDateTime, nullable=True),
+    Column("result", String(16), nullable=True),
+    UniqueConstraint("case_no", "seq", name="uq_inspector_tasks_case_no_seq"),
+    Index("ix_inspector_tasks_inspector_done_at", "inspector", "done_at"),
+)
+
+case_serials = Table(
+    "case_serials", metadata,
+    Column("day", String(8), primary_key=True),
+    Column("last", Integer, nullable=False),
+)
