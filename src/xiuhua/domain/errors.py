@@ -40,3 +40,16 @@ class PermissionDenied(ActionRefused):
 
 class StaleVersion(ActionRefused):
     code = "stale_version"
+
+
+class BatchInvalid(InvalidInput):
+    """A batch (file import) with bad items: nothing was written; one line per problem."""
+
+    code = "batch_invalid"
+
+    def __init__(self, message: str, problems: list[str], *, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.problems = problems
+
+    def __str__(self) -> str:
+        return "\n".join([self.message, *self.problems])

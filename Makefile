@@ -1,0 +1,37 @@
+# Xiuhua — the two set-up commands: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?= -n 2
+
+.PHONY: demo test install dev lint typecheck clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -e .
+
+dev: $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+
+## Build the demo city into ./var/xiuhua.db and show what was built.
+demo: install
+	$(BIN)/xiuhua demo
+
+lint: dev
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
+
+## The whole suite on SQLite and on a throw-away PostgreSQL cluster.
+test: dev
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
+	@url=$$(scripts/pg-test-cluster.sh start | tail -n 1) && \
+	  echo "PostgreSQL test cluster: $$url" && \
+	  XIUHUA_TEST_PG_URL=$$url $(BIN)/python -m pytest $(PYTEST_ARGS); \
+	  status=$$?; scripts/pg-test-cluster.sh stop; exit $$status
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,202 @@
+"""The ``xiuhua`` command line. Each command calls one service; domain errors are printed in
+Chinese and exit non-zero."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from sqlalchemy import Engine
+
+from xiuhua.config import get_settings
+from xiuhua.domain.calendar import SHANGHAI
+from xiuhua.domain.errors import DomainError
+from xiuhua.store.db import make_engine
+
+app = typer.Typer(help="绣花 Xiuhua —— 城市精细化管理（数字化城管）平台", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+import_app = typer.Typer(help="导入数据（区域、部件、案件）", no_args_is_help=True)
+export_app = typer.Typer(help="导出数据", no_args_is_help=True)
+check_app = typer.Typer(help="检查（责任覆盖等）", no_args_is_help=True)
+calendar_app = typer.Typer(help="工作日历（节假日与调休）", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+app.add_typer(check_app, name="check")
+app.add_typer(calendar_app, name="calendar")
+
+T = TypeVar("T")
+
+
+def engine() -> Engine:
+    from xiuhua.services.city import init_database
+
+    settings = get_settings()
+    eng = make_engine(settings.effective_database_url, echo=settings.sql_echo)
+    init_database(eng)
+    return eng
+
+
+def err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    """Print a domain error (in Chinese, with its code) and exit 1 instead of a traceback."""
+    try:
+        yield
+    except DomainError as exc:
+        err(f"错误 [{exc.code}]：{exc}")
+        raise typer.Exit(1) from None
+
+
+def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    with domain_errors():
+        return fn(*args, **kwargs)
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"日期“{text}”无效，应为 YYYY-MM-DD") from None
+
+
+@app.command()
+def init() -> None:
+    """创建或升级数据库，并写入默认分类和工作日历。"""
+    engine()
+    typer.echo(f"数据库已就绪：{get_settings().effective_database_url}")
+
+
+@app.command()
+def demo(
+    seed: Annotated[int, typer.Option(help="随机种子")] = 1,
+    months: Annotated[int, typer.Option(help="历史月数")] = 6,
+    end: Annotated[str | None, typer.Option(help="历史截止日期 YYYY-MM-DD（默认今天）")] = None,
+    no_history: Annotated[bool, typer.Option("--no-history", help="只建城市，不生成历史案件")] = False,
+    reset: Annotated[bool, typer.Option(help="先清空现有数据库")] = True,
+) -> None:
+    """生成示范城市“X市”：区域、网格、单位、部件、责任矩阵、监督员与历史案件。"""
+    from xiuhua.services.demo import build_demo_city
+
+    end_day = parse_day(end) if end else datetime.now(SHANGHAI).date()
+    summary = run(build_demo_city, get_settings(), seed=seed, months=months, end=end_day,
+                  history=not no_history, reset=reset, progress=sys.stderr.isatty())
+    typer.echo(str(summary))
+
+
+@import_app.command("regions")
+def import_regions(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="GeoJSON / Shapefile / GeoPackage")],
+    src_crs: Annotated[str | None, typer.Option("--src-crs", help="源坐标系，如 EPSG:4549（文件无 .prj 时必填）")] = None,
+    encoding: Annotated[str | None, typer.Option(help="属性编码，如 GBK")] = None,
+) -> None:
+    """导入区域（市、街道/开发区、社区、单元网格）。"""
+    from xiuhua.services.regions import import_regions_file
+
+    count = run(import_regions_file, engine(), file, src_crs=src_crs, encoding=encoding)
+    typer.echo(f"已导入 {count} 个区域")
+
+
+@import_app.command("components")
+def import_components(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    src_crs: Annotated[str | None, typer.Option("--src-crs")] = None,
+    encoding: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """导入部件普查数据。"""
+    from xiuhua.services.components import import_components_file
+
+    count = run(import_components_file, engine(), file, src_crs=src_crs, encoding=encoding)
+    typer.echo(f"已导入 {count} 个部件")
+
+
+@import_app.command("cases")
+def import_cases(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON Lines，每行一个案件")],
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="跳过有误的案件并写出报告")] = False,
+    report: Annotated[Path | None, typer.Option(help="--skip-invalid 的报告文件（默认 FILE.errors.txt）")] = None,
+) -> None:
+    """导入历史案件（逐条按同一状态机重放）。"""
+    from xiuhua.services.interchange import import_cases_file
+
+    result = run(import_cases_file, engine(), file, skip_invalid=skip_invalid, report_path=report)
+    typer.echo(str(result))
+
+
+@export_app.command("cases")
+def export_cases(
+    date_from: Annotated[str | None, typer.Option("--from", help="上报日期起（含）YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="上报日期止（含）YYYY-MM-DD")] = None,
+) -> None:
+    """导出案件为 JSON Lines（写到标准输出）。"""
+    from xiuhua.services.interchange import export_cases as export
+
+    start = parse_day(date_from) if date_from else None
+    stop = parse_day(date_to) if date_to else None
+    count = run(export, engine(), sys.stdout, date_from=start, date_to=stop)
+    err(f"已导出 {count} 个案件")
+
+
+@check_app.command("coverage")
+def check_coverage() -> None:
+    """检查责任覆盖：每个事项在每个网格都有且只有一个责任单位，网格无缝隙、无重叠。"""
+    from xiuhua.services.coverage import check_coverage as check
+
+    report = run(check, engine())
+    for line in report.lines():
+        typer.echo(line)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@calendar_app.command("set")
+def calendar_set(
+    day: Annotated[str, typer.Argument(help="日期 YYYY-MM-DD")],
+    kind: Annotated[str, typer.Argument(help="workday（上班）或 holiday（休息）")],
+) -> None:
+    """把某一天设为工作日或休息日（覆盖法定节假日数据）。"""
+    from xiuhua.services.calendars import set_day
+
+    if kind not in ("workday", "holiday"):
+        raise typer.BadParameter("类型须为 workday 或 holiday")
+    run(set_day, engine(), parse_day(day), kind == "workday")
+    typer.echo(f"{day} 已设为{'工作日' if kind == 'workday' else '休息日'}")
+
+
+@calendar_app.command("import")
+def calendar_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV：date,type[,name]")],
+) -> None:
+    """导入某年国务院办公厅公布的放假和调休安排。"""
+    from xiuhua.services.calendars import import_schedule
+
+    days, years = run(import_schedule, engine(), file)
+    typer.echo(f"已导入 {days} 天的安排，年份：{', '.join(str(y) for y in sorted(years))}")
+
+
+@calendar_app.command("show")
+def calendar_show(
+    start: Annotated[str, typer.Argument(help="起始时间，如 2026-10-16T17:00")],
+    limit: Annotated[str, typer.Argument(help="时限，如 4wh、2wd、24h、3d")],
+    calendar: Annotated[str, typer.Option(help="日历名称")] = "default",
+) -> None:
+    """计算截止时间（用于核对时限规则）。"""
+    from xiuhua.services.calendars import deadline_for
+
+    due = run(deadline_for, engine(), start, limit, calendar)
+    typer.echo(due.astimezone(SHANGHAI).isoformat())
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

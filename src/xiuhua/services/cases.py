@@ -1,0 +1,108 @@
+"""Use cases on cases: report one, act on one. The rules live in domain.lifecycle; this module
+locates points, numbers cases, and loads and saves the aggregate in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from xiuhua.domain.calendar import SHANGHAI
+from xiuhua.domain.choices import Source
+from xiuhua.domain.city import City
+from xiuhua.domain.errors import InvalidInput, NotFound
+from xiuhua.domain.geo import CoordSys
+from xiuhua.domain.lifecycle import (
+    SYSTEM,
+    Actor,
+    Case,
+    Command,
+    Location,
+    ReportData,
+    apply,
+    report,
+)
+from xiuhua.domain.taxonomy import DEFAULT_URGENCY
+from xiuhua.store.cases import load_case, next_case_no, save_case
+from xiuhua.store.tables import cases, components
+
+
+@dataclass(frozen=True)
+class CaseInput:
+    """A report as clients send it (the interchange format's case fields)."""
+
+    category_code: str
+    source: Source = Source.INSPECTOR
+    lon: float | None = None
+    lat: float | None = None
+    coord_sys: CoordSys = CoordSys.WGS84
+    grid_code: str | None = None
+    address: str | None = None
+    description: str | None = None
+    urgency: str = DEFAULT_URGENCY
+    component_code: str | None = None
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    photos: tuple[str, ...] = ()
+    note: str | None = None
+
+
+def locate_input(city: City, lon: float | None, lat: float | None, coord_sys: CoordSys,
+                 grid_code: str | None = None) -> Location | None:
+    """The location of a reported point; a given grid code must agree with the point."""
+    if lon is None and lat is None:
+        if grid_code is not None:
+            raise InvalidInput("提供网格编码时须同时提供坐标", code="missing_coordinates")
+        return None
+    if lon is None or lat is None:
+        raise InvalidInput("经度和纬度须同时提供", code="missing_coordinates")
+    location = city.locate(lon, lat, coord_sys)
+    if grid_code is not None and grid_code != location.grid_code:
+        raise InvalidInput(f"网格编码“{grid_code}”与坐标所在网格“{location.grid_code}”不一致",
+                           code="grid_mismatch")
+    return location
+
+
+def check_component(session: Session, code: str | None) -> None:
+    if code is None:
+        return
+    if not session.execute(select(components.c.code).where(components.c.code == code)).first():
+        raise InvalidInput(f"部件“{code}”不存在", code="unknown_component")
+
+
+def report_data(city: City, data: CaseInput, case_no: str, at: datetime) -> ReportData:
+    return ReportData(
+        case_no=case_no, source=data.source, category_code=data.category_code, at=at,
+        urgency=data.urgency,
+        location=locate_input(city, data.lon, data.lat, data.coord_sys, data.grid_code),
+        address=data.address, description=data.description,
+        component_code=data.component_code, reporter_name=data.reporter_name,
+        reporter_phone=data.reporter_phone, photos=data.photos, note=data.note,
+    )
+
+
+def report_case(session: Session, city: City, data: CaseInput, at: datetime,
+                actor: Actor = SYSTEM) -> Case:
+    """上报: a new case with the next number of the report's local day."""
+    check_component(session, data.component_code)
+    probe = report_data(city, data, "", at)  # validate before taking a number
+    report(probe, city.rules, actor)
+    case_no = next_case_no(session, at.astimezone(SHANGHAI).strftime("%Y%m%d"))
+    case = report(replace(probe, case_no=case_no), city.rules, actor)
+    save_case(session, case, 0, 0)
+    return case
+
+
+def act_on_case(session: Session, city: City, case_no: str, cmd: Command) -> Case:
+    """Apply one action and save it; a concurrent save makes this one fail as stale."""
+    case = load_case(session, case_no)
+    loaded_version, loaded_events = case.version, len(case.events)
+    check_component(session, cmd.component_code)
+    if cmd.duplicate_of is not None and not session.execute(
+            select(cases.c.case_no).where(cases.c.case_no == cmd.duplicate_of)).first():
+        raise NotFound(f"重复的原案件“{cmd.duplicate_of}”不存在", code="case_not_found")
+    apply(case, cmd, city.rules)
+    save_case(session, case, loaded_version, loaded_events)
+    return case

@@ -1,0 +1,55 @@
+"""Load the city model from the store into an in-memory :class:`City`, and set a new
+database up with the shipped defaults (taxonomy, calendars)."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from sqlalchemy import Engine, func, select
+
+from xiuhua.domain.city import City
+from xiuhua.domain.geo import GridIndex
+from xiuhua.domain.responsibility import Matrix
+from xiuhua.domain.taxonomy import Taxonomy, parse_taxonomy_csv
+from xiuhua.store import city as store
+from xiuhua.store.cases import Bind
+from xiuhua.store.db import transaction
+from xiuhua.store.migrate import upgrade
+from xiuhua.store.tables import calendars, categories
+
+DEFAULT_CALENDARS = [
+    # name, label, periods, seven_day
+    ("default", "标准工作日历", [["08:30", "12:00"], ["13:30", "17:30"]], False),
+    ("center", "指挥中心全天候日历", [["00:00", "24:00"]], True),
+]
+
+
+def load_city(bind: Bind) -> City:
+    infos, grids = store.load_regions(bind)
+    return City(
+        taxonomy=Taxonomy.of(store.load_classes(bind)),
+        calendars=store.load_calendars(bind),
+        regions=infos,
+        grid_index=GridIndex(grids),
+        units=store.load_units(bind),
+        matrix=Matrix(store.load_rules(bind)),
+        inspectors_by_grid=store.load_inspector_posts(bind),
+        config=store.load_lifecycle_config(bind),
+        permissions=store.load_permissions(bind),
+    )
+
+
+def shipped_taxonomy_text() -> str:
+    return resources.files("xiuhua.data").joinpath("categories.csv").read_text(encoding="utf-8")
+
+
+def init_database(engine: Engine) -> None:
+    """Migrate to the latest schema and seed what a new city needs (idempotent)."""
+    upgrade(engine)
+    with transaction(engine) as session:
+        if not session.execute(select(func.count()).select_from(categories)).scalar():
+            store.save_classes(session, parse_taxonomy_csv(shipped_taxonomy_text()))
+        have = set(session.execute(select(calendars.c.name)).scalars())
+        for name, label, periods, seven_day in DEFAULT_CALENDARS:
+            if name not in have:
+                store.save_calendar(session, name, label, periods, seven_day=seven_day)

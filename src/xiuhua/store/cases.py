@@ -1,0 +1,279 @@
+"""Cases, their events, assignments and inspector tasks: the one mapping between the
+:class:`~xiuhua.domain.lifecycle.Case` aggregate and its rows, for single saves and bulk loads."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from xiuhua.domain.choices import (
+    Action,
+    AssignmentEnd,
+    AssignmentKind,
+    CancelReason,
+    CaseStatus,
+    Rating,
+    Source,
+    TaskKind,
+)
+from xiuhua.domain.errors import NotFound, StaleVersion
+from xiuhua.domain.lifecycle import Assignment, Case, Event, InspectorTask, Location
+from xiuhua.store.tables import assignments, case_events, case_serials, cases, inspector_tasks
+
+Row = dict[str, Any]
+Bind = Session | Connection
+
+
+def dialect_name(bind: Bind) -> str:
+    return bind.dialect.name if isinstance(bind, Connection) else bind.get_bind().dialect.name
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t is not None else None
+
+
+def case_row(case: Case) -> Row:
+    loc = case.location
+    open_a = case.open_assignment
+    return {
+        "case_no": case.case_no, "status": case.status.value, "version": case.version,
+        "source": case.source.value, "category_code": case.category_code,
+        "urgency": case.urgency,
+        "lon": loc.lon if loc else None, "lat": loc.lat if loc else None,
+        "grid_code": loc.grid_code if loc else None,
+        "community_code": loc.community_code if loc else None,
+        "street_code": loc.street_code if loc else None,
+        "address": case.address, "description": case.description,
+        "component_code": case.component_code, "reporter_name": case.reporter_name,
+        "reporter_phone": case.reporter_phone, "photos": list(case.photos),
+        "reported_at": case.reported_at, "filed_at": case.filed_at,
+        "closed_at": case.closed_at, "cancelled_at": case.cancelled_at,
+        "cancel_reason": case.cancel_reason.value if case.cancel_reason else None,
+        "duplicate_of": case.duplicate_of,
+        "rating": case.rating.value if case.rating else None,
+        "updated_at": case.updated_at, "holder_unit": case.holder,
+        "due_at": open_a.deadline if open_a and open_a.suspended_at is None else None,
+    }
+
+
+def event_row(case_no: str, e: Event) -> Row:
+    return {"case_no": case_no, "seq": e.seq, "action": e.action.value, "at": e.at,
+            "actor": e.actor, "note": e.note, "photos": list(e.photos), "data": dict(e.data)}
+
+
+def assignment_row(case_no: str, a: Assignment) -> Row:
+    return {
+        "case_no": case_no, "seq": a.seq, "unit_code": a.unit_code, "kind": a.kind.value,
+        "started_at": a.started_at, "limit_text": a.limit, "calendar": a.calendar,
+        "deadline": a.deadline, "ended": a.ended.value, "ended_at": a.ended_at,
+        "suspended_at": a.suspended_at, "remaining_seconds": a.remaining_seconds,
+        "extension_requested": a.extension_requested,
+        "deadline_log": [[_iso(s), _iso(d)] for s, d in a.deadline_log],
+    }
+
+
+def task_row(case_no: str, t: InspectorTask) -> Row:
+    return {"case_no": case_no, "seq": t.seq, "kind": t.kind.value, "inspector": t.inspector,
+            "opened_at": t.opened_at, "deadline": t.deadline, "done_at": t.done_at,
+            "result": t.result}
+
+
+def _dt(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def case_from_rows(row: Any, event_rows: Sequence[Any], assignment_rows: Sequence[Any],
+                   task_rows: Sequence[Any]) -> Case:
+    m = row._mapping if hasattr(row, "_mapping") else row
+    location = None
+    if m["grid_code"] is not None:
+        location = Location(lon=m["lon"], lat=m["lat"], grid_code=m["grid_code"],
+                            community_code=m["community_code"] or "",
+                            street_code=m["street_code"] or "")
+    return Case(
+        case_no=m["case_no"], source=Source(m["source"]), category_code=m["category_code"],
+        urgency=m["urgency"], reported_at=m["reported_at"], status=CaseStatus(m["status"]),
+        version=m["version"], location=location, address=m["address"],
+        description=m["description"], component_code=m["component_code"],
+        reporter_name=m["reporter_name"], reporter_phone=m["reporter_phone"],
+        photos=tuple(m["photos"] or ()), filed_at=m["filed_at"], closed_at=m["closed_at"],
+        cancelled_at=m["cancelled_at"],
+        cancel_reason=CancelReason(m["cancel_reason"]) if m["cancel_reason"] else None,
+        duplicate_of=m["duplicate_of"],
+        rating=Rating(m["rating"]) if m["rating"] else None, updated_at=m["updated_at"],
+        assignments=[_assignment(r._mapping) for r in assignment_rows],
+        tasks=[_task(r._mapping) for r in task_rows],
+        events=[_event(r._mapping) for r in event_rows],
+    )
+
+
+def _event(m: Any) -> Event:
+    return Event(seq=m["seq"], action=Action(m["action"]), at=m["at"], actor=m["actor"],
+                 note=m["note"], photos=tuple(m["photos"] or ()), data=dict(m["data"] or {}))
+
+
+def _assignment(m: Any) -> Assignment:
+    log: list[tuple[datetime, datetime | None]] = []
+    for since, deadline in m["deadline_log"] or []:
+        start = _dt(since)
+        if start is not None:
+            log.append((start, _dt(deadline)))
+    return Assignment(
+        seq=m["seq"], unit_code=m["unit_code"], kind=AssignmentKind(m["kind"]),
+        started_at=m["started_at"], limit=m["limit_text"], calendar=m["calendar"],
+        deadline=m["deadline"], ended=AssignmentEnd(m["ended"]), ended_at=m["ended_at"],
+        suspended_at=m["suspended_at"], remaining_seconds=m["remaining_seconds"],
+        extension_requested=m["extension_requested"], deadline_log=log,
+    )
+
+
+def _task(m: Any) -> InspectorTask:
+    return InspectorTask(seq=m["seq"], kind=TaskKind(m["kind"]), inspector=m["inspector"],
+                         opened_at=m["opened_at"], deadline=m["deadline"],
+                         done_at=m["done_at"], result=m["result"])
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def load_case(bind: Bind, case_no: str) -> Case:
+    row = bind.execute(select(cases).where(cases.c.case_no == case_no)).first()
+    if row is None:
+        raise NotFound(f"案件“{case_no}”不存在", code="case_not_found")
+    return case_from_rows(
+        row,
+        bind.execute(select(case_events).where(case_events.c.case_no == case_no)
+                     .order_by(case_events.c.seq)).all(),
+        bind.execute(select(assignments).where(assignments.c.case_no == case_no)
+                     .order_by(assignments.c.seq)).all(),
+        bind.execute(select(inspector_tasks).where(inspector_tasks.c.case_no == case_no)
+                     .order_by(inspector_tasks.c.seq)).all(),
+    )
+
+
+def _children(bind: Bind, table: Any, case_nos: list[str]) -> dict[str, list[Any]]:
+    grouped: dict[str, list[Any]] = defaultdict(list)
+    rows = bind.execute(select(table).where(table.c.case_no.in_(case_nos))
+                        .order_by(table.c.case_no, table.c.seq))
+    for r in rows:
+        grouped[r.case_no].append(r)
+    return grouped
+
+
+def iter_cases(bind: Bind, *conditions: Any, batch: int = 2000) -> Iterator[Case]:
+    """All cases matching ``conditions``, in case-number order, loaded in batches."""
+    after = ""
+    while True:
+        rows = bind.execute(select(cases).where(cases.c.case_no > after, *conditions)
+                            .order_by(cases.c.case_no).limit(batch)).all()
+        if not rows:
+            return
+        nos = [r.case_no for r in rows]
+        evs = _children(bind, case_events, nos)
+        asg = _children(bind, assignments, nos)
+        tsk = _children(bind, inspector_tasks, nos)
+        for r in rows:
+            yield case_from_rows(r, evs[r.case_no], asg[r.case_no], tsk[r.case_no])
+        after = nos[-1]
+
+
+def existing_case_nos(bind: Bind, case_nos: Iterable[str]) -> set[str]:
+    found: set[str] = set()
+    chunk: list[str] = []
+    for no in case_nos:
+        chunk.append(no)
+        if len(chunk) == 500:
+            found |= set(bind.execute(select(cases.c.case_no).where(cases.c.case_no.in_(chunk)))
+                         .scalars())
+            chunk = []
+    if chunk:
+        found |= set(bind.execute(select(cases.c.case_no).where(cases.c.case_no.in_(chunk)))
+                     .scalars())
+    return found
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def insert_cases(bind: Bind, batch: Sequence[Case], chunk: int = 5000) -> None:
+    """Bulk insert complete new cases (import, demo): executemany per table."""
+    for i in range(0, len(batch), chunk):
+        part = batch[i:i + chunk]
+        bind.execute(insert(cases), [case_row(c) for c in part])
+        bind.execute(insert(case_events), [event_row(c.case_no, e) for c in part for e in c.events])
+        arows = [assignment_row(c.case_no, a) for c in part for a in c.assignments]
+        if arows:
+            bind.execute(insert(assignments), arows)
+        trows = [task_row(c.case_no, t) for c in part for t in c.tasks]
+        if trows:
+            bind.execute(insert(inspector_tasks), trows)
+
+
+def save_case(bind: Bind, case: Case, loaded_version: int, loaded_events: int) -> None:
+    """Persist what an action changed, refusing if someone else saved the case meanwhile."""
+    if loaded_version == 0:
+        insert_cases(bind, [case])
+        return
+    result = bind.execute(update(cases).where(and_(cases.c.case_no == case.case_no,
+                                                   cases.c.version == loaded_version))
+                          .values(case_row(case)))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise StaleVersion("案件已被他人更新，请刷新后重试")
+    new_events = [event_row(case.case_no, e) for e in case.events[loaded_events:]]
+    if new_events:
+        bind.execute(insert(case_events), new_events)
+    _upsert_children(bind, assignments, [assignment_row(case.case_no, a) for a in case.assignments])
+    _upsert_children(bind, inspector_tasks, [task_row(case.case_no, t) for t in case.tasks])
+
+
+def _upsert_children(bind: Bind, table: Any, rows: list[Row]) -> None:
+    if not rows:
+        return
+    case_no = rows[0]["case_no"]
+    have = set(bind.execute(select(table.c.seq).where(table.c.case_no == case_no)).scalars())
+    fresh = [r for r in rows if r["seq"] not in have]
+    for r in rows:
+        if r["seq"] in have:
+            bind.execute(update(table).where(and_(table.c.case_no == case_no,
+                                                  table.c.seq == r["seq"])).values(r))
+    if fresh:
+        bind.execute(insert(table), fresh)
+
+
+# --- case numbers -------------------------------------------------------------------------
+
+
+def _ensure_counter(bind: Bind, day: str) -> None:
+    if bind.execute(select(case_serials.c.day).where(case_serials.c.day == day)).first():
+        return
+    used = bind.execute(select(func.max(cases.c.case_no))
+                        .where(cases.c.case_no.like(f"{day}%"))).scalar()
+    start = int(used[8:]) if used else 0
+    dialect_insert = pg_insert if dialect_name(bind) == "postgresql" else sqlite_insert
+    bind.execute(dialect_insert(case_serials).values(day=day, last=start)
+                 .on_conflict_do_nothing(index_elements=["day"]))
+
+
+def next_case_no(bind: Bind, day: str) -> str:
+    """``YYYYMMDD`` + 6-digit daily serial; unique under concurrency, skipping used numbers.
+
+    The counter row is updated in the caller's transaction, so concurrent reporters serialise
+    on it (row lock on PostgreSQL, the write lock on SQLite) until they commit."""
+    _ensure_counter(bind, day)
+    current = bind.execute(update(case_serials).where(case_serials.c.day == day)
+                           .values(last=case_serials.c.last + 1)
+                           .returning(case_serials.c.last)).scalar_one()
+    while bind.execute(select(cases.c.case_no)
+                       .where(cases.c.case_no == f"{day}{current:06d}")).first():
+        current += 1
+        bind.execute(update(case_serials).where(case_serials.c.day == day).values(last=current))
+    if current > 999999:
+        raise StaleVersion(f"{day} 的案件编号已用尽", code="case_numbers_exhausted")
+    return f"{day}{current:06d}"
