@@ -117,6 +117,43 @@ def import_components(
     typer.echo(f"已导入 {count} 个部件")
 
 
+@import_app.command("units")
+def import_units(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV：code,name[,kind,parent_code,region_code,active]")],
+    encoding: Annotated[str | None, typer.Option(help="文件编码，如 GBK")] = None,
+) -> None:
+    """导入单位（职能部门、街道办、社区、作业单位）。"""
+    from xiuhua.services.units import import_units_file
+
+    count = run(import_units_file, engine(), file, encoding=encoding)
+    typer.echo(f"已导入 {count} 个单位")
+
+
+@import_app.command("rules")
+def import_rules(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV：scope,category,region_code,unit_code")],
+    replace: Annotated[bool, typer.Option("--replace", help="先清空现有责任规则")] = False,
+    encoding: Annotated[str | None, typer.Option(help="文件编码，如 GBK")] = None,
+) -> None:
+    """导入责任规则（权属 → 专业归口 → 属地兜底）。"""
+    from xiuhua.services.units import import_rules_file
+
+    count = run(import_rules_file, engine(), file, replace=replace, encoding=encoding)
+    typer.echo(f"已导入 {count} 条责任规则")
+
+
+@import_app.command("categories")
+def import_categories(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="与 data/categories.csv 同列的分类文件")],
+    encoding: Annotated[str | None, typer.Option(help="文件编码，如 GBK")] = None,
+) -> None:
+    """导入或更新部件、事项分类及其处置时限（停用请将 active 设为 0）。"""
+    from xiuhua.services.city import import_taxonomy_file
+
+    count = run(import_taxonomy_file, engine(), file, encoding=encoding)
+    typer.echo(f"已导入 {count} 个分类")
+
+
 @import_app.command("cases")
 def import_cases(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON Lines，每行一个案件")],

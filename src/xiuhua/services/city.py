@@ -4,6 +4,7 @@ database up with the shipped defaults (taxonomy, calendars)."""
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
@@ -11,6 +12,7 @@ from xiuhua.domain.city import City
 from xiuhua.domain.geo import GridIndex
 from xiuhua.domain.responsibility import Matrix
 from xiuhua.domain.taxonomy import Taxonomy, parse_taxonomy_csv
+from xiuhua.services.tabular import read_text
 from xiuhua.store import city as store
 from xiuhua.store.cases import Bind
 from xiuhua.store.db import transaction
@@ -53,3 +55,13 @@ def init_database(engine: Engine) -> None:
         for name, label, periods, seven_day in DEFAULT_CALENDARS:
             if name not in have:
                 store.save_calendar(session, name, label, periods, seven_day=seven_day)
+
+
+def import_taxonomy_file(engine: Engine, path: Path, encoding: str | None = None) -> int:
+    """Insert or update classes from an edited taxonomy CSV (same columns as the shipped file).
+
+    Classes are never deleted (cases refer to them): set ``active`` to 0 to retire one."""
+    classes = parse_taxonomy_csv(read_text(path, encoding))
+    with transaction(engine) as session:
+        store.save_classes(session, classes)
+    return len(classes)

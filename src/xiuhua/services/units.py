@@ -1,0 +1,91 @@
+"""Units (departments, street/zone offices, communities, contractors) and the responsibility
+matrix, imported from CSV files an administrator keeps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from xiuhua.domain.choices import UnitKind
+from xiuhua.domain.city import UnitInfo
+from xiuhua.domain.errors import BatchInvalid, InvalidInput
+from xiuhua.domain.responsibility import Rule, RuleScope
+from xiuhua.services.tabular import read_csv, read_text
+from xiuhua.store import city as store
+from xiuhua.store.db import transaction
+from xiuhua.store.tables import regions, responsibility_rules, units
+
+
+def _unit(row: dict[str, str], known: set[str], regions_known: set[str]) -> UnitInfo:
+    if not row["code"] or not row["name"]:
+        raise ValueError("编码和名称不能为空")
+    try:
+        kind = UnitKind(row.get("kind") or UnitKind.DEPARTMENT.value)
+    except ValueError:
+        raise ValueError(f"单位类型“{row.get('kind')}”无效（可选：{', '.join(UnitKind.values())}）") from None
+    parent = row.get("parent_code") or None
+    if parent is not None and parent not in known:
+        raise ValueError(f"上级单位“{parent}”不存在")
+    region = row.get("region_code") or None
+    if region is not None and region not in regions_known:
+        raise ValueError(f"所属区域“{region}”不存在")
+    active = (row.get("active") or "1").lower() not in ("0", "false", "no", "否")
+    return UnitInfo(row["code"], row["name"], kind.value, parent, region, active)
+
+
+def import_units_file(engine: Engine, path: Path, encoding: str | None = None) -> int:
+    """CSV ``code,name[,kind,parent_code,region_code,active]``; all rows or none."""
+    rows = read_csv(read_text(path, encoding), ["code", "name"])
+    with transaction(engine) as session:
+        known = set(session.execute(select(units.c.code)).scalars()) | {r["code"] for _, r in rows}
+        regions_known = set(session.execute(select(regions.c.code)).scalars())
+        items, problems = [], []
+        for line, row in rows:
+            try:
+                items.append(_unit(row, known, regions_known))
+            except ValueError as exc:
+                problems.append(f"第 {line} 行（{row.get('code') or '空'}）：{exc}")
+        if problems:
+            raise BatchInvalid(f"单位数据有 {len(problems)} 处错误，未导入", problems,
+                               code="invalid_units")
+        store.save_units(session, items)
+    return len(items)
+
+
+def _rule(row: dict[str, str], units_known: set[str], regions_known: set[str]) -> Rule:
+    try:
+        scope = RuleScope(row["scope"])
+    except ValueError:
+        raise ValueError("scope 须为 matter、major 或 any") from None
+    if row["region_code"] not in regions_known:
+        raise ValueError(f"区域“{row['region_code']}”不存在")
+    if row["unit_code"] not in units_known:
+        raise ValueError(f"单位“{row['unit_code']}”不存在")
+    try:
+        return Rule(scope, row.get("category") or None, row["region_code"], row["unit_code"])
+    except InvalidInput as exc:
+        raise ValueError(str(exc)) from None
+
+
+def import_rules_file(engine: Engine, path: Path, replace: bool = False,
+                      encoding: str | None = None) -> int:
+    """CSV ``scope,category,region_code,unit_code``; ``replace`` drops the old matrix first."""
+    rows = read_csv(read_text(path, encoding), ["scope", "category", "region_code", "unit_code"])
+    with transaction(engine) as session:
+        units_known = set(session.execute(select(units.c.code)).scalars())
+        regions_known = set(session.execute(select(regions.c.code)).scalars())
+        rules, problems = [], []
+        for line, row in rows:
+            try:
+                rules.append(_rule(row, units_known, regions_known))
+            except ValueError as exc:
+                problems.append(f"第 {line} 行：{exc}")
+        if problems:
+            raise BatchInvalid(f"责任规则有 {len(problems)} 处错误，未导入", problems,
+                               code="invalid_rules")
+        if replace:
+            session.execute(responsibility_rules.delete())
+        existing = set(store.load_rules(session))
+        store.add_rules(session, [r for r in dict.fromkeys(rules) if r not in existing])
+    return len(rules)
