@@ -1,0 +1,549 @@
+"""Working-time arithmetic: working days, working hours, time limits and deadlines.
+
+Rules (product spec):
+
+* Calendars are computed in Asia/Shanghai. A working day is Monday–Friday, minus the Chinese
+  statutory holidays, plus the 调休 make-up working days. Both are seeded from the ``holidays``
+  package (``holidays.China``) and the city may override any single date (workday/holiday).
+* The package only knows the official schedule (State Council notice) of the years listed in
+  its per-year substitution tables (``special_public_holidays``, which also yield
+  ``weekend_workdays``). For any other year it guesses; using such a year, unless the city
+  imported its schedule, emits :class:`UnofficialYearWarning` once per calendar and year.
+* Working periods default to 08:30–12:00 and 13:30–17:30 (7.5 h); seasonal schedules may
+  replace them for a month-day range. A ``seven_day`` calendar (the command center) works
+  every day with its own periods. A period ending at ``time(0, 0)`` ends at 24:00, i.e. at
+  midnight at the end of its day (``WorkPeriod.parse("00:00-24:00")`` builds one).
+* Working periods are half-open on the left, (08:30, 12:00]: counting starts at the next
+  working instant, so a positive working deadline may be 12:00 or 17:30, never 08:30/13:30.
+  Natural units (``h``, ``d``) count elapsed time from the start itself.
+* Arithmetic is exact to the microsecond on absolute (epoch) time; every datetime in and out
+  is timezone-aware and results are in UTC.
+
+Performance: each date's working periods are cached per calendar as epoch microseconds with
+their total, so long limits skip whole days at the cost of one dict lookup per day.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from functools import cache, lru_cache
+from itertools import pairwise
+from types import MappingProxyType
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from xiuhua.domain.errors import InvalidInput
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+STANDARD_DAY_SECONDS = 27_000  # one standard working day: 7.5 h
+MAX_LIMIT_DAYS = 3650  # longest accepted limit, in (working or natural) days of its unit
+
+_DAY_SECONDS = 86_400
+_US_PER_S = 1_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+_MAX_ADD_SECONDS = MAX_LIMIT_DAYS * _DAY_SECONDS
+
+Bounds = tuple[tuple[int, int], ...]  # a day's working periods as epoch microseconds
+
+
+class UnofficialYearWarning(UserWarning):
+    """A year without an official holiday schedule was used; its working days are a guess."""
+
+
+# --- time limits ----------------------------------------------------------------------------
+
+
+class LimitUnit(StrEnum):
+    WORKING_HOURS = "wh"
+    WORKING_DAYS = "wd"
+    HOURS = "h"
+    DAYS = "d"
+
+    @property
+    def label(self) -> str:
+        return _UNIT_LABELS[self.value]
+
+    @property
+    def working(self) -> bool:
+        return self in (LimitUnit.WORKING_HOURS, LimitUnit.WORKING_DAYS)
+
+
+_UNIT_LABELS = {"wh": "工作小时", "wd": "工作日", "h": "小时", "d": "天"}
+_LIMIT_RE = re.compile(r"([0-9]+)(?:\.([0-9]+))?([A-Za-z]+)")
+_MAX_LIMIT_TEXT = 32
+_LIMIT_HINT = "应为数字加单位，如 4wh、0.5wd、24h、3d（wh 工作小时、wd 工作日、h 小时、d 天）"
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    """A time limit such as ``4wh``; ``seconds`` is the counted time it grants."""
+
+    text: str
+    unit: LimitUnit
+    seconds: int
+
+    def __post_init__(self) -> None:
+        if isinstance(self.seconds, bool) or not isinstance(self.seconds, int) \
+                or self.seconds <= 0:
+            raise _bad_limit(self.text, "时长必须大于零")
+
+    @property
+    def working(self) -> bool:
+        return self.unit.working
+
+    @classmethod
+    def parse(cls, text: str, standard_day_seconds: int = STANDARD_DAY_SECONDS) -> TimeLimit:
+        """Parse ``<number><unit>`` (e.g. ``4wh``, ``0.5wd``, ``24h``, ``3d``)."""
+        _check_standard_day(standard_day_seconds)
+        valid = isinstance(text, str) and len(text) <= _MAX_LIMIT_TEXT
+        match = _LIMIT_RE.fullmatch(text) if valid else None
+        if match is None:
+            raise _bad_limit(text, _LIMIT_HINT)
+        try:
+            unit = LimitUnit(match[3].lower())
+        except ValueError:
+            reason = "单位只能是 wh（工作小时）、wd（工作日）、h（小时）或 d（天）"
+            raise _bad_limit(text, reason) from None
+        value = Decimal(f"{match[1]}.{match[2] or '0'}")
+        seconds = _limit_seconds(text, value, unit, standard_day_seconds)
+        return cls(f"{format(value.normalize(), 'f')}{unit.value}", unit, seconds)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _limit_seconds(text: str, value: Decimal, unit: LimitUnit, standard_day: int) -> int:
+    """Whole seconds granted by ``value`` units, refusing zero and absurdly long limits."""
+    if value == 0:
+        raise _bad_limit(text, "时长必须大于零")
+    per_unit = {LimitUnit.WORKING_HOURS: 3600, LimitUnit.WORKING_DAYS: standard_day,
+                LimitUnit.HOURS: 3600, LimitUnit.DAYS: _DAY_SECONDS}[unit]
+    day = standard_day if unit.working else _DAY_SECONDS
+    exact = value * per_unit
+    if exact > MAX_LIMIT_DAYS * day:
+        raise _bad_limit(text, f"时长过长（不得超过 {MAX_LIMIT_DAYS} 天）")
+    seconds = int(exact.to_integral_value(rounding=ROUND_HALF_UP))
+    if seconds == 0:
+        raise _bad_limit(text, "时长不足 1 秒")
+    return seconds
+
+
+def _bad_limit(text: object, reason: str) -> InvalidInput:
+    return InvalidInput(f"时限“{text}”无效：{reason}", code="invalid_time_limit")
+
+
+def _check_standard_day(seconds: int) -> int:
+    if isinstance(seconds, bool) or not isinstance(seconds, int) \
+            or not 0 < seconds <= _DAY_SECONDS:
+        raise InvalidInput(f"标准工作日时长 {seconds} 秒无效：应在 1 到 86400 秒之间",
+                           code="invalid_calendar")
+    return seconds
+
+
+# --- working periods and schedules ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkPeriod:
+    """A daily working period in local time; ``end == time(0, 0)`` means 24:00."""
+
+    start: time
+    end: time
+
+    def __post_init__(self) -> None:
+        for moment in (self.start, self.end):
+            if not isinstance(moment, time) or moment.tzinfo is not None or moment.microsecond:
+                raise _bad_period(self, "时刻必须是不带时区、精确到秒的时间")
+        if self.start_seconds >= self.end_seconds:
+            raise _bad_period(self, "开始时间必须早于结束时间")
+
+    @property
+    def start_seconds(self) -> int:
+        return _seconds_of_day(self.start)
+
+    @property
+    def end_seconds(self) -> int:
+        """Seconds after local midnight; 86400 for a period ending at 24:00."""
+        return _seconds_of_day(self.end) or _DAY_SECONDS
+
+    @property
+    def seconds(self) -> int:
+        return self.end_seconds - self.start_seconds
+
+    @classmethod
+    def parse(cls, text: str) -> WorkPeriod:
+        """Parse ``HH:MM-HH:MM`` (``–`` also accepted); ``24:00`` is a valid end."""
+        parts = re.split(r"\s*[-–~]\s*", text.strip())
+        if len(parts) != 2:
+            raise InvalidInput(f"工作时段“{text}”格式不正确，应为 08:30-12:00",
+                               code="invalid_work_period")
+        try:
+            end = time(0, 0) if parts[1] == "24:00" else time.fromisoformat(parts[1])
+            return cls(time.fromisoformat(parts[0]), end)
+        except ValueError:
+            raise InvalidInput(f"工作时段“{text}”中的时间无效，应为 08:30-12:00",
+                               code="invalid_work_period") from None
+
+    def __str__(self) -> str:
+        end = "24:00" if self.end_seconds == _DAY_SECONDS else self.end.strftime("%H:%M")
+        return f"{self.start.strftime('%H:%M')}–{end}"
+
+
+def _seconds_of_day(moment: time) -> int:
+    return moment.hour * 3600 + moment.minute * 60 + moment.second
+
+
+def _bad_period(period: WorkPeriod, reason: str) -> InvalidInput:
+    return InvalidInput(f"工作时段 {period.start}–{period.end} 无效：{reason}",
+                        code="invalid_work_period")
+
+
+DEFAULT_PERIODS: tuple[WorkPeriod, ...] = (
+    WorkPeriod(time(8, 30), time(12, 0)),
+    WorkPeriod(time(13, 30), time(17, 30)),
+)
+
+
+def _checked_periods(periods: Iterable[WorkPeriod]) -> tuple[WorkPeriod, ...]:
+    """Periods sorted by start; refuses an empty list and overlapping periods."""
+    items = tuple(periods)
+    if not items or not all(isinstance(p, WorkPeriod) for p in items):
+        raise InvalidInput("工作时段不能为空，且每项必须是工作时段", code="invalid_work_period")
+    ordered = tuple(sorted(items, key=lambda p: p.start_seconds))
+    for before, after in pairwise(ordered):
+        if after.start_seconds < before.end_seconds:
+            raise InvalidInput(f"工作时段 {before} 与 {after} 重叠", code="invalid_work_period")
+    return ordered
+
+
+@dataclass(frozen=True)
+class SeasonalSchedule:
+    """Working periods for an inclusive month-day range, which may wrap the year end."""
+
+    start_md: tuple[int, int]
+    end_md: tuple[int, int]
+    periods: tuple[WorkPeriod, ...]
+
+    def __post_init__(self) -> None:
+        for md in (self.start_md, self.end_md):
+            _check_month_day(md)
+        object.__setattr__(self, "start_md", tuple(self.start_md))
+        object.__setattr__(self, "end_md", tuple(self.end_md))
+        object.__setattr__(self, "periods", _checked_periods(self.periods))
+
+    def covers(self, day: date) -> bool:
+        md = (day.month, day.day)
+        if self.start_md <= self.end_md:
+            return self.start_md <= md <= self.end_md
+        return md >= self.start_md or md <= self.end_md
+
+
+def _check_month_day(md: tuple[int, int]) -> None:
+    try:
+        month, day = md
+        date(2000, month, day)  # a leap year, so 02-29 is accepted
+    except (TypeError, ValueError):
+        raise InvalidInput(f"季节作息的日期 {md!r} 无效，应为（月, 日）",
+                           code="invalid_schedule") from None
+
+
+def _season_table(
+        seasonal: Sequence[SeasonalSchedule]) -> dict[tuple[int, int], tuple[WorkPeriod, ...]]:
+    """(month, day) -> periods of the season covering it; refuses overlapping seasons."""
+    table: dict[tuple[int, int], tuple[WorkPeriod, ...]] = {}
+    day = date(2000, 1, 1)
+    while day.year == 2000:
+        covering = [s for s in seasonal if s.covers(day)]
+        if len(covering) > 1:
+            raise InvalidInput(f"季节作息在 {day.month} 月 {day.day} 日重叠",
+                               code="invalid_schedule")
+        if covering:
+            table[(day.month, day.day)] = covering[0].periods
+        day += timedelta(days=1)
+    return table
+
+
+# --- official holiday data -------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _package_official_years() -> frozenset[int]:
+    """Years for which ``holidays.China`` carries the State Council's published schedule.
+
+    The package keys each published notice by year in ``special_public_holidays`` (the
+    substituted days off and the 调休 weekend workdays they come from); other years only get
+    estimated festivals with no make-up days.
+    """
+    china = holidays.country_holidays("CN")
+    tables = getattr(china, "special_public_holidays", None)
+    if isinstance(tables, Mapping):
+        return frozenset(int(year) for year in tables)
+    return frozenset(day.year for day in china.weekend_workdays)  # older package layouts
+
+
+@cache
+def _package_year(year: int) -> tuple[frozenset[date], frozenset[date]]:
+    """(statutory days off, weekend make-up workdays) of ``year`` per the holidays package."""
+    years = range(max(year - 1, 1), min(year + 1, 9999) + 1)  # neighbours: cross-year 调休
+    china = holidays.country_holidays("CN", years=years)
+    days_off = frozenset(day for day in china if day.year == year)
+    workdays = frozenset(day for day in china.weekend_workdays if day.year == year)
+    return days_off, workdays
+
+
+# --- the calendar ----------------------------------------------------------------------------
+
+
+class WorkCalendar:
+    """Working days and hours of one calendar, and deadline arithmetic over them."""
+
+    def __init__(self, name: str = "default", *, periods: Sequence[WorkPeriod] = DEFAULT_PERIODS,
+                 seasonal: Sequence[SeasonalSchedule] = (), seven_day: bool = False,
+                 overrides: Mapping[date, bool] | None = None,
+                 official_years: Iterable[int] = (),
+                 standard_day_seconds: int = STANDARD_DAY_SECONDS,
+                 warn_unofficial: bool = True) -> None:
+        self.name = name
+        self.periods = _checked_periods(periods)
+        self.seasonal = tuple(seasonal)
+        self.seven_day = bool(seven_day)
+        self.overrides: Mapping[date, bool] = MappingProxyType(_checked_overrides(overrides))
+        self.official_years = frozenset(int(year) for year in official_years)
+        self.standard_day_seconds = _check_standard_day(standard_day_seconds)
+        self.warn_unofficial = warn_unofficial
+        self._by_md = _season_table(self.seasonal)
+        self._days: dict[int, tuple[int, Bounds]] = {}
+        self._warned: set[int] = set()
+
+    def __repr__(self) -> str:
+        return (f"WorkCalendar({self.name!r}, periods={[str(p) for p in self.periods]}, "
+                f"seasonal={len(self.seasonal)}, seven_day={self.seven_day}, "
+                f"overrides={len(self.overrides)})")
+
+    # -- days ----------------------------------------------------------------------------
+
+    def is_official_year(self, year: int) -> bool:
+        return year in self.official_years or year in _package_official_years()
+
+    def is_workday(self, d: date) -> bool:
+        if self.seven_day:
+            return True
+        override = self.overrides.get(d)
+        if override is not None:
+            return override
+        self._check_year(d.year)
+        days_off, weekend_workdays = _package_year(d.year)
+        if d.weekday() >= 5:
+            return d in weekend_workdays
+        return d not in days_off
+
+    def periods_for(self, d: date) -> tuple[WorkPeriod, ...]:
+        """The schedule in force on ``d`` (seasonal or default), working day or not."""
+        return self._by_md.get((d.month, d.day), self.periods)
+
+    def periods_on(self, d: date) -> list[tuple[datetime, datetime]]:
+        """Working periods of ``d`` as aware Asia/Shanghai datetimes; empty on days off."""
+        if not self.is_workday(d):
+            return []
+        midnight = datetime.combine(d, time(0, 0), tzinfo=SHANGHAI)
+        return [(midnight + timedelta(seconds=p.start_seconds),
+                 midnight + timedelta(seconds=p.end_seconds)) for p in self.periods_for(d)]
+
+    def parse_limit(self, text: str) -> TimeLimit:
+        """Parse a limit with this calendar's standard working day."""
+        return TimeLimit.parse(text, self.standard_day_seconds)
+
+    def with_overrides(self, overrides: Mapping[date, bool],
+                       official_years: Iterable[int] = ()) -> WorkCalendar:
+        """A new calendar with the same schedule and these overrides on top of the current."""
+        return WorkCalendar(
+            self.name, periods=self.periods, seasonal=self.seasonal, seven_day=self.seven_day,
+            overrides={**self.overrides, **_checked_overrides(overrides)},
+            official_years=self.official_years | set(official_years),
+            standard_day_seconds=self.standard_day_seconds,
+            warn_unofficial=self.warn_unofficial)
+
+    def _check_year(self, year: int) -> None:
+        if not self.warn_unofficial or year in self._warned or self.is_official_year(year):
+            return
+        self._warned.add(year)
+        warnings.warn(UnofficialYearWarning(
+            f"工作日历“{self.name}”：{year} 年没有官方放假安排（holidays 包与本市导入的数据均未"
+            f"包含），暂按周末和推定节日计算；请用 xiuhua calendar import 导入该年放假安排"),
+            stacklevel=4)
+
+    def _day(self, ordinal: int) -> tuple[int, Bounds]:
+        """(working microseconds, period bounds in epoch microseconds) of a local date."""
+        cached = self._days.get(ordinal)
+        if cached is None:
+            bounds = tuple((_epoch_us(start), _epoch_us(end))
+                           for start, end in self.periods_on(date.fromordinal(ordinal)))
+            cached = self._days[ordinal] = (sum(end - start for start, end in bounds), bounds)
+        return cached
+
+    # -- arithmetic ----------------------------------------------------------------------
+
+    def deadline(self, start: datetime, limit: TimeLimit) -> datetime:
+        """The instant at which the time counted since ``start`` reaches ``limit`` (UTC)."""
+        if not isinstance(limit, TimeLimit):
+            raise InvalidInput(f"时限“{limit}”无效", code="invalid_time_limit")
+        return self.add(start, limit.seconds, limit.working)
+
+    def add(self, start: datetime, seconds: int, working: bool) -> datetime:
+        """``start`` plus ``seconds`` of counted time (working or natural), in UTC."""
+        start_us, ordinal = _instant(start)
+        if isinstance(seconds, bool) or not isinstance(seconds, int) \
+                or not 0 <= seconds <= _MAX_ADD_SECONDS:
+            raise InvalidInput(f"时长 {seconds} 秒无效：应为 0 到 {_MAX_ADD_SECONDS} 之间的整数",
+                               code="invalid_duration")
+        if seconds == 0:
+            return _from_epoch_us(start_us)
+        if not working:
+            return _from_epoch_us(start_us + seconds * _US_PER_S)
+        return _from_epoch_us(self._add_working(start_us, ordinal, seconds * _US_PER_S))
+
+    def counted_seconds(self, a: datetime, b: datetime, working: bool) -> int:
+        """Whole seconds of counted time in (a, b]; 0 when ``b <= a``."""
+        a_us, a_ordinal = _instant(a)
+        b_us, b_ordinal = _instant(b)
+        if b_us <= a_us:
+            return 0
+        if not working:
+            return (b_us - a_us) // _US_PER_S
+        return self._working_us(a_us, a_ordinal, b_us, b_ordinal) // _US_PER_S
+
+    def _add_working(self, start_us: int, ordinal: int, remaining: int) -> int:
+        """Epoch microseconds where ``remaining`` working microseconds after ``start_us`` end."""
+        for period_start, period_end in self._day(ordinal)[1]:
+            if start_us >= period_end:
+                continue
+            begin = max(start_us, period_start)
+            if remaining <= period_end - begin:
+                return begin + remaining
+            remaining -= period_end - begin
+        while True:
+            ordinal += 1
+            total, bounds = self._day(ordinal)
+            if remaining > total:
+                remaining -= total
+                continue
+            for period_start, period_end in bounds:
+                if remaining <= period_end - period_start:
+                    return period_start + remaining
+                remaining -= period_end - period_start
+
+    def _working_us(self, a_us: int, a_ordinal: int, b_us: int, b_ordinal: int) -> int:
+        """Working microseconds in (a, b], ``a`` before ``b``, days given as local ordinals."""
+        total = _overlap(self._day(a_ordinal)[1], a_us, b_us)
+        if b_ordinal == a_ordinal:
+            return total
+        for ordinal in range(a_ordinal + 1, b_ordinal):
+            total += self._day(ordinal)[0]
+        return total + _overlap(self._day(b_ordinal)[1], a_us, b_us)
+
+
+def _overlap(bounds: Bounds, low: int, high: int) -> int:
+    return sum(max(0, min(end, high) - max(start, low)) for start, end in bounds)
+
+
+def _checked_overrides(overrides: Mapping[date, bool] | None) -> dict[date, bool]:
+    result = dict(overrides or {})
+    for day, workday in result.items():
+        if isinstance(day, datetime) or not isinstance(day, date) \
+                or not isinstance(workday, bool):
+            raise InvalidInput(f"日历调整项 {day!r}: {workday!r} 无效：应为 日期 → 是否上班",
+                               code="invalid_calendar")
+    return result
+
+
+def _instant(moment: datetime) -> tuple[int, int]:
+    """Epoch microseconds and the Asia/Shanghai date ordinal of an aware datetime."""
+    if not isinstance(moment, datetime) or moment.utcoffset() is None:
+        raise InvalidInput(f"时间“{moment}”缺少时区，无法计算时限", code="naive_datetime")
+    return (moment - _EPOCH) // _ONE_US, moment.astimezone(SHANGHAI).toordinal()
+
+
+def _epoch_us(moment: datetime) -> int:
+    return (moment - _EPOCH) // _ONE_US
+
+
+def _from_epoch_us(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+# --- official schedule files -----------------------------------------------------------------
+
+_WORKDAY_WORDS = frozenset({"workday", "上班", "班", "工作日"})
+_HOLIDAY_WORDS = frozenset({"holiday", "休", "休息", "假", "放假"})
+_HEADER_WORDS = ({"date", "日期"}, {"type", "类型"}, {"name", "名称"})
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_schedule_file(text: str) -> tuple[dict[date, bool], set[int]]:
+    """Parse an official schedule (CSV ``date,type[,name]``) into overrides and years.
+
+    ``type`` is ``workday`` (上班/班/工作日) or ``holiday`` (休/休息/假/放假). Blank lines and
+    ``#`` comments are skipped. The years returned are those with at least one holiday in
+    the file: a 调休 workday in late December that belongs to next year's schedule does not
+    make its own year count as imported.
+    """
+    overrides: dict[date, bool] = {}
+    first_line: dict[date, int] = {}
+    rows = _schedule_rows(text)
+    header_line, header = next(rows, (1, list[str]()))
+    _check_header(header_line, header)
+    for line_no, fields in rows:
+        day, workday = _schedule_row(line_no, fields)
+        if day in first_line:
+            raise _bad_line(line_no, f"日期 {day} 重复（第 {first_line[day]} 行已出现）")
+        first_line[day] = line_no
+        overrides[day] = workday
+    if not overrides:
+        raise InvalidInput("放假安排文件中没有任何日期", code="invalid_schedule_file")
+    return overrides, {day.year for day, workday in overrides.items() if not workday}
+
+
+def _schedule_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, stripped fields) of each non-blank, non-comment line."""
+    for line_no, raw in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            yield line_no, [field.strip() for field in next(csv.reader([line]))]
+
+
+def _check_header(line_no: int, fields: list[str]) -> None:
+    words = [field.lower() for field in fields]
+    if not 2 <= len(words) <= 3 or not all(
+            word in allowed for word, allowed in zip(words, _HEADER_WORDS, strict=False)):
+        raise _bad_line(line_no, "表头应为 date,type 或 date,type,name")
+
+
+def _schedule_row(line_no: int, fields: list[str]) -> tuple[date, bool]:
+    if len(fields) not in (2, 3):
+        raise _bad_line(line_no, f"应有 2 或 3 列（date,type[,name]），实际 {len(fields)} 列")
+    raw_date, raw_type = fields[0], fields[1].lower()
+    try:
+        if not _ISO_DATE.fullmatch(raw_date):
+            raise ValueError(raw_date)
+        day = date.fromisoformat(raw_date)
+    except ValueError:
+        raise _bad_line(line_no, f"日期“{raw_date}”无效，应为 YYYY-MM-DD") from None
+    if raw_type in _WORKDAY_WORDS:
+        return day, True
+    if raw_type in _HOLIDAY_WORDS:
+        return day, False
+    raise _bad_line(line_no, f"类型“{fields[1]}”无效，应为 workday（上班）或 holiday（休）")
+
+
+def _bad_line(line_no: int, reason: str) -> InvalidInput:
+    return InvalidInput(f"放假安排文件第 {line_no} 行：{reason}", code="invalid_schedule_file")

@@ -1,0 +1,586 @@
+"""Working-time arithmetic: working days, 调休, working hours, time limits and deadlines."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from xiuhua.domain.calendar import (
+    DEFAULT_PERIODS,
+    SHANGHAI,
+    LimitUnit,
+    SeasonalSchedule,
+    TimeLimit,
+    UnofficialYearWarning,
+    WorkCalendar,
+    WorkPeriod,
+    parse_schedule_file,
+)
+from xiuhua.domain.errors import InvalidInput
+
+STANDARD_DAY = 27_000
+
+
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0,
+       microsecond: int = 0) -> datetime:
+    """A local (Asia/Shanghai) instant."""
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=SHANGHAI)
+
+
+def local(moment: datetime) -> datetime:
+    return moment.astimezone(SHANGHAI)
+
+
+def period(text: str) -> WorkPeriod:
+    return WorkPeriod.parse(text)
+
+
+SUMMER = SeasonalSchedule((5, 1), (9, 30), (period("08:00-12:00"), period("14:30-18:00")))
+WINTER = SeasonalSchedule((10, 1), (4, 30), (period("09:00-12:00"), period("13:00-17:00")))
+COMMAND_CENTER_PERIODS = (period("00:00-24:00"),)
+
+
+@pytest.fixture
+def cal() -> WorkCalendar:
+    return WorkCalendar()
+
+
+def due(calendar: WorkCalendar, start: datetime, limit: str) -> datetime:
+    return local(calendar.deadline(start, TimeLimit.parse(limit)))
+
+
+# --- the spec's worked examples ------------------------------------------------------------
+
+
+def test_case_dispatched_friday_1700_with_4_working_hours_is_due_monday_noon(
+        cal: WorkCalendar) -> None:
+    assert due(cal, at(2026, 10, 16, 17, 0), "4wh") == at(2026, 10, 19, 12, 0)
+
+
+def test_one_working_day_from_the_eve_of_national_day_runs_across_the_golden_week(
+        cal: WorkCalendar) -> None:
+    # Wed 09-30 10:00 leaves 6 h that day; Oct 1–7 is the holiday; 1.5 h more on Thu 10-08.
+    assert due(cal, at(2026, 9, 30, 10, 0), "1wd") == at(2026, 10, 8, 10, 0)
+
+
+def test_half_an_hour_from_exactly_noon_ends_at_1400(cal: WorkCalendar) -> None:
+    assert due(cal, at(2026, 10, 14, 12, 0), "0.5wh") == at(2026, 10, 14, 14, 0)
+
+
+def test_a_full_day_from_friday_closing_time_ends_at_next_working_day_closing_time(
+        cal: WorkCalendar) -> None:
+    assert due(cal, at(2026, 10, 16, 17, 30), "7.5wh") == at(2026, 10, 19, 17, 30)
+    assert due(cal, at(2026, 10, 16, 17, 30), "1wd") == at(2026, 10, 19, 17, 30)
+
+
+def test_deadline_may_be_noon_or_closing_time_but_never_opening_time(
+        cal: WorkCalendar) -> None:
+    assert due(cal, at(2026, 10, 14, 8, 30), "3.5wh") == at(2026, 10, 14, 12, 0)
+    assert due(cal, at(2026, 10, 14, 8, 0), "7.5wh") == at(2026, 10, 14, 17, 30)
+    assert due(cal, at(2026, 10, 14, 11, 0), "1wh") == at(2026, 10, 14, 12, 0)
+
+
+def test_deadlines_are_returned_in_utc(cal: WorkCalendar) -> None:
+    result = cal.deadline(at(2026, 10, 16, 17, 0), TimeLimit.parse("4wh"))
+    assert result.tzinfo is UTC
+    assert result == datetime(2026, 10, 19, 4, 0, tzinfo=UTC)
+
+
+def test_start_given_in_another_time_zone_is_read_as_the_same_instant(
+        cal: WorkCalendar) -> None:
+    start = datetime(2026, 10, 16, 9, 0, tzinfo=UTC)  # 17:00 in Shanghai
+    assert due(cal, start, "4wh") == at(2026, 10, 19, 12, 0)
+
+
+def test_microseconds_are_counted_exactly(cal: WorkCalendar) -> None:
+    start = at(2026, 10, 14, 9, 0, 0, 250_000)
+    assert due(cal, start, "1wh") == at(2026, 10, 14, 10, 0, 0, 250_000)
+    assert cal.counted_seconds(start, at(2026, 10, 14, 9, 0, 1), True) == 0
+
+
+# --- working days, holidays and 调休 --------------------------------------------------------
+
+
+def test_2026_make_up_working_days_are_exactly_the_official_ones(cal: WorkCalendar) -> None:
+    weekend_workdays = [d for d in _days_of(2026) if d.weekday() >= 5 and cal.is_workday(d)]
+    assert weekend_workdays == [date(2026, 1, 4), date(2026, 2, 14), date(2026, 2, 28),
+                                date(2026, 5, 9), date(2026, 9, 20), date(2026, 10, 10)]
+
+
+def test_2026_national_day_holiday_is_october_1_to_7(cal: WorkCalendar) -> None:
+    days_off = [d for d in _days_of(2026) if d.month == 10 and not cal.is_workday(d)]
+    assert days_off[:7] == [date(2026, 10, day) for day in range(1, 8)]
+    assert cal.is_workday(date(2026, 10, 8))
+    assert cal.periods_on(date(2026, 10, 5)) == []
+
+
+def test_spring_festival_2026_is_off_from_february_15_to_23(cal: WorkCalendar) -> None:
+    assert not any(cal.is_workday(date(2026, 2, day)) for day in range(15, 24))
+    assert cal.is_workday(date(2026, 2, 24))
+
+
+def test_ordinary_weekdays_work_and_weekends_rest(cal: WorkCalendar) -> None:
+    assert cal.is_workday(date(2026, 11, 27))  # Friday
+    assert not cal.is_workday(date(2026, 11, 28))  # Saturday
+    assert not cal.is_workday(date(2026, 11, 29))  # Sunday
+
+
+def test_case_dispatched_before_a_make_up_saturday_is_due_that_saturday(
+        cal: WorkCalendar) -> None:
+    assert due(cal, at(2026, 10, 9, 17, 0), "4wh") == at(2026, 10, 10, 12, 0)
+
+
+def test_2026_is_an_official_year_and_2031_is_not(cal: WorkCalendar) -> None:
+    assert cal.is_official_year(2026)
+    assert not cal.is_official_year(2031)
+    assert WorkCalendar(official_years={2031}).is_official_year(2031)
+
+
+# --- city overrides ------------------------------------------------------------------------
+
+
+def test_city_declares_a_monday_a_holiday_and_the_deadline_moves_to_tuesday() -> None:
+    city = WorkCalendar(overrides={date(2026, 10, 19): False})
+    assert due(city, at(2026, 10, 16, 17, 0), "4wh") == at(2026, 10, 20, 12, 0)
+
+
+def test_city_declares_a_saturday_a_working_day() -> None:
+    city = WorkCalendar(overrides={date(2026, 10, 17): True})
+    assert due(city, at(2026, 10, 16, 17, 0), "4wh") == at(2026, 10, 17, 12, 0)
+
+
+def test_with_overrides_returns_a_new_calendar_and_keeps_the_old_one(
+        cal: WorkCalendar) -> None:
+    city = cal.with_overrides({date(2026, 10, 19): False}, official_years={2031})
+    assert not city.is_workday(date(2026, 10, 19))
+    assert cal.is_workday(date(2026, 10, 19))
+    assert city.is_official_year(2031) and not cal.is_official_year(2031)
+    assert city.name == cal.name and city.periods == cal.periods
+    again = city.with_overrides({date(2026, 10, 19): True})
+    assert again.is_workday(date(2026, 10, 19)) and again.is_official_year(2031)
+
+
+def test_overrides_must_map_dates_to_booleans() -> None:
+    with pytest.raises(InvalidInput):
+        WorkCalendar(overrides={datetime(2026, 10, 19, tzinfo=UTC): False})
+    with pytest.raises(InvalidInput):
+        WorkCalendar(overrides={date(2026, 10, 19): "holiday"})  # type: ignore[dict-item]
+
+
+# --- unofficial years ----------------------------------------------------------------------
+
+
+def test_using_a_year_without_official_schedule_warns_once_per_calendar() -> None:
+    calendar = WorkCalendar("城区")
+    with pytest.warns(UnofficialYearWarning, match="2031"):
+        calendar.is_workday(date(2031, 3, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        calendar.is_workday(date(2031, 3, 4))  # the same year: no second warning
+    with pytest.warns(UnofficialYearWarning, match="2031"):
+        WorkCalendar("城区").is_workday(date(2031, 3, 3))  # another calendar warns again
+
+
+def test_a_deadline_running_into_an_unofficial_year_warns() -> None:
+    calendar = WorkCalendar(official_years={2030})
+    with pytest.warns(UnofficialYearWarning, match="2031"):
+        calendar.deadline(at(2030, 12, 31, 10, 0), TimeLimit.parse("3wd"))
+
+
+def test_a_year_the_city_imported_does_not_warn() -> None:
+    calendar = WorkCalendar(official_years={2031})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert calendar.is_workday(date(2031, 3, 3))
+
+
+def test_official_year_and_seven_day_calendar_do_not_warn() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        WorkCalendar().is_workday(date(2026, 3, 3))
+        WorkCalendar(seven_day=True, periods=COMMAND_CENTER_PERIODS).is_workday(date(2031, 3, 3))
+        WorkCalendar(warn_unofficial=False).is_workday(date(2031, 3, 3))
+
+
+# --- schedules -----------------------------------------------------------------------------
+
+
+def test_default_working_hours_are_0830_1200_and_1330_1730(cal: WorkCalendar) -> None:
+    assert [str(p) for p in DEFAULT_PERIODS] == ["08:30–12:00", "13:30–17:30"]
+    assert cal.periods_on(date(2026, 10, 14)) == [
+        (at(2026, 10, 14, 8, 30), at(2026, 10, 14, 12, 0)),
+        (at(2026, 10, 14, 13, 30), at(2026, 10, 14, 17, 30)),
+    ]
+    assert cal.counted_seconds(at(2026, 10, 14, 0, 0), at(2026, 10, 15, 0, 0), True) == 27_000
+
+
+def test_summer_hours_apply_from_may_to_september() -> None:
+    calendar = WorkCalendar(seasonal=[SUMMER])
+    assert due(calendar, at(2026, 7, 1, 11, 0), "2wh") == at(2026, 7, 1, 15, 30)
+    assert due(calendar, at(2026, 9, 30, 17, 0), "1wh") == at(2026, 9, 30, 18, 0)
+    assert due(calendar, at(2026, 10, 8, 11, 0), "2wh") == at(2026, 10, 8, 14, 30)
+
+
+def test_a_winter_schedule_may_wrap_the_year_end() -> None:
+    calendar = WorkCalendar(seasonal=[SUMMER, WINTER])
+    assert [str(p) for p in calendar.periods_for(date(2026, 1, 15))] == ["09:00–12:00",
+                                                                         "13:00–17:00"]
+    assert calendar.periods_for(date(2026, 5, 15)) == SUMMER.periods
+    boundaries = {(4, 30): WINTER, (5, 1): SUMMER, (9, 30): SUMMER, (10, 1): WINTER,
+                  (12, 31): WINTER, (1, 1): WINTER}
+    for (month, day), season in boundaries.items():
+        assert calendar.periods_for(date(2026, month, day)) == season.periods
+    assert due(calendar, at(2026, 12, 1, 11, 0), "2wh") == at(2026, 12, 1, 14, 0)
+
+
+def test_overlapping_seasons_are_refused() -> None:
+    with pytest.raises(InvalidInput, match="重叠"):
+        WorkCalendar(seasonal=[SUMMER, SeasonalSchedule((9, 1), (10, 31), DEFAULT_PERIODS)])
+
+
+@pytest.mark.parametrize("md", [(13, 1), (2, 30), (0, 5), (4, 31)])
+def test_impossible_season_dates_are_refused(md: tuple[int, int]) -> None:
+    with pytest.raises(InvalidInput):
+        SeasonalSchedule(md, (12, 31), DEFAULT_PERIODS)
+
+
+def test_periods_are_sorted_and_overlaps_refused() -> None:
+    calendar = WorkCalendar(periods=[period("13:30-17:30"), period("08:30-12:00")])
+    assert calendar.periods == DEFAULT_PERIODS
+    with pytest.raises(InvalidInput, match="重叠"):
+        WorkCalendar(periods=[period("08:30-12:00"), period("11:00-17:30")])
+    with pytest.raises(InvalidInput):
+        WorkCalendar(periods=[])
+
+
+@pytest.mark.parametrize("start, end", [(time(12, 0), time(8, 30)), (time(9, 0), time(9, 0)),
+                                        (time(0, 0, 0, 5), time(1, 0))])
+def test_a_period_must_start_before_it_ends(start: time, end: time) -> None:
+    with pytest.raises(InvalidInput):
+        WorkPeriod(start, end)
+
+
+def test_a_period_may_end_at_2400_written_as_midnight() -> None:
+    whole_day = WorkPeriod.parse("00:00-24:00")
+    assert whole_day == WorkPeriod(time(0, 0), time(0, 0))
+    assert whole_day.seconds == 86_400
+    assert str(whole_day) == "00:00–24:00"
+    assert WorkPeriod.parse("18:00–24:00").end_seconds == 86_400
+
+
+@pytest.mark.parametrize("text", ["08:30", "8:3x-12:00", "08:30-25:00", "a-b-c"])
+def test_bad_period_text_is_refused(text: str) -> None:
+    with pytest.raises(InvalidInput):
+        WorkPeriod.parse(text)
+
+
+# --- seven-day calendar (command center) ---------------------------------------------------
+
+
+def command_center() -> WorkCalendar:
+    return WorkCalendar("指挥中心", seven_day=True, periods=COMMAND_CENTER_PERIODS,
+                        standard_day_seconds=86_400)
+
+
+def test_command_center_works_through_weekends_and_holidays() -> None:
+    calendar = command_center()
+    assert calendar.is_workday(date(2026, 10, 3)) and calendar.is_workday(date(2026, 10, 4))
+    assert due(calendar, at(2026, 10, 3, 22, 0), "4wh") == at(2026, 10, 4, 2, 0)
+    assert due(calendar, at(2026, 10, 3, 22, 0), "2wh") == at(2026, 10, 4, 0, 0)
+    assert calendar.counted_seconds(at(2026, 10, 1), at(2026, 10, 8), True) == 7 * 86_400
+
+
+def test_command_center_day_shift_calendar_ignores_holidays() -> None:
+    calendar = WorkCalendar("指挥中心", seven_day=True, periods=[period("08:00-20:00")])
+    assert due(calendar, at(2026, 10, 1, 19, 0), "2wh") == at(2026, 10, 2, 9, 0)
+
+
+def test_working_days_use_the_calendar_standard_day() -> None:
+    assert command_center().parse_limit("1wd").seconds == 86_400
+    assert TimeLimit.parse("1wd", 28_800).seconds == 28_800
+
+
+# --- natural hours and days ----------------------------------------------------------------
+
+
+def test_natural_hours_and_days_count_from_the_start_itself(cal: WorkCalendar) -> None:
+    assert due(cal, at(2026, 10, 16, 17, 0), "24h") == at(2026, 10, 17, 17, 0)
+    assert due(cal, at(2026, 9, 30, 10, 0), "3d") == at(2026, 10, 3, 10, 0)
+    assert due(cal, at(2026, 10, 14, 12, 0), "0.5h") == at(2026, 10, 14, 12, 30)
+
+
+def test_counted_seconds_natural_and_working(cal: WorkCalendar) -> None:
+    friday, monday = at(2026, 10, 16, 17, 0), at(2026, 10, 19, 12, 0)
+    assert cal.counted_seconds(friday, monday, True) == 4 * 3600
+    assert cal.counted_seconds(friday, monday, False) == 67 * 3600
+    assert cal.counted_seconds(monday, friday, True) == 0
+    assert cal.counted_seconds(friday, friday, False) == 0
+
+
+def test_suspension_keeps_the_remaining_working_time(cal: WorkCalendar) -> None:
+    deadline = cal.deadline(at(2026, 10, 14, 9, 0), TimeLimit.parse("1wd"))
+    remaining = cal.counted_seconds(at(2026, 10, 14, 15, 0), deadline, True)
+    assert remaining == 3 * 3600  # 4.5 h used of 7.5 h
+    resumed = cal.add(at(2026, 10, 16, 16, 30), remaining, True)
+    assert local(resumed) == at(2026, 10, 19, 10, 30)
+
+
+def test_adding_nothing_returns_the_start(cal: WorkCalendar) -> None:
+    assert cal.add(at(2026, 10, 17, 3, 0), 0, True) == at(2026, 10, 17, 3, 0)
+
+
+@pytest.mark.parametrize("seconds", [-1, 10**12, 1.5, True])
+def test_bad_durations_are_refused(cal: WorkCalendar, seconds: int) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        cal.add(at(2026, 10, 14, 9, 0), seconds, True)
+    assert caught.value.code == "invalid_duration"
+
+
+# --- naive datetimes -----------------------------------------------------------------------
+
+
+def test_naive_datetimes_are_refused(cal: WorkCalendar) -> None:
+    naive, aware = datetime(2026, 10, 16, 17, 0), at(2026, 10, 16, 17, 0)
+    calls = [lambda: cal.deadline(naive, TimeLimit.parse("4wh")),
+             lambda: cal.add(naive, 60, False),
+             lambda: cal.counted_seconds(naive, aware, True),
+             lambda: cal.counted_seconds(aware, naive, False)]
+    for call in calls:
+        with pytest.raises(InvalidInput) as caught:
+            call()
+        assert caught.value.code == "naive_datetime"
+
+
+# --- time limits ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, canonical, unit, seconds", [
+    ("4wh", "4wh", LimitUnit.WORKING_HOURS, 14_400),
+    ("4.0wh", "4wh", LimitUnit.WORKING_HOURS, 14_400),
+    ("4WH", "4wh", LimitUnit.WORKING_HOURS, 14_400),
+    ("007wh", "7wh", LimitUnit.WORKING_HOURS, 25_200),
+    ("0.5wh", "0.5wh", LimitUnit.WORKING_HOURS, 1_800),
+    ("0.50wh", "0.5wh", LimitUnit.WORKING_HOURS, 1_800),
+    ("1.5wd", "1.5wd", LimitUnit.WORKING_DAYS, 40_500),
+    ("15wd", "15wd", LimitUnit.WORKING_DAYS, 405_000),
+    ("100Wd", "100wd", LimitUnit.WORKING_DAYS, 2_700_000),
+    ("24h", "24h", LimitUnit.HOURS, 86_400),
+    ("3d", "3d", LimitUnit.DAYS, 259_200),
+    ("0.0002wh", "0.0002wh", LimitUnit.WORKING_HOURS, 1),  # 0.72 s rounds to 1 s
+    ("3650d", "3650d", LimitUnit.DAYS, 3650 * 86_400),
+    ("3650wd", "3650wd", LimitUnit.WORKING_DAYS, 3650 * STANDARD_DAY),
+])
+def test_time_limits_are_parsed_and_normalised(text: str, canonical: str, unit: LimitUnit,
+                                               seconds: int) -> None:
+    limit = TimeLimit.parse(text)
+    assert (limit.text, limit.unit, limit.seconds, str(limit)) == (canonical, unit, seconds,
+                                                                   canonical)
+    assert limit.working == (unit in (LimitUnit.WORKING_HOURS, LimitUnit.WORKING_DAYS))
+    assert TimeLimit.parse(limit.text) == limit
+
+
+@pytest.mark.parametrize("text", [
+    "", "0wh", "0.0wh", "-1wh", "-0.5wd", "4", "wh", "4x", "4hours", "4 wh", " 4wh", "4wh ",
+    "4 WH", "4\twh", "4wh\n", "nanwh", "NaNwh", "infwh", "1e3wh", "4.wh", ".5wh", "4wh4",
+    "1,5wh", "4.5.1wh", "３wh", "4ｗｈ", "0.0001wh", "3651d", "3650.5d", "87601h", "3651wd",
+    "27376wh", "99999999999999999999wh", "1" * 40 + "wh",
+])
+def test_bad_time_limits_are_refused_naming_the_text(text: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        TimeLimit.parse(text)
+    assert caught.value.code == "invalid_time_limit"
+    assert f"“{text}”" in caught.value.message
+
+
+def test_a_time_limit_cannot_grant_zero_seconds() -> None:
+    with pytest.raises(InvalidInput):
+        TimeLimit("0wh", LimitUnit.WORKING_HOURS, 0)
+
+
+@pytest.mark.parametrize("standard_day", [0, -1, 86_401])
+def test_a_standard_day_must_be_between_one_second_and_a_day(standard_day: int) -> None:
+    with pytest.raises(InvalidInput):
+        TimeLimit.parse("1wd", standard_day)
+    with pytest.raises(InvalidInput):
+        WorkCalendar(standard_day_seconds=standard_day)
+
+
+def test_unit_labels_are_chinese() -> None:
+    assert [u.label for u in LimitUnit] == ["工作小时", "工作日", "小时", "天"]
+
+
+# --- official schedule files ---------------------------------------------------------------
+
+
+SCHEDULE_2031 = """\ufeff# 2031 年部分节假日安排（国办发明电）
+date,type,name
+
+2031-01-01,holiday,元旦
+2031-01-22,休,春节
+2031-01-23,假,春节
+2031-01-26,上班,春节调休
+2031-02-08,班
+2030-12-28,workday,元旦调休
+2031-04-05,休息,"清明节, 扫墓"
+"""
+
+
+def test_schedule_file_is_parsed_into_overrides_and_years() -> None:
+    overrides, years = parse_schedule_file(SCHEDULE_2031)
+    assert overrides == {
+        date(2031, 1, 1): False, date(2031, 1, 22): False, date(2031, 1, 23): False,
+        date(2031, 1, 26): True, date(2031, 2, 8): True, date(2030, 12, 28): True,
+        date(2031, 4, 5): False,
+    }
+    # A late-December make-up day belongs to next year's schedule: 2030 is not covered.
+    assert years == {2031}
+
+
+def test_an_imported_schedule_is_official_and_applied() -> None:
+    overrides, years = parse_schedule_file(SCHEDULE_2031)
+    calendar = WorkCalendar().with_overrides(overrides, years)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert calendar.is_workday(date(2031, 1, 26))  # a Sunday make-up day
+        assert not calendar.is_workday(date(2031, 1, 22))
+
+
+@pytest.mark.parametrize("text, line", [
+    ("date,kind\n2031-01-01,holiday\n", 1),
+    ("2031-01-01,holiday\n", 1),
+    ("date,type\n2031-01-01,holiday\n2031/01/02,holiday\n", 3),
+    ("date,type\n2031-02-30,holiday\n", 2),
+    ("date,type\n20310101,holiday\n", 2),
+    ("date,type\n# comment\n\n2031-01-01,vacation\n", 4),
+    ("date,type\n2031-01-01\n", 2),
+    ("date,type,name\n2031-01-01,holiday,元旦,extra\n", 2),
+    ("date,type\n2031-01-01,holiday\n2031-01-02,holiday\n2031-01-01,workday\n", 4),
+])
+def test_schedule_file_errors_name_the_line(text: str, line: int) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_schedule_file(text)
+    assert caught.value.code == "invalid_schedule_file"
+    assert f"第 {line} 行" in caught.value.message
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "date,type\n\n"])
+def test_empty_schedule_file_is_refused(text: str) -> None:
+    with pytest.raises(InvalidInput):
+        parse_schedule_file(text)
+
+
+def test_duplicate_date_error_names_both_lines() -> None:
+    text = "date,type\n2031-01-01,holiday\n2031-01-01,workday\n"
+    with pytest.raises(InvalidInput, match=r"第 3 行.*第 2 行"):
+        parse_schedule_file(text)
+
+
+# --- sanity for bulk use (no timing: speed targets live in bench/) --------------------------
+
+
+def test_many_deadlines_and_a_decade_long_limit_are_computed(cal: WorkCalendar) -> None:
+    limits = [TimeLimit.parse(t) for t in ("0.5wh", "2wh", "4wh", "1wd", "3wd", "15wd", "24h")]
+    start = at(2026, 1, 5, 9, 0)
+    results = [cal.deadline(start + timedelta(minutes=37 * i), limits[i % len(limits)])
+               for i in range(5_000)]
+    assert all(r > start for r in results)
+    quiet = WorkCalendar(warn_unofficial=False)
+    decade = quiet.deadline(start, TimeLimit.parse("3650wd"))
+    assert quiet.counted_seconds(start, decade, True) == 3650 * STANDARD_DAY
+
+
+# --- properties ----------------------------------------------------------------------------
+
+CALENDARS = [
+    WorkCalendar(warn_unofficial=False),
+    WorkCalendar("seasonal", seasonal=[SUMMER, WINTER], warn_unofficial=False),
+    WorkCalendar("overrides", overrides={date(2026, 10, 19): False, date(2026, 10, 17): True},
+                 warn_unofficial=False),
+    WorkCalendar("指挥中心", seven_day=True, periods=COMMAND_CENTER_PERIODS),
+    WorkCalendar("夜班", seven_day=True, periods=[period("00:00-06:00"), period("20:00-24:00")]),
+]
+calendars = st.sampled_from(CALENDARS)
+instants = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 31, 23, 59),
+                        timezones=st.just(SHANGHAI))
+whole_second_instants = instants.map(lambda moment: moment.replace(microsecond=0))
+amounts = st.integers(min_value=1, max_value=15 * STANDARD_DAY)
+PROPERTY = settings(derandomize=True, max_examples=200, deadline=None)
+
+
+def _inside_a_working_period(calendar: WorkCalendar, moment: datetime) -> bool:
+    moment = local(moment)
+    days = (moment.date() - timedelta(days=1), moment.date())
+    return any(start < moment <= end for day in days for start, end in calendar.periods_on(day))
+
+
+@PROPERTY
+@given(calendars, instants, instants, amounts, st.booleans())
+def test_deadlines_are_monotonic_in_start(calendar: WorkCalendar, a: datetime, b: datetime,
+                                          seconds: int, working: bool) -> None:
+    first, second = min(a, b), max(a, b)
+    assert calendar.add(first, seconds, working) <= calendar.add(second, seconds, working)
+
+
+@PROPERTY
+@given(calendars, instants, amounts, amounts, st.booleans())
+def test_deadlines_are_monotonic_in_limit(calendar: WorkCalendar, start: datetime, a: int,
+                                          b: int, working: bool) -> None:
+    shorter, longer = min(a, b), max(a, b)
+    assert calendar.add(start, shorter, working) <= calendar.add(start, longer, working)
+
+
+@PROPERTY
+@given(calendars, instants, amounts, amounts, st.booleans())
+def test_adding_two_limits_equals_adding_their_sum(calendar: WorkCalendar, start: datetime,
+                                                   a: int, b: int, working: bool) -> None:
+    twice = calendar.add(calendar.add(start, a, working), b, working)
+    assert twice == calendar.add(start, a + b, working)
+
+
+@PROPERTY
+@given(calendars, instants, amounts)
+def test_working_deadlines_lie_inside_a_working_period(calendar: WorkCalendar,
+                                                        start: datetime, seconds: int) -> None:
+    deadline = calendar.add(start, seconds, True)
+    assert deadline > start
+    assert _inside_a_working_period(calendar, deadline)
+
+
+@PROPERTY
+@given(calendars, instants, amounts, st.booleans())
+def test_counted_time_up_to_the_deadline_is_the_limit(calendar: WorkCalendar, start: datetime,
+                                                      seconds: int, working: bool) -> None:
+    assert calendar.counted_seconds(start, calendar.add(start, seconds, working),
+                                    working) == seconds
+
+
+@PROPERTY
+@given(calendars, whole_second_instants, whole_second_instants, whole_second_instants)
+def test_counted_time_is_additive(calendar: WorkCalendar, a: datetime, b: datetime,
+                                  c: datetime) -> None:
+    first, middle, last = sorted((a, b, c))
+    total = calendar.counted_seconds(first, last, True)
+    assert total == (calendar.counted_seconds(first, middle, True)
+                     + calendar.counted_seconds(middle, last, True))
+    assert total <= calendar.counted_seconds(first, last, False)
+
+
+@PROPERTY
+@given(calendars, instants, st.sampled_from(["0.5wh", "4wh", "1wd", "2.5wd", "15wd", "24h",
+                                             "3d"]))
+def test_deadline_equals_adding_the_limit_seconds(calendar: WorkCalendar, start: datetime,
+                                                  text: str) -> None:
+    limit = calendar.parse_limit(text)
+    deadline = calendar.deadline(start, limit)
+    assert deadline == calendar.add(start, limit.seconds, limit.working)
+    assume(limit.working)
+    assert calendar.counted_seconds(start, deadline, True) == limit.seconds
+
+
+def _days_of(year: int) -> list[date]:
+    first = date(year, 1, 1)
+    return [first + timedelta(days=n) for n in range((date(year + 1, 1, 1) - first).days)]
