@@ -371,6 +371,7 @@ def apply(case: Case, cmd: Command, rules: Rules) -> Event:
     if case.events and cmd.at < case.events[-1].at:
         raise _refuse("操作时间早于案件的上一步操作", code="time_out_of_order")
     _check_unit_scope(case, cmd)
+    _check_case(case, cmd.action)
     probe = _clone(case)
     data = _HANDLERS[cmd.action](probe, cmd, rules)
     event = _record(probe, cmd, data)
@@ -378,9 +379,23 @@ def apply(case: Case, cmd: Command, rules: Rules) -> Event:
     return event
 
 
+def _holds(case: Case, actor: Actor) -> bool:
+    """A unit role acts only on a case its own unit holds; other roles are not unit-bound."""
+    if actor.role not in UNIT_ROLES:
+        return True
+    return case.holder is not None and case.holder == actor.unit_code
+
+
 def _check_unit_scope(case: Case, cmd: Command) -> None:
-    if cmd.actor.role in UNIT_ROLES and case.holder != cmd.actor.unit_code:
+    if not _holds(case, cmd.actor):
         raise PermissionDenied("本单位未承办该案件", code="not_your_case")
+
+
+def _check_case(case: Case, action: Action) -> None:
+    """Preconditions on the case itself (beyond its state) that an action needs."""
+    check = _CASE_CHECKS.get(action)
+    if check is not None:
+        check(case)
 
 
 def _clone(case: Case) -> Case:
@@ -476,8 +491,6 @@ def _verify(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
 
 
 def _file(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
-    if case.location is None:
-        raise _refuse("案件尚未定位到单元网格，请先补充位置后再立案", code="not_located")
     case.status = S.FILED
     case.filed_at = cmd.at
     _close_task(case, TaskKind.VERIFY, cmd.at, "superseded")
@@ -570,8 +583,6 @@ def _return(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
 def _request_extension(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
     assignment = _open(case)
     _before_deadline(assignment, cmd.at, "申请延期")
-    if assignment.extension_requested is not None:
-        raise _refuse("已有待审批的延期申请", code="extension_pending")
     if not cmd.limit:
         raise InvalidInput("申请延期须填写延长时限（limit）", code="missing_limit")
     limit = TimeLimit.parse(cmd.limit)
@@ -599,7 +610,6 @@ def _extend(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
 
 def _reject_extension(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
     assignment = _open(case)
-    _pending_extension(assignment)
     _before_deadline(assignment, cmd.at, "驳回延期")
     assignment.extension_requested = None
     return {"reason": cmd.reason}
@@ -664,15 +674,10 @@ def _close(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
 
 
 def _supervise(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
-    unit = case.holder
-    if unit is None:
-        raise _refuse("案件尚未派遣到处置单位，无督办对象", code="no_holder")
-    return {"unit": unit}
+    return {"unit": case.holder}
 
 
 def _rate(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
-    if case.rating is not None:
-        raise _refuse("该案件已评价，每个案件只能评价一次", code="already_rated")
     try:
         case.rating = Rating(cmd.value or "")
     except ValueError:
@@ -680,6 +685,42 @@ def _rate(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
                            "dissatisfied（不满意）", code="invalid_rating") from None
     return {"value": case.rating.value}
 
+
+# --- preconditions on the case (shared by apply and allowed_actions) ------------------------
+
+
+def _located(case: Case) -> None:
+    if case.location is None:
+        raise _refuse("案件尚未定位到单元网格，请先补充位置后再立案", code="not_located")
+
+
+def _no_pending_extension(case: Case) -> None:
+    if _open(case).extension_requested is not None:
+        raise _refuse("已有待审批的延期申请", code="extension_pending")
+
+
+def _has_pending_extension(case: Case) -> None:
+    _pending_extension(_open(case))
+
+
+def _held(case: Case) -> None:
+    if case.holder is None:
+        raise _refuse("案件尚未派遣到处置单位，无督办对象", code="no_holder")
+
+
+def _not_rated(case: Case) -> None:
+    if case.rating is not None:
+        raise _refuse("该案件已评价，每个案件只能评价一次", code="already_rated")
+
+
+_CASE_CHECKS: dict[Action, Callable[[Case], None]] = {
+    Action.FILE: _located,
+    Action.REQUEST_EXTENSION: _no_pending_extension,
+    Action.EXTEND: _has_pending_extension,
+    Action.REJECT_EXTENSION: _has_pending_extension,
+    Action.SUPERVISE: _held,
+    Action.RATE: _not_rated,
+}
 
 _HANDLERS: dict[Action, Callable[[Case, Command, Rules], dict[str, Any]]] = {
     Action.AMEND: _amend,
@@ -714,14 +755,17 @@ def overdue_at(assignment: Assignment, t: datetime) -> bool:
 
 
 def allowed_actions(case: Case, actor: Actor, rules: Rules) -> list[Action]:
-    """Actions whose role and state rules admit this actor now (time rules are checked on apply)."""
+    """Actions that the role, state, unit and case preconditions admit for this actor now;
+    time rules (deadlines, the return window) and the command's inputs are checked on apply."""
     result = []
     for action, states in FROM_STATES.items():
-        if case.status not in states:
+        if case.status not in states or not _holds(case, actor):
             continue
         if actor.role is not None and not rules.permissions.allows(actor.role, action):
             continue
-        if actor.role in UNIT_ROLES and case.holder != actor.unit_code:
+        try:
+            _check_case(case, action)
+        except ActionRefused:
             continue
         result.append(action)
     return result

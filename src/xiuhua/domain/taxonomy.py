@@ -106,28 +106,62 @@ def _flag(text: str) -> bool:
     return text.strip().lower() in {"1", "true", "yes", "y", "是"}
 
 
+REQUIRED_COLUMNS = ("kind", "major_code", "major_name", "code", "name")
+
+
 def parse_taxonomy_csv(text: str) -> list[CaseClass]:
     """Parse the editable taxonomy file; errors name the line."""
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [(name or "").strip() for name in reader.fieldnames or []]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise InvalidInput(f"分类文件缺少列：{', '.join(missing)}（第 1 行表头）",
+                           code="invalid_category")
+    reader.fieldnames = header
     classes: list[CaseClass] = []
+    first_line: dict[tuple[ClassKind, str], int] = {}
     for row in reader:
         line = reader.line_num
-        try:
-            limits = {u: row.get(f"limit_{u}", "").strip() for u in URGENCY_LABELS}
-            classes.append(CaseClass(
-                kind=ClassKind(row["kind"].strip()),
-                code=row["code"].strip(),
-                name=row["name"].strip(),
-                major_code=row["major_code"].strip(),
-                major_name=row["major_name"].strip(),
-                source=(row.get("source") or "").strip(),
-                public_reportable=_flag(row.get("public_reportable") or ""),
-                active=_flag(row.get("active") or "1"),
-                filing_condition=(row.get("filing_condition") or "").strip(),
-                closing_condition=(row.get("closing_condition") or "").strip(),
-                limits={u: t for u, t in limits.items() if t},
-                calendar=(row.get("calendar") or "").strip() or "default",
-            ))
-        except (KeyError, ValueError, InvalidInput) as exc:
-            raise InvalidInput(f"分类文件第 {line} 行有误：{exc}", code="invalid_category") from exc
+        if None in row:
+            raise _bad_line(line, "列数多于表头")
+        fields = {k: (v or "").strip() for k, v in row.items()}
+        if not any(fields.values()):
+            continue
+        case_class = _class_of_row(line, fields)
+        key = (case_class.kind, case_class.code)
+        if key in first_line:
+            raise _bad_line(line, f"分类“{case_class.code}”与第 {first_line[key]} 行重复",
+                            "duplicate_category")
+        first_line[key] = line
+        classes.append(case_class)
     return classes
+
+
+def _class_of_row(line: int, row: Mapping[str, str]) -> CaseClass:
+    try:
+        limits = {u: row.get(f"limit_{u}", "") for u in URGENCY_LABELS}
+        return CaseClass(
+            kind=_kind(row["kind"]), code=row["code"], name=row["name"],
+            major_code=row["major_code"], major_name=row["major_name"],
+            source=row.get("source", ""),
+            public_reportable=_flag(row.get("public_reportable", "")),
+            active=_flag(row.get("active") or "1"),
+            filing_condition=row.get("filing_condition", ""),
+            closing_condition=row.get("closing_condition", ""),
+            limits={u: t for u, t in limits.items() if t},
+            calendar=row.get("calendar") or "default",
+        )
+    except InvalidInput as exc:
+        raise _bad_line(line, str(exc)) from exc
+
+
+def _kind(text: str) -> ClassKind:
+    try:
+        return ClassKind(text)
+    except ValueError:
+        raise InvalidInput(f"类型“{text}”无效，应为 component（部件）或 matter（事项）",
+                           code="invalid_category") from None
+
+
+def _bad_line(line: int, reason: str, code: str = "invalid_category") -> InvalidInput:
+    return InvalidInput(f"分类文件第 {line} 行有误：{reason}", code=code)

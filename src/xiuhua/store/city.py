@@ -108,7 +108,7 @@ def _build_calendar(row: Mapping[str, Any], overrides: Mapping[date, bool],
 def load_calendars(bind: Bind) -> dict[str, WorkCalendar]:
     overrides = {r.day: r.workday for r in bind.execute(select(calendar_days))}
     years = set(bind.execute(select(calendar_years.c.year)).scalars())
-    return {r.name: _build_calendar(r._mapping, overrides, years)
+    return {r.name: _build_calendar(dict(r._mapping), overrides, years)
             for r in bind.execute(select(calendars))}
 
 
