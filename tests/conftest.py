@@ -46,7 +46,7 @@ def pg_template(request: pytest.FixtureRequest) -> Iterator[str | None]:
     if not url:
         yield None
         return
-    name = f"xh_tpl_{_worker(request)}"
+    name = f"xh_tpl_{_worker(request)}_{os.getpid()}"
     admin = _pg_admin(url)
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))

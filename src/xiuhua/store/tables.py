@@ -93,6 +93,40 @@ users = Table(
     Column("unit_code", _code(), ForeignKey("units.code"), nullable=True),
     Column("phone", String(32), nullable=True),
     Column("active", Boolean, nullable=False, default=True),
+    Column("password_hash", String(256), nullable=True),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", UTCDateTime, nullable=True),
+)
+
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("login", String(64), ForeignKey("users.login"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+api_keys = Table(
+    "api_keys", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("actor", String(64), nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("subject", String(64), nullable=True),
+    Column("detail", JSON, nullable=False),
+    Column("client", String(64), nullable=True),
 )
 
 user_grids = Table(
@@ -201,6 +235,7 @@ cases = Table(
     # denormalised for queues: the unit holding the case and its open deadline
     Column("holder_unit", _code(), nullable=True),
     Column("due_at", UTCDateTime, nullable=True),
+    Column("tracking_code", String(16), nullable=True, unique=True),
     Index("ix_cases_status_reported_at", "status", "reported_at"),
     Index("ix_cases_reported_at", "reported_at"),
     Index("ix_cases_closed_at", "closed_at"),
@@ -265,4 +300,65 @@ case_serials = Table(
     "case_serials", metadata,
     Column("day", String(8), primary_key=True),
     Column("last", Integer, nullable=False),
+)
+
+photos = Table(
+    "photos", metadata,
+    Column("id", String(64), primary_key=True),  # SHA-256 of the original content
+    Column("content_type", String(32), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("taken_at", UTCDateTime, nullable=True),
+    Column("lon", Float, nullable=True),
+    Column("lat", Float, nullable=True),
+    Column("uploaded_by", String(64), nullable=True),
+    Column("uploaded_at", UTCDateTime, nullable=False),
+)
+
+case_photos = Table(
+    "case_photos", metadata,
+    Column("case_no", String(20), ForeignKey("cases.case_no"), primary_key=True),
+    Column("photo_id", String(64), ForeignKey("photos.id"), primary_key=True),
+    Index("ix_case_photos_photo_id", "photo_id"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("scope", String(64), primary_key=True),  # who: a login, an api key, a client address
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+rate_limits = Table(
+    "rate_limits", metadata,
+    Column("bucket", String(100), primary_key=True),
+    Column("window_start", UTCDateTime, primary_key=True),
+    Column("count", Integer, nullable=False),
+)
+
+notifications = Table(
+    "notifications", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(16), nullable=False),  # warning / overdue / supervise
+    Column("case_no", String(20), ForeignKey("cases.case_no"), nullable=False),
+    Column("assignment_seq", Integer, nullable=False),
+    Column("unit_code", _code(), nullable=True),
+    Column("audience", String(16), nullable=False),  # unit / center
+    Column("message", Text, nullable=False),
+    Column("read_at", UTCDateTime, nullable=True),
+    UniqueConstraint("case_no", "assignment_seq", "kind", "audience",
+                     name="uq_notifications_once"),
+    Index("ix_notifications_unit_code_at", "unit_code", "at"),
+)
+
+leases = Table(
+    "leases", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(100), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
 )
