@@ -53,3 +53,17 @@ class BatchInvalid(InvalidInput):
 
     def __str__(self) -> str:
         return "\n".join([self.message, *self.problems])
+
+
+class AuthenticationFailed(DomainError):
+    """Wrong login or password, locked or disabled account, bad or revoked token."""
+
+    code = "authentication_failed"
+
+
+class TooManyRequests(DomainError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int, *, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after

@@ -65,3 +65,17 @@ def import_taxonomy_file(engine: Engine, path: Path, encoding: str | None = None
     with transaction(engine) as session:
         store.save_classes(session, classes)
     return len(classes)
+
+
+class CityCache:
+    """One City snapshot per process, reloaded when any process changed the model."""
+
+    def __init__(self) -> None:
+        self._city: City | None = None
+        self._version = -1
+
+    def get(self, bind: Bind) -> City:
+        version = store.model_version(bind)
+        if self._city is None or version != self._version:
+            self._city, self._version = load_city(bind), version
+        return self._city

@@ -86,6 +86,7 @@ def import_rules_file(engine: Engine, path: Path, replace: bool = False,
                                code="invalid_rules")
         if replace:
             session.execute(responsibility_rules.delete())
+            store.bump_model_version(session)
         existing = set(store.load_rules(session))
         store.add_rules(session, [r for r in dict.fromkeys(rules) if r not in existing])
     return len(rules)

@@ -58,6 +58,7 @@ def class_row(c: CaseClass) -> dict[str, Any]:
 
 def save_classes(bind: Bind, classes: Iterable[CaseClass]) -> None:
     upsert(bind, categories, [class_row(c) for c in classes], ["kind", "code"])
+    bump_model_version(bind)
 
 
 def load_classes(bind: Bind) -> list[CaseClass]:
@@ -94,6 +95,7 @@ def save_calendar(bind: Bind, name: str, label: str, periods: list[list[str]],
            "seven_day": seven_day, "standard_day_seconds": standard_day_seconds}
     _build_calendar(row, {}, set())  # validates before anything is written
     upsert(bind, calendars, [row], ["name"])
+    bump_model_version(bind)
 
 
 def _build_calendar(row: Mapping[str, Any], overrides: Mapping[date, bool],
@@ -115,10 +117,12 @@ def load_calendars(bind: Bind) -> dict[str, WorkCalendar]:
 def set_calendar_days(bind: Bind, days: Mapping[date, bool], note: str | None = None) -> None:
     upsert(bind, calendar_days,
            [{"day": d, "workday": w, "note": note} for d, w in sorted(days.items())], ["day"])
+    bump_model_version(bind)
 
 
 def add_official_years(bind: Bind, years: Iterable[int], at: datetime) -> None:
     upsert(bind, calendar_years, [{"year": y, "imported_at": at} for y in sorted(years)], ["year"])
+    bump_model_version(bind)
 
 
 # --- regions, units, posts ----------------------------------------------------------------
@@ -173,6 +177,7 @@ def add_rules(bind: Bind, rules: Iterable[Rule]) -> None:
              "unit_code": r.unit_code} for r in rules]
     if rows:
         bind.execute(insert(responsibility_rules), rows)
+    bump_model_version(bind)
 
 
 def remove_rule(bind: Bind, rule: Rule) -> int:
@@ -181,6 +186,7 @@ def remove_rule(bind: Bind, rule: Rule) -> int:
     result = bind.execute(delete(t).where(t.c.scope == rule.scope.value, cond,
                                           t.c.region_code == rule.region_code,
                                           t.c.unit_code == rule.unit_code))
+    bump_model_version(bind)
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -210,6 +216,7 @@ def save_units(bind: Bind, items: Iterable[UnitInfo]) -> None:
              "region_code": u.region_code, "active": u.active} for u in items]
     rows.sort(key=lambda r: r["parent_code"] is not None)  # parents first
     upsert(bind, units, rows, ["code"])
+    bump_model_version(bind)
 
 
 def save_user(bind: Bind, login: str, name: str, role: Role, unit_code: str | None = None,
@@ -220,3 +227,16 @@ def save_user(bind: Bind, login: str, name: str, role: Role, unit_code: str | No
     posts = [{"login": login, "grid_code": g} for g in grids]
     if posts:
         bind.execute(insert(user_grids), posts)
+    bump_model_version(bind)
+
+
+MODEL_VERSION = "model_version"
+
+
+def model_version(bind: Bind) -> int:
+    return int(get_setting(bind, MODEL_VERSION) or 0)
+
+
+def bump_model_version(bind: Bind) -> None:
+    """Tell every process that the city model changed (cached City snapshots reload)."""
+    put_setting(bind, MODEL_VERSION, model_version(bind) + 1)

@@ -1,0 +1,168 @@
+"""Accounts: users with Argon2 password hashes, login lockout, personal access tokens,
+Open311 API keys, and the append-only audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from pwdlib import PasswordHash
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from xiuhua.domain.access import Principal
+from xiuhua.domain.choices import Role
+from xiuhua.domain.errors import AuthenticationFailed, InvalidInput, NotFound
+from xiuhua.store import city as store
+from xiuhua.store.tables import api_keys, api_tokens, audit_log, regions, units, user_grids, users
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 8
+_hasher = PasswordHash.recommended()
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def audit(session: Session, at: datetime, actor: str | None, kind: str,
+          subject: str | None = None, detail: dict[str, Any] | None = None,
+          client: str | None = None) -> None:
+    session.execute(insert(audit_log).values(at=at, actor=actor, kind=kind, subject=subject,
+                                             detail=detail or {}, client=client))
+
+
+def _check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"密码至少 {MIN_PASSWORD_LENGTH} 位", code="weak_password")
+    return _hasher.hash(password)
+
+
+def add_user(session: Session, login: str, role: Role, at: datetime, *, name: str | None = None,
+             unit_code: str | None = None, grids: tuple[str, ...] = (),
+             password: str | None = None, actor: str | None = None) -> None:
+    """Create or update an account; unit staff need a unit, only inspectors have grids."""
+    if not login or len(login) > 64 or not login.replace("_", "").replace("-", "").isalnum():
+        raise InvalidInput("登录名须为 1–64 位字母、数字、- 或 _", code="invalid_login")
+    if role in (Role.HANDLER, Role.UNIT_LEADER) and not unit_code:
+        raise InvalidInput(f"{role.label}须指定所属单位（--unit）", code="missing_unit")
+    if unit_code and not session.execute(select(units.c.code).where(units.c.code == unit_code)).first():
+        raise InvalidInput(f"单位“{unit_code}”不存在", code="unknown_unit")
+    if grids and role is not Role.INSPECTOR:
+        raise InvalidInput("只有监督员可以指定责任网格", code="grids_for_inspectors_only")
+    known = set(session.execute(select(regions.c.code).where(regions.c.code.in_(grids))).scalars())
+    missing = [g for g in grids if g not in known or len(g) != 15]
+    if missing:
+        raise InvalidInput(f"网格不存在：{', '.join(missing)}", code="unknown_grid")
+    store.save_user(session, login, name or login, role, unit_code, grids)
+    if password is not None:
+        session.execute(update(users).where(users.c.login == login)
+                        .values(password_hash=_check_password(password)))
+    audit(session, at, actor, "permission_change", login,
+          {"role": role.value, "unit": unit_code, "grids": list(grids)})
+
+
+def _user_row(session: Session, login: str) -> Any:
+    row = session.execute(select(users).where(users.c.login == login)).first()
+    if row is None:
+        raise NotFound(f"用户“{login}”不存在", code="user_not_found")
+    return row
+
+
+def set_password(session: Session, login: str, password: str, at: datetime,
+                 actor: str | None = None) -> None:
+    _user_row(session, login)
+    session.execute(update(users).where(users.c.login == login).values(
+        password_hash=_check_password(password), failed_logins=0, locked_until=None))
+    audit(session, at, actor, "password_change", login)
+
+
+def disable_user(session: Session, login: str, at: datetime, actor: str | None = None) -> None:
+    _user_row(session, login)
+    session.execute(update(users).where(users.c.login == login).values(active=False))
+    session.execute(update(api_tokens).where(api_tokens.c.login == login,
+                                             api_tokens.c.revoked_at.is_(None))
+                    .values(revoked_at=at))
+    audit(session, at, actor, "permission_change", login, {"active": False})
+
+
+def principal(session: Session, login: str) -> Principal:
+    row = _user_row(session, login)
+    grids = frozenset(session.execute(select(user_grids.c.grid_code)
+                                      .where(user_grids.c.login == login)).scalars())
+    return Principal(row.login, Role(row.role), row.name, row.unit_code, grids)
+
+
+def authenticate(session: Session, login: str, password: str, at: datetime,
+                 client: str | None = None) -> Principal:
+    """Check a password; five failures lock the account for 15 minutes. Every try is audited."""
+    row = session.execute(select(users).where(users.c.login == login)).first()
+    refused = AuthenticationFailed("用户名或密码错误")
+    if row is None or not row.active or row.password_hash is None:
+        audit(session, at, login, "login_failed", login, {"reason": "unknown"}, client)
+        raise refused
+    if row.locked_until is not None and row.locked_until > at:
+        audit(session, at, login, "login_failed", login, {"reason": "locked"}, client)
+        minutes = max(1, int((row.locked_until - at).total_seconds() // 60) + 1)
+        raise AuthenticationFailed(f"连续登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试",
+                                   code="account_locked")
+    if not _hasher.verify(password, row.password_hash):
+        failed = (row.failed_logins or 0) + 1
+        locked = at + LOCKOUT if failed >= MAX_FAILED_LOGINS else None
+        session.execute(update(users).where(users.c.login == login).values(
+            failed_logins=0 if locked else failed, locked_until=locked))
+        audit(session, at, login, "login_failed", login, {"failures": failed}, client)
+        raise refused
+    session.execute(update(users).where(users.c.login == login)
+                    .values(failed_logins=0, locked_until=None))
+    audit(session, at, login, "login", login, {}, client)
+    return principal(session, login)
+
+
+def issue_token(session: Session, login: str, at: datetime, name: str = "api") -> str:
+    """A new personal access token; only its SHA-256 is stored."""
+    row = _user_row(session, login)
+    if not row.active:
+        raise InvalidInput(f"用户“{login}”已停用", code="user_disabled")
+    token = "xh_" + secrets.token_urlsafe(32)
+    session.execute(insert(api_tokens).values(login=login, name=name, token_hash=sha256(token),
+                                              created_at=at))
+    audit(session, at, login, "token_issued", login, {"name": name})
+    return token
+
+
+def principal_for_token(session: Session, token: str, at: datetime) -> Principal:
+    row = session.execute(
+        select(api_tokens.c.id, users.c.login, users.c.active)
+        .join(users, users.c.login == api_tokens.c.login)
+        .where(api_tokens.c.token_hash == sha256(token), api_tokens.c.revoked_at.is_(None))
+    ).first()
+    if row is None or not row.active:
+        raise AuthenticationFailed("访问令牌无效或已撤销", code="invalid_token")
+    session.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=at))
+    return principal(session, row.login)
+
+
+def revoke_token(session: Session, token: str, at: datetime) -> None:
+    session.execute(update(api_tokens).where(api_tokens.c.token_hash == sha256(token))
+                    .values(revoked_at=at))
+
+
+def add_api_key(session: Session, name: str, at: datetime, actor: str | None = None) -> str:
+    """An Open311 api_key for a client application; only its SHA-256 is stored."""
+    if not name.strip():
+        raise InvalidInput("须填写 API 密钥名称", code="missing_name")
+    if session.execute(select(api_keys.c.id).where(api_keys.c.name == name)).first():
+        raise InvalidInput(f"API 密钥“{name}”已存在", code="duplicate_api_key")
+    key = secrets.token_hex(20)
+    session.execute(insert(api_keys).values(name=name, key_hash=sha256(key), created_at=at))
+    audit(session, at, actor, "api_key_issued", name)
+    return key
+
+
+def api_key_name(session: Session, key: str) -> str | None:
+    return session.execute(select(api_keys.c.name).where(
+        api_keys.c.key_hash == sha256(key), api_keys.c.revoked_at.is_(None))).scalar()
