@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from xiuhua.domain.choices import RegionLevel
 from xiuhua.domain.errors import BatchInvalid
 from xiuhua.domain.geo import area_m2, polygon_problem
-from xiuhua.store.city import upsert
+from xiuhua.store.city import bump_model_version, upsert
 from xiuhua.store.tables import regions
 
 LEVEL_BY_LENGTH = {6: RegionLevel.CITY, 9: RegionLevel.STREET, 12: RegionLevel.COMMUNITY,
@@ -117,4 +117,5 @@ def save_regions(session: Session, features: Sequence[RegionFeature]) -> int:
     rows.sort(key=lambda r: len(r["code"]))  # parents before children
     for i in range(0, len(rows), 2000):
         upsert(session, regions, rows[i:i + 2000], ["code"])
+    bump_model_version(session)
     return len(rows)
