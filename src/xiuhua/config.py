@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,6 +20,11 @@ class Settings(BaseSettings):
     database_url: str = ""
     timezone: str = "Asia/Shanghai"
     sql_echo: bool = False
+    secret_key: str = ""
+    cookie_secure: bool = False
+    photo_max_bytes: int = 10 * 1024 * 1024
+    public_rate_limit: int = 20  # public reports per client address per window
+    public_rate_window_seconds: int = 3600
 
     @field_validator("timezone")
     @classmethod
@@ -33,6 +39,18 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'xiuhua.db').as_posix()}"
+
+
+    def session_secret(self) -> str:
+        """XIUHUA_SECRET_KEY, or a random key kept in the data directory (created once)."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48), encoding="ascii")
+            path.chmod(0o600)
+        return path.read_text(encoding="ascii").strip()
 
 
 @lru_cache

@@ -9,13 +9,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pwdlib import PasswordHash
-from sqlalchemy import insert, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
 from xiuhua.domain.access import Principal
+
+__all__ = ["Principal"]
 from xiuhua.domain.choices import Role
 from xiuhua.domain.errors import AuthenticationFailed, InvalidInput, NotFound
 from xiuhua.store import city as store
+from xiuhua.store.db import transaction
 from xiuhua.store.tables import api_keys, api_tokens, audit_log, regions, units, user_grids, users
 
 MAX_FAILED_LOGINS = 5
@@ -90,32 +93,45 @@ def disable_user(session: Session, login: str, at: datetime, actor: str | None =
 
 
 def principal(session: Session, login: str) -> Principal:
+    """The signed-in view of an active account."""
     row = _user_row(session, login)
+    if not row.active:
+        raise AuthenticationFailed(f"用户“{login}”已停用", code="user_disabled")
     grids = frozenset(session.execute(select(user_grids.c.grid_code)
                                       .where(user_grids.c.login == login)).scalars())
     return Principal(row.login, Role(row.role), row.name, row.unit_code, grids)
 
 
-def authenticate(session: Session, login: str, password: str, at: datetime,
+def authenticate(engine: Engine, login: str, password: str, at: datetime,
                  client: str | None = None) -> Principal:
-    """Check a password; five failures lock the account for 15 minutes. Every try is audited."""
+    """Check a password; five failures lock the account for 15 minutes. Every try is audited,
+    in a transaction of its own, so a refused login still counts."""
+    with transaction(engine) as session:
+        outcome = _attempt(session, login, password, at, client)
+    if isinstance(outcome, AuthenticationFailed):
+        raise outcome
+    return outcome
+
+
+def _attempt(session: Session, login: str, password: str, at: datetime,
+             client: str | None) -> Principal | AuthenticationFailed:
     row = session.execute(select(users).where(users.c.login == login)).first()
     refused = AuthenticationFailed("用户名或密码错误")
     if row is None or not row.active or row.password_hash is None:
         audit(session, at, login, "login_failed", login, {"reason": "unknown"}, client)
-        raise refused
+        return refused
     if row.locked_until is not None and row.locked_until > at:
         audit(session, at, login, "login_failed", login, {"reason": "locked"}, client)
         minutes = max(1, int((row.locked_until - at).total_seconds() // 60) + 1)
-        raise AuthenticationFailed(f"连续登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试",
-                                   code="account_locked")
+        return AuthenticationFailed(f"连续登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试",
+                                    code="account_locked")
     if not _hasher.verify(password, row.password_hash):
         failed = (row.failed_logins or 0) + 1
         locked = at + LOCKOUT if failed >= MAX_FAILED_LOGINS else None
         session.execute(update(users).where(users.c.login == login).values(
             failed_logins=0 if locked else failed, locked_until=locked))
         audit(session, at, login, "login_failed", login, {"failures": failed}, client)
-        raise refused
+        return refused
     session.execute(update(users).where(users.c.login == login)
                     .values(failed_logins=0, locked_until=None))
     audit(session, at, login, "login", login, {}, client)

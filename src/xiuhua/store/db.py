@@ -23,9 +23,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+READONLY = "xiuhua_readonly"
+
+
 def _sqlite_begin(conn: Any) -> None:
-    # BEGIN IMMEDIATE: writers queue at the start instead of failing at commit.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # BEGIN IMMEDIATE: writers queue at the start instead of failing at commit; readers of a
+    # WAL database need no lock and begin deferred.
+    readonly = conn.get_execution_options().get(READONLY, False)
+    conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:
@@ -53,3 +58,11 @@ def transaction(engine: Engine) -> Iterator[Session]:
     """One unit of work: commits when the block ends, rolls back on any error."""
     with Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Session]:
+    """A read-only unit of work (no write lock on SQLite); rolled back at the end."""
+    readonly = engine.execution_options(**{READONLY: True})
+    with Session(readonly, expire_on_commit=False) as session:
+        yield session  # closing the session rolls the transaction back

@@ -1,0 +1,55 @@
+"""The ASGI application: REST API under /api/v1, Open311 under /open311/v2, health check."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+from starlette.middleware.sessions import SessionMiddleware
+
+from xiuhua import __version__
+from xiuhua.api import problems
+from xiuhua.config import Settings, get_settings
+from xiuhua.services.city import CityCache, init_database
+from xiuhua.store.db import make_engine
+
+API = "/api/v1"
+SESSION_COOKIE = "xiuhua_session"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = _now,
+               migrate: bool = True) -> FastAPI:
+    """Build the application; ``clock`` is injectable so tests run at fixed times."""
+    settings = settings or get_settings()
+    app = FastAPI(title="绣花 Xiuhua API", version=__version__,
+                  description="城市精细化管理（数字化城管）平台接口",
+                  openapi_url=f"{API}/openapi.json", docs_url=f"{API}/docs", redoc_url=None)
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.effective_database_url, echo=settings.sql_echo)
+    if migrate:
+        init_database(app.state.engine)
+    app.state.city = CityCache()
+    app.state.clock = clock
+    app.add_middleware(SessionMiddleware, secret_key=settings.session_secret(),
+                       session_cookie=SESSION_COOKIE, same_site="lax",
+                       https_only=settings.cookie_secure, max_age=12 * 3600)
+    problems.install(app)
+    _routes(app)
+    return app
+
+
+def _routes(app: FastAPI) -> None:
+    from xiuhua.api import auth, cases, catalog, open311, photos, public, tasks
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    for module in (auth, cases, catalog, photos, tasks, public):
+        app.include_router(module.router, prefix=API)
+    app.include_router(open311.router, prefix="/open311/v2")
