@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from xiuhua import __version__
@@ -23,14 +24,15 @@ def _now() -> datetime:
 
 
 def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = _now,
-               migrate: bool = True) -> FastAPI:
-    """Build the application; ``clock`` is injectable so tests run at fixed times."""
+               engine: Engine | None = None, migrate: bool = True) -> FastAPI:
+    """Build the application; ``clock`` and ``engine`` are injectable for tests."""
     settings = settings or get_settings()
     app = FastAPI(title="绣花 Xiuhua API", version=__version__,
                   description="城市精细化管理（数字化城管）平台接口",
                   openapi_url=f"{API}/openapi.json", docs_url=f"{API}/docs", redoc_url=None)
     app.state.settings = settings
-    app.state.engine = make_engine(settings.effective_database_url, echo=settings.sql_echo)
+    app.state.engine = engine or make_engine(settings.effective_database_url,
+                                             echo=settings.sql_echo)
     if migrate:
         init_database(app.state.engine)
     app.state.city = CityCache()

@@ -38,7 +38,8 @@ def audit(session: Session, at: datetime, actor: str | None, kind: str,
                                              detail=detail or {}, client=client))
 
 
-def _check_password(password: str) -> str:
+def hash_password(password: str) -> str:
+    """An Argon2 hash of an acceptable password."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"密码至少 {MIN_PASSWORD_LENGTH} 位", code="weak_password")
     return _hasher.hash(password)
@@ -46,7 +47,8 @@ def _check_password(password: str) -> str:
 
 def add_user(session: Session, login: str, role: Role, at: datetime, *, name: str | None = None,
              unit_code: str | None = None, grids: tuple[str, ...] = (),
-             password: str | None = None, actor: str | None = None) -> None:
+             password: str | None = None, password_hash: str | None = None,
+             actor: str | None = None) -> None:
     """Create or update an account; unit staff need a unit, only inspectors have grids."""
     if not login or len(login) > 64 or not login.replace("_", "").replace("-", "").isalnum():
         raise InvalidInput("登录名须为 1–64 位字母、数字、- 或 _", code="invalid_login")
@@ -62,8 +64,10 @@ def add_user(session: Session, login: str, role: Role, at: datetime, *, name: st
         raise InvalidInput(f"网格不存在：{', '.join(missing)}", code="unknown_grid")
     store.save_user(session, login, name or login, role, unit_code, grids)
     if password is not None:
+        password_hash = hash_password(password)
+    if password_hash is not None:
         session.execute(update(users).where(users.c.login == login)
-                        .values(password_hash=_check_password(password)))
+                        .values(password_hash=password_hash))
     audit(session, at, actor, "permission_change", login,
           {"role": role.value, "unit": unit_code, "grids": list(grids)})
 
@@ -79,7 +83,7 @@ def set_password(session: Session, login: str, password: str, at: datetime,
                  actor: str | None = None) -> None:
     _user_row(session, login)
     session.execute(update(users).where(users.c.login == login).values(
-        password_hash=_check_password(password), failed_logins=0, locked_until=None))
+        password_hash=hash_password(password), failed_logins=0, locked_until=None))
     audit(session, at, actor, "password_change", login)
 
 
