@@ -187,7 +187,7 @@ def check_coverage() -> None:
     from xiuhua.services.coverage import check_coverage as check
 
     report = run(check, engine())
-    for line in report.lines():
+    for line in report.iter_lines():
         typer.echo(line)
     if not report.ok:
         raise typer.Exit(1)

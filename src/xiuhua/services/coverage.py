@@ -1,0 +1,156 @@
+"""Coverage check (无缝隙，消灭管理盲区): every active matter class has exactly one responsible
+unit in every unit grid, and the grids tile the city with no gaps and no overlaps.
+
+The matrix check resolves each (matter class, grid) once per *distinct chain of rule-bearing
+areas*: a region without rules cannot change the answer, so grids whose grid/community/street/
+city chain carries the same rule regions share one resolution. A city of 15,000 grids whose
+rules sit on streets and the city resolves a few dozen chains instead of 15,000.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import shapely
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from xiuhua.domain.choices import RegionLevel
+from xiuhua.domain.city import City
+from xiuhua.domain.geo import TilingProblem, check_tiling
+from xiuhua.domain.responsibility import check_matrix
+from xiuhua.services.city import load_city
+from xiuhua.store import city as store
+from xiuhua.store.db import transaction
+
+
+@dataclass(frozen=True)
+class ResponsibilityFinding:
+    """Grids where one matter class has no responsible unit (gap) or several (overlap)."""
+
+    category_code: str
+    units: tuple[str, ...]
+    reason: str
+    grid_codes: tuple[str, ...]
+
+    @property
+    def kind(self) -> str:
+        return "gap" if not self.units else "overlap"
+
+
+@dataclass(frozen=True)
+class CoverageReport:
+    city: City
+    matter_count: int
+    responsibility: Sequence[ResponsibilityFinding]
+    tiling: Sequence[TilingProblem]
+
+    @property
+    def grid_count(self) -> int:
+        return len(self.city.grid_index)
+
+    @property
+    def ok(self) -> bool:
+        return self.grid_count > 0 and not self.responsibility and not self.tiling
+
+    def lines(self) -> list[str]:
+        """One line per problem, then a summary per matter class, then one summary line (zh-CN)."""
+        return list(self.iter_lines())
+
+    def iter_lines(self) -> Iterator[str]:
+        if self.grid_count == 0:
+            yield "尚未导入任何单元网格：请先用 xiuhua import regions 导入区域"
+        findings = sorted(self.responsibility, key=lambda f: (f.kind, f.category_code, f.units))
+        for finding in findings:
+            yield from (self._responsibility_line(finding, grid) for grid in finding.grid_codes)
+        yield from (self._tiling_line(p) for p in self.tiling)
+        yield from self._category_summary()
+        yield self._summary()
+
+    # --- formatting -----------------------------------------------------------------------
+
+    def _matter(self, code: str) -> str:
+        return f"{code} {self.city.taxonomy.matter(code).name}"
+
+    def _region(self, code: str) -> str:
+        info = self.city.regions.get(code)
+        return f"{code} {info.name}" if info else code
+
+    def _unit(self, code: str) -> str:
+        info = self.city.units.get(code)
+        return f"{code} {info.name}" if info else code
+
+    def _responsibility_line(self, f: ResponsibilityFinding, grid: str) -> str:
+        where = f"事项 {self._matter(f.category_code)}，网格 {self._region(grid)}"
+        if f.kind == "gap":
+            return f"责任缺失：{where}：没有责任单位"
+        return f"责任重叠：{where}：{'、'.join(self._unit(u) for u in f.units)} 同时负责（{f.reason}）"
+
+    def _tiling_line(self, p: TilingProblem) -> str:
+        where = f"位置（{p.lon:.6f}, {p.lat:.6f}）"
+        grids = "、".join(self._region(c) for c in p.codes)
+        if p.kind == "overlap":
+            return f"网格重叠：{grids} 重叠 {p.area_m2:.1f} 平方米，{where}"
+        near = f"，相邻网格 {grids}" if grids else ""
+        return f"网格缝隙：{p.area_m2:.1f} 平方米未被任何单元网格覆盖，{where}{near}"
+
+    def _category_summary(self) -> Iterator[str]:
+        counts: Counter[tuple[str, str]] = Counter()
+        for f in self.responsibility:
+            counts[(f.category_code, f.kind)] += len(f.grid_codes)
+        if not counts:
+            return
+        yield "按事项汇总："
+        for code in sorted({code for code, _ in counts}):
+            yield (f"  事项 {self._matter(code)}：责任缺失 {counts[(code, 'gap')]} 个网格，"
+                   f"责任重叠 {counts[(code, 'overlap')]} 个网格")
+
+    def _summary(self) -> str:
+        checked = f"{self.matter_count} 个事项 × {self.grid_count} 个单元网格"
+        if self.ok:
+            return f"责任覆盖完整：{checked}均有且只有一个责任单位；网格无缝隙、无重叠"
+        pairs = {kind: sum(len(f.grid_codes) for f in self.responsibility if f.kind == kind)
+                 for kind in ("gap", "overlap")}
+        matters = len({f.category_code for f in self.responsibility})
+        tiles = {kind: [p.area_m2 for p in self.tiling if p.kind == kind] for kind in ("gap", "overlap")}
+        return (f"覆盖检查未通过：责任缺失 {pairs['gap']} 处、责任重叠 {pairs['overlap']} 处（涉及 {matters} 个事项），"
+                f"网格缝隙 {len(tiles['gap'])} 处（共 {sum(tiles['gap']):.1f} 平方米）、"
+                f"网格重叠 {len(tiles['overlap'])} 处（共 {sum(tiles['overlap']):.1f} 平方米）；共检查 {checked}")
+
+
+def _responsibility(city: City, rule_regions: set[str]) -> tuple[int, list[ResponsibilityFinding]]:
+    """(number of active matter classes, findings) — resolving once per distinct rule chain."""
+    matters = [(m.code, m.major_code) for m in city.taxonomy.matters() if m.active]
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for grid in city.grid_index.codes:
+        chain = tuple(code for code in city.areas(grid) if code in rule_regions)
+        groups.setdefault(chain, []).append(grid)
+    members = {grids[0]: tuple(grids) for grids in groups.values()}
+    problems = check_matrix(city.matrix, matters, {grids[0]: chain for chain, grids in groups.items()})
+    return len(matters), [
+        ResponsibilityFinding(p.category_code, p.units, city.responsible(p.category_code, p.grid_code).reason,
+                              members[p.grid_code])
+        for p in problems
+    ]
+
+
+def _boundary(session: Session, city: City) -> Any:
+    """The union of the city-level regions (None when there is none)."""
+    geoms = [store.region_geometry(session, code) for code, info in city.regions.items()
+             if info.level is RegionLevel.CITY]
+    return shapely.union_all(geoms) if geoms else None
+
+
+def check_coverage(engine: Engine) -> CoverageReport:
+    """Check the responsibility matrix and the grid tiling of the city."""
+    with transaction(engine) as session:
+        city = load_city(session)
+        rule_regions = {rule.region_code for rule in store.load_rules(session)}
+        boundary = _boundary(session, city)
+        _infos, grids = store.load_regions(session)  # GridIndex keeps its geometries private
+    matter_count, findings = _responsibility(city, rule_regions)
+    tiling = check_tiling(grids, boundary) if grids or boundary is not None else []
+    return CoverageReport(city, matter_count, findings, tiling)
