@@ -104,6 +104,12 @@ class TimeLimit:
     @classmethod
     def parse(cls, text: str, standard_day_seconds: int = STANDARD_DAY_SECONDS) -> TimeLimit:
         """Parse ``<number><unit>`` (e.g. ``4wh``, ``0.5wd``, ``24h``, ``3d``)."""
+        if isinstance(text, str) and isinstance(standard_day_seconds, int):
+            return _parse_limit(text, standard_day_seconds)
+        return cls._parse(text, standard_day_seconds)
+
+    @classmethod
+    def _parse(cls, text: str, standard_day_seconds: int) -> TimeLimit:
         _check_standard_day(standard_day_seconds)
         valid = isinstance(text, str) and len(text) <= _MAX_LIMIT_TEXT
         match = _LIMIT_RE.fullmatch(text) if valid else None
@@ -120,6 +126,12 @@ class TimeLimit:
 
     def __str__(self) -> str:
         return self.text
+
+
+@lru_cache(maxsize=4096)
+def _parse_limit(text: str, standard_day_seconds: int) -> TimeLimit:
+    # Histories repeat the same few limits millions of times; a TimeLimit is immutable.
+    return TimeLimit._parse(text, standard_day_seconds)
 
 
 def _limit_seconds(text: str, value: Decimal, unit: LimitUnit, standard_day: int) -> int:
