@@ -344,3 +344,16 @@ def test_six_months_of_history_is_about_sixty_thousand_cases(sqlite_engine: Engi
     with sqlite_engine.connect() as conn:
         first = conn.execute(select(cases.c.reported_at).order_by(cases.c.reported_at).limit(1)).scalar_one()
     assert first >= start
+
+
+def test_the_printed_demo_logins_sign_in(sqlite_engine: Engine) -> None:
+    from datetime import UTC, datetime
+
+    from xiuhua.services.accounts import authenticate
+    from xiuhua.services.demo import DEMO_LOGINS, DEMO_PASSWORD, build_demo_city_on
+
+    summary = build_demo_city_on(sqlite_engine, seed=3, history=False)
+    text = str(summary)
+    for login, role in DEMO_LOGINS:
+        assert login in text
+        assert authenticate(sqlite_engine, login, DEMO_PASSWORD, datetime.now(UTC)).role is role

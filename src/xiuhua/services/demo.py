@@ -36,7 +36,7 @@ import shapely
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from shapely.geometry import Polygon, box
-from sqlalchemy import Engine, MetaData, func, select
+from sqlalchemy import Engine, MetaData, func, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -57,6 +57,7 @@ from xiuhua.domain.errors import InvalidInput
 from xiuhua.domain.lifecycle import Actor, Case, Command, ReportData, apply, report
 from xiuhua.domain.responsibility import Rule, RuleScope
 from xiuhua.domain.taxonomy import ClassKind
+from xiuhua.services.accounts import hash_password
 from xiuhua.services.city import init_database, load_city
 from xiuhua.services.regions import RegionFeature, save_regions
 from xiuhua.store import city as store
@@ -390,7 +391,16 @@ def inspector_posts(layout: Layout, rng: random.Random) -> list[list[str]]:
     return posts
 
 
+DEMO_PASSWORD = "xiuhua-demo"
+# One login per role, printed by `make demo` (every demo account has the same password).
+DEMO_LOGINS = (("admin", Role.ADMIN), ("acceptor01", Role.ACCEPTOR), ("shift01", Role.SHIFT_LEADER),
+               ("dispatcher01", Role.DISPATCHER), ("handler_hwzx", Role.HANDLER),
+               ("unitleader_hwzx", Role.UNIT_LEADER), ("inspector01", Role.INSPECTOR),
+               ("leader01", Role.LEADER))
+
+
 def save_users(session: Session, layout: Layout, unit_list: Sequence[UnitInfo], rng: random.Random) -> None:
+    """Every demo account, all with the demo password (hashed once: Argon2 is slow on purpose)."""
     name = Names(rng)
     for number, grids in enumerate(inspector_posts(layout, rng), start=1):
         store.save_user(session, f"inspector{number:02d}", name(), Role.INSPECTOR, grids=grids,
@@ -401,6 +411,7 @@ def save_users(session: Session, layout: Layout, unit_list: Sequence[UnitInfo], 
         store.save_user(session, handler_login(unit.code), name(), Role.HANDLER, unit_code=unit.code)
         store.save_user(session, f"unitleader_{unit.code.lower()}", name(), Role.UNIT_LEADER,
                         unit_code=unit.code)
+    session.execute(update(users).values(password_hash=hash_password(DEMO_PASSWORD)))
 
 
 def _phone(rng: random.Random) -> str:
@@ -919,10 +930,14 @@ class DemoSummary:
             f"  用户 {sum(self.users.values())} 个："
             + "、".join(f"{Role(role).label} {n}" for role, n in self.users.items()),
         ]
-        if not self.total_cases:
-            return "\n".join([*lines, "  未生成历史案件"])
-        by_status = "、".join(f"{s.label} {self.cases[s.value]:,}" for s in CaseStatus if self.cases.get(s.value))
-        lines.append(f"  历史案件 {self.total_cases:,} 件（{self.first_day} 至 {self.last_day}）：{by_status}")
+        if self.total_cases:
+            by_status = "、".join(f"{s.label} {self.cases[s.value]:,}" for s in CaseStatus
+                                 if self.cases.get(s.value))
+            lines.append(f"  历史案件 {self.total_cases:,} 件（{self.first_day} 至 {self.last_day}）：{by_status}")
+        else:
+            lines.append("  未生成历史案件")
+        lines.append(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
+        lines += [f"  {role.label}：{login}" for login, role in DEMO_LOGINS]
         return "\n".join(lines)
 
 
