@@ -7,7 +7,7 @@ import hashlib
 import shutil
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from statistics import mean
 
@@ -23,8 +23,16 @@ from xiuhua.domain.errors import InvalidInput
 from xiuhua.domain.geo import check_tiling
 from xiuhua.domain.lifecycle import overdue_at
 from xiuhua.domain.responsibility import check_matrix
+from xiuhua.services.accounts import authenticate
 from xiuhua.services.city import load_city
-from xiuhua.services.demo import DemoSummary, build_demo_city, build_demo_city_on, plan_layout
+from xiuhua.services.demo import (
+    DEMO_LOGINS,
+    DEMO_PASSWORD,
+    DemoSummary,
+    build_demo_city,
+    build_demo_city_on,
+    plan_layout,
+)
 from xiuhua.store import city as store
 from xiuhua.store.cases import iter_cases
 from xiuhua.store.db import make_engine, transaction
@@ -347,11 +355,6 @@ def test_six_months_of_history_is_about_sixty_thousand_cases(sqlite_engine: Engi
 
 
 def test_the_printed_demo_logins_sign_in(sqlite_engine: Engine) -> None:
-    from datetime import UTC, datetime
-
-    from xiuhua.services.accounts import authenticate
-    from xiuhua.services.demo import DEMO_LOGINS, DEMO_PASSWORD, build_demo_city_on
-
     summary = build_demo_city_on(sqlite_engine, seed=3, history=False)
     text = str(summary)
     for login, role in DEMO_LOGINS:
