@@ -15,7 +15,8 @@ from sqlalchemy import Engine
 
 from xiuhua.config import get_settings
 from xiuhua.domain.calendar import SHANGHAI
-from xiuhua.domain.errors import DomainError
+from xiuhua.domain.choices import Role
+from xiuhua.domain.errors import DomainError, InvalidInput
 from xiuhua.store.db import make_engine
 
 app = typer.Typer(help="绣花 Xiuhua —— 城市精细化管理（数字化城管）平台", no_args_is_help=True,
@@ -24,10 +25,14 @@ import_app = typer.Typer(help="导入数据（区域、部件、案件）", no_a
 export_app = typer.Typer(help="导出数据", no_args_is_help=True)
 check_app = typer.Typer(help="检查（责任覆盖等）", no_args_is_help=True)
 calendar_app = typer.Typer(help="工作日历（节假日与调休）", no_args_is_help=True)
+user_app = typer.Typer(help="用户账号（角色、单位、网格、密码、访问令牌）", no_args_is_help=True)
+apikey_app = typer.Typer(help="Open311 客户端 API 密钥", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(check_app, name="check")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(user_app, name="user")
+app.add_typer(apikey_app, name="apikey")
 
 T = TypeVar("T")
 
@@ -229,6 +234,123 @@ def calendar_show(
 
     due = run(deadline_for, engine(), start, limit, calendar)
     typer.echo(due.astimezone(SHANGHAI).isoformat())
+
+
+def in_transaction(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call ``fn(session, *args, **kwargs)`` in one transaction; domain errors exit 1."""
+    from xiuhua.store.db import transaction
+
+    with domain_errors(), transaction(engine()) as session:
+        return fn(session, *args, **kwargs)
+
+
+def cli_actor() -> str:
+    """Who acts from the command line, for the audit log."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"[:64]
+    except (KeyError, OSError):
+        return "cli"
+
+
+def parse_role(text: str) -> Role:
+    """A staff role (the public has no accounts); unknown roles exit 1 listing the choices."""
+    staff = [r for r in Role if r is not Role.PUBLIC]
+    found = next((r for r in staff if r.value == text.strip().lower()), None)
+    if found is None:
+        choices = "、".join(f"{r.value}（{r.label}）" for r in staff)
+        with domain_errors():
+            raise InvalidInput(f"未知角色“{text}”，可选：{choices}", code="unknown_role")
+    return found
+
+
+def ask_password(required: bool) -> str | None:
+    """Prompt twice on a terminal; elsewhere there is nobody to ask."""
+    if sys.stdin.isatty():
+        return str(typer.prompt("密码", hide_input=True, confirmation_prompt=True))
+    if required:
+        err("错误 [missing_password]：非交互方式运行时须用 --password 提供新密码")
+        raise typer.Exit(1)
+    return None
+
+
+@user_app.command("add")
+def user_add(
+    login: Annotated[str, typer.Argument(help="登录名（字母、数字、- 或 _）")],
+    role: Annotated[str, typer.Option(help="角色：admin、acceptor、shift_leader、dispatcher、handler、unit_leader、inspector、leader")],
+    unit: Annotated[str | None, typer.Option(help="所属单位代码（处置人员、单位负责人必填）")] = None,
+    grid: Annotated[list[str] | None, typer.Option(help="责任网格编码（监督员，可重复）")] = None,
+    password: Annotated[str | None, typer.Option(help="密码（省略时在终端中输入）")] = None,
+    name: Annotated[str | None, typer.Option(help="姓名（默认同登录名）")] = None,
+) -> None:
+    """新建或更新用户账号。"""
+    from xiuhua.services.accounts import add_user
+
+    parsed = parse_role(role)
+    password = password if password is not None else ask_password(required=False)
+    in_transaction(add_user, login, parsed, datetime.now(SHANGHAI), name=name, unit_code=unit,
+                   grids=tuple(grid or ()), password=password, actor=cli_actor())
+    typer.echo(f"用户 {login}（{parsed.label}）已保存")
+    if password is None:
+        typer.echo(f"未设置新密码：如需登录，请运行 xiuhua user passwd {login}")
+
+
+@user_app.command("passwd")
+def user_passwd(
+    login: Annotated[str, typer.Argument(help="登录名")],
+    password: Annotated[str | None, typer.Option(help="新密码（省略时在终端中输入）")] = None,
+) -> None:
+    """设置用户密码（同时解除登录锁定）。"""
+    from xiuhua.services.accounts import set_password
+
+    new = password if password is not None else ask_password(required=True)
+    in_transaction(set_password, login, new, datetime.now(SHANGHAI), actor=cli_actor())
+    typer.echo(f"用户 {login} 的密码已更新")
+
+
+@user_app.command("disable")
+def user_disable(login: Annotated[str, typer.Argument(help="登录名")]) -> None:
+    """停用用户，并撤销其全部访问令牌。"""
+    from xiuhua.services.accounts import disable_user
+
+    in_transaction(disable_user, login, datetime.now(SHANGHAI), actor=cli_actor())
+    typer.echo(f"用户 {login} 已停用，其访问令牌均已撤销")
+
+
+@user_app.command("token")
+def user_token(
+    login: Annotated[str, typer.Argument(help="登录名")],
+    name: Annotated[str, typer.Option(help="令牌用途说明")] = "cli",
+) -> None:
+    """为用户生成新的访问令牌（Bearer），最后一行即令牌，只显示这一次。"""
+    from xiuhua.services.accounts import issue_token
+
+    token = in_transaction(issue_token, login, datetime.now(SHANGHAI), name=name)
+    typer.echo(f"用户 {login} 的新访问令牌（请妥善保存，只显示这一次）：")
+    typer.echo(token)
+
+
+@apikey_app.command("add")
+def apikey_add(name: Annotated[str, typer.Argument(help="客户端应用名称")]) -> None:
+    """为 Open311 客户端生成 API 密钥，最后一行即密钥，只显示这一次。"""
+    from xiuhua.services.accounts import add_api_key
+
+    key = in_transaction(add_api_key, name, datetime.now(SHANGHAI), actor=cli_actor())
+    typer.echo(f"客户端“{name}”的 Open311 api_key（请妥善保存，只显示这一次）：")
+    typer.echo(key)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="监听端口")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="服务进程数")] = 1,
+) -> None:
+    """启动 Web 服务（含时限监控：临期预警、超期提醒、督办通知）。"""
+    from xiuhua.services.server import serve as run_server
+
+    run(run_server, host=host, port=port, workers=workers)
 
 
 def main() -> None:  # pragma: no cover - console entry

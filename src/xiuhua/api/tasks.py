@@ -1,5 +1,135 @@
-"""Routes: to be written."""
+"""Inspectors' open 核实/核查 tasks, and the notifications of units and of the command center
+(deadline warnings, overdue notices, supervision)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from xiuhua.api.deps import CityDep, CurrentUser, NowDep, SessionDep
+from xiuhua.domain.access import Principal
+from xiuhua.domain.choices import Role, TaskKind
+from xiuhua.domain.city import City
+from xiuhua.domain.errors import PermissionDenied
+from xiuhua.domain.taxonomy import ClassKind
+from xiuhua.services import notifications as notices
+from xiuhua.store.tables import cases, inspector_tasks
+
+router = APIRouter(tags=["任务与通知"])
+MAX_TASKS = 1000
+
+
+class TaskOut(BaseModel):
+    case_no: str
+    seq: int
+    kind: str
+    kind_label: str
+    inspector: str | None
+    opened_at: datetime
+    deadline: datetime
+    overdue: bool
+    case_status: str
+    category_code: str
+    category_name: str
+    description: str | None
+    address: str | None
+    lon: float | None
+    lat: float | None
+    grid_code: str | None
+    grid_name: str | None
+
+
+def _whose_tasks(user: Principal, inspector: str | None) -> str | None:
+    """Inspectors see their own tasks; the center, leaders and admins anyone's (or all)."""
+    if user.role is Role.INSPECTOR:
+        return user.login
+    if user.sees_all:
+        return inspector
+    raise PermissionDenied(f"{user.role.label}没有核实、核查任务", code="permission_denied")
+
+
+def _task(city: City, row: Any, now: datetime) -> TaskOut:
+    matter = city.taxonomy.classes.get((ClassKind.MATTER, row.category_code))
+    grid = city.regions.get(row.grid_code) if row.grid_code else None
+    kind = TaskKind(row.kind)
+    return TaskOut(
+        case_no=row.case_no, seq=row.seq, kind=kind.value, kind_label=kind.label,
+        inspector=row.inspector, opened_at=row.opened_at, deadline=row.deadline,
+        overdue=row.deadline < now, case_status=row.status, category_code=row.category_code,
+        category_name=matter.name if matter else row.category_code,
+        description=row.description, address=row.address, lon=row.lon, lat=row.lat,
+        grid_code=row.grid_code, grid_name=grid.name if grid else None)
+
+
+@router.get("/tasks", response_model=list[TaskOut])
+def tasks(session: SessionDep, city: CityDep, now: NowDep, user: CurrentUser,
+          inspector: Annotated[str | None, Query(max_length=64)] = None,
+          limit: Annotated[int, Query(ge=1, le=MAX_TASKS)] = 500) -> list[TaskOut]:
+    """Open 核实 (verify) and 核查 (check) tasks, the earliest deadline first: an inspector's
+    own; for the center (``inspector`` filters by login) all of them."""
+    login = _whose_tasks(user, inspector)
+    t, c = inspector_tasks.c, cases.c
+    query = (select(t.case_no, t.seq, t.kind, t.inspector, t.opened_at, t.deadline, c.status,
+                    c.category_code, c.description, c.address, c.lon, c.lat, c.grid_code)
+             .join(cases, c.case_no == t.case_no).where(t.done_at.is_(None)))
+    if login is not None:
+        query = query.where(t.inspector == login)
+    rows = session.execute(query.order_by(t.deadline, t.case_no, t.seq).limit(limit))
+    return [_task(city, r, now) for r in rows]
+
+
+class NotificationOut(BaseModel):
+    id: int
+    at: datetime
+    kind: str
+    kind_label: str
+    case_no: str
+    assignment_seq: int
+    unit_code: str | None
+    unit_name: str | None
+    audience: str
+    audience_label: str
+    message: str
+    read: bool
+    read_at: datetime | None
+
+
+class NotificationPageOut(BaseModel):
+    items: list[NotificationOut]
+    next_before: int | None
+    unread: int
+
+
+def _notification(city: City, row: Any) -> NotificationOut:
+    unit = city.units.get(row.unit_code) if row.unit_code else None
+    kind, audience = notices.NoticeKind(row.kind), notices.Audience(row.audience)
+    return NotificationOut(
+        id=row.id, at=row.at, kind=kind.value, kind_label=kind.label, case_no=row.case_no,
+        assignment_seq=row.assignment_seq, unit_code=row.unit_code,
+        unit_name=unit.name if unit else None, audience=audience.value,
+        audience_label=audience.label, message=row.message, read=row.read_at is not None,
+        read_at=row.read_at)
+
+
+@router.get("/notifications", response_model=NotificationPageOut)
+def notification_list(session: SessionDep, city: CityDep, user: CurrentUser,
+                      unread: bool = False,
+                      before: Annotated[int | None, Query(ge=1)] = None,
+                      limit: Annotated[int, Query(ge=1, le=notices.MAX_PAGE)] = 50,
+                      ) -> NotificationPageOut:
+    """The caller's notifications, newest first: unit staff get their unit's, the center and
+    leaders the center's. Page on with ``before=next_before``."""
+    page = notices.list_notices(session, user, unread_only=unread, before=before, limit=limit)
+    return NotificationPageOut(items=[_notification(city, r) for r in page.items],
+                               next_before=page.next_before, unread=page.unread)
+
+
+@router.post("/notifications/{notification_id}/read", response_model=NotificationOut)
+def notification_read(session: SessionDep, city: CityDep, now: NowDep, user: CurrentUser,
+                      notification_id: int) -> NotificationOut:
+    """Mark a notification read (for everyone of its audience)."""
+    return _notification(city, notices.mark_read(session, user, notification_id, now))

@@ -1,0 +1,139 @@
+"""Inspectors' 核实/核查 tasks, and notifications for units and for the command center."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.conftest import Api
+from tests.factories import center, grid_code, local
+from tests.integration.test_sweeper import act, dispatched_case
+from xiuhua.domain.choices import Action, Role, Source
+from xiuhua.domain.lifecycle import Actor
+from xiuhua.services.cases import CaseInput, report_case
+from xiuhua.services.city import load_city
+from xiuhua.services.sweeper import sweep
+from xiuhua.store.db import transaction
+
+
+def public_report(api: Api, at: str = "2026-10-16 09:00", cell: tuple[int, int] = (1, 1)) -> str:
+    lon, lat = center(*cell)
+    with transaction(api.engine) as session:
+        case = report_case(session, load_city(session), CaseInput(
+            category_code="06010", source=Source.PUBLIC, lon=lon, lat=lat, address="人民路 8 号",
+            description="垃圾桶旁堆放垃圾", reporter_phone="13812341234"),
+            local(at), Actor(role=Role.PUBLIC))
+    return case.case_no
+
+
+def get(api: Api, path: str, login: str, **params: Any) -> Any:
+    r = api.client.get(f"/api/v1{path}", params=params, headers=api.auth(login))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_a_public_report_gives_the_grid_inspector_a_verify_task(api: Api) -> None:
+    case_no = public_report(api)
+    [task] = get(api, "/tasks", "inspector01")
+    assert task["case_no"] == case_no and task["kind"] == "verify" and task["kind_label"] == "核实"
+    assert task["category_name"] == "暴露垃圾" and task["address"] == "人民路 8 号"
+    assert task["grid_code"] == grid_code(1, 1) and task["grid_name"] == "网格005"
+    assert task["deadline"].startswith("2026-10-16T02:00:00")  # 1 working hour: 10:00 local
+    assert task["overdue"] is False and "13812341234" not in str(task)
+    api.clock.set("2026-10-16 10:01")
+    assert get(api, "/tasks", "inspector01")[0]["overdue"] is True
+    assert get(api, "/tasks", "inspector02") == []
+
+
+def test_the_center_sees_every_open_task_and_filters_by_inspector(api: Api) -> None:
+    first = public_report(api)
+    second = public_report(api, cell=(0, 0))
+    assert [t["case_no"] for t in get(api, "/tasks", "shift01")] == [first, second]
+    assert [t["inspector"] for t in get(api, "/tasks", "dispatcher01")] == ["inspector01"] * 2
+    assert get(api, "/tasks", "acceptor01", inspector="inspector02") == []
+    mine = get(api, "/tasks", "leader01", inspector="inspector01")
+    assert len(mine) == 2
+
+
+def test_a_verified_task_leaves_the_list(api: Api) -> None:
+    case_no = public_report(api)
+    act(api.engine, case_no, Action.VERIFY, "2026-10-16 09:30", Actor("inspector01", Role.INSPECTOR))
+    assert get(api, "/tasks", "inspector01") == []
+
+
+def test_handlers_have_no_tasks(api: Api) -> None:
+    public_report(api)
+    for login in ("handler_hw", "leader_hw"):
+        r = api.client.get("/api/v1/tasks", headers=api.auth(login))
+        assert r.status_code == 403 and r.json()["code"] == "permission_denied"
+
+
+def overdue_cases(api: Api, count: int, unit: str = "U-HW") -> list[str]:
+    case_nos = [dispatched_case(api.engine, "2026-10-16 09:00", unit=unit) for _ in range(count)]
+    sweep(api.engine, local("2026-10-16 15:00"))
+    return case_nos
+
+
+def test_unit_staff_read_their_own_units_notifications(api: Api) -> None:
+    [case_no] = overdue_cases(api, 1)
+    page = get(api, "/notifications", "handler_hw")
+    [notice] = page["items"]
+    assert page["unread"] == 1 and page["next_before"] is None
+    assert notice["case_no"] == case_no and notice["kind"] == "overdue"
+    assert notice["kind_label"] == "超期" and notice["audience"] == "unit"
+    assert notice["unit_name"] == "环卫中心" and notice["read"] is False
+    assert "已超过处置时限" in notice["message"]
+    assert get(api, "/notifications", "leader_hw")["items"][0]["id"] == notice["id"]
+    assert get(api, "/notifications", "handler_zf") == {"items": [], "next_before": None,
+                                                        "unread": 0}
+
+
+def test_the_center_reads_the_center_notifications(api: Api) -> None:
+    overdue_cases(api, 1)
+    for login in ("shift01", "dispatcher01", "leader01"):
+        [notice] = get(api, "/notifications", login)["items"]
+        assert notice["audience"] == "center" and notice["audience_label"] == "指挥中心"
+        assert notice["message"].startswith("环卫中心承办的案件")
+    r = api.client.get("/api/v1/notifications", headers=api.auth("inspector01"))
+    assert r.status_code == 403
+
+
+def test_reading_a_notification_marks_it_read_for_the_unit(api: Api) -> None:
+    overdue_cases(api, 1)
+    [notice] = get(api, "/notifications", "handler_hw")["items"]
+    url = f"/api/v1/notifications/{notice['id']}/read"
+    assert api.client.post(url, headers=api.auth("handler_zf")).status_code == 404
+    assert api.client.post(url, headers=api.auth("shift01")).status_code == 404
+    api.clock.set("2026-10-16 15:10")
+    r = api.client.post(url, headers=api.auth("handler_hw"))
+    assert r.status_code == 200 and r.json()["read"] is True
+    assert r.json()["read_at"].startswith("2026-10-16T07:10:00")
+    api.clock.set("2026-10-16 15:20")
+    again = api.client.post(url, headers=api.auth("leader_hw"))
+    assert again.json()["read_at"] == r.json()["read_at"]
+    assert get(api, "/notifications", "leader_hw", unread="true") == {
+        "items": [], "next_before": None, "unread": 0}
+    assert get(api, "/notifications", "shift01", unread="true")["unread"] == 1
+    assert api.client.post("/api/v1/notifications/999999/read",
+                           headers=api.auth("handler_hw")).status_code == 404
+
+
+def test_notifications_come_newest_first_a_page_at_a_time(api: Api) -> None:
+    overdue_cases(api, 3)
+    first = get(api, "/notifications", "handler_hw", limit=2)
+    assert len(first["items"]) == 2 and first["unread"] == 3
+    ids = [n["id"] for n in first["items"]]
+    assert ids == sorted(ids, reverse=True)
+    rest = get(api, "/notifications", "handler_hw", limit=2, before=first["next_before"])
+    assert len(rest["items"]) == 1 and rest["next_before"] is None
+    assert rest["items"][0]["id"] < ids[-1]
+
+
+def test_supervision_reaches_the_unit_as_a_notification(api: Api) -> None:
+    case_no = dispatched_case(api.engine, "2026-10-16 09:00")
+    act(api.engine, case_no, Action.SUPERVISE, "2026-10-16 10:00",
+        Actor("shift01", Role.SHIFT_LEADER), note="请今天内处理")
+    sweep(api.engine, local("2026-10-16 10:01"))
+    [notice] = get(api, "/notifications", "handler_hw")["items"]
+    assert notice["kind"] == "supervise" and notice["kind_label"] == "督办"
+    assert "请今天内处理" in notice["message"]
+    assert get(api, "/notifications", "shift01")["items"] == []
