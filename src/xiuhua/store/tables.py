@@ -241,6 +241,7 @@ cases = Table(
     Index("ix_cases_closed_at", "closed_at"),
     Index("ix_cases_grid_code", "grid_code"),
     Index("ix_cases_holder_unit_status", "holder_unit", "status"),
+    Index("ix_cases_due_at", "due_at"),
 )
 
 case_events = Table(
@@ -361,4 +362,45 @@ leases = Table(
     Column("name", String(64), primary_key=True),
     Column("holder", String(100), nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# --- assessment (绩效评价) -------------------------------------------------------------------
+
+assessment_entries = Table(
+    # manual entries: spot-check deductions (考核检查扣分) and bonus points
+    "assessment_entries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # deduction / bonus
+    Column("unit_code", _code(), ForeignKey("units.code"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("item", Text, nullable=False),
+    Column("points", Float, nullable=False),
+    Column("photo_id", String(64), ForeignKey("photos.id"), nullable=True),  # evidence
+    Column("period", String(8), nullable=False),  # the month of `day`, e.g. 2026-10
+    Column("booked_period", String(8), nullable=False),  # the month whose assessment counts it
+    Column("adjusts", String(8), nullable=True),  # the published period it corrects (adjustment)
+    Column("entered_by", String(64), nullable=True),
+    Column("entered_at", UTCDateTime, nullable=False),
+    Index("ix_assessment_entries_booked_period", "booked_period"),
+)
+
+assessment_reward_bands = Table(
+    # 以奖代补: the amount (yuan; negative for a penalty) for a band of ranks in a period
+    "assessment_reward_bands", metadata,
+    Column("period", String(8), primary_key=True),
+    Column("rank_from", Integer, primary_key=True, autoincrement=False),
+    Column("rank_to", Integer, nullable=False),
+    Column("amount", Float, nullable=False),
+    Column("note", String(200), nullable=True),
+)
+
+assessment_publications = Table(
+    # a published (frozen) period: its figures never change afterwards
+    "assessment_publications", metadata,
+    Column("period", String(8), primary_key=True),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("published_at", UTCDateTime, nullable=False),
+    Column("published_by", String(64), nullable=True),
+    Column("figures", JSON, nullable=False),
 )

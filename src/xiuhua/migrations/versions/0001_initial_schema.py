@@ -104,6 +104,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_cases_closed_at', ['closed_at'], unique=False)
         batch_op.create_index('ix_cases_grid_code', ['grid_code'], unique=False)
         batch_op.create_index('ix_cases_holder_unit_status', ['holder_unit', 'status'], unique=False)
+        batch_op.create_index('ix_cases_due_at', ['due_at'], unique=False)
         batch_op.create_index('ix_cases_reported_at', ['reported_at'], unique=False)
         batch_op.create_index('ix_cases_status_reported_at', ['status', 'reported_at'], unique=False)
 
@@ -396,6 +397,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_cases_status_reported_at')
         batch_op.drop_index('ix_cases_reported_at')
         batch_op.drop_index('ix_cases_holder_unit_status')
+        batch_op.drop_index('ix_cases_due_at')
         batch_op.drop_index('ix_cases_grid_code')
         batch_op.drop_index('ix_cases_closed_at')
 
