@@ -16,9 +16,11 @@ install: $(BIN)/python
 dev: $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 
-## Build the demo city into ./var/xiuhua.db and show what was built.
+## Build the demo city into ./var/xiuhua.db, print the demo logins and serve it on :8000.
 demo: install
 	$(BIN)/xiuhua demo
+	@echo "绣花 Xiuhua：http://127.0.0.1:8000 （Ctrl-C 停止）"
+	$(BIN)/xiuhua serve --host 127.0.0.1 --port 8000
 
 lint: dev
 	$(BIN)/ruff check src tests
