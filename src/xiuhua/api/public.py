@@ -1,5 +1,196 @@
-"""Routes: to be written."""
+"""The public portal's JSON API: report a problem, follow it with a tracking code, rate it.
 
-from fastapi import APIRouter
+No sign-in. Intake is rate-limited per client address (counters shared by all processes)."""
 
-router = APIRouter()
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from xiuhua.api.deps import CityDep, NowDep, SessionDep, SettingsDep, client_address
+from xiuhua.api.schemas import (
+    MAX_PHOTOS,
+    Address,
+    CategoryCode,
+    Description,
+    Lat,
+    Lon,
+    Name,
+    Note,
+    Phone,
+    Photos,
+)
+from xiuhua.config import Settings
+from xiuhua.domain.choices import Rating
+from xiuhua.domain.errors import InvalidInput
+from xiuhua.domain.geo import CoordSys
+from xiuhua.services import photos as photo_service
+from xiuhua.services import public, ratelimit
+from xiuhua.services.public import PublicCase, PublicEvent
+
+router = APIRouter(prefix="/public", tags=["公众参与"])
+
+
+def intake_limit(request: Request, now: NowDep, settings: SettingsDep) -> None:
+    """Count this intake request for its client address (before any other database work)."""
+    ratelimit.check_intake(request.app.state.engine, client_address(request), now, settings)
+
+
+IntakeLimit = Depends(intake_limit)
+
+
+class CategoryOut(BaseModel):
+    code: str
+    name: str
+    major_code: str
+    major_name: str
+    description: str
+
+
+class ReportOut(BaseModel):
+    tracking_code: str
+    case_no: str
+    status: str
+    status_label: str
+    reported_at: datetime
+    message: str
+
+
+class EventOut(BaseModel):
+    action: str
+    action_label: str
+    at: datetime
+    unit_name: str | None = None
+    note: str | None = None
+    reason: str | None = None
+    reason_label: str | None = None
+    rating: str | None = None
+    rating_label: str | None = None
+    photos: list[str] = []
+
+
+class PublicCaseOut(BaseModel):
+    tracking_code: str
+    case_no: str
+    status: str
+    status_label: str
+    status_note: str
+    category_code: str
+    category_name: str
+    address: str | None
+    description: str | None
+    reported_at: datetime
+    closed_at: datetime | None
+    rating: str | None
+    rating_label: str | None
+    can_rate: bool
+    photos: list[str]
+    events: list[EventOut]
+
+
+class RatingIn(BaseModel):
+    value: Rating = Field(description="satisfied 满意 / basically_satisfied 基本满意 / "
+                                      "dissatisfied 不满意")
+    comment: Note | None = None
+
+
+@router.get("/categories", response_model=list[CategoryOut])
+def categories(city: CityDep) -> list[CategoryOut]:
+    """事项 the public may report."""
+    return [CategoryOut(code=c.code, name=c.name, major_code=c.major_code,
+                        major_name=c.major_name, description=c.filing_condition)
+            for c in public.public_categories(city)]
+
+
+class ReportForm(BaseModel):
+    """A citizen's report (form fields; ``photo_ids`` may repeat)."""
+
+    category_code: CategoryCode
+    lon: Lon | None = None
+    lat: Lat | None = None
+    coord_sys: CoordSys = CoordSys.WGS84
+    address: Address | None = None
+    description: Description | None = None
+    name: Name | None = None
+    phone: Phone | None = None
+    photo_ids: Photos = []
+
+
+@router.post("/reports", response_model=ReportOut, status_code=201,
+             dependencies=[IntakeLimit])
+def report(request: Request, session: SessionDep, city: CityDep, now: NowDep,
+           settings: SettingsDep, form: Annotated[ReportForm, Form()],
+           photos: Annotated[list[UploadFile] | None, File()] = None) -> ReportOut:
+    """上报 (form or multipart): anonymous, or with a name and phone number (seen by the
+    center only). Photos as image files under ``photos`` or as ids of photos uploaded before."""
+    ids = tuple(dict.fromkeys(form.photo_ids))
+    files = photos or []
+    if len(ids) + len(files) > MAX_PHOTOS:
+        raise InvalidInput(f"照片最多 {MAX_PHOTOS} 张", code="too_many_photos")
+    public.check_photo_ids(session, ids)
+    stored = tuple(store_upload(session, settings, f, now) for f in files)
+    case, code = public.submit_report(session, city, public.PublicReport(
+        category_code=form.category_code, lon=form.lon, lat=form.lat, coord_sys=form.coord_sys,
+        address=form.address, description=form.description, name=form.name, phone=form.phone,
+        photos=tuple(dict.fromkeys(ids + stored)), client=client_address(request)), now)
+    return ReportOut(tracking_code=code, case_no=case.case_no, status=case.status.value,
+                     status_label=case.status.label, reported_at=case.reported_at,
+                     message=f"已受理。请记下查询码 {code}，凭查询码查看办理进度。")
+
+
+def store_upload(session: Session, settings: Settings, upload: UploadFile,
+                 at: datetime) -> str:
+    """Store one uploaded photo (read at most one byte past the size limit)."""
+    data = upload.file.read(settings.photo_max_bytes + 1)
+    return photo_service.store_photo(session, settings, data, upload.filename, None, at)
+
+
+@router.get("/cases/{tracking_code}", response_model=PublicCaseOut)
+def case(request: Request, session: SessionDep, city: CityDep,
+         tracking_code: str) -> PublicCaseOut:
+    """The public history of a case: status, public steps and notes, photos."""
+    return case_out(request, public.public_view(session, city, tracking_code))
+
+
+@router.post("/cases/{tracking_code}/rating", response_model=PublicCaseOut)
+def rate(request: Request, session: SessionDep, city: CityDep, now: NowDep,
+         tracking_code: str, body: RatingIn) -> PublicCaseOut:
+    """评价: once, after the case is closed."""
+    view = public.rate_case(session, city, tracking_code, body.value, now,
+                            comment=body.comment, client=client_address(request))
+    return case_out(request, view)
+
+
+def photo_url(request: Request, photo_id: str) -> str:
+    """The address of the photo's public copy (no metadata), served without signing in."""
+    return f"{request.url_for('photo', photo_id=photo_id)}/public"
+
+
+def event_out(request: Request, event: PublicEvent) -> EventOut:
+    return EventOut(
+        action=event.action.value, action_label=event.action.label, at=event.at,
+        unit_name=event.unit_name, note=event.note,
+        reason=event.reason.value if event.reason else None,
+        reason_label=event.reason.label if event.reason else None,
+        rating=event.rating.value if event.rating else None,
+        rating_label=event.rating.label if event.rating else None,
+        photos=[photo_url(request, p) for p in event.photos],
+    )
+
+
+def case_out(request: Request, view: PublicCase) -> PublicCaseOut:
+    c = view.case
+    return PublicCaseOut(
+        tracking_code=view.tracking_code, case_no=c.case_no, status=c.status.value,
+        status_label=c.status.label, status_note=view.status_note,
+        category_code=c.category_code, category_name=view.category_name,
+        address=c.address, description=c.description, reported_at=c.reported_at,
+        closed_at=c.closed_at, rating=c.rating.value if c.rating else None,
+        rating_label=c.rating.label if c.rating else None, can_rate=view.can_rate,
+        photos=[photo_url(request, p) for p in view.photos],
+        events=[event_out(request, e) for e in view.events],
+    )

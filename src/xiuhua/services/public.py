@@ -1,0 +1,337 @@
+"""Public participation: citizens report a problem (anonymously or with a phone number), follow
+their case with a tracking code, and rate it once closed.
+
+What the public sees of a case is decided here, once, for the portal and for Open311: the
+public events (report, file, dispatch, feedback, check_pass, close, cancel, rate), the notes of
+feedback, close and cancel, the names of units — never who acted, who reported, or the notes of
+internal steps (returns, suspensions, extensions)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from xiuhua.domain.calendar import SHANGHAI, TimeLimit
+from xiuhua.domain.choices import Action, CancelReason, CaseStatus, Rating, Role, Source
+from xiuhua.domain.city import City
+from xiuhua.domain.errors import InvalidInput, NotFound
+from xiuhua.domain.geo import CoordSys
+from xiuhua.domain.lifecycle import Actor, Case, Command, Event
+from xiuhua.domain.taxonomy import DEFAULT_URGENCY, URGENCY_LABELS, CaseClass, ClassKind
+from xiuhua.services import photos as photo_service
+from xiuhua.services.accounts import audit
+from xiuhua.services.cases import CaseInput, act_on_case, report_case
+from xiuhua.store.cases import iter_cases, load_case
+from xiuhua.store.tables import case_photos, cases, categories, photos
+
+PUBLIC = Actor(role=Role.PUBLIC)
+# Tracking codes: 10 characters without 0/O, 1/I/L — easy to read out and to type.
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 10
+_CODE_RE = re.compile(f"[{ALPHABET}]{{{CODE_LENGTH}}}")
+
+PUBLIC_ACTIONS = frozenset({Action.REPORT, Action.FILE, Action.DISPATCH, Action.FEEDBACK,
+                            Action.CHECK_PASS, Action.CLOSE, Action.CANCEL, Action.RATE})
+PUBLIC_NOTES = frozenset({Action.FEEDBACK, Action.CLOSE, Action.CANCEL})
+# Actions that leave the case in the state they found it in.
+_SAME_STATE = frozenset({Action.AMEND, Action.VERIFY, Action.SUPERVISE, Action.RATE,
+                         Action.REQUEST_EXTENSION, Action.EXTEND, Action.REJECT_EXTENSION})
+
+
+# --- categories -----------------------------------------------------------------------------
+
+
+def public_categories(city: City) -> list[CaseClass]:
+    """Matter classes the public may report now (active and public-reportable)."""
+    return [c for c in city.taxonomy.matters() if c.public_reportable and c.active]
+
+
+def publicly_visible() -> ColumnElement[bool]:
+    """Cases the public may look at: those of public-reportable classes (in any state, from
+    any source) and every case reported by the public (it has a tracking code)."""
+    public_codes = select(categories.c.code).where(categories.c.kind == ClassKind.MATTER.value,
+                                                   categories.c.public_reportable.is_(True))
+    return or_(cases.c.category_code.in_(public_codes), cases.c.tracking_code.is_not(None))
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    """Filters on publicly visible cases (all optional); ``open`` False means closed or cancelled."""
+
+    case_nos: tuple[str, ...] | None = None
+    category_codes: tuple[str, ...] | None = None
+    reported_from: datetime | None = None
+    reported_to: datetime | None = None
+    updated_from: datetime | None = None
+    updated_to: datetime | None = None
+    open: bool | None = None
+    offset: int = 0
+    limit: int = 1000
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        c = cases.c
+        bounds = [(c.reported_at, self.reported_from, self.reported_to),
+                  (c.updated_at, self.updated_from, self.updated_to)]
+        found: list[ColumnElement[bool]] = [publicly_visible()]
+        found += [column >= low for column, low, _ in bounds if low is not None]
+        found += [column <= high for column, _, high in bounds if high is not None]
+        if self.case_nos is not None:
+            found.append(c.case_no.in_(self.case_nos))
+        if self.category_codes is not None:
+            found.append(c.category_code.in_(self.category_codes))
+        if self.open is not None:
+            done = c.status.in_([CaseStatus.CLOSED.value, CaseStatus.CANCELLED.value])
+            found.append(~done if self.open else done)
+        return found
+
+
+def find_public_cases(session: Session, query: CaseQuery) -> list[Case]:
+    """Publicly visible cases matching the query, the latest report first."""
+    nos = session.execute(select(cases.c.case_no).where(*query.conditions())
+                          .order_by(cases.c.reported_at.desc(), cases.c.case_no.desc())
+                          .offset(query.offset).limit(query.limit)).scalars().all()
+    if not nos:
+        return []
+    found = {c.case_no: c for c in iter_cases(session, cases.c.case_no.in_(nos))}
+    return [found[no] for no in nos]
+
+
+# --- reporting ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicReport:
+    """A report from a citizen, through the portal or an Open311 client."""
+
+    category_code: str
+    lon: float | None = None
+    lat: float | None = None
+    coord_sys: CoordSys = CoordSys.WGS84
+    address: str | None = None
+    description: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    urgency: str = DEFAULT_URGENCY
+    photos: tuple[str, ...] = ()
+    note: str | None = None  # internal: seen by staff only
+    channel: str = "portal"  # portal / open311 (audit)
+    client: str | None = None
+    api_key: str | None = None  # the Open311 client's key name (audit)
+
+
+def check_photo_ids(session: Session, ids: tuple[str, ...]) -> None:
+    """Photos named by id must exist and belong to no case yet."""
+    if not ids:
+        return
+    known = set(session.execute(select(photos.c.id).where(photos.c.id.in_(ids))).scalars())
+    linked = set(session.execute(select(case_photos.c.photo_id)
+                                 .where(case_photos.c.photo_id.in_(ids))).scalars())
+    bad = [i for i in ids if i not in known or i in linked]
+    if bad:
+        raise InvalidInput(f"照片不存在或已用于其他案件：{'、'.join(bad)}", code="invalid_photo")
+
+
+def submit_report(session: Session, city: City, report: PublicReport,
+                  at: datetime) -> tuple[Case, str]:
+    """上报 by a citizen: a new case (source ``public``) with its tracking code."""
+    data = CaseInput(
+        category_code=report.category_code, source=Source.PUBLIC, lon=report.lon,
+        lat=report.lat, coord_sys=report.coord_sys, address=clean_text(report.address),
+        description=clean_text(report.description), urgency=report.urgency,
+        reporter_name=clean_text(report.name), reporter_phone=clean_text(report.phone),
+        photos=report.photos, note=report.note,
+    )
+    case = report_case(session, city, data, at, PUBLIC)
+    code = assign_tracking_code(session, case.case_no)
+    if report.photos:
+        photo_service.link_photos(session, case.case_no, list(report.photos))
+    detail = {"action": Action.REPORT.value, "channel": report.channel, "api_key": report.api_key}
+    audit(session, at, None, "case_action", case.case_no,
+          {k: v for k, v in detail.items() if v is not None}, report.client)
+    return case, code
+
+
+def clean_text(text: str | None) -> str | None:
+    """Blank text is no text."""
+    if text is None:
+        return None
+    return text.strip() or None
+
+
+def new_tracking_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def assign_tracking_code(session: Session, case_no: str, attempts: int = 5) -> str:
+    """Give the case a fresh random tracking code (unique: retried on a collision)."""
+    for _ in range(attempts):
+        code = new_tracking_code()
+        try:
+            with session.begin_nested():
+                session.execute(update(cases).where(cases.c.case_no == case_no)
+                                .values(tracking_code=code))
+            return code
+        except IntegrityError:
+            continue
+    raise InvalidInput("查询码生成失败，请重试", code="tracking_code_exhausted")
+
+
+def normalize_tracking_code(text: str) -> str:
+    """A tracking code as typed (any case, spaces or dashes) → its canonical form."""
+    code = re.sub(r"[\s-]", "", text).upper()
+    if not _CODE_RE.fullmatch(code):
+        raise NotFound("查询码不存在，请核对后重试", code="tracking_code_not_found")
+    return code
+
+
+def case_no_for_code(session: Session, text: str) -> str:
+    code = normalize_tracking_code(text)
+    found = session.execute(select(cases.c.case_no)
+                            .where(cases.c.tracking_code == code)).scalar()
+    if found is None:
+        raise NotFound("查询码不存在，请核对后重试", code="tracking_code_not_found")
+    return str(found)
+
+
+# --- the public view of a case --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicEvent:
+    action: Action
+    at: datetime
+    unit_name: str | None = None
+    note: str | None = None
+    reason: CancelReason | None = None
+    rating: Rating | None = None
+    photos: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PublicCase:
+    tracking_code: str
+    case: Case
+    category_name: str
+    status_note: str
+    events: list[PublicEvent]
+    photos: list[str]
+
+    @property
+    def can_rate(self) -> bool:
+        return self.case.status is CaseStatus.CLOSED and self.case.rating is None
+
+
+def unit_name(city: City, code: str | None) -> str | None:
+    if code is None:
+        return None
+    unit = city.units.get(code)
+    return unit.name if unit is not None else None
+
+
+def public_event(city: City, event: Event) -> PublicEvent:
+    reason = event.data.get("reason") if event.action is Action.CANCEL else None
+    value = event.data.get("value") if event.action is Action.RATE else None
+    return PublicEvent(
+        action=event.action, at=event.at,
+        unit_name=unit_name(city, event.data.get("unit")) if event.action is Action.DISPATCH
+        else None,
+        note=event.note if event.action in PUBLIC_NOTES else None,
+        reason=CancelReason(reason) if reason else None,
+        rating=Rating(value) if value else None, photos=event.photos,
+    )
+
+
+def public_events(city: City, case: Case) -> list[PublicEvent]:
+    return [public_event(city, e) for e in case.events if e.action in PUBLIC_ACTIONS]
+
+
+def public_photos(case: Case) -> list[str]:
+    """Photos of the public events, in order, each once."""
+    seen: dict[str, None] = {}
+    for event in case.events:
+        if event.action in PUBLIC_ACTIONS and event.action is not Action.RATE:
+            seen.update(dict.fromkeys(event.photos))
+    return list(seen)
+
+
+def status_note(city: City, case: Case) -> str:
+    """The status in Chinese, with the public note of the step that led to it."""
+    text = case.status.label
+    if case.status is CaseStatus.CANCELLED and case.cancel_reason is not None:
+        extra = f"，原案件 {case.duplicate_of}" if case.duplicate_of else ""
+        text += f"（{case.cancel_reason.label}{extra}）"
+    last = next((e for e in reversed(case.events) if e.action not in _SAME_STATE), None)
+    if last is not None and last.action in PUBLIC_NOTES and (last.note or "").strip():
+        text += f"：{(last.note or '').strip()}"
+    return text
+
+
+def agency_name(city: City, case: Case) -> str | None:
+    """The unit holding the case, or the last one that held it."""
+    return unit_name(city, case.holder or case.last_unit)
+
+
+def limit_label(text: str) -> str:
+    limit = TimeLimit.parse(text)
+    return f"{limit.text[:-len(limit.unit.value)]} {limit.unit.label}"
+
+
+def service_notice(city: City, case: Case) -> str | None:
+    """What the city will do next, with the handling deadline when there is one."""
+    open_a = case.open_assignment
+    if open_a is not None and open_a.suspended_at is None:
+        due = open_a.deadline.astimezone(SHANGHAI)
+        return f"处置时限 {limit_label(open_a.limit)}，应于 {due:%Y-%m-%d %H:%M} 前处置完毕"
+    if case.status is CaseStatus.REPORTED:
+        matter = city.taxonomy.matter(case.category_code)
+        limit = matter.limits.get(case.urgency)
+        urgency = URGENCY_LABELS.get(case.urgency, case.urgency)
+        tail = f"；此类问题（{urgency}）派遣后处置时限为 {limit_label(limit)}" if limit else ""
+        return f"已受理，核实后立案派遣{tail}"
+    if case.status is CaseStatus.FILED:
+        return "已立案，等待派遣处置单位"
+    return None
+
+
+def public_view(session: Session, city: City, text: str) -> PublicCase:
+    """The public history of the case with this tracking code."""
+    code = normalize_tracking_code(text)
+    case = load_case(session, case_no_for_code(session, code))
+    category = city.taxonomy.classes.get((ClassKind.MATTER, case.category_code))
+    return PublicCase(
+        tracking_code=code, case=case,
+        category_name=category.name if category else case.category_code,
+        status_note=status_note(city, case), events=public_events(city, case),
+        photos=public_photos(case),
+    )
+
+
+# --- rating ---------------------------------------------------------------------------------
+
+
+def rate_case(session: Session, city: City, text: str, value: Rating, at: datetime,
+              comment: str | None = None, client: str | None = None) -> PublicCase:
+    """评价: the citizen rates the closed case once."""
+    case_no = case_no_for_code(session, text)
+    act_on_case(session, city, case_no,
+                Command(Action.RATE, at, PUBLIC, value=value.value, note=clean_text(comment)))
+    audit(session, at, None, "case_action", case_no,
+          {"action": Action.RATE.value, "value": value.value}, client)
+    return public_view(session, city, text)
+
+
+# --- photos ---------------------------------------------------------------------------------
+
+
+def is_public_photo(session: Session, photo_id: str) -> bool:
+    """Whether the photo belongs to a public event of a case the public may look at."""
+    rows = session.execute(
+        select(case_photos.c.case_no).join(cases, cases.c.case_no == case_photos.c.case_no)
+        .where(case_photos.c.photo_id == photo_id, publicly_visible())).scalars().all()
+    return any(photo_id in public_photos(load_case(session, no)) for no in rows)
