@@ -59,16 +59,22 @@ class Api:
         return {"Authorization": f"Bearer {self.tokens[login]}"}
 
 
-@pytest.fixture
-def api(engine: Engine, tmp_path: Path) -> Iterator[Api]:
+def build_city_with_users(engine: Engine, at: datetime) -> dict[str, str]:
+    """The tiny city plus every user of ``USERS``; returns a bearer token per login."""
     build_tiny_city(engine)
-    clock = Clock()
     tokens: dict[str, str] = {}
     with transaction(engine) as session:
         for login, (role, unit, grids) in USERS.items():
-            accounts.add_user(session, login, role, clock(), unit_code=unit, grids=grids,
+            accounts.add_user(session, login, role, at, unit_code=unit, grids=grids,
                               password_hash=PASSWORD_HASH)
-            tokens[login] = accounts.issue_token(session, login, clock())
+            tokens[login] = accounts.issue_token(session, login, at)
+    return tokens
+
+
+@pytest.fixture
+def api(engine: Engine, tmp_path: Path) -> Iterator[Api]:
+    clock = Clock()
+    tokens = build_city_with_users(engine, clock())
     settings = Settings(data_dir=tmp_path / "data", secret_key="test-secret")
     app = create_app(settings, clock=clock, engine=engine, migrate=False)
     with TestClient(app) as client:
