@@ -18,6 +18,7 @@ from xiuhua.domain.errors import (
     NotFound,
     PermissionDenied,
     StaleVersion,
+    TooLarge,
     TooManyRequests,
 )
 
@@ -30,6 +31,7 @@ STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (StaleVersion, 409),
     (AuthenticationFailed, 401),
     (TooManyRequests, 429),
+    (TooLarge, 413),
     (ActionRefused, 422),
     (DomainError, 422),
 ]

@@ -24,6 +24,12 @@ class InvalidInput(DomainError):
     code = "invalid_input"
 
 
+class TooLarge(InvalidInput):
+    """An upload over its size limit."""
+
+    code = "too_large"
+
+
 class NotFound(DomainError):
     code = "not_found"
 
