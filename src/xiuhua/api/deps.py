@@ -32,7 +32,8 @@ def get_session(request: Request) -> Iterator[Session]:
             yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# "function" scope: the transaction commits before the response is sent, so a 201 means stored.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_now(request: Request) -> datetime:

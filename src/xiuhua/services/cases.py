@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xiuhua.domain.calendar import SHANGHAI
-from xiuhua.domain.choices import Source
+from xiuhua.domain.choices import Role, Source
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import InvalidInput, NotFound
 from xiuhua.domain.geo import CoordSys
@@ -106,3 +106,23 @@ def act_on_case(session: Session, city: City, case_no: str, cmd: Command) -> Cas
     apply(case, cmd, city.rules)
     save_case(session, case, loaded_version, loaded_events)
     return case
+
+
+def report_source(role: Role | None, requested: Source | None) -> Source:
+    """The source of a report by ``role``: the public reports only as the public; staff may
+    name the channel (hotline, video …) and default to their own (inspectors) or the hotline."""
+    if role is Role.PUBLIC:
+        if requested not in (None, Source.PUBLIC):
+            raise InvalidInput("公众上报的来源只能是 public（公众举报）", code="invalid_source")
+        return Source.PUBLIC
+    if requested is not None:
+        return requested
+    return Source.INSPECTOR if role is Role.INSPECTOR else Source.HOTLINE
+
+
+def component_owner(session: Session, code: str | None) -> str | None:
+    """The owner unit of a census component (None when unknown or unowned)."""
+    if code is None:
+        return None
+    return session.execute(select(components.c.owner_unit)
+                           .where(components.c.code == code)).scalar()
