@@ -26,10 +26,11 @@ lint: dev
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
 
-## The whole suite on SQLite and on a throw-away PostgreSQL cluster.
+## The whole suite on SQLite and on a throw-away PostgreSQL cluster, pages in headless Chromium.
 test: dev
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
+	scripts/ensure-chromium.sh
 	@url=$$(scripts/pg-test-cluster.sh start | tail -n 1) && \
 	  echo "PostgreSQL test cluster: $$url" && \
 	  XIUHUA_TEST_PG_URL=$$url $(BIN)/python -m pytest $(PYTEST_ARGS); \

@@ -9,6 +9,9 @@ from pathlib import Path
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from xiuhua.domain.errors import InvalidInput
+from xiuhua.domain.geo import CoordSys
+
 # Statutory working time in China is kept in China Standard Time; these names all denote it.
 CHINA_STANDARD_TIME = {"Asia/Shanghai", "Asia/Chongqing", "Asia/Chungking", "Asia/Harbin", "PRC"}
 
@@ -25,6 +28,11 @@ class Settings(BaseSettings):
     photo_max_bytes: int = 10 * 1024 * 1024
     public_rate_limit: int = 20  # public reports per client address per window
     public_rate_window_seconds: int = 3600
+    # An optional base map for the web map, e.g. 天地图 with a key; its coordinate system
+    # (wgs84, gcj02 for 高德/腾讯, bd09 for 百度) decides how vector layers are shifted.
+    map_tile_url: str = ""
+    map_tile_coord_sys: str = "wgs84"
+    map_tile_attribution: str = ""
 
     @field_validator("timezone")
     @classmethod
@@ -33,6 +41,14 @@ class Settings(BaseSettings):
             raise ValueError(f"XIUHUA_TIMEZONE must be China Standard Time "
                              f"({', '.join(sorted(CHINA_STANDARD_TIME))}), not {value!r}")
         return value
+
+    @field_validator("map_tile_coord_sys")
+    @classmethod
+    def _coord_sys(cls, value: str) -> str:
+        try:
+            return CoordSys.parse(value).value
+        except InvalidInput as exc:
+            raise ValueError(str(exc)) from None
 
     @property
     def effective_database_url(self) -> str:
