@@ -353,6 +353,124 @@ def serve(
     run(run_server, host=host, port=port, workers=workers)
 
 
+# --- assessment (绩效评价) --------------------------------------------------------------------
+
+assess_app = typer.Typer(help="考核：一月一考核、一月一通报、年底排名（扣分、加分、奖补标准、发布）",
+                         invoke_without_command=True)
+app.add_typer(assess_app, name="assess")
+ASSESS_FORMATS = ("json", "xlsx", "docx")
+
+
+def assess_config() -> Any:
+    from xiuhua.services.assessment import load_config
+
+    return run(load_config, get_settings().data_dir)
+
+
+def assess_json(period: str) -> str:
+    import json
+
+    from xiuhua.services.assessment import assess_period
+    from xiuhua.services.city import load_city
+    from xiuhua.store.db import read_transaction
+
+    config = assess_config()
+    with domain_errors(), read_transaction(engine()) as session:
+        figures = assess_period(session, load_city(session), period, config, datetime.now(SHANGHAI))
+    return json.dumps(figures, ensure_ascii=False, indent=2)
+
+
+@assess_app.callback()
+def assess(
+    ctx: typer.Context,
+    period: Annotated[str | None, typer.Option("--period", help="考核周期：月 2026-10、季度 2026Q4 或年 2026")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="输出格式：json、xlsx 或 docx")] = "json",
+    out: Annotated[Path | None, typer.Option("--out", dir_okay=False, help="输出文件（默认写到标准输出）")] = None,
+) -> None:
+    """生成考核周期的考核数据：处置单位的各项数量、比率、得分、等级和排名，区域、高发问题、监督员和指挥中心人员。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    if period is None:
+        err("错误 [missing_period]：请用 --period 指定考核周期，如 --period 2026-10")
+        typer.echo(ctx.get_help())
+        raise typer.Exit(1)
+    if fmt not in ASSESS_FORMATS:
+        err(f"错误 [invalid_format]：未知的输出格式“{fmt}”，可选：{'、'.join(ASSESS_FORMATS)}")
+        raise typer.Exit(1)
+    if fmt != "json":
+        err(f"错误 [format_not_available]：{fmt} 格式的考核报表暂未提供，请先使用 --format json")
+        raise typer.Exit(1)
+    text = assess_json(period)
+    if out is None:
+        typer.echo(text)
+        return
+    out.write_text(text + "\n", encoding="utf-8")
+    err(f"考核数据已写入 {out}")
+
+
+@assess_app.command("publish")
+def assess_publish(
+    period: Annotated[str, typer.Option("--period", help="考核周期，如 2026-10")],
+) -> None:
+    """发布（冻结）已结束的考核周期：发布后数据不再改变；其后登记的扣分、加分计入下一个未发布的月份。"""
+    from xiuhua.services.assessment import publish
+    from xiuhua.services.city import load_city
+
+    config = assess_config()
+    figures = in_transaction(lambda session: publish(session, load_city(session), period, config,
+                                                     datetime.now(SHANGHAI), cli_actor()))
+    ranked = [u for u in figures["units"] if u["rank"] is not None]
+    typer.echo(f"考核周期 {figures['period']} 已发布：{len(figures['units'])} 个单位，"
+               f"{len(ranked)} 个参与排名，{len(figures['adjustments'])} 项调整")
+    for unit in ranked[:3]:
+        typer.echo(f"  第 {unit['rank']} 名  {unit['unit_name']}  {unit['score']:.2f} 分（{unit['grade']}）")
+
+
+def assess_entry(kind: str, unit: str, day: str, item: str, points: float, photo: str | None) -> None:
+    from xiuhua.services.assessment import add_entry
+    from xiuhua.services.city import load_city
+
+    when = parse_day(day)
+    entry = in_transaction(lambda session: add_entry(session, load_city(session), kind, unit, when, item, points,
+                                                     datetime.now(SHANGHAI), cli_actor(), photo_id=photo))
+    typer.echo(f"已登记 {entry['unit_name'] or unit}{entry['kind_label']} {entry['points']:g} 分"
+               f"（{entry['date']}，{entry['item']}），计入 {entry['booked_period']} 考核")
+    if entry["adjusts"]:
+        typer.echo(f"{entry['adjusts']} 已发布，本项作为调整计入 {entry['booked_period']}，并在其通报中列出")
+
+
+UnitOpt = Annotated[str, typer.Option("--unit", help="单位代码")]
+DateOpt = Annotated[str, typer.Option("--date", help="检查日期 YYYY-MM-DD（决定所属考核月份）")]
+ItemOpt = Annotated[str, typer.Option("--item", help="考核事项")]
+PointsOpt = Annotated[float, typer.Option("--points", help="分值（大于 0，最多两位小数）")]
+
+
+@assess_app.command("deduct")
+def assess_deduct(unit: UnitOpt, day: DateOpt, item: ItemOpt, points: PointsOpt,
+                  photo: Annotated[str | None, typer.Option("--photo", help="证据照片编号（先上传）")] = None) -> None:
+    """登记考核检查扣分（抽查扣分）。"""
+    assess_entry("deduction", unit, day, item, points, photo)
+
+
+@assess_app.command("bonus")
+def assess_bonus(unit: UnitOpt, day: DateOpt, item: ItemOpt, points: PointsOpt) -> None:
+    """登记加分。"""
+    assess_entry("bonus", unit, day, item, points, None)
+
+
+@assess_app.command("reward-bands")
+def assess_reward_bands(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV：period,rank_from,rank_to,amount[,note]")],
+    encoding: Annotated[str | None, typer.Option(help="文件编码，如 GBK")] = None,
+) -> None:
+    """导入以奖代补标准（按名次段的奖补金额，负数为扣减）；文件中每个周期的标准整体替换。"""
+    from xiuhua.services.assessment import import_reward_bands
+
+    counts = in_transaction(import_reward_bands, file, datetime.now(SHANGHAI), cli_actor(), encoding=encoding)
+    for period, count in counts.items():
+        typer.echo(f"{period}：已导入 {count} 档奖补标准")
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 

@@ -1,0 +1,115 @@
+"""Assessment (绩效评价): a period's figures, the cases behind any figure, manual entries
+(deductions and bonus points), reward bands, and publishing (freezing) a period."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from xiuhua.api.deps import CityDep, CurrentUser, NowDep, SessionDep, SettingsDep, client_address
+from xiuhua.api.schemas import Problem
+from xiuhua.domain.access import UNIT_STAFF, Principal
+from xiuhua.domain.assessment import RewardBand
+from xiuhua.domain.choices import Role
+from xiuhua.domain.errors import PermissionDenied
+from xiuhua.services import assessment as service
+
+router = APIRouter(prefix="/assessment", tags=["考核"])
+
+ENTRY_ROLES = frozenset({Role.SHIFT_LEADER, Role.LEADER, Role.ADMIN})
+PUBLISH_ROLES = frozenset({Role.LEADER, Role.ADMIN})
+PeriodPath = Annotated[str, Path(pattern=r"^\d{4}(-\d{2}|[Qq][1-4])?$", description="考核周期：月、季度或年",
+                                 examples=["2026-10", "2026Q4", "2026"])]
+Subject = Literal["units", "regions", "inspectors", "staff"]
+
+
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    text = {401: "未登录或令牌无效", 403: "无权执行", 422: "请求有误或业务规则不允许"}
+    return {s: {"model": Problem, "description": text[s]} for s in statuses}
+
+
+def _require(user: Principal, roles: frozenset[Role], what: str) -> None:
+    if user.role not in roles:
+        raise PermissionDenied(f"{user.role.label}无权{what}", code="permission_denied")
+
+
+@router.get("/{period}", responses=_problems(401, 422))
+def get_assessment(session: SessionDep, city: CityDep, settings: SettingsDep, now: NowDep,
+                   user: CurrentUser, period: PeriodPath) -> dict[str, Any]:
+    """The period's figures (月度通报的数据): handling units with counts, rates, points, score,
+    grade and rank; regions; top categories; inspectors and command-center staff. Rates are
+    unrounded fractions 0–1; a published period returns its frozen figures, a running one its
+    figures so far (``complete`` false)."""
+    return service.assess_period(session, city, period, service.load_config(settings.data_dir), now)
+
+
+def _may_drill(user: Principal, subject: str, code: str) -> None:
+    """The center, leaders and admins may open any figure; unit staff their unit's, inspectors
+    their own."""
+    if user.sees_all:
+        return
+    if subject == "units" and user.role in UNIT_STAFF and user.unit_code == code:
+        return
+    if subject == "inspectors" and user.role is Role.INSPECTOR and user.login == code:
+        return
+    raise PermissionDenied("只能查看本单位（本人）考核数据所依据的案件", code="permission_denied")
+
+
+@router.get("/{period}/{subject}/{code}/cases", responses=_problems(401, 403, 422))
+def drill_down(session: SessionDep, city: CityDep, settings: SettingsDep, now: NowDep, user: CurrentUser,
+               period: PeriodPath, subject: Subject, code: Annotated[str, Path(max_length=64)],
+               measure: Annotated[str, Query(max_length=32, description="指标，如 overdue_unhandled")]
+               ) -> dict[str, Any]:
+    """The (case, assignment) pairs behind one figure: exactly as many rows as the count."""
+    _may_drill(user, subject, code)
+    return service.drill_down(session, city, period, subject, code, measure,
+                              service.load_config(settings.data_dir), now)
+
+
+class EntryCreate(BaseModel):
+    kind: Literal["deduction", "bonus"] = Field(description="deduction（考核检查扣分）或 bonus（加分）")
+    unit_code: str = Field(max_length=32)
+    date: date
+    item: str = Field(min_length=1, max_length=500, description="考核事项")
+    points: float = Field(gt=0, le=100, description="分值，最多两位小数")
+    photo_id: str | None = Field(None, max_length=64, description="证据照片（先上传）")
+
+
+@router.post("/entries", status_code=201, responses=_problems(401, 403, 422))
+def create_entry(request: Request, session: SessionDep, city: CityDep, now: NowDep, user: CurrentUser,
+                 body: EntryCreate) -> dict[str, Any]:
+    """Enter a spot-check deduction or bonus points (值班长、领导、管理员). An entry dated in a
+    published period is booked into the next open month as an adjustment."""
+    _require(user, ENTRY_ROLES, "登记考核扣分、加分")
+    return service.add_entry(session, city, body.kind, body.unit_code, body.date, body.item, body.points,
+                             now, user.login, photo_id=body.photo_id, client=client_address(request))
+
+
+@router.post("/{period}/publish", responses=_problems(401, 403, 422))
+def publish(request: Request, session: SessionDep, city: CityDep, settings: SettingsDep, now: NowDep,
+            user: CurrentUser, period: PeriodPath) -> dict[str, Any]:
+    """Publish (freeze) an ended period (领导、管理员): its figures never change afterwards."""
+    _require(user, PUBLISH_ROLES, "发布考核结果")
+    return service.publish(session, city, period, service.load_config(settings.data_dir), now,
+                           user.login, client=client_address(request))
+
+
+class BandIn(BaseModel):
+    rank_from: int = Field(ge=1)
+    rank_to: int = Field(ge=1)
+    amount: float = Field(description="金额（元），负数为扣减")
+    note: str | None = Field(None, max_length=200)
+
+
+@router.put("/{period}/reward-bands", responses=_problems(401, 403, 422))
+def put_reward_bands(request: Request, session: SessionDep, now: NowDep, user: CurrentUser,
+                     period: PeriodPath, bands: list[BandIn]) -> dict[str, Any]:
+    """Replace the period's reward/penalty bands (以奖代补, 领导、管理员)."""
+    _require(user, PUBLISH_ROLES, "设置奖补标准")
+    count = service.set_reward_bands(session, period, [RewardBand(b.rank_from, b.rank_to, b.amount) for b in bands],
+                                     now, user.login, notes=[b.note for b in bands],
+                                     client=client_address(request))
+    return {"period": period, "bands": count}

@@ -1,0 +1,790 @@
+"""Assessment (绩效评价): the monthly indicators of handling units, regions, inspectors and the
+command center, scores, grades and ranks — pure formulas over plain records.
+
+Every figure is a count of *items* (a case, with the assignment it concerns and the instant it
+counted), so each figure can be listed case by case: the drill-down of a measure is exactly the
+items it counts. Periods are [start, end) in Asia/Shanghai; only events before ``end`` count.
+
+Handling unit U, period P (see the assessment issue for the full wording):
+
+- ``dispatched``: ``dispatch`` events to U in P;
+- ``handled`` / ``handled_on_time``: U's assignments handled (``feedback``) in P / at or before
+  their deadline; ``returned``: U's assignments returned in P;
+- ``overdue_unhandled``: U's assignments with :func:`~xiuhua.domain.lifecycle.overdue_at` at
+  ``end`` (an assignment overdue at several month-ends counts in each month);
+- ``due`` = handled + overdue_unhandled; ``should_close`` = closed + overdue_unhandled;
+- ``reworked`` / ``checked_ok``: ``check_fail`` / ``check_pass`` events in P on U's assignments;
+- ``closed``: cases closed in P whose last assignment was U's; ``closed_on_time``: those in
+  which every handled assignment of U was on time;
+- ``supervised``: ``supervise`` events in P while U held the case;
+- ``rated`` / ``satisfied``: ``rate`` events in P on cases whose last assignment was U's.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from functools import cached_property
+from itertools import pairwise
+from typing import Any
+
+from xiuhua.domain.calendar import SHANGHAI, TimeLimit, WorkCalendar
+from xiuhua.domain.choices import Action, AssignmentEnd, AssignmentKind, CancelReason, Rating, RegionLevel, Role, Source
+from xiuhua.domain.errors import InvalidInput
+from xiuhua.domain.lifecycle import Assignment, overdue_at
+
+# --- periods --------------------------------------------------------------------------------
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_QUARTER = re.compile(r"^(\d{4})[Qq]([1-4])$")
+_YEAR = re.compile(r"^(\d{4})$")
+_STEP_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+MIN_YEAR, MAX_YEAR = 1949, 2999
+
+
+def _month_start(index: int) -> datetime:
+    """The first instant of month number ``index`` (year * 12 + month - 1), in Shanghai."""
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=SHANGHAI)
+
+
+def month_label(day: date | datetime) -> str:
+    """``2026-10`` for any day (or instant, taken in Shanghai) of October 2026."""
+    if isinstance(day, datetime):
+        day = day.astimezone(SHANGHAI).date()
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+@dataclass(frozen=True)
+class Period:
+    """A month ``2026-10``, quarter ``2026Q4`` or year ``2026``, as [start, end) in Shanghai."""
+
+    label: str
+    kind: str  # month / quarter / year
+    first_month: int  # year * 12 + month - 1 of its first month
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        text = (text or "").strip()
+        m = _MONTH.match(text) or _QUARTER.match(text) or _YEAR.match(text)
+        if m and MIN_YEAR <= int(m[1]) <= MAX_YEAR:
+            year = int(m[1])
+            if m.re is _YEAR:
+                return cls.of("year", year * 12)
+            if m.re is _QUARTER:
+                return cls.of("quarter", year * 12 + (int(m[2]) - 1) * 3)
+            if 1 <= int(m[2]) <= 12:
+                return cls.of("month", year * 12 + int(m[2]) - 1)
+        raise InvalidInput(f"考核周期“{text}”无效，应为月（2026-10）、季度（2026Q4）或年（2026）",
+                           code="invalid_period")
+
+    @classmethod
+    def of(cls, kind: str, first_month: int) -> Period:
+        year, month = divmod(first_month, 12)
+        label = {"month": f"{year:04d}-{month + 1:02d}", "quarter": f"{year:04d}Q{month // 3 + 1}",
+                 "year": f"{year:04d}"}[kind]
+        return cls(label, kind, first_month)
+
+    @cached_property
+    def start(self) -> datetime:
+        return _month_start(self.first_month)
+
+    @cached_property
+    def end(self) -> datetime:
+        return _month_start(self.first_month + _STEP_MONTHS[self.kind])
+
+    @cached_property
+    def _utc(self) -> tuple[datetime, datetime]:
+        return self.start.astimezone(UTC), self.end.astimezone(UTC)
+
+    def months(self) -> list[str]:
+        """The labels of the months the period covers."""
+        return [Period.of("month", self.first_month + i).label for i in range(_STEP_MONTHS[self.kind])]
+
+    def shift(self, steps: int) -> Period:
+        """The period ``steps`` periods of the same kind later (earlier when negative)."""
+        return Period.of(self.kind, self.first_month + steps * _STEP_MONTHS[self.kind])
+
+    def contains(self, t: datetime) -> bool:
+        start, end = self._utc  # comparing UTC instants skips the time-zone lookups
+        return start <= t < end
+
+
+# --- configuration --------------------------------------------------------------------------
+
+RATES: dict[str, tuple[str, tuple[str, ...]]] = {
+    # rate -> (numerator, measures summed for the denominator)
+    "on_time_rate": ("handled_on_time", ("due",)),
+    "rework_rate": ("reworked", ("reworked", "checked_ok")),
+    "close_rate": ("closed", ("should_close",)),
+    "on_time_close_rate": ("closed_on_time", ("should_close",)),
+    "satisfaction_rate": ("satisfied", ("rated",)),
+}
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term of the score: a rate (or 1 − rate when ``invert``) with its weight."""
+
+    rate: str
+    weight: Fraction
+    invert: bool = False
+
+
+@dataclass(frozen=True)
+class AssessmentConfig:
+    terms: tuple[Term, ...] = (Term("on_time_rate", Fraction(2, 5)),
+                               Term("close_rate", Fraction(3, 10)),
+                               Term("rework_rate", Fraction(3, 10), invert=True))
+    grades: tuple[tuple[str, Fraction], ...] = (("A", Fraction(90)), ("B", Fraction(75)),
+                                                ("C", Fraction(60)), ("D", Fraction(40)))
+    lowest_grade: str = "E"
+    minimum_due: int = 5
+    check_limit: str = "2wh"
+    task_calendar: str = "default"
+    filing_limit: str = "0.5wh"
+    dispatch_limit: str = "0.5wh"
+    center_calendar: str = "default"
+    top_categories: int = 5
+
+
+def _bad_config(reason: str) -> InvalidInput:
+    return InvalidInput(f"考核配置有误：{reason}", code="invalid_assessment_config")
+
+
+def _number(raw: Any, what: str) -> Fraction:
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise _bad_config(f"{what}须为数字")
+    return Fraction(str(raw))
+
+
+def _term(raw: Any) -> Term:
+    if not isinstance(raw, dict) or raw.get("rate") not in RATES:
+        raise _bad_config(f"评分项的 rate 须为 {', '.join(RATES)} 之一")
+    weight = _number(raw.get("weight"), f"评分项 {raw['rate']} 的 weight")
+    if weight <= 0:
+        raise _bad_config(f"评分项 {raw['rate']} 的 weight 须大于 0")
+    return Term(raw["rate"], weight, bool(raw.get("invert", False)))
+
+
+def _grades(raw: Any) -> tuple[tuple[str, Fraction], ...]:
+    if not isinstance(raw, list) or not all(isinstance(g, list) and len(g) == 2 for g in raw):
+        raise _bad_config("grades 须为 [等级, 最低分] 的列表，如 [[\"A\", 90], [\"B\", 75]]")
+    grades = tuple((str(g[0]), _number(g[1], f"等级 {g[0]} 的最低分")) for g in raw)
+    if any(a[1] <= b[1] for a, b in pairwise(grades)):
+        raise _bad_config("grades 须按最低分从高到低排列")
+    return grades
+
+
+def _limit(raw: Any, default: str) -> str:
+    return TimeLimit.parse(str(raw)).text if raw is not None else default
+
+
+def parse_config(text: str) -> AssessmentConfig:
+    """The configuration from ``assessment.toml`` text; missing keys keep their defaults."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _bad_config(f"TOML 格式错误：{exc}") from None
+    base = AssessmentConfig()
+    terms = raw.get("score", {}).get("terms")
+    inspectors, center = raw.get("inspectors", {}), raw.get("center", {})
+    minimum = raw.get("minimum_due", base.minimum_due)
+    if isinstance(minimum, bool) or not isinstance(minimum, int) or minimum < 0:
+        raise _bad_config("minimum_due 须为非负整数")
+    top = raw.get("regions", {}).get("top_categories", base.top_categories)
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise _bad_config("top_categories 须为正整数")
+    return AssessmentConfig(
+        terms=tuple(_term(t) for t in terms) if terms is not None else base.terms,
+        grades=_grades(raw["grades"]) if "grades" in raw else base.grades,
+        lowest_grade=str(raw.get("lowest_grade", base.lowest_grade)),
+        minimum_due=minimum,
+        check_limit=_limit(inspectors.get("check_limit"), base.check_limit),
+        task_calendar=str(inspectors.get("calendar", base.task_calendar)),
+        filing_limit=_limit(center.get("filing_limit"), base.filing_limit),
+        dispatch_limit=_limit(center.get("dispatch_limit"), base.dispatch_limit),
+        center_calendar=str(center.get("calendar", base.center_calendar)),
+        top_categories=top,
+    )
+
+
+# --- input records --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    case_no: str
+    source: Source
+    category_code: str
+    grid_code: str | None
+    community_code: str | None
+    street_code: str | None
+    reported_at: datetime
+    filed_at: datetime | None = None
+    closed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: CancelReason | None = None
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    case_no: str
+    seq: int
+    action: Action
+    at: datetime
+    actor: str | None = None
+    unit: str | None = None  # data.unit (dispatch, check_fail, supervise)
+    value: str | None = None  # data.value (rate)
+
+
+@dataclass(frozen=True)
+class Person:
+    login: str
+    name: str
+    role: Role | None
+
+
+@dataclass(frozen=True)
+class RegionRecord:
+    code: str
+    level: RegionLevel
+    name: str
+    area_m2: float
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A manual entry counted in the period: a spot-check deduction or bonus points."""
+
+    unit_code: str
+    kind: str  # deduction / bonus
+    points: float
+
+
+@dataclass(frozen=True)
+class RewardBand:
+    """以奖代补: ``amount`` (yuan; negative for a penalty) for ranks rank_from..rank_to."""
+
+    rank_from: int
+    rank_to: int
+    amount: float
+
+
+@dataclass
+class PeriodData:
+    """Everything one period needs, pulled from the store by the service."""
+
+    period: Period
+    cases: Mapping[str, CaseRecord]  # every case referred to below
+    assignments: Mapping[str, Sequence[Assignment]]  # complete, by seq, for every touched case
+    events: Sequence[EventRecord]  # the assessed events in the period (others are ignored)
+    history: Mapping[str, Sequence[EventRecord]]  # dispatch/check_fail/verify events (any time)
+    units: Mapping[str, str]  # units to list: code -> name
+    regions: Mapping[str, RegionRecord]
+    category_names: Mapping[str, str]
+    people: Mapping[str, Person]
+    calendars: Mapping[str, WorkCalendar]
+    entries: Sequence[Entry] = ()
+    reward_bands: Sequence[RewardBand] = ()
+    as_of: datetime | None = None  # assess a period still running as it stands at this instant
+
+    @property
+    def cutoff(self) -> datetime:
+        """Where the period's counting stops: its end, or ``as_of`` while it is running."""
+        end = self.period.end.astimezone(UTC)
+        return min(end, self.as_of.astimezone(UTC)) if self.as_of is not None else end
+
+
+# --- items and tallies ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    """One counted thing: a case, the assignment concerned (if any) and when it counted."""
+
+    case_no: str
+    seq: int | None
+    at: datetime
+
+
+UNIT_MEASURES = ("dispatched", "handled", "handled_on_time", "overdue_unhandled", "due", "returned",
+                 "reworked", "checked_ok", "closed", "closed_on_time", "should_close", "supervised",
+                 "rated", "satisfied")
+REGION_MEASURES = ("reported", "filed", "closed", "closed_on_time", "overdue_open")
+INSPECTOR_MEASURES = ("reports", "valid_reports", "verifications", "checks", "checks_on_time")
+STAFF_MEASURES = ("filed", "filed_on_time", "dispatched", "dispatched_on_time", "dispatched_not_returned")
+MEASURES = {"units": UNIT_MEASURES, "regions": REGION_MEASURES, "inspectors": INSPECTOR_MEASURES,
+            "staff": STAFF_MEASURES}
+CENTER_ROLES = frozenset({Role.ACCEPTOR, Role.SHIFT_LEADER, Role.DISPATCHER})
+SATISFIED = frozenset({Rating.SATISFIED.value, Rating.BASICALLY_SATISFIED.value})
+
+Tally = dict[str, dict[str, dict[str, list[Item]]]]  # subject -> code -> measure -> items
+
+
+def _tally() -> Tally:
+    return {subject: defaultdict(lambda: defaultdict(list)) for subject in MEASURES}
+
+
+class _Counter:
+    """Counts the items of one period; holds the lookups the rules share."""
+
+    def __init__(self, data: PeriodData, config: AssessmentConfig) -> None:
+        self.data, self.config, self.tally = data, config, _tally()
+        self.end = data.cutoff
+        self._limits: dict[tuple[str, str], tuple[WorkCalendar, TimeLimit]] = {}
+
+    def add(self, subject: str, code: str | None, measure: str, item: Item) -> None:
+        if code:
+            self.tally[subject][code][measure].append(item)
+
+    def assignment(self, case_no: str, seq: int) -> Assignment | None:
+        found = self.data.assignments.get(case_no, ())
+        return next((a for a in found if a.seq == seq), None)
+
+    def last(self, case_no: str) -> Assignment | None:
+        found = self.data.assignments.get(case_no, ())
+        return found[-1] if found else None
+
+    def in_time(self, calendar: str, limit: str, start: datetime, done: datetime) -> bool:
+        """Done within ``limit`` of ``start`` on ``calendar``."""
+        key = (calendar, limit)
+        if key not in self._limits:
+            cal = self.data.calendars.get(calendar)
+            if cal is None:
+                raise InvalidInput(f"考核配置引用了未知的工作日历“{calendar}”", code="unknown_calendar")
+            self._limits[key] = (cal, TimeLimit.parse(limit))
+        cal, parsed = self._limits[key]
+        if (done - start).total_seconds() <= parsed.seconds:
+            return True  # counted time never exceeds elapsed time: no need to ask the calendar
+        return done <= cal.deadline(start, parsed)
+
+    def region_codes(self, case_no: str) -> list[str]:
+        """The city, street, community and grid the case was filed in."""
+        case = self.data.cases.get(case_no)
+        if case is None:
+            return []
+        if not case.grid_code:
+            cities = [r.code for r in self.data.regions.values() if r.level is RegionLevel.CITY]
+            return cities[:1] if len(cities) == 1 else []
+        codes = [case.grid_code[:6], case.street_code, case.community_code, case.grid_code]
+        return [c for c in codes if c]
+
+
+# --- the rules ------------------------------------------------------------------------------
+
+
+def _count_assignments(c: _Counter) -> None:
+    """handled, handled_on_time, returned and overdue_unhandled (units); overdue_open (regions)."""
+    period = c.data.period
+    for case_no, found in c.data.assignments.items():
+        for a in found:
+            item = Item(case_no, a.seq, a.ended_at or c.end)
+            if a.ended_at is not None and period.contains(a.ended_at) and a.ended_at < c.end:
+                if a.ended is AssignmentEnd.HANDLED:
+                    c.add("units", a.unit_code, "handled", item)
+                    if a.on_time:
+                        c.add("units", a.unit_code, "handled_on_time", item)
+                elif a.ended is AssignmentEnd.RETURNED:
+                    c.add("units", a.unit_code, "returned", item)
+            if overdue_at(a, c.end):
+                overdue = Item(case_no, a.seq, c.end)
+                c.add("units", a.unit_code, "overdue_unhandled", overdue)
+                for code in c.region_codes(case_no):
+                    c.add("regions", code, "overdue_open", overdue)
+
+
+def _ordinal(c: _Counter, e: EventRecord) -> int:
+    """How many events of this action the case had up to and including ``e`` (1 for the first)."""
+    return sum(1 for h in c.data.history.get(e.case_no, ()) if h.action is e.action and h.seq <= e.seq)
+
+
+def _nth(c: _Counter, case_no: str, kind: AssignmentKind, n: int) -> Assignment | None:
+    found = [a for a in c.data.assignments.get(case_no, ()) if a.kind is kind]
+    return found[n - 1] if 0 < n <= len(found) else None
+
+
+def _dispatch_start(c: _Counter, e: EventRecord) -> datetime:
+    """Dispatching is timed from filing, or from the last return before this dispatch."""
+    case = c.data.cases[e.case_no]
+    starts = [case.filed_at or case.reported_at]
+    starts += [a.ended_at for a in c.data.assignments.get(e.case_no, ())
+               if a.ended is AssignmentEnd.RETURNED and a.ended_at is not None and a.ended_at <= e.at]
+    return max(starts)
+
+
+def _on_dispatch(c: _Counter, e: EventRecord) -> None:
+    opened = _nth(c, e.case_no, AssignmentKind.DISPATCH, _ordinal(c, e))
+    item = Item(e.case_no, opened.seq if opened else None, e.at)
+    c.add("units", e.unit, "dispatched", item)
+    c.add("staff", e.actor, "dispatched", item)
+    limit = c.config.dispatch_limit
+    if c.in_time(c.config.center_calendar, limit, _dispatch_start(c, e), e.at):
+        c.add("staff", e.actor, "dispatched_on_time", item)
+    returned = (opened is not None and opened.ended is AssignmentEnd.RETURNED
+                and opened.ended_at is not None and opened.ended_at < c.end)
+    if not returned:
+        c.add("staff", e.actor, "dispatched_not_returned", item)
+
+
+def _checked_assignment(c: _Counter, e: EventRecord) -> Assignment | None:
+    """The handled assignment a check judged: for a fail, the one before the rework it opened."""
+    if e.action is Action.CHECK_PASS:
+        return c.last(e.case_no)
+    rework = _nth(c, e.case_no, AssignmentKind.REWORK, _ordinal(c, e))
+    return c.assignment(e.case_no, rework.seq - 1) if rework else None
+
+
+def _on_check(c: _Counter, e: EventRecord) -> None:
+    checked = _checked_assignment(c, e)
+    item = Item(e.case_no, checked.seq if checked else None, e.at)
+    measure = "reworked" if e.action is Action.CHECK_FAIL else "checked_ok"
+    c.add("units", checked.unit_code if checked else e.unit, measure, item)
+    c.add("inspectors", e.actor, "checks", item)
+    fed = checked.ended_at if checked else None
+    if fed is not None and c.in_time(c.config.task_calendar, c.config.check_limit, fed, e.at):
+        c.add("inspectors", e.actor, "checks_on_time", item)
+
+
+def _on_supervise(c: _Counter, e: EventRecord) -> None:
+    held = [a for a in c.data.assignments.get(e.case_no, ()) if a.started_at <= e.at]
+    c.add("units", e.unit, "supervised", Item(e.case_no, held[-1].seq if held else None, e.at))
+
+
+def _on_rate(c: _Counter, e: EventRecord) -> None:
+    last = c.last(e.case_no)
+    if last is None:
+        return
+    item = Item(e.case_no, last.seq, e.at)
+    c.add("units", last.unit_code, "rated", item)
+    if e.value in SATISFIED:
+        c.add("units", last.unit_code, "satisfied", item)
+
+
+def _on_close(c: _Counter, e: EventRecord) -> None:
+    found = c.data.assignments.get(e.case_no, ())
+    handled = [a for a in found if a.ended is AssignmentEnd.HANDLED]
+    last = found[-1] if found else None
+    item = Item(e.case_no, last.seq if last else None, e.at)
+    for code in c.region_codes(e.case_no):
+        c.add("regions", code, "closed", item)
+        if all(a.on_time for a in handled):
+            c.add("regions", code, "closed_on_time", item)
+    if last is None:
+        return
+    c.add("units", last.unit_code, "closed", item)
+    if all(a.on_time for a in handled if a.unit_code == last.unit_code):
+        c.add("units", last.unit_code, "closed_on_time", item)
+
+
+def _is_inspector(c: _Counter, e: EventRecord) -> bool:
+    person = c.data.people.get(e.actor or "")
+    if person is not None:
+        return person.role is Role.INSPECTOR
+    case = c.data.cases.get(e.case_no)
+    return e.actor is not None and case is not None and case.source is Source.INSPECTOR
+
+
+def _valid_report(c: _Counter, case_no: str) -> bool:
+    """Filed before the end, and not cancelled as invalid before it."""
+    case = c.data.cases.get(case_no)
+    if case is None or case.filed_at is None or case.filed_at >= c.end:
+        return False
+    invalid = case.cancel_reason is CancelReason.INVALID
+    return not (invalid and case.cancelled_at is not None and case.cancelled_at < c.end)
+
+
+def _on_report(c: _Counter, e: EventRecord) -> None:
+    item = Item(e.case_no, None, e.at)
+    for code in c.region_codes(e.case_no):
+        c.add("regions", code, "reported", item)
+    if _is_inspector(c, e):
+        c.add("inspectors", e.actor, "reports", item)
+        if _valid_report(c, e.case_no):
+            c.add("inspectors", e.actor, "valid_reports", item)
+
+
+def _filing_start(c: _Counter, e: EventRecord) -> datetime:
+    """Filing is timed from the report, or from the last on-site verification before it."""
+    verified = [h.at for h in c.data.history.get(e.case_no, ())
+                if h.action is Action.VERIFY and h.seq < e.seq]
+    return max([c.data.cases[e.case_no].reported_at, *verified])
+
+
+def _on_file(c: _Counter, e: EventRecord) -> None:
+    item = Item(e.case_no, None, e.at)
+    for code in c.region_codes(e.case_no):
+        c.add("regions", code, "filed", item)
+    c.add("staff", e.actor, "filed", item)
+    if c.in_time(c.config.center_calendar, c.config.filing_limit, _filing_start(c, e), e.at):
+        c.add("staff", e.actor, "filed_on_time", item)
+
+
+def _on_verify(c: _Counter, e: EventRecord) -> None:
+    c.add("inspectors", e.actor, "verifications", Item(e.case_no, None, e.at))
+
+
+EVENT_RULES: dict[Action, Callable[[_Counter, EventRecord], None]] = {
+    Action.REPORT: _on_report,
+    Action.VERIFY: _on_verify,
+    Action.FILE: _on_file,
+    Action.DISPATCH: _on_dispatch,
+    Action.CHECK_FAIL: _on_check,
+    Action.CHECK_PASS: _on_check,
+    Action.SUPERVISE: _on_supervise,
+    Action.RATE: _on_rate,
+    Action.CLOSE: _on_close,
+}
+ASSESSED_ACTIONS = tuple(EVENT_RULES)
+# events whose earlier history the rules read (ordinals, verifications before filing)
+HISTORY_ACTIONS = (Action.DISPATCH, Action.CHECK_FAIL, Action.VERIFY)
+NEEDS_HISTORY = (Action.DISPATCH, Action.CHECK_FAIL, Action.FILE)
+
+
+def count_items(data: PeriodData, config: AssessmentConfig) -> Tally:
+    """Every item of the period, by subject, code and measure (``due``, ``should_close`` too)."""
+    counter = _Counter(data, config)
+    _count_assignments(counter)
+    for e in sorted(data.events, key=lambda e: (e.case_no, e.seq)):
+        rule = EVENT_RULES.get(e.action)
+        if rule is not None and data.period.contains(e.at) and e.at < counter.end:
+            rule(counter, e)
+    for measures in counter.tally["units"].values():
+        measures["due"] = measures["handled"] + measures["overdue_unhandled"]
+        measures["should_close"] = measures["closed"] + measures["overdue_unhandled"]
+    return counter.tally
+
+
+# --- rates, scores, grades, ranks -----------------------------------------------------------
+
+
+def ratio(numerator: int, denominator: int) -> Fraction | None:
+    return Fraction(numerator, denominator) if denominator else None
+
+
+def unit_rates(counts: Mapping[str, int]) -> dict[str, Fraction | None]:
+    return {name: ratio(counts[num], sum(counts[d] for d in den)) for name, (num, den) in RATES.items()}
+
+
+def score(rates: Mapping[str, Fraction | None], config: AssessmentConfig,
+          deductions: Fraction = Fraction(0), bonus: Fraction = Fraction(0)) -> Fraction | None:
+    """The weighted mean of the non-null terms × 100 − deductions + bonus (None if all are null)."""
+    terms = [(t.weight, 1 - v if t.invert else v) for t in config.terms
+             if (v := rates.get(t.rate)) is not None]
+    weight = sum((w for w, _ in terms), Fraction(0))
+    if not weight:
+        return None
+    return sum((w * v for w, v in terms), Fraction(0)) / weight * 100 - deductions + bonus
+
+
+def published_score(value: Fraction) -> Decimal:
+    """The published score: rounded half up to 2 decimals (ranks and grades go by it)."""
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def grade(value: Decimal, config: AssessmentConfig) -> str:
+    for name, minimum in config.grades:
+        if Fraction(value) >= minimum:
+            return name
+    return config.lowest_grade
+
+
+def competition_ranks(scores: Mapping[str, Decimal]) -> dict[str, int]:
+    """Descending; ties share a rank and the next rank skips (1, 2, 2, 4)."""
+    ordered = sorted(scores.values(), reverse=True)
+    return {code: ordered.index(value) + 1 for code, value in scores.items()}
+
+
+def band_amount(rank: int | None, bands: Iterable[RewardBand]) -> float | None:
+    if rank is None:
+        return None
+    return next((b.amount for b in bands if b.rank_from <= rank <= b.rank_to), None)
+
+
+def _float(value: Fraction | None) -> float | None:
+    return float(value) if value is not None else None
+
+
+def _points(entries: Iterable[Entry], code: str, kind: str) -> Fraction:
+    return sum((Fraction(str(e.points)) for e in entries if e.unit_code == code and e.kind == kind),
+               Fraction(0))
+
+
+def _unit_row(code: str, name: str, items: Mapping[str, list[Item]], data: PeriodData,
+              config: AssessmentConfig) -> dict[str, Any]:
+    counts = {m: len(items.get(m, ())) for m in UNIT_MEASURES}
+    rates = unit_rates(counts)
+    deductions, bonus = _points(data.entries, code, "deduction"), _points(data.entries, code, "bonus")
+    insufficient = counts["due"] < config.minimum_due
+    raw = None if insufficient else score(rates, config, deductions, bonus)
+    shown = published_score(raw) if raw is not None else None
+    return {
+        "unit_code": code, "unit_name": name, **counts,
+        **{k: _float(v) for k, v in rates.items()},
+        "deductions": float(deductions), "bonus": float(bonus),
+        "score": float(shown) if shown is not None else None,
+        "grade": grade(shown, config) if shown is not None else None,
+        "rank": None, "insufficient": insufficient, "reward": None,
+    }
+
+
+def unit_rows(tally: Tally, data: PeriodData, config: AssessmentConfig) -> list[dict[str, Any]]:
+    """Every listed unit with counts, rates, points, score, grade, rank and reward; ranked first."""
+    codes = set(data.units) | set(tally["units"]) | {e.unit_code for e in data.entries}
+    rows = [_unit_row(code, data.units.get(code, code), tally["units"].get(code, {}), data, config)
+            for code in codes]
+    ranks = competition_ranks({r["unit_code"]: Decimal(str(r["score"])) for r in rows
+                               if r["score"] is not None})
+    for row in rows:
+        row["rank"] = ranks.get(row["unit_code"])
+        row["reward"] = band_amount(row["rank"], data.reward_bands)
+    return sorted(rows, key=lambda r: (r["rank"] is None, r["rank"] or 0, r["unit_code"]))
+
+
+# --- regions, categories, people ------------------------------------------------------------
+
+LEVEL_ORDER = {level: i for i, level in enumerate(RegionLevel)}
+
+
+def _level_of(code: str, data: PeriodData) -> RegionLevel:
+    known = data.regions.get(code)
+    if known is not None:
+        return known.level
+    return {6: RegionLevel.CITY, 9: RegionLevel.STREET, 12: RegionLevel.COMMUNITY}.get(
+        len(code), RegionLevel.GRID)
+
+
+def _region_row(code: str, items: Mapping[str, list[Item]], data: PeriodData) -> dict[str, Any]:
+    counts = {m: len(items.get(m, ())) for m in REGION_MEASURES}
+    region = data.regions.get(code)
+    area_km2 = region.area_m2 / 1e6 if region is not None else None
+    return {
+        "region_code": code, "level": _level_of(code, data).value,
+        "name": region.name if region else None, **counts,
+        "on_time_close_rate": _float(ratio(counts["closed_on_time"], counts["closed"] + counts["overdue_open"])),
+        "density_per_km2": counts["filed"] / area_km2 if area_km2 else None,
+        "area_km2": area_km2,
+    }
+
+
+def region_rows(tally: Tally, data: PeriodData) -> list[dict[str, Any]]:
+    codes = set(data.regions) | set(tally["regions"])
+    rows = [_region_row(code, tally["regions"].get(code, {}), data) for code in codes]
+    return sorted(rows, key=lambda r: (LEVEL_ORDER[RegionLevel(r["level"])], r["region_code"]))
+
+
+def top_categories(tally: Tally, data: PeriodData, config: AssessmentConfig,
+                   regions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The most filed categories of the city and of each street (development zone)."""
+    result = []
+    for row in regions:
+        if row["level"] not in (RegionLevel.CITY.value, RegionLevel.STREET.value):
+            continue
+        by_category: dict[str, int] = defaultdict(int)
+        for item in tally["regions"].get(row["region_code"], {}).get("filed", ()):
+            by_category[data.cases[item.case_no].category_code] += 1
+        ranked = sorted(by_category.items(), key=lambda kv: (-kv[1], kv[0]))[:config.top_categories]
+        result += [{"region_code": row["region_code"], "category_code": code,
+                    "name": data.category_names.get(code, code), "filed": filed}
+                   for code, filed in ranked]
+    return result
+
+
+def _people(data: PeriodData, tally: Tally, subject: str, roles: frozenset[Role]) -> list[str]:
+    listed = {p.login for p in data.people.values() if p.role in roles}
+    return sorted(listed | set(tally[subject]))
+
+
+def inspector_rows(tally: Tally, data: PeriodData) -> list[dict[str, Any]]:
+    rows = []
+    for login in _people(data, tally, "inspectors", frozenset({Role.INSPECTOR})):
+        counts = {m: len(tally["inspectors"].get(login, {}).get(m, ())) for m in INSPECTOR_MEASURES}
+        person = data.people.get(login)
+        rows.append({"login": login, "name": person.name if person else None, **counts,
+                     "valid_report_rate": _float(ratio(counts["valid_reports"], counts["reports"])),
+                     "check_on_time_rate": _float(ratio(counts["checks_on_time"], counts["checks"]))})
+    return rows
+
+
+def staff_rows(tally: Tally, data: PeriodData) -> list[dict[str, Any]]:
+    rows = []
+    for login in _people(data, tally, "staff", CENTER_ROLES):
+        counts = {m: len(tally["staff"].get(login, {}).get(m, ())) for m in STAFF_MEASURES}
+        person = data.people.get(login)
+        rows.append({
+            "login": login, "name": person.name if person else None,
+            "role": person.role.value if person and person.role else None, **counts,
+            "filing_on_time_rate": _float(ratio(counts["filed_on_time"], counts["filed"])),
+            "dispatch_on_time_rate": _float(ratio(counts["dispatched_on_time"], counts["dispatched"])),
+            "dispatch_accuracy": _float(ratio(counts["dispatched_not_returned"], counts["dispatched"])),
+        })
+    return rows
+
+
+# --- the whole period -----------------------------------------------------------------------
+
+
+@dataclass
+class Assessment:
+    period: Period
+    units: list[dict[str, Any]]
+    regions: list[dict[str, Any]]
+    top_categories: list[dict[str, Any]]
+    inspectors: list[dict[str, Any]]
+    staff: list[dict[str, Any]]
+    tally: Tally = field(repr=False)
+    cutoff: datetime
+
+    def figures(self) -> dict[str, Any]:
+        """The JSON figures: period, start, end, units, regions, top_categories, people."""
+        return {"period": self.period.label, "start": self.period.start.isoformat(),
+                "end": self.period.end.isoformat(), "as_of": _iso(self.cutoff),
+                "complete": self.cutoff == self.period.end, "units": self.units, "regions": self.regions,
+                "top_categories": self.top_categories, "inspectors": self.inspectors,
+                "staff": self.staff}
+
+    def items(self, subject: str, code: str, measure: str) -> list[Item]:
+        if measure not in MEASURES.get(subject, ()):
+            known = "、".join(MEASURES.get(subject, ()))
+            raise InvalidInput(f"未知的考核指标“{measure}”，可选：{known}", code="unknown_measure")
+        found = self.tally[subject].get(code, {}).get(measure, [])
+        return sorted(found, key=lambda i: (i.at, i.case_no, i.seq or 0))
+
+
+def assess(data: PeriodData, config: AssessmentConfig) -> Assessment:
+    tally = count_items(data, config)
+    regions = region_rows(tally, data)
+    return Assessment(data.period, unit_rows(tally, data, config), regions,
+                      top_categories(tally, data, config, regions), inspector_rows(tally, data),
+                      staff_rows(tally, data), tally, data.cutoff)
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.astimezone(SHANGHAI).isoformat() if t is not None else None
+
+
+def item_row(item: Item, data: PeriodData) -> dict[str, Any]:
+    """One drill-down row: the case and the assignment behind a counted figure (Shanghai times)."""
+    case = data.cases.get(item.case_no)
+    a = next((x for x in data.assignments.get(item.case_no, ()) if x.seq == item.seq), None)
+    row: dict[str, Any] = {
+        "case_no": item.case_no, "assignment_seq": item.seq, "at": _iso(item.at),
+        "category_code": case.category_code if case else None,
+        "grid_code": case.grid_code if case else None,
+        "unit_code": None, "kind": None, "started_at": None, "deadline": None, "deadline_at_end": None,
+        "ended": None, "ended_at": None, "handled_at": None, "on_time": None,
+    }
+    if a is not None:
+        row.update({
+            "unit_code": a.unit_code, "kind": a.kind.value, "started_at": _iso(a.started_at),
+            "deadline": _iso(a.deadline), "deadline_at_end": _iso(a.deadline_at(data.cutoff)),
+            "ended": a.ended.value, "ended_at": _iso(a.ended_at), "handled_at": _iso(a.handled_at),
+            "on_time": a.on_time,
+        })
+    return row

@@ -1,0 +1,309 @@
+"""Use cases of the assessment: assess a period, list the cases behind a figure, enter
+deductions and bonus points, set the reward bands, and publish (freeze) a period.
+
+The formulas live in :mod:`xiuhua.domain.assessment`; this module pulls what a period needs
+from the store (:mod:`xiuhua.store.assessment`) and keeps the published figures frozen: a manual
+entry dated in a published period is booked into the next open month as an adjustment.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from xiuhua.domain.assessment import (
+    ASSESSED_ACTIONS,
+    HISTORY_ACTIONS,
+    MEASURES,
+    MIN_YEAR,
+    NEEDS_HISTORY,
+    Assessment,
+    AssessmentConfig,
+    Entry,
+    Period,
+    PeriodData,
+    RegionRecord,
+    RewardBand,
+    assess,
+    item_row,
+    month_label,
+    parse_config,
+)
+from xiuhua.domain.calendar import SHANGHAI
+from xiuhua.domain.choices import UnitKind
+from xiuhua.domain.city import City
+from xiuhua.domain.errors import ActionRefused, BatchInvalid, InvalidInput, NotFound
+from xiuhua.services.accounts import audit
+from xiuhua.services.tabular import read_csv, read_text
+from xiuhua.store import assessment as store
+from xiuhua.store.tables import photos, units
+
+CONFIG_FILE = "assessment.toml"
+ENTRY_KINDS = {"deduction": "扣分", "bonus": "加分"}
+MAX_POINTS = Decimal(100)
+
+
+def shipped_config_text() -> str:
+    return resources.files("xiuhua.data").joinpath(CONFIG_FILE).read_text(encoding="utf-8")
+
+
+def load_config(data_dir: Path | None = None) -> AssessmentConfig:
+    """``assessment.toml`` of the data directory if there is one, else the shipped defaults."""
+    path = data_dir / CONFIG_FILE if data_dir is not None else None
+    if path is not None and path.is_file():
+        return parse_config(read_text(path))
+    return parse_config(shipped_config_text())
+
+
+# --- assessing ------------------------------------------------------------------------------
+
+
+def listed_units(city: City) -> dict[str, str]:
+    """The handling units every circular lists (active, not the command center)."""
+    return {u.code: u.name for u in city.units.values() if u.active and u.kind != UnitKind.CENTER}
+
+
+def period_data(session: Session, city: City, period: Period, at: datetime | None = None) -> PeriodData:
+    """What the period needs; a period still running at ``at`` is counted as it stands then."""
+    start, end = period.start, period.end
+    touched = store.touched_cases(ASSESSED_ACTIONS, start, end)
+    return PeriodData(
+        period=period,
+        cases=store.case_records(session, touched),
+        assignments=store.case_assignments(session, touched),
+        events=store.period_events(session, ASSESSED_ACTIONS, start, end),
+        history=store.history_events(session, HISTORY_ACTIONS, NEEDS_HISTORY, start, end),
+        units=listed_units(city),
+        regions={code: RegionRecord(code, r.level, r.name, r.area_m2) for code, r in city.regions.items()},
+        category_names={c.code: c.name for c in city.taxonomy.matters()},
+        people=store.people(session),
+        calendars=city.calendars,
+        entries=[Entry(r.unit_code, r.kind, r.points)
+                 for r in store.entries_booked(session, period.months())],
+        reward_bands=store.reward_bands(session, period.label),
+        as_of=at,
+    )
+
+
+def compute(session: Session, city: City, period: Period, config: AssessmentConfig,
+            at: datetime | None = None) -> tuple[Assessment, PeriodData]:
+    data = period_data(session, city, period, at)
+    return assess(data, config), data
+
+
+def live_figures(session: Session, city: City, period: Period, config: AssessmentConfig,
+                 at: datetime | None = None) -> dict[str, Any]:
+    """The period's figures as the data stand, with its manual entries and adjustments."""
+    result, _ = compute(session, city, period, config, at)
+    entries = [entry_view(r, city) for r in store.entries_booked(session, period.months())]
+    return {**result.figures(), "entries": entries,
+            "adjustments": [e for e in entries if e["adjusts"] is not None]}
+
+
+def assess_period(session: Session, city: City, period_text: str, config: AssessmentConfig,
+                  at: datetime | None = None) -> dict[str, Any]:
+    """The period's JSON: the frozen figures once published, else computed from the data; a
+    period still running at ``at`` is counted up to ``at`` (``complete`` is then false)."""
+    period = Period.parse(period_text)
+    frozen = store.publication(session, period.label)
+    if frozen is not None:
+        return {**frozen.figures, **_published_flags(frozen)}
+    return {**live_figures(session, city, period, config, at), "published": False,
+            "published_at": None, "published_by": None}
+
+
+def _published_flags(row: Any) -> dict[str, Any]:
+    return {"published": True, "published_at": row.published_at.astimezone(SHANGHAI).isoformat(),
+            "published_by": row.published_by}
+
+
+def publish(session: Session, city: City, period_text: str, config: AssessmentConfig,
+            at: datetime, actor: str | None, client: str | None = None) -> dict[str, Any]:
+    """Freeze a period that has ended: its figures never change afterwards."""
+    period = Period.parse(period_text)
+    if store.publication(session, period.label) is not None:
+        raise ActionRefused(f"考核周期 {period.label} 已发布，发布后的数据不再改变", code="already_published")
+    if at < period.end:
+        raise ActionRefused(f"考核周期 {period.label} 尚未结束（截至 {_local(period.end)}），不能发布",
+                            code="period_not_ended")
+    figures = live_figures(session, city, period, config)
+    store.insert_publication(session, {"period": period.label, "starts_at": period.start,
+                                       "ends_at": period.end, "published_at": at,
+                                       "published_by": actor, "figures": figures})
+    audit(session, at, actor, "assessment_publish", period.label,
+          {"units": len(figures["units"]), "adjustments": len(figures["adjustments"])}, client)
+    return {**figures, **_published_flags(store.publication(session, period.label))}
+
+
+def _local(t: datetime) -> str:
+    return t.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+# --- drill-down -----------------------------------------------------------------------------
+
+
+def drill_down(session: Session, city: City, period_text: str, subject: str, code: str, measure: str,
+               config: AssessmentConfig, at: datetime | None = None) -> dict[str, Any]:
+    """The cases (and assignments) behind one figure: exactly as many rows as the count."""
+    period = Period.parse(period_text)
+    if subject not in MEASURES:
+        raise InvalidInput(f"未知的考核对象“{subject}”，可选：{'、'.join(MEASURES)}", code="unknown_subject")
+    result, data = compute(session, city, period, config, at)
+    items = result.items(subject, code, measure)
+    rows = [item_row(i, data) for i in items]
+    frozen = store.publication(session, period.label)
+    return {"period": period.label, "subject": subject, "code": code, "measure": measure,
+            "count": len(rows),
+            "published_count": _frozen_count(frozen.figures, subject, code, measure) if frozen else None,
+            "rows": rows}
+
+
+_KEYS = {"units": "unit_code", "regions": "region_code", "inspectors": "login", "staff": "login"}
+
+
+def _frozen_count(figures: dict[str, Any], subject: str, code: str, measure: str) -> int | None:
+    row = next((r for r in figures.get(subject, []) if r.get(_KEYS[subject]) == code), None)
+    return row.get(measure) if row is not None else None
+
+
+# --- manual entries -------------------------------------------------------------------------
+
+
+def entry_view(row: Any, city: City) -> dict[str, Any]:
+    unit = city.units.get(row.unit_code)
+    return {
+        "id": row.id, "kind": row.kind, "kind_label": ENTRY_KINDS.get(row.kind, row.kind),
+        "unit_code": row.unit_code, "unit_name": unit.name if unit else None,
+        "date": row.day.isoformat(), "item": row.item, "points": row.points,
+        "photo_id": row.photo_id, "period": row.period, "booked_period": row.booked_period,
+        "adjusts": row.adjusts, "entered_by": row.entered_by,
+        "entered_at": row.entered_at.astimezone(SHANGHAI).isoformat(),
+    }
+
+
+def _points(points: float) -> float:
+    value = Decimal(str(points))
+    if not Decimal(0) < value <= MAX_POINTS or value != value.quantize(Decimal("0.01")):
+        raise InvalidInput(f"分值须大于 0、不超过 {MAX_POINTS}，最多两位小数", code="invalid_points")
+    return float(value)
+
+
+def _check_entry(session: Session, kind: str, unit_code: str, day: date, item: str,
+                 photo_id: str | None, at: datetime) -> None:
+    if kind not in ENTRY_KINDS:
+        raise InvalidInput("类型须为 deduction（扣分）或 bonus（加分）", code="invalid_entry_kind")
+    if not session.execute(select(units.c.code).where(units.c.code == unit_code)).first():
+        raise InvalidInput(f"单位“{unit_code}”不存在", code="unknown_unit")
+    if not item.strip() or len(item) > 500:
+        raise InvalidInput("须填写考核事项（不超过 500 字）", code="missing_item")
+    if day.year < MIN_YEAR:
+        raise InvalidInput(f"日期 {day} 无效", code="invalid_date")
+    if day > at.astimezone(SHANGHAI).date():
+        raise InvalidInput(f"日期 {day} 晚于今天，不能预先登记", code="future_date")
+    if photo_id and not session.execute(select(photos.c.id).where(photos.c.id == photo_id)).first():
+        raise NotFound(f"证据照片“{photo_id}”不存在，请先上传", code="photo_not_found")
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), SHANGHAI)
+
+
+def booking(session: Session, day: date) -> tuple[str, str | None]:
+    """(booked month, published period corrected): the entry's own month while it is open; else
+    the next month no published period covers, as an adjustment of the published period."""
+    covering = store.publications_covering(session, _day_start(day))
+    if not covering:
+        return month_label(day), None
+    month = Period.parse(month_label(day))
+    while True:
+        month = month.shift(1)
+        if not store.publications_covering(session, month.start):
+            return month.label, covering[0].period
+
+
+def add_entry(session: Session, city: City, kind: str, unit_code: str, day: date, item: str,
+              points: float, at: datetime, actor: str | None, photo_id: str | None = None,
+              client: str | None = None) -> dict[str, Any]:
+    """Enter a spot-check deduction (考核检查扣分) or bonus points for a unit; audited."""
+    _check_entry(session, kind, unit_code, day, item, photo_id, at)
+    booked, adjusts = booking(session, day)
+    row = {"kind": kind, "unit_code": unit_code, "day": day, "item": item.strip(),
+           "points": _points(points), "photo_id": photo_id or None, "period": month_label(day),
+           "booked_period": booked, "adjusts": adjusts, "entered_by": actor, "entered_at": at}
+    entry_id = store.insert_entry(session, row)
+    audit(session, at, actor, "assessment_entry", unit_code,
+          {**row, "id": entry_id, "day": day.isoformat(), "entered_at": at.isoformat()}, client)
+    return entry_view(store.entry_row(session, entry_id), city)
+
+
+# --- reward bands (以奖代补) -----------------------------------------------------------------
+
+
+def check_bands(bands: Sequence[RewardBand]) -> list[str]:
+    """Problems of a band table: ranks from 1 up, rank_to ≥ rank_from, no overlaps."""
+    problems = []
+    ordered = sorted(bands, key=lambda b: b.rank_from)
+    for i, band in enumerate(ordered):
+        if band.rank_from < 1 or band.rank_to < band.rank_from:
+            problems.append(f"名次 {band.rank_from}–{band.rank_to} 无效：须从 1 起且止不小于起")
+        if i and band.rank_from <= ordered[i - 1].rank_to:
+            problems.append(f"名次 {band.rank_from}–{band.rank_to} 与 "
+                            f"{ordered[i - 1].rank_from}–{ordered[i - 1].rank_to} 重叠")
+    return problems
+
+
+def set_reward_bands(session: Session, period_text: str, bands: Sequence[RewardBand], at: datetime,
+                     actor: str | None, notes: Sequence[str | None] = (), client: str | None = None) -> int:
+    """Replace the reward/penalty bands of a period (normally a year) that is not published."""
+    period = Period.parse(period_text)
+    if store.publication(session, period.label) is not None:
+        raise ActionRefused(f"考核周期 {period.label} 已发布，不能修改奖补标准", code="already_published")
+    problems = check_bands(bands)
+    if problems:
+        raise BatchInvalid(f"{period.label} 的奖补标准有误，未作修改", problems, code="invalid_reward_bands")
+    rows = [{"rank_from": b.rank_from, "rank_to": b.rank_to, "amount": b.amount,
+             "note": notes[i] if i < len(notes) else None} for i, b in enumerate(bands)]
+    store.replace_reward_bands(session, period.label, rows)
+    audit(session, at, actor, "reward_bands", period.label,
+          {"bands": [{k: r[k] for k in ("rank_from", "rank_to", "amount")} for r in rows]}, client)
+    return len(rows)
+
+
+BAND_COLUMNS = ("period", "rank_from", "rank_to", "amount")
+
+
+def _band(line: int, row: dict[str, str]) -> tuple[str, RewardBand, str | None]:
+    try:
+        period = Period.parse(row["period"]).label
+        band = RewardBand(int(row["rank_from"]), int(row["rank_to"]), float(row["amount"]))
+    except (ValueError, InvalidInput) as exc:
+        raise InvalidInput(f"第 {line} 行：{exc if isinstance(exc, InvalidInput) else '名次须为整数，金额须为数字'}",
+                           code="invalid_reward_bands") from None
+    return period, band, row.get("note") or None
+
+
+def import_reward_bands(session: Session, path: Path, at: datetime, actor: str | None,
+                        encoding: str | None = None) -> dict[str, int]:
+    """Read ``period,rank_from,rank_to,amount[,note]`` rows; each period's bands are replaced."""
+    grouped: dict[str, list[tuple[RewardBand, str | None]]] = defaultdict(list)
+    problems = []
+    for line, row in read_csv(read_text(path, encoding), BAND_COLUMNS):
+        try:
+            period, band, note = _band(line, row)
+        except InvalidInput as exc:
+            problems.append(str(exc))
+            continue
+        grouped[period].append((band, note))
+    if problems:
+        raise BatchInvalid("奖补标准文件有误，未作修改", problems, code="invalid_reward_bands")
+    return {period: set_reward_bands(session, period, [b for b, _ in found], at, actor,
+                                     notes=[n for _, n in found])
+            for period, found in grouped.items()}

@@ -1,0 +1,725 @@
+"""The case interchange format (案件交换格式): JSON Lines, one case per line with its history.
+
+Import replays each case's events through the lifecycle (:func:`~xiuhua.domain.lifecycle.report`
+and :func:`~xiuhua.domain.lifecycle.apply`) as trusted history, without role checks, so an
+impossible history is refused with its line number. A file is imported in one transaction:
+entirely or not at all, or with ``skip_invalid`` every good case, the refused ones listed in a
+report file. The file is streamed in chunks: the points of a chunk are located at once, its case
+numbers and components checked with one query each, and its cases bulk-inserted.
+
+The case fields describe the case as it is now. An ``amend`` event gives the new values of the
+fields it changed and, under ``old``, their values before; the import undoes the amends to find
+the case as first reported, replays them, and checks that they lead to the case fields.
+
+Export writes the same format plus the computed fields (status, areas, assignments). Importing
+an export into an empty copy of the city reproduces the export byte for byte.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, Any, TextIO
+
+import numpy as np
+import orjson
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from xiuhua.domain.calendar import SHANGHAI, TimeLimit
+from xiuhua.domain.choices import Action, Source
+from xiuhua.domain.city import City
+from xiuhua.domain.errors import BatchInvalid, DomainError, InvalidInput
+from xiuhua.domain.geo import CoordSys, to_wgs84
+from xiuhua.domain.lifecycle import (
+    Actor,
+    Assignment,
+    Case,
+    Command,
+    Event,
+    Location,
+    ReportData,
+    apply,
+    report,
+)
+from xiuhua.domain.taxonomy import DEFAULT_URGENCY
+from xiuhua.services.city import load_city
+from xiuhua.store.cases import existing_case_nos, insert_cases, iter_cases
+from xiuhua.store.db import read_transaction, transaction
+from xiuhua.store.tables import cases, components
+
+CHUNK = 5000  # cases replayed, checked and inserted together
+_IN_CHUNK = 500  # values per SQL IN list
+
+CASE_KEYS = ("case_no", "source", "category_code", "urgency", "lon", "lat", "coord_sys",
+             "grid_code", "address", "description", "component_code", "reporter", "photos",
+             "events")
+# Computed by the replay; accepted in a file (an export carries them) and ignored.
+COMPUTED_CASE_KEYS = ("status", "community_code", "street_code", "assignments", "version",
+                      "reported_at", "filed_at", "closed_at", "cancelled_at", "updated_at",
+                      "holder_unit", "due_at", "cancel_reason", "duplicate_of", "rating")
+EVENT_COMMON_KEYS = ("at", "action", "actor", "note", "photos")
+AMEND_KEYS = ("category_code", "urgency", "lon", "lat", "coord_sys", "component_code",
+              "address", "description")
+# The keys each action takes besides the common ones, in export order: the keys of the event's
+# data (amend: its new values flattened, and "old").
+EVENT_KEYS: dict[Action, tuple[str, ...]] = {
+    Action.REPORT: (), Action.AMEND: (*AMEND_KEYS, "old"), Action.VERIFY: (), Action.FILE: (),
+    Action.CANCEL: ("reason", "duplicate_of"), Action.DISPATCH: ("unit", "limit"),
+    Action.RETURN: ("reason",), Action.REQUEST_EXTENSION: ("limit", "reason"),
+    Action.EXTEND: ("limit",), Action.REJECT_EXTENSION: ("reason",), Action.SUSPEND: ("reason",),
+    Action.RESUME: (), Action.FEEDBACK: (), Action.CHECK_FAIL: ("unit", "limit"),
+    Action.CHECK_PASS: (), Action.CLOSE: (), Action.SUPERVISE: ("unit",), Action.RATE: ("value",),
+}
+# Event keys the replay computes: a file may state them, and then they must agree.
+COMPUTED_EVENT_KEYS: dict[Action, tuple[str, ...]] = {
+    Action.CHECK_FAIL: ("unit", "limit"), Action.SUPERVISE: ("unit",),
+}
+_CASE_ALLOWED = frozenset((*CASE_KEYS, *COMPUTED_CASE_KEYS))
+_EVENT_ALLOWED = {action: frozenset((*EVENT_COMMON_KEYS, *keys, "seq"))  # "seq" is computed
+                  for action, keys in EVENT_KEYS.items()}
+_AMEND_TEXT_KEYS = ("category_code", "urgency", "component_code", "address", "description")
+_NOT_COMMAND_KEYS = frozenset({"lon", "lat", "coord_sys", "old"})
+_CASE_NO = re.compile(r"[0-9]{14}")
+_MAX_ACTOR, _MAX_NAME, _MAX_PHONE = 64, 100, 32  # column widths
+
+Point = tuple[float, float, CoordSys]
+
+
+# --- reading one line ---------------------------------------------------------------------
+
+
+class _Fields:
+    """One JSON object of the file, read key by key; errors name the object and the key."""
+
+    def __init__(self, raw: object, what: str) -> None:
+        if not isinstance(raw, dict):
+            raise InvalidInput(f"{what}应为 JSON 对象", code="invalid_case")
+        self.raw: dict[str, Any] = raw
+        self.what = what
+
+    def only(self, known: frozenset[str]) -> None:
+        unknown = [key for key in self.raw if key not in known]
+        if unknown:
+            raise InvalidInput(f"{self.what}含未知字段：{'、'.join(unknown)}", code="unknown_field")
+
+    def _get(self, key: str, required: bool) -> Any:
+        value = self.raw.get(key)
+        if value is None and required:
+            raise InvalidInput(f"{self.what}缺少字段“{key}”", code="missing_field")
+        return value
+
+    def _wrong(self, key: str, kind: str) -> InvalidInput:
+        return InvalidInput(f"{self.what}的字段“{key}”应为{kind}", code="invalid_field")
+
+    def text(self, key: str, required: bool = False, max_len: int | None = None) -> str | None:
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self._wrong(key, "字符串")
+        if "\x00" in value:
+            raise InvalidInput(f"{self.what}的字段“{key}”含有空字符", code="invalid_field")
+        if max_len is not None and len(value) > max_len:
+            raise InvalidInput(f"{self.what}的字段“{key}”过长（最多 {max_len} 个字符）",
+                               code="invalid_field")
+        return value
+
+    def required(self, key: str) -> str:
+        value = self.text(key, required=True)
+        assert value is not None
+        return value
+
+    def number(self, key: str) -> float | None:
+        value = self._get(key, False)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise self._wrong(key, "数值")
+        return None if value is None else float(value)
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        value = self._get(key, False)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) and "\x00" not in v
+                                                  for v in value):
+            raise self._wrong(key, "字符串数组")
+        return tuple(value)
+
+    def point(self) -> Point | None:
+        lon, lat = self.number("lon"), self.number("lat")
+        if lon is None and lat is None:
+            return None
+        if lon is None or lat is None:
+            raise InvalidInput(f"{self.what}的经度和纬度须同时提供", code="missing_coordinates")
+        return lon, lat, CoordSys.parse(self.text("coord_sys") or CoordSys.WGS84)
+
+
+@dataclass(frozen=True)
+class _EventDraft:
+    action: Action
+    at: datetime
+    actor: str | None
+    values: dict[str, Any]  # Command fields
+    point: Point | None = None  # amend: the new point
+    old: dict[str, Any] = field(default_factory=dict)  # amend: the values before ("point" too)
+    stated: dict[str, str] = field(default_factory=dict)  # computed keys the file states
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """One case as read from its line, checked for form but not yet replayed. The case fields
+    are the case as it is now; amend events say what each amended field was before."""
+
+    line: int
+    case_no: str
+    source: Source
+    category_code: str
+    urgency: str
+    point: Point | None
+    grid_code: str | None
+    address: str | None
+    description: str | None
+    component_code: str | None
+    reporter_name: str | None
+    reporter_phone: str | None
+    photos: tuple[str, ...]
+    events: list[_EventDraft]
+
+    @property
+    def amended(self) -> bool:
+        return any(e.action is Action.AMEND for e in self.events)
+
+    def current(self) -> dict[str, Any]:
+        return {"category_code": self.category_code, "urgency": self.urgency,
+                "component_code": self.component_code, "address": self.address,
+                "description": self.description, "point": self.point}
+
+    def as_reported(self) -> dict[str, Any]:
+        """The amendable fields as first reported: the current ones with the amends undone."""
+        values = self.current()
+        for event in reversed(self.events):
+            values.update(event.old)
+        return values
+
+    def points(self) -> Iterator[Point]:
+        values = [self.point, *(e.point for e in self.events), *(e.old.get("point") for e in self.events)]
+        return (p for p in values if p is not None)
+
+    def component_codes(self) -> Iterator[str]:
+        values = [self.component_code, *(e.values.get("component_code") for e in self.events),
+                  *(e.old.get("component_code") for e in self.events)]
+        return (c for c in values if c is not None)
+
+
+def _moment(text: str, what: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{what}的时间“{text}”格式有误，应为 ISO 8601，如 2026-10-08T09:12:00+08:00",
+                           code="invalid_datetime") from None
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise InvalidInput(f"{what}的时间“{text}”缺少时区（如 +08:00）", code="naive_datetime")
+    return at
+
+
+def _choice(f: _Fields, key: str, enum: Any, label: str) -> Any:
+    text = f.required(key)
+    try:
+        return enum(text)
+    except ValueError:
+        allowed = "、".join(m.value for m in enum)
+        raise InvalidInput(f"{f.what}的{label}“{text}”未知（可选：{allowed}）",
+                           code=f"unknown_{key}") from None
+
+
+def _amendable(f: _Fields) -> dict[str, Any]:
+    """The amendable fields an object gives (``None`` meaning empty), the point as "point"."""
+    values: dict[str, Any] = {key: f.text(key) for key in _AMEND_TEXT_KEYS if key in f.raw}
+    if "lon" in f.raw or "lat" in f.raw:
+        values["point"] = f.point()
+    return values
+
+
+def _old(f: _Fields, changed: dict[str, Any]) -> dict[str, Any]:
+    if "old" not in f.raw:
+        raise InvalidInput(f"{f.what}须在“old”中给出所修改字段修改前的值", code="missing_old")
+    old = _Fields(f.raw["old"], f"{f.what}的“old”")
+    old.only(frozenset(AMEND_KEYS))
+    values = _amendable(old)
+    if set(values) != set(changed):
+        names = "、".join("lon、lat" if k == "point" else k for k in changed)
+        raise InvalidInput(f"{old.what}应恰好给出所修改的字段（{names or '无'}）", code="invalid_old")
+    return values
+
+
+def parse_event(raw: object, index: int) -> _EventDraft:
+    f = _Fields(raw, f"第 {index} 个事件")
+    action: Action = _choice(f, "action", Action, "事件类型（action）")
+    f.what = f"第 {index} 个事件（{action.value}）"
+    keys = EVENT_KEYS[action]
+    f.only(_EVENT_ALLOWED[action])
+    values: dict[str, Any] = {"note": f.text("note"), "photos": f.texts("photos")}
+    values.update((key, f.text(key)) for key in keys if key not in _NOT_COMMAND_KEYS)
+    computed = COMPUTED_EVENT_KEYS.get(action, ())
+    stated = {key: values.pop(key) for key in computed if values.get(key) is not None}
+    values = {k: v for k, v in values.items() if v is not None and k not in computed}
+    point, old = None, {}
+    if action is Action.AMEND:
+        point = f.point()
+        changed = {k: v for k, v in values.items() if k in _AMEND_TEXT_KEYS}
+        old = _old(f, {**changed, "point": point} if point is not None else changed)
+    return _EventDraft(action=action, at=_moment(f.required("at"), f.what),
+                       actor=f.text("actor", max_len=_MAX_ACTOR), values=values, point=point,
+                       old=old, stated=stated)
+
+
+def _is_day(text: str) -> bool:
+    try:
+        date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    except ValueError:
+        return False
+    return True
+
+
+def _check_case_no(text: str) -> str:
+    if _CASE_NO.fullmatch(text) is None or not _is_day(text[:8]):
+        raise InvalidInput(f"案件号“{text}”格式有误：应为 14 位数字（YYYYMMDD + 6 位序号）",
+                           code="invalid_case_no")
+    return text
+
+
+def _events(f: _Fields) -> list[_EventDraft]:
+    raw = f.raw.get("events")
+    if not isinstance(raw, list) or not raw:
+        raise InvalidInput("案件的字段“events”应为非空数组（第一个事件为 report）", code="missing_events")
+    events = [parse_event(item, index) for index, item in enumerate(raw, 1)]
+    if events[0].action is not Action.REPORT:
+        raise InvalidInput("第一个事件须为 report（上报）", code="first_not_report")
+    return events
+
+
+def parse_case(line: int, raw: object) -> _Draft:
+    """Read one case object, checking the form of every field (not yet the history)."""
+    f = _Fields(raw, "案件")
+    f.only(_CASE_ALLOWED)
+    case_no = _check_case_no(f.required("case_no"))
+    reporter = _Fields(f.raw.get("reporter") or {}, "上报人（reporter）")
+    reporter.only(frozenset(("name", "phone")))
+    return _Draft(
+        line=line, case_no=case_no, source=_choice(f, "source", Source, "来源（source）"),
+        category_code=f.required("category_code"), urgency=f.text("urgency") or DEFAULT_URGENCY,
+        point=f.point(), grid_code=f.text("grid_code"), address=f.text("address"),
+        description=f.text("description"), component_code=f.text("component_code"),
+        reporter_name=reporter.text("name", max_len=_MAX_NAME),
+        reporter_phone=reporter.text("phone", max_len=_MAX_PHONE),
+        photos=f.texts("photos"), events=_events(f),
+    )
+
+
+# --- replaying one case -------------------------------------------------------------------
+
+
+class _Places:
+    """The points of a chunk, located at once (vectorised) and then looked up one by one."""
+
+    def __init__(self, city: City, points: Iterable[Point]) -> None:
+        self.city = city
+        self.found: dict[Point, Location] = {}
+        self.areas: dict[str, Location] = {}  # grid -> its community and street
+        by_sys: dict[CoordSys, set[tuple[float, float]]] = defaultdict(set)
+        for lon, lat, coord_sys in points:
+            by_sys[coord_sys].add((lon, lat))
+        for coord_sys, pairs in by_sys.items():
+            self._locate(coord_sys, list(pairs))
+
+    def _locate(self, coord_sys: CoordSys, pairs: list[tuple[float, float]]) -> None:
+        given = np.array(pairs, dtype=float)
+        lons, lats = to_wgs84(given[:, 0], given[:, 1], coord_sys)
+        grids = self.city.locate_many(lons, lats)
+        located = zip(pairs, lons.tolist(), lats.tolist(), grids.tolist(), strict=True)
+        for (lon, lat), wlon, wlat, grid in located:
+            if grid is not None:  # as City.locate: WGS84 rounded to 7 decimals (≈ 1 cm)
+                self.found[(lon, lat, coord_sys)] = self._at(grid, round(wlon, 7), round(wlat, 7))
+
+    def _at(self, grid: str, lon: float, lat: float) -> Location:
+        areas = self.areas.get(grid)
+        if areas is None:
+            areas = self.areas[grid] = self.city.location_of_grid(grid, lon, lat)
+        return Location(lon, lat, grid, areas.community_code, areas.street_code)
+
+    def locate(self, point: Point | None) -> Location | None:
+        if point is None:
+            return None
+        found = self.found.get(point)
+        # A point not found is outside the city or invalid: City.locate says which.
+        return found if found is not None else self.city.locate(*point)
+
+
+@lru_cache(maxsize=4096)
+def _actor(login: str | None) -> Actor:
+    """Trusted replay: the recorded login, no role (so no permission checks)."""
+    return Actor(login=login)
+
+
+def _current_location(d: _Draft, places: _Places) -> Location | None:
+    location = places.locate(d.point)
+    if d.grid_code is None:
+        return location
+    if location is None:
+        raise InvalidInput("提供网格编码时须同时提供坐标", code="missing_coordinates")
+    if d.grid_code != location.grid_code:
+        raise InvalidInput(f"网格编码“{d.grid_code}”与坐标所在网格“{location.grid_code}”不一致",
+                           code="grid_mismatch")
+    return location
+
+
+def _report_data(d: _Draft, places: _Places) -> ReportData:
+    first, reported = d.events[0], d.as_reported()
+    photos = tuple(dict.fromkeys((*d.photos, *first.values.get("photos", ()))))
+    return ReportData(
+        case_no=d.case_no, source=d.source, category_code=reported["category_code"],
+        at=first.at, urgency=reported["urgency"], location=places.locate(reported["point"]),
+        address=reported["address"], description=reported["description"],
+        component_code=reported["component_code"], reporter_name=d.reporter_name,
+        reporter_phone=d.reporter_phone, photos=photos, note=first.values.get("note"),
+    )
+
+
+def _command(ev: _EventDraft, places: _Places) -> Command:
+    return Command(ev.action, ev.at, _actor(ev.actor), location=places.locate(ev.point),
+                   **ev.values)
+
+
+def _mismatch(what: str, stated: Any, actual: Any) -> InvalidInput:
+    return InvalidInput(f"{what}为“{stated}”，但按此前的历史应为“{actual}”", code="history_mismatch")
+
+
+def _where(location: Location | dict[str, Any] | None) -> str:
+    if location is None:
+        return "无坐标"
+    lon, lat = ((location.lon, location.lat) if isinstance(location, Location)
+                else (location["lon"], location["lat"]))
+    return f"{lon:.7f}, {lat:.7f}"
+
+
+def _check_stated(ev: _EventDraft, event: Event, places: _Places) -> None:
+    """What the file states of the computed event fields must be what the replay computed."""
+    for key, stated in ev.stated.items():
+        expected = TimeLimit.parse(stated).text if key == "limit" else stated
+        if expected != event.data.get(key):
+            raise _mismatch(f"字段“{key}”", stated, event.data.get(key))
+    recorded = event.data.get("old", {})
+    for key, stated in ev.old.items():
+        if key == "point":
+            said, was = _where(places.locate(stated)), _where(recorded.get("location"))
+            if said != was:
+                raise _mismatch("修改前的坐标", said, was)
+        elif key not in recorded or recorded[key] != stated:
+            raise _mismatch(f"修改前的“{key}”", stated, recorded.get(key))
+
+
+def _check_current(d: _Draft, case: Case, location: Location | None) -> None:
+    """After the amends, the case must be what the file says it is now."""
+    if _where(location) != _where(case.location):
+        raise _mismatch("案件的坐标", _where(location), _where(case.location))
+    for key, stated in d.current().items():
+        if key != "point" and stated != getattr(case, key):
+            raise _mismatch(f"案件的“{key}”", stated, getattr(case, key))
+
+
+def replay(d: _Draft, city: City, places: _Places) -> Case:
+    """The case as its events make it, or the first rule its history breaks."""
+    location = _current_location(d, places)
+    case = report(_report_data(d, places), city.rules, _actor(d.events[0].actor))
+    for index, ev in enumerate(d.events[1:], 2):
+        try:
+            _check_stated(ev, apply(case, _command(ev, places), city.rules), places)
+        except DomainError as exc:
+            raise InvalidInput(f"第 {index} 个事件（{ev.action.label}）：{exc.message}",
+                               code=exc.code) from None
+    if d.amended:
+        _check_current(d, case, location)
+    return case
+
+
+# --- importing a file ---------------------------------------------------------------------
+
+
+def _existing(session: Session, column: Any, values: Iterable[str]) -> set[str]:
+    wanted = sorted(set(values))
+    found: set[str] = set()
+    for start in range(0, len(wanted), _IN_CHUNK):
+        part = wanted[start:start + _IN_CHUNK]
+        found.update(session.execute(select(column).where(column.in_(part))).scalars())
+    return found
+
+
+def problem_line(line: int, case_no: str | None, reason: str) -> str:
+    where = f"第 {line} 行（案件 {case_no}）" if case_no else f"第 {line} 行"
+    return f"{where}：{reason}"
+
+
+def _stated_case_no(raw: object) -> str | None:
+    value = raw.get("case_no") if isinstance(raw, dict) else None
+    return value if isinstance(value, str) and len(value) <= 40 else None
+
+
+class _Importer:
+    """Reads, replays and inserts the cases of one file inside one transaction."""
+
+    def __init__(self, session: Session, city: City, skip_invalid: bool) -> None:
+        self.session, self.city, self.skip_invalid = session, city, skip_invalid
+        self.problems: list[tuple[int, str]] = []  # (line, problem line)
+        self.first_line: dict[str, int] = {}
+        self.accepted: set[str] = set()  # replayed and due to be inserted
+        self.in_db: set[str] = set()  # duplicate_of targets found in the database
+        self.waiting: dict[str, tuple[int, Case]] = {}  # duplicate_of not yet seen
+        self.imported = 0
+
+    def refuse(self, line: int, case_no: str | None, reason: str) -> None:
+        self.problems.append((line, problem_line(line, case_no, reason)))
+
+    def problem_lines(self) -> list[str]:
+        """One line per refused case, in file order."""
+        return [text for _, text in sorted(self.problems)]
+
+    def run(self, lines: Iterable[tuple[int, bytes]]) -> None:
+        chunk: list[_Draft] = []
+        for line, raw in lines:
+            draft = self._read(line, raw)
+            if draft is not None:
+                chunk.append(draft)
+            if len(chunk) >= CHUNK:
+                self._chunk(chunk)
+                chunk = []
+        self._chunk(chunk)
+        self._insert(self._settle_waiting())
+
+    def _read(self, line: int, raw: bytes) -> _Draft | None:
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            self.refuse(line, None, f"不是有效的 JSON（第 {exc.colno} 列附近有误）")
+            return None
+        try:
+            draft = parse_case(line, obj)
+        except DomainError as exc:
+            self.refuse(line, _stated_case_no(obj), exc.message)
+            return None
+        first = self.first_line.setdefault(draft.case_no, line)
+        if first != line:
+            self.refuse(line, draft.case_no, f"案件号与第 {first} 行重复")
+            return None
+        return draft
+
+    def _chunk(self, drafts: list[_Draft]) -> None:
+        if not drafts:
+            return
+        taken = existing_case_nos(self.session, (d.case_no for d in drafts))
+        parts = _existing(self.session, components.c.code,
+                          (c for d in drafts for c in d.component_codes()))
+        places = _Places(self.city, (p for d in drafts for p in d.points()))
+        replayed: list[tuple[int, Case]] = []
+        for d in drafts:
+            try:
+                replayed.append((d.line, self._replay(d, taken, parts, places)))
+            except DomainError as exc:
+                self.refuse(d.line, d.case_no, exc.message)
+        self._hold(replayed)
+        self._insert(self._release())
+
+    def _replay(self, d: _Draft, taken: set[str], parts: set[str], places: _Places) -> Case:
+        if d.case_no in taken:
+            raise InvalidInput("案件号已存在于数据库中", code="case_exists")
+        for code in d.component_codes():
+            if code not in parts:
+                raise InvalidInput(f"部件“{code}”不存在", code="unknown_component")
+        return replay(d, self.city, places)
+
+    def _hold(self, replayed: list[tuple[int, Case]]) -> None:
+        """Queue the replayed cases; look up in the database the cases they duplicate."""
+        targets = (c.duplicate_of for _, c in replayed if c.duplicate_of)
+        self.in_db |= existing_case_nos(
+            self.session, {t for t in targets if t not in self.accepted and t not in self.in_db})
+        for line, case in replayed:
+            self.waiting[case.case_no] = (line, case)
+
+    def _release(self) -> list[Case]:
+        """The queued cases whose duplicate_of (if any) is in the database or accepted."""
+        released: list[Case] = []
+        progress = True
+        while progress:
+            ready = [no for no, (_, c) in self.waiting.items()
+                     if c.duplicate_of is None or c.duplicate_of in self.accepted
+                     or c.duplicate_of in self.in_db]
+            for no in ready:
+                released.append(self.waiting.pop(no)[1])
+                self.accepted.add(no)
+            progress = bool(ready)
+        return released
+
+    def _settle_waiting(self) -> list[Case]:
+        """At the end of the file: refuse the cases duplicating a case found nowhere; the rest
+        (duplicates of one another) are accepted."""
+        refused = True
+        while refused:
+            gone = [no for no, (_, c) in self.waiting.items()
+                    if c.duplicate_of not in self.waiting and c.duplicate_of not in self.accepted]
+            for no in gone:
+                line, case = self.waiting.pop(no)
+                self.refuse(line, no, f"重复的原案件“{case.duplicate_of}”不存在"
+                                      "（数据库中没有，本文件中也没有可导入的该案件）")
+            refused = bool(gone)
+        rest = [case for _, case in self.waiting.values()]
+        self.accepted.update(self.waiting)
+        self.waiting.clear()
+        return rest
+
+    def _insert(self, batch: list[Case]) -> None:
+        if not batch or (self.problems and not self.skip_invalid):
+            return  # nothing to write, or the whole file is refused anyway
+        insert_cases(self.session.connection(), batch)
+        self.imported += len(batch)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    imported: int
+    refused: int = 0
+    report_path: Path | None = None
+
+    def __str__(self) -> str:
+        text = f"已导入 {self.imported} 个案件"
+        if self.report_path is None:
+            return text
+        if not self.refused:
+            return f"{text}，没有有误的案件"
+        return f"{text}；跳过 {self.refused} 个有误的案件，明细见 {self.report_path}"
+
+
+def default_report_path(path: Path) -> Path:
+    """``FILE.jsonl`` → ``FILE.errors.txt`` next to it."""
+    return path.with_name(f"{path.stem}.errors.txt")
+
+
+def _lines(handle: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    for number, raw in enumerate(handle, 1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        if raw.strip():
+            yield number, raw
+
+
+def _open(path: Path) -> IO[bytes]:
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise InvalidInput(f"无法读取案件文件 {path}：{exc.strerror}", code="unreadable_file") from None
+
+
+def import_cases_file(engine: Engine, path: Path, skip_invalid: bool = False,
+                      report_path: Path | None = None) -> ImportResult:
+    """Import a JSON Lines case file: all or nothing, or (``skip_invalid``) every good case
+    with a report of the refused ones (default ``FILE.errors.txt``)."""
+    path = Path(path)
+    with _open(path) as handle, transaction(engine) as session:
+        importer = _Importer(session, load_city(session), skip_invalid)
+        importer.run(_lines(handle))
+        problems = importer.problem_lines()
+        if problems and not skip_invalid:
+            raise BatchInvalid(f"{path.name} 中有 {len(problems)} 个案件有误，未导入任何案件：",
+                               problems, code="invalid_cases")
+    if not skip_invalid:
+        return ImportResult(importer.imported)
+    report = report_path or default_report_path(path)
+    report.write_text("".join(f"{p}\n" for p in problems), encoding="utf-8")
+    return ImportResult(importer.imported, len(problems), report)
+
+
+# --- export -------------------------------------------------------------------------------
+
+
+def _local(t: datetime | None) -> str | None:
+    return t.astimezone(SHANGHAI).isoformat() if t is not None else None
+
+
+def _amend_fields(values: dict[str, Any]) -> dict[str, Any]:
+    flat = dict(values)
+    if "location" in flat:
+        loc = flat.pop("location")
+        flat.update(lon=loc["lon"] if loc else None, lat=loc["lat"] if loc else None,
+                    coord_sys=CoordSys.WGS84.value if loc else None)
+    return {key: flat[key] for key in AMEND_KEYS if key in flat}
+
+
+def event_record(e: Event) -> dict[str, Any]:
+    record: dict[str, Any] = {"at": _local(e.at), "action": e.action.value}
+    if e.actor is not None:
+        record["actor"] = e.actor
+    if e.action is Action.AMEND:
+        record.update(_amend_fields(e.data.get("new", {})))
+        record["old"] = _amend_fields(e.data.get("old", {}))
+    else:
+        record.update((key, e.data[key]) for key in EVENT_KEYS[e.action] if key in e.data)
+    if e.note is not None:
+        record["note"] = e.note
+    if e.photos:
+        record["photos"] = list(e.photos)
+    return record
+
+
+def assignment_record(a: Assignment) -> dict[str, Any]:
+    return {"unit": a.unit_code, "started_at": _local(a.started_at),
+            "deadline": _local(a.deadline), "handled_at": _local(a.handled_at),
+            "ended": a.ended.value, "on_time": a.on_time}
+
+
+def case_record(case: Case) -> dict[str, Any]:
+    """One case in the interchange format, with its computed fields after the input ones."""
+    loc = case.location
+    reporter = ({"name": case.reporter_name, "phone": case.reporter_phone}
+                if case.reporter_name is not None or case.reporter_phone is not None else None)
+    return {
+        "case_no": case.case_no, "source": case.source.value,
+        "category_code": case.category_code, "urgency": case.urgency,
+        "lon": loc.lon if loc else None, "lat": loc.lat if loc else None,
+        "coord_sys": CoordSys.WGS84.value if loc else None,
+        "grid_code": loc.grid_code if loc else None,
+        "address": case.address, "description": case.description,
+        "component_code": case.component_code, "reporter": reporter,
+        "photos": list(case.photos), "events": [event_record(e) for e in case.events],
+        "status": case.status.value,
+        "community_code": loc.community_code if loc else None,
+        "street_code": loc.street_code if loc else None,
+        "assignments": [assignment_record(a) for a in case.assignments],
+    }
+
+
+def _reported_between(date_from: date | None, date_to: date | None) -> list[Any]:
+    """Conditions selecting cases reported on local (Asia/Shanghai) days, both ends included."""
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise InvalidInput(f"起始日期 {date_from} 晚于截止日期 {date_to}", code="invalid_period")
+    conditions = []
+    if date_from is not None:
+        conditions.append(cases.c.reported_at >= datetime.combine(date_from, time(), SHANGHAI))
+    if date_to is not None:
+        end = datetime.combine(date_to + timedelta(days=1), time(), SHANGHAI)
+        conditions.append(cases.c.reported_at < end)
+    return conditions
+
+
+def export_cases(engine: Engine, out: TextIO, date_from: date | None = None,
+                 date_to: date | None = None) -> int:
+    """Write the cases reported in the period as JSON Lines, in case-number order."""
+    conditions = _reported_between(date_from, date_to)
+    count = 0
+    with read_transaction(engine) as session:
+        for case in iter_cases(session, *conditions):
+            out.write(orjson.dumps(case_record(case), option=orjson.OPT_APPEND_NEWLINE).decode())
+            count += 1
+    return count

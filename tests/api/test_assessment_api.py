@@ -1,0 +1,183 @@
+"""The assessment over HTTP: the period's figures for every signed-in user, the cases behind
+every figure, manual entries, reward bands and publishing, each with its permissions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.api.conftest import USERS, Api
+from tests.api.test_cases_api import jpeg, upload
+from tests.factories import CITY, COMM_A, grid_code
+from tests.unit.test_assessment import OCTOBER_UNITS, History, assert_rows, build_history, by_key
+from xiuhua.domain.assessment import MEASURES
+from xiuhua.store.cases import insert_cases
+from xiuhua.store.db import transaction
+from xiuhua.store.tables import audit_log
+
+API = "/api/v1/assessment"
+
+
+@pytest.fixture
+def history(api: Api) -> History:
+    h = build_history()
+    with transaction(api.engine) as session:
+        insert_cases(session, list(h.cases.values()))
+    api.clock.set("2026-11-03 09:00")
+    return h
+
+
+def get(api: Api, path: str, login: str, status: int = 200, **params: Any) -> Any:
+    r = api.client.get(f"{API}{path}", params=params, headers=api.auth(login))
+    assert r.status_code == status, r.text
+    return r.json()
+
+
+def post(api: Api, path: str, login: str, body: Any = None, status: int = 200) -> Any:
+    r = api.client.post(f"{API}{path}", json=body, headers=api.auth(login))
+    assert r.status_code == status, r.text
+    return r.json()
+
+
+def entry(unit: str = "U-HW", points: float = 2, **extra: Any) -> dict[str, Any]:
+    return {"kind": "deduction", "unit_code": unit, "date": "2026-10-20", "item": "门前三包检查不合格",
+            "points": points, **extra}
+
+
+def test_every_signed_in_user_reads_the_circular_figures(api: Api, history: History) -> None:
+    for login in USERS:
+        october = get(api, "/2026-10", login)
+        assert october["period"] == "2026-10" and october["published"] is False and october["complete"]
+    units = by_key(october["units"], "unit_code")
+    expected = {code: {k: v for k, v in figures.items() if k not in ("deductions", "bonus", "score", "grade",
+                                                                    "rank")}
+                for code, figures in OCTOBER_UNITS.items()}
+    assert_rows(units, expected)
+    assert (units["U-HW"]["score"], units["U-ZF"]["score"]) == (80.0, 92.0)  # no spot checks entered
+    assert (units["U-ZF"]["rank"], units["U-HW"]["rank"]) == (1, 2)
+    assert api.client.get(f"{API}/2026-10").status_code == 401
+    bad = get(api, "/2026-1", "leader01", status=422)
+    assert bad["code"] == "invalid_request"
+
+
+def _subjects(figures: dict[str, Any]) -> list[tuple[str, str]]:
+    regions = [(r["region_code"]) for r in figures["regions"] if r["region_code"] in (CITY, COMM_A, grid_code(1, 1))]
+    return ([("units", u["unit_code"]) for u in figures["units"]] + [("regions", r) for r in regions]
+            + [("inspectors", i["login"]) for i in figures["inspectors"]]
+            + [("staff", s["login"]) for s in figures["staff"]])
+
+
+def test_every_figure_lists_exactly_as_many_cases_as_it_counts(api: Api, history: History) -> None:
+    figures = get(api, "/2026-10", "shift01")
+    keys = {"units": "unit_code", "regions": "region_code", "inspectors": "login", "staff": "login"}
+    checked = 0
+    for subject, code in _subjects(figures):
+        row = by_key(figures[subject], keys[subject])[code]
+        for measure in MEASURES[subject]:
+            drill = get(api, f"/2026-10/{subject}/{code}/cases", "leader01", measure=measure)
+            assert drill["count"] == len(drill["rows"]) == row[measure], (subject, code, measure)
+            checked += row[measure]
+    assert checked > 200
+
+
+def test_the_overdue_figure_names_the_case_and_its_assignment(api: Api, history: History) -> None:
+    drill = get(api, "/2026-10/units/U-HW/cases", "dispatcher01", measure="overdue_unhandled")
+    [row] = drill["rows"]
+    assert (row["case_no"], row["assignment_seq"], row["unit_code"]) == (history.no("C5"), 1, "U-HW")
+    assert (row["started_at"], row["deadline_at_end"]) == ("2026-10-27T09:10:00+08:00", "2026-10-27T14:40:00+08:00")
+    handled = get(api, "/2026-10/units/U-HW/cases", "admin01", measure="handled")["rows"]
+    assert [(r["case_no"], r["assignment_seq"], r["on_time"]) for r in handled if r["case_no"] == history.no("C2")] == [
+        (history.no("C2"), 1, False), (history.no("C2"), 2, True)]
+
+
+def test_a_running_month_shows_its_figures_so_far(api: Api, history: History) -> None:
+    api.clock.set("2026-10-19 10:30")
+    october = get(api, "/2026-10", "leader01")
+    assert (october["complete"], october["as_of"]) == (False, "2026-10-19T10:30:00+08:00")
+    hw = by_key(october["units"], "unit_code")["U-HW"]
+    assert (hw["handled"], hw["overdue_unhandled"]) == (3, 1)  # C2 overdue since 10:20
+    [row] = get(api, "/2026-10/units/U-HW/cases", "leader01", measure="overdue_unhandled")["rows"]
+    assert row["case_no"] == history.no("C2")
+    assert post(api, "/2026-10/publish", "leader01", status=422)["code"] == "period_not_ended"
+
+
+def test_unit_staff_open_their_own_units_figures_only(api: Api, history: History) -> None:
+    for login in ("handler_hw", "leader_hw"):
+        mine = get(api, "/2026-10/units/U-HW/cases", login, measure="closed")
+        assert mine["count"] == 5
+        other = get(api, "/2026-10/units/U-ZF/cases", login, status=403, measure="closed")
+        assert other["code"] == "permission_denied"
+        get(api, f"/2026-10/regions/{CITY}/cases", login, status=403, measure="filed")
+    assert get(api, "/2026-10/inspectors/inspector01/cases", "inspector01", measure="checks")["count"] == 7
+    get(api, "/2026-10/inspectors/inspector02/cases", "inspector01", status=403, measure="checks")
+    get(api, "/2026-10/units/U-HW/cases", "inspector01", status=403, measure="closed")
+
+
+def test_an_unknown_measure_or_subject_is_refused(api: Api, history: History) -> None:
+    problem = get(api, "/2026-10/units/U-HW/cases", "leader01", status=422, measure="speed")
+    assert problem["code"] == "unknown_measure" and "overdue_unhandled" in problem["detail"]
+    get(api, "/2026-10/streets/U-HW/cases", "leader01", status=422, measure="closed")
+    get(api, "/2026-10/units/U-HW/cases", "leader01", status=422)
+
+
+def test_spot_check_deductions_and_bonus_are_entered_by_the_center_and_leaders(api: Api, history: History) -> None:
+    photo = upload(api, jpeg(), "shift01")
+    made = post(api, "/entries", "shift01", entry(points=2.5, photo_id=photo), status=201)
+    assert (made["unit_code"], made["unit_name"], made["points"], made["photo_id"]) == ("U-HW", "环卫中心", 2.5, photo)
+    assert (made["booked_period"], made["adjusts"], made["entered_by"]) == ("2026-10", None, "shift01")
+    post(api, "/entries", "leader01", {**entry(unit="U-HW", points=1), "kind": "bonus"}, status=201)
+    post(api, "/entries", "admin01", entry(unit="U-ZF", points=12.5), status=201)
+    for login in ("handler_hw", "dispatcher01", "acceptor01", "inspector01"):
+        assert post(api, "/entries", login, entry(), status=403)["code"] == "permission_denied"
+    units = by_key(get(api, "/2026-10", "leader_hw")["units"], "unit_code")
+    # U-HW 80 − 2.5 + 1 = 78.5; U-ZF 92 − 12.5 = 79.5
+    assert [(c, units[c]["score"], units[c]["rank"]) for c in ("U-ZF", "U-HW")] == [("U-ZF", 79.5, 1),
+                                                                                    ("U-HW", 78.5, 2)]
+    with transaction(api.engine) as session:
+        audited = session.execute(select(audit_log.c.actor, audit_log.c.subject, audit_log.c.client)
+                                  .where(audit_log.c.kind == "assessment_entry").order_by(audit_log.c.id)).all()
+    assert [(a.actor, a.subject) for a in audited] == [("shift01", "U-HW"), ("leader01", "U-HW"),
+                                                       ("admin01", "U-ZF")]
+    assert all(a.client for a in audited)
+
+
+def test_a_bad_entry_is_refused_with_its_reason(api: Api, history: History) -> None:
+    assert post(api, "/entries", "shift01", entry(points=0), status=422)["code"] == "invalid_request"
+    assert post(api, "/entries", "shift01", entry(points=1.234), status=422)["code"] == "invalid_points"
+    assert post(api, "/entries", "shift01", entry(unit="U-XX"), status=422)["code"] == "unknown_unit"
+    assert post(api, "/entries", "shift01", {**entry(), "date": "2026-11-04"}, status=422)["code"] == "future_date"
+    assert post(api, "/entries", "shift01", entry(photo_id="0" * 64), status=404)["code"] == "photo_not_found"
+
+
+def test_leaders_publish_a_month_and_later_entries_become_adjustments(api: Api, history: History) -> None:
+    for login in ("shift01", "dispatcher01", "handler_hw"):
+        assert post(api, "/2026-10/publish", login, status=403)["code"] == "permission_denied"
+    assert post(api, "/2026-11/publish", "leader01", status=422)["code"] == "period_not_ended"
+    published = post(api, "/2026-10/publish", "leader01")
+    assert published["published"] is True and published["published_by"] == "leader01"
+    assert post(api, "/2026-10/publish", "admin01", status=422)["code"] == "already_published"
+    late = post(api, "/entries", "shift01", entry(points=3), status=201)
+    assert (late["booked_period"], late["adjusts"]) == ("2026-11", "2026-10")
+    assert get(api, "/2026-10", "handler_zf") == published
+    api.clock.set("2026-12-01 08:00")
+    november = get(api, "/2026-11", "leader01")
+    assert [a["id"] for a in november["adjustments"]] == [late["id"]]
+    assert by_key(november["units"], "unit_code")["U-HW"]["deductions"] == 3.0
+    drill = get(api, "/2026-10/units/U-HW/cases", "leader01", measure="handled")
+    assert drill["count"] == drill["published_count"] == 7
+
+
+def test_leaders_set_the_reward_bands_of_the_year(api: Api, history: History) -> None:
+    bands = [{"rank_from": 1, "rank_to": 1, "amount": 50000, "note": "一等"},
+             {"rank_from": 2, "rank_to": 5, "amount": 20000}]
+    r = api.client.put(f"{API}/2026/reward-bands", json=bands, headers=api.auth("admin01"))
+    assert r.status_code == 200 and r.json() == {"period": "2026", "bands": 2}
+    units = by_key(get(api, "/2026", "leader01")["units"], "unit_code")
+    assert (units["U-ZF"]["reward"], units["U-HW"]["reward"], units["U-JD1"]["reward"]) == (50000.0, 20000.0, None)
+    overlapping = [{"rank_from": 1, "rank_to": 3, "amount": 1}, {"rank_from": 3, "rank_to": 4, "amount": 1}]
+    r = api.client.put(f"{API}/2026/reward-bands", json=overlapping, headers=api.auth("leader01"))
+    assert r.status_code == 422 and r.json()["code"] == "invalid_reward_bands" and len(r.json()["problems"]) == 1
+    r = api.client.put(f"{API}/2026/reward-bands", json=bands, headers=api.auth("shift01"))
+    assert r.status_code == 403
