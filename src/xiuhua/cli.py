@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from xiuhua.config import get_settings
 from xiuhua.domain.calendar import SHANGHAI
-from xiuhua.domain.choices import Role
+from xiuhua.domain.choices import Action, Role
 from xiuhua.domain.errors import DomainError, InvalidInput
 from xiuhua.store.db import make_engine
 
@@ -469,6 +469,42 @@ def assess_reward_bands(
     counts = in_transaction(import_reward_bands, file, datetime.now(SHANGHAI), cli_actor(), encoding=encoding)
     for period, count in counts.items():
         typer.echo(f"{period}：已导入 {count} 档奖补标准")
+
+
+permissions_app = typer.Typer(help="权限表：哪些角色可以执行哪些案件操作", no_args_is_help=True)
+app.add_typer(permissions_app, name="permissions")
+
+
+@permissions_app.command("show")
+def permissions_show() -> None:
+    """列出每个案件操作允许的角色。"""
+    from xiuhua.store.city import load_permissions
+    from xiuhua.store.db import read_transaction
+
+    with read_transaction(engine()) as session:
+        table = load_permissions(session)
+    for action in Action:
+        roles = sorted(table.table.get(action, frozenset()))
+        typer.echo(f"{action.value}（{action.label}）：{'、'.join(f'{r.value}（{r.label}）' for r in roles) or '无'}")
+
+
+@permissions_app.command("set")
+def permissions_set(
+    action: Annotated[str, typer.Argument(help="案件操作，如 dispatch")],
+    roles: Annotated[list[str], typer.Argument(help="允许的角色，如 dispatcher shift_leader")],
+) -> None:
+    """设置某个案件操作允许的角色（替换原有设置，记入审计日志）。"""
+    from xiuhua.services.accounts import set_permission
+    from xiuhua.store.db import transaction
+
+    try:
+        chosen_action = Action(action)
+        chosen_roles = [Role(r) for r in roles]
+    except ValueError as exc:
+        raise typer.BadParameter(f"未知的操作或角色：{exc}") from None
+    with transaction(engine()) as session:
+        run(set_permission, session, chosen_action, chosen_roles, datetime.now(UTC), actor=cli_actor())
+    typer.echo(f"{chosen_action.label}：{'、'.join(r.label for r in chosen_roles)}")
 
 
 def main() -> None:  # pragma: no cover - console entry

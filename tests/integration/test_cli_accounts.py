@@ -14,8 +14,10 @@ from tests.factories import build_tiny_city, grid_code, local
 from xiuhua.api.app import create_app
 from xiuhua.cli import app
 from xiuhua.config import Settings, get_settings
+from xiuhua.domain.choices import Action, Role
 from xiuhua.domain.errors import AuthenticationFailed
 from xiuhua.services import accounts
+from xiuhua.services.city import load_city
 from xiuhua.store.db import transaction
 from xiuhua.store.tables import audit_log, user_grids, users
 
@@ -132,3 +134,17 @@ def test_an_open311_api_key_is_printed_once_and_names_its_client(db: Engine) -> 
         assert accounts.api_key_name(session, key) == "城市随手拍"
     again = xiuhua("apikey", "add", "城市随手拍")
     assert again.exit_code == 1 and "已存在" in again.output
+
+
+def test_a_city_changes_who_may_dispatch_and_it_is_audited(db: Engine) -> None:
+    result = xiuhua("permissions", "set", "dispatch", "dispatcher", "shift_leader")
+    assert result.exit_code == 0, result.output
+    shown = xiuhua("permissions", "show").output
+    assert "dispatch（派遣）：dispatcher（派遣员）、shift_leader（值班长）" in shown
+    with transaction(db) as session:
+        assert load_city(session).permissions.allows(Role.SHIFT_LEADER, Action.DISPATCH)
+        subjects = session.execute(select(audit_log.c.subject).where(
+            audit_log.c.kind == "permission_change")).scalars().all()
+    assert "action:dispatch" in subjects
+    bad = xiuhua("permissions", "set", "dispatch", "wizard")
+    assert bad.exit_code != 0 and "未知的操作或角色" in bad.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,9 +14,10 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
 from xiuhua.domain.access import Principal
+from xiuhua.domain.lifecycle import Permissions
 
 __all__ = ["Principal"]
-from xiuhua.domain.choices import Role
+from xiuhua.domain.choices import Action, Role
 from xiuhua.domain.errors import AuthenticationFailed, InvalidInput, NotFound
 from xiuhua.store import city as store
 from xiuhua.store.db import transaction
@@ -186,3 +188,17 @@ def add_api_key(session: Session, name: str, at: datetime, actor: str | None = N
 def api_key_name(session: Session, key: str) -> str | None:
     return session.execute(select(api_keys.c.name).where(
         api_keys.c.key_hash == sha256(key), api_keys.c.revoked_at.is_(None))).scalar()
+
+
+def set_permission(session: Session, action: Action, roles: Sequence[Role], at: datetime,
+                   actor: str | None = None) -> Permissions:
+    """Change which roles may take one lifecycle action (the city's permission table)."""
+    table = {a.value: sorted(r.value for r in rs)
+             for a, rs in store.load_permissions(session).table.items()}
+    before = table.get(action.value, [])
+    table[action.value] = sorted({r.value for r in roles})
+    store.put_setting(session, "permissions", table)
+    store.bump_model_version(session)
+    audit(session, at, actor, "permission_change", f"action:{action.value}",
+          {"before": before, "after": table[action.value]})
+    return store.load_permissions(session)
