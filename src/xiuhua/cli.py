@@ -380,14 +380,29 @@ def assess_json(period: str) -> str:
     return json.dumps(figures, ensure_ascii=False, indent=2)
 
 
+def assess_report(period: str, fmt: str, out: Path | None) -> None:
+    """Write the workbook (xlsx) or the circular (docx) to ``out`` (default assessment-<period>.<ext>)."""
+    from xiuhua.reports import render_report, report_filename
+    from xiuhua.services.city import load_city
+    from xiuhua.store.db import read_transaction
+
+    config, settings = assess_config(), get_settings()
+    with domain_errors(), read_transaction(engine()) as session:
+        label, content = render_report(session, load_city(session), period, fmt, config, datetime.now(SHANGHAI),
+                                       settings.data_dir)
+    path = out or Path(report_filename(label, fmt))
+    path.write_bytes(content)
+    err(f"{'考核报表' if fmt == 'xlsx' else '考核通报'}已写入 {path}")
+
+
 @assess_app.callback()
 def assess(
     ctx: typer.Context,
     period: Annotated[str | None, typer.Option("--period", help="考核周期：月 2026-10、季度 2026Q4 或年 2026")] = None,
     fmt: Annotated[str, typer.Option("--format", help="输出格式：json、xlsx 或 docx")] = "json",
-    out: Annotated[Path | None, typer.Option("--out", dir_okay=False, help="输出文件（默认写到标准输出）")] = None,
+    out: Annotated[Path | None, typer.Option("--out", dir_okay=False, help="输出文件（json 默认写到标准输出，xlsx、docx 默认 assessment-<周期>.<扩展名>）")] = None,
 ) -> None:
-    """生成考核周期的考核数据：处置单位的各项数量、比率、得分、等级和排名，区域、高发问题、监督员和指挥中心人员。"""
+    """生成考核周期的考核数据：处置单位的各项数量、比率、得分、等级和排名，区域、高发问题、监督员和指挥中心人员；xlsx 为考核报表，docx 为月度通报（公文格式）。"""
     if ctx.invoked_subcommand is not None:
         return
     if period is None:
@@ -398,8 +413,8 @@ def assess(
         err(f"错误 [invalid_format]：未知的输出格式“{fmt}”，可选：{'、'.join(ASSESS_FORMATS)}")
         raise typer.Exit(1)
     if fmt != "json":
-        err(f"错误 [format_not_available]：{fmt} 格式的考核报表暂未提供，请先使用 --format json")
-        raise typer.Exit(1)
+        assess_report(period, fmt, out)
+        return
     text = assess_json(period)
     if out is None:
         typer.echo(text)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from xiuhua.api.deps import CityDep, CurrentUser, NowDep, SessionDep, SettingsDep, client_address
@@ -15,6 +15,7 @@ from xiuhua.domain.access import UNIT_STAFF, Principal
 from xiuhua.domain.assessment import RewardBand
 from xiuhua.domain.choices import Role
 from xiuhua.domain.errors import PermissionDenied
+from xiuhua.reports import MEDIA_TYPES, render_report, report_filename
 from xiuhua.services import assessment as service
 
 router = APIRouter(prefix="/assessment", tags=["考核"])
@@ -44,6 +45,43 @@ def get_assessment(session: SessionDep, city: CityDep, settings: SettingsDep, no
     unrounded fractions 0–1; a published period returns its frozen figures, a running one its
     figures so far (``complete`` false)."""
     return service.assess_period(session, city, period, service.load_config(settings.data_dir), now)
+
+
+def _file(fmt: str, description: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": description,
+                  "content": {MEDIA_TYPES[fmt]: {"schema": {"type": "string", "format": "binary"}}}},
+            **_problems(401, 422)}
+
+
+def _download(session: SessionDep, city: CityDep, settings: SettingsDep, now: NowDep, period: str,
+              fmt: str) -> Response:
+    label, content = render_report(session, city, period, fmt, service.load_config(settings.data_dir), now,
+                                   settings.data_dir)
+    return Response(content, media_type=MEDIA_TYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{report_filename(label, fmt)}"'})
+
+
+@router.get("/{period}/workbook.xlsx", response_class=Response,
+            responses=_file("xlsx", "考核报表（Excel）：概况、处置单位、区域、监督员、指挥中心人员、高发问题、"
+                                    "扣分加分各一个工作表（列同 JSON），及近 12 个月趋势图"))
+def download_workbook(session: SessionDep, city: CityDep, settings: SettingsDep, now: NowDep,
+                      user: CurrentUser, period: PeriodPath) -> Response:
+    """The period's workbook (考核报表, .xlsx) — the same figures as ``GET /assessment/{period}``,
+    one sheet per subject, rates as unrounded fractions in percentage format, and a chart of the
+    last 12 months. Every signed-in user, as the JSON."""
+    return _download(session, city, settings, now, period, "xlsx")
+
+
+@router.get("/{period}/circular.docx", response_class=Response,
+            responses=_file("docx", "月度通报（Word，GB/T 9704 公文格式）"))
+def download_circular(session: SessionDep, city: CityDep, settings: SettingsDep, now: NowDep,
+                      user: CurrentUser, period: PeriodPath) -> Response:
+    """The period's circular (月度通报, .docx) laid out as an official document (GB/T 9704-2012):
+    summary with month-on-month changes, top categories, the ranking, the best and worst units,
+    manual entries and adjustments, and the overdue cases with their units. Rendered from the
+    shipped template, or from ``circular.docx`` in the data directory. Every signed-in user, as
+    the JSON."""
+    return _download(session, city, settings, now, period, "docx")
 
 
 def _may_drill(user: Principal, subject: str, code: str) -> None:

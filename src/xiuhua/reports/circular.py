@@ -1,0 +1,332 @@
+"""The monthly circular (月度通报) as a Word document: the period's figures put into sentences and
+tables, rendered into the editable GB/T 9704 template (:mod:`xiuhua.reports.make_template`).
+
+Every figure comes from :func:`~xiuhua.services.assessment.assess_period` (the frozen figures
+once a period is published) and the previous period's, for the month-on-month changes; the
+overdue cases are the items behind the units' ``overdue_unhandled``. The wording lives here and
+in the template; an office that wants other wording edits a copy of the template and puts it in
+the data directory as ``circular.docx``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from docxtpl import DocxTemplate, RichText
+from sqlalchemy.orm import Session
+
+from xiuhua.domain.assessment import MIN_YEAR, AssessmentConfig, Period, item_row
+from xiuhua.domain.calendar import SHANGHAI
+from xiuhua.domain.choices import RegionLevel, UnitKind
+from xiuhua.domain.city import City
+from xiuhua.services.assessment import assess_period, compute
+
+TEMPLATE = Path(__file__).parent / "templates" / "circular.docx"
+TEMPLATE_FILE = "circular.docx"  # an office's own template, in the data directory
+QUARTERS = "一二三四"
+MARK_SIZE, MARK_WIDTH_PT = 36, 430  # 发文机关标志: points, and the width it may take (type area 442 pt)
+PREVIOUS = {"month": "上月", "quarter": "上季度", "year": "上年"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # not allowed in XML (\t and \n are kept)
+
+
+# --- formatting -----------------------------------------------------------------------------
+
+
+def percent(value: float | None) -> str:
+    return f"{value * 100:.2f}%" if value is not None else "—"
+
+
+def points(value: float) -> str:
+    return f"{value:g}"
+
+
+def day_text(t: datetime) -> str:
+    """成文日期 in Arabic numerals (GB/T 9704-2012): 2026年11月3日."""
+    d = t.astimezone(SHANGHAI)
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def local_text(iso: str | None) -> str:
+    return datetime.fromisoformat(iso).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if iso else "—"
+
+
+def duration_text(delta: timedelta) -> str:
+    """Natural time: 3天5小时, 5小时20分钟, 40分钟."""
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days}天{hours}小时" if hours else f"{days}天"
+    if hours:
+        return f"{hours}小时{minutes}分钟" if minutes else f"{hours}小时"
+    return f"{minutes}分钟"
+
+
+def period_name(period: Period) -> str:
+    year, month = divmod(period.first_month, 12)
+    if period.kind == "month":
+        return f"{year}年{month + 1}月"
+    if period.kind == "quarter":
+        return f"{year}年第{QUARTERS[month // 3]}季度"
+    return f"{year}年度"
+
+
+def count_change(current: int, previous: int | None, ref: str) -> str:
+    if previous is None:
+        return f"{ref}无可比数据"
+    diff = current - previous
+    if diff == 0:
+        return f"与{ref}持平"
+    word, grow = ("增加", "增长") if diff > 0 else ("减少", "下降")
+    share = f"（{grow}{abs(diff) / previous * 100:.1f}%）" if previous else ""
+    return f"较{ref}{word}{abs(diff)}件{share}"
+
+
+def rate_change(current: float | None, previous: float | None, ref: str) -> str:
+    if current is None or previous is None:
+        return f"{ref}无可比数据"
+    diff = round((current - previous) * 100, 2)
+    if diff == 0:
+        return f"与{ref}持平"
+    return f"较{ref}{'上升' if diff > 0 else '下降'}{abs(diff):.2f}个百分点"
+
+
+# --- the parts of the circular --------------------------------------------------------------
+
+
+def city_row(figures: Mapping[str, Any]) -> dict[str, Any]:
+    """The city's region row (zeros when the city has no city-level region)."""
+    found = next((r for r in figures["regions"] if r["level"] == RegionLevel.CITY.value), None)
+    return found or {"region_code": None, "name": None, "reported": 0, "filed": 0, "closed": 0,
+                     "closed_on_time": 0, "overdue_open": 0, "on_time_close_rate": None}
+
+
+def issuer(city: City, city_name: str) -> str:
+    """The command center, under the city's name: X市城市管理指挥中心."""
+    center = next((u.name for u in city.units.values() if u.kind == UnitKind.CENTER and u.active),
+                  "城市管理指挥中心")
+    return center if center.startswith(city_name) else f"{city_name}{center}"
+
+
+def issuer_mark(office: str) -> RichText:
+    """发文机关标志 “…文件” on one line of the 156 mm type area: at most 36 pt, smaller for long names."""
+    text = _CONTROL.sub(" ", f"{office}文件")
+    width = sum(1 if ord(ch) > 0x2E7F else 0.5 for ch in text)  # in characters of the mark's size
+    size = min(MARK_SIZE, int(MARK_WIDTH_PT / width))
+    return RichText(text, size=size * 2)  # half points; font and colour come from the paragraph style
+
+
+def doc_no(city_name: str, period: Period) -> str:
+    """发文字号 such as X城管通〔2026〕10号 (the month's number; 季通 / 年通 for longer periods)."""
+    short = city_name.removesuffix("市") or city_name
+    year, month = divmod(period.first_month, 12)
+    kind, number = {"month": ("", month + 1), "quarter": ("季", month // 3 + 1), "year": ("年", 1)}[period.kind]
+    return f"{short}城管{kind}通〔{year}〕{number}号"
+
+
+def summary(period: Period, current: Mapping[str, Any], previous: Mapping[str, Any] | None,
+            complete: bool, as_of: datetime) -> str:
+    ref = PREVIOUS[period.kind]
+    prev: Mapping[str, Any] = previous or {}
+    counts = [f"{label}{current[key]}件，{count_change(current[key], prev.get(key), ref)}"
+              for label, key in (("受理城市管理问题", "reported"), ("立案", "filed"), ("结案", "closed"))]
+    rate = current["on_time_close_rate"]
+    so_far = "" if complete else f"（数据截至{day_text(as_of)}{as_of.astimezone(SHANGHAI):%H:%M}）"
+    text = (f"{period_name(period)}{so_far}，全市共{'；'.join(counts)}；按期结案率{percent(rate)}，"
+            f"{rate_change(rate, prev.get('on_time_close_rate'), ref)}。")
+    return text + f"截至期末，超期未结案件{current['overdue_open']}件。"
+
+
+def top_rows(figures: Mapping[str, Any], city: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = [t for t in figures["top_categories"] if t["region_code"] == city["region_code"]]
+    return [{"no": i, "name": t["name"], "filed": t["filed"],
+             "share": percent(t["filed"] / city["filed"] if city["filed"] else None)}
+            for i, t in enumerate(rows, 1)]
+
+
+def top_sentence(top: Sequence[Mapping[str, Any]]) -> str:
+    if not top:
+        return "本期全市无立案案件。"
+    listed = "、".join(f"{t['name']}（{t['filed']}件）" for t in top)
+    return f"全市立案数量居前{len(top)}位的问题依次为：{listed}。"
+
+
+def street_rows(figures: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [{"name": r["name"] or r["region_code"], "reported": r["reported"], "filed": r["filed"],
+             "closed": r["closed"], "overdue_open": r["overdue_open"],
+             "on_time_close_rate": percent(r["on_time_close_rate"])}
+            for r in figures["regions"] if r["level"] == RegionLevel.STREET.value]
+
+
+def ranked_rows(units: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [{"rank": u["rank"], "unit_name": u["unit_name"], "due": u["due"],
+             "on_time_rate": percent(u["on_time_rate"]), "close_rate": percent(u["close_rate"]),
+             "rework_rate": percent(u["rework_rate"]), "deductions": points(u["deductions"]),
+             "bonus": points(u["bonus"]), "score": f"{u['score']:.2f}", "grade": u["grade"]}
+            for u in units if u["rank"] is not None]
+
+
+def _named(units: Sequence[Mapping[str, Any]]) -> str:
+    names = "、".join(u["unit_name"] for u in units)
+    score = f"{units[0]['score']:.2f}分"
+    return f"{names}（{'均为' if len(units) > 1 else ''}{score}）"
+
+
+def best_worst(units: Sequence[Mapping[str, Any]]) -> str:
+    """Who ranks first and who ranks last (ties named together)."""
+    ranked = [u for u in units if u["rank"] is not None]
+    if not ranked:
+        return "本期无单位参与排名。"
+    best = [u for u in ranked if u["rank"] == 1]
+    last = max(u["rank"] for u in ranked)
+    if last == 1:
+        return f"本期得分最高的单位是{_named(best)}。"
+    worst = [u for u in ranked if u["rank"] == last]
+    return (f"本期得分最高的单位是{_named(best)}，予以通报表扬；得分最低的单位是{_named(worst)}，"
+            f"请认真分析原因，切实整改。")
+
+
+def insufficient_rows(units: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    small = [u for u in units if u["insufficient"]]
+    return [{"text": f"{i}. {u['unit_name']}：派遣{u['dispatched']}件，应处置{u['due']}件，"
+                     f"按期处置{u['handled_on_time']}件，结案{u['closed']}件。"}
+            for i, u in enumerate(small, 1)]
+
+
+def entry_rows(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [{"unit_name": e["unit_name"] or e["unit_code"], "kind": e["kind_label"], "item": e["item"],
+             "date": e["date"], "points": points(e["points"]),
+             "note": f"调整{Period.parse(e['adjusts']).label}考核" if e["adjusts"] else ""}
+            for e in entries]
+
+
+def overdue_items(session: Session, city: City, period: Period, config: AssessmentConfig,
+                  at: datetime | None) -> list[dict[str, Any]]:
+    """The (case, assignment) rows behind every unit's ``overdue_unhandled``."""
+    result, data = compute(session, city, period, config, at)
+    return [item_row(item, data) for code in result.tally["units"]
+            for item in result.items("units", code, "overdue_unhandled")]
+
+
+def overdue_rows(items: Sequence[Mapping[str, Any]], city: City, units: Sequence[Mapping[str, Any]],
+                 as_of: datetime) -> list[dict[str, Any]]:
+    """Ordered as the ranking lists the units, then by deadline."""
+    order = {u["unit_code"]: i for i, u in enumerate(units)}
+    names = {u["unit_code"]: u["unit_name"] for u in units}
+    ordered = sorted(items, key=lambda r: (order.get(r["unit_code"], len(order)), r["deadline_at_end"] or "",
+                                           r["case_no"]))
+    return [{"no": i, "case_no": r["case_no"], "category": _category(city, r["category_code"]),
+             "unit_name": names.get(r["unit_code"]) or _unit_name(city, r["unit_code"]),
+             "deadline": local_text(r["deadline_at_end"]),
+             "overdue_by": duration_text(as_of - datetime.fromisoformat(r["deadline_at_end"]))
+             if r["deadline_at_end"] else "—"}
+            for i, r in enumerate(ordered, 1)]
+
+
+def _category(city: City, code: str | None) -> str:
+    found = next((c.name for c in city.taxonomy.matters() if c.code == code), None)
+    return found or code or "—"
+
+
+def _unit_name(city: City, code: str | None) -> str:
+    unit = city.units.get(code or "")
+    return unit.name if unit else code or "—"
+
+
+# --- context and rendering ------------------------------------------------------------------
+
+
+def context(figures: Mapping[str, Any], previous: Mapping[str, Any] | None, overdue: Sequence[Mapping[str, Any]],
+            city: City, at: datetime) -> dict[str, Any]:
+    """Everything the template shows, as text."""
+    period = Period.parse(figures["period"])
+    complete = figures.get("complete", True)
+    as_of = datetime.fromisoformat(figures["as_of"]) if figures.get("as_of") else period.end
+    current = city_row(figures)
+    city_name = current["name"] or "本市"
+    office, name = issuer(city, city_name), period_name(period)
+    units, entries = figures["units"], figures.get("entries", [])
+    top, overdue_list = top_rows(figures, current), overdue_rows(overdue, city, units, as_of)
+    return {
+        "issuer": office, "issuer_mark": issuer_mark(office), "doc_no": doc_no(city_name, period),
+        "city_name": city_name, "period_name": name,
+        "title": f"关于{name}城市管理工作\n考核情况的通报", "addressee": "各有关单位",  # two balanced lines
+        "opening": f"按照数字化城市管理“一月一考核、一月一通报”工作要求，现将{name}全市城市管理问题处置"
+                   f"考核情况通报如下。",
+        "summary": summary(period, current, city_row(previous) if previous else None, complete, as_of),
+        "top_categories": top, "top_sentence": top_sentence(top), "streets": street_rows(figures),
+        "ranked": ranked_rows(units), "ranking_sentence": _ranking_sentence(units),
+        "best_worst": best_worst(units), "insufficient": insufficient_rows(units),
+        "insufficient_sentence": "以下单位本期应处置案件少于规定的最低数量，样本不足，不参与排名：",
+        "entries": entry_rows(entries),
+        "entries_sentence": _entries_sentence(entries),
+        "overdue": overdue_list, "overdue_sentence": _overdue_sentence(overdue_list, complete, as_of),
+        "signed_on": day_text(at), "copy_to": f"{city_name}人民政府办公室", "printer": office,
+        "printed_on": day_text(at),
+    }
+
+
+def _entries_sentence(entries: Sequence[Mapping[str, Any]]) -> str:
+    adjustments = sum(1 for e in entries if e["adjusts"])
+    of_which = f"，其中对已发布考核周期的调整{adjustments}项" if adjustments else ""
+    return f"本期考核检查扣分、加分共{len(entries)}项{of_which}："
+
+
+def _ranking_sentence(units: Sequence[Mapping[str, Any]]) -> str:
+    ranked = sum(1 for u in units if u["rank"] is not None)
+    small = sum(1 for u in units if u["insufficient"])
+    tail = f"，另有{small}个单位样本不足、不参与排名" if small else ""
+    return (f"本期纳入考核的处置单位{len(units)}个，参与排名{ranked}个{tail}。得分由各项考核指标加权计算，"
+            f"并计入考核检查扣分、加分，排名如下：")
+
+
+def _overdue_sentence(rows: Sequence[Mapping[str, Any]], complete: bool, as_of: datetime) -> str:
+    when = "期末" if complete else day_text(as_of)
+    if not rows:
+        return f"截至{when}，无超期未处置案件。"
+    units = len({r["unit_name"] for r in rows})
+    return f"截至{when}，{units}个单位共有超期未处置案件{len(rows)}件，请相关单位限期处置："
+
+
+def clean(value: Any) -> Any:
+    """Strings without the control characters XML refuses, through lists and dicts."""
+    if isinstance(value, str):
+        return _CONTROL.sub(" ", value)
+    if isinstance(value, list):
+        return [clean(v) for v in value]
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    return value
+
+
+def render(values: Mapping[str, Any], template: Path | None = None) -> bytes:
+    doc = DocxTemplate(str(template or TEMPLATE))
+    doc.render(clean(dict(values)), autoescape=True)
+    props = doc.docx.core_properties
+    props.title, props.subject = str(values.get("title", "")).replace("\n", ""), "月度通报"
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def previous_figures(session: Session, city: City, period: Period, config: AssessmentConfig,
+                     at: datetime | None) -> dict[str, Any] | None:
+    before = period.shift(-1)
+    if before.first_month < MIN_YEAR * 12:
+        return None
+    return assess_period(session, city, before.label, config, at)
+
+
+def circular(session: Session, city: City, period_text: str, config: AssessmentConfig, at: datetime,
+             template: Path | None = None) -> bytes:
+    """The period's circular (.docx bytes), signed on the day of ``at``."""
+    period = Period.parse(period_text)
+    figures = assess_period(session, city, period.label, config, at)
+    previous = previous_figures(session, city, period, config, at)
+    overdue = overdue_items(session, city, period, config, at)
+    return render(context(figures, previous, overdue, city, at), template)
