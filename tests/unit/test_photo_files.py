@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import ExifTags, Image
@@ -104,14 +106,21 @@ def test_an_upload_is_cut_off_as_soon_as_it_passes_the_limit() -> None:
             yield b"x" * 1000
 
     with pytest.raises(PhotoTooLarge) as refused:
-        asyncio.run(_total(bounded_body(endless(), 10_500, 10_000)))
+        _run(_total(bounded_body(endless(), 10_500, 10_000)))
     assert len(read) == 11 and refused.value.code == "photo_too_large"
-    assert asyncio.run(_total(bounded_body(_chunks(10), 10_000, 10_000))) == 10_000
+    assert _run(_total(bounded_body(_chunks(10), 10_000, 10_000))) == 10_000
 
 
 async def _chunks(count: int) -> AsyncIterator[bytes]:
     for _ in range(count):
         yield b"x" * 1000
+
+
+def _run(coro: Coroutine[Any, Any, int]) -> int:
+    """Run a coroutine on a fresh loop in its own thread: a browser test on the same worker
+    may have left an event loop running in this one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 async def _total(stream: AsyncIterator[bytes]) -> int:
