@@ -1,5 +1,6 @@
 """A tiny city for tests: one city, one street, two communities, a 3×3 block of 100 m grids,
-three units, a complete responsibility matrix and one inspector.
+three units, a complete responsibility matrix and one inspector; and the staff and helpers
+that report cases there and act on them through the services.
 
 Layout (lon grows east, lat grows north); grid serials run west→east, north→south:
     row 0 (north): 001 002 003      community 370181001001 = columns 0–1
@@ -9,15 +10,25 @@ Layout (lon grows east, lat grows north); grid serials run west→east, north→
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
+import pytest
 from shapely.geometry import box
 from sqlalchemy import Engine
+from typer.testing import CliRunner, Result
 
+from xiuhua.cli import app
+from xiuhua.config import get_settings
 from xiuhua.domain.calendar import SHANGHAI
-from xiuhua.domain.choices import Role
+from xiuhua.domain.choices import Action, Role
 from xiuhua.domain.city import UnitInfo
+from xiuhua.domain.lifecycle import Actor, Command
 from xiuhua.domain.responsibility import Rule, RuleScope
+from xiuhua.services.cases import CaseInput, act_on_case, report_case
+from xiuhua.services.city import load_city
 from xiuhua.services.regions import RegionFeature, save_regions
 from xiuhua.store import city as store
 from xiuhua.store.db import transaction
@@ -85,3 +96,64 @@ def build_tiny_city(engine: Engine) -> None:
 def local(text: str) -> datetime:
     """A Shanghai wall-clock time, e.g. local("2026-10-16 17:00")."""
     return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+# --- cases in the tiny city ---------------------------------------------------------------
+
+# Who acts, as the lifecycle sees them (the logins of tests/api/conftest.py's users).
+PUBLIC = Actor(None, Role.PUBLIC)
+INSPECTOR = Actor("inspector01", Role.INSPECTOR)
+ACCEPTOR = Actor("acceptor01", Role.ACCEPTOR)
+SHIFT = Actor("shift01", Role.SHIFT_LEADER)
+DISPATCHER = Actor("dispatcher01", Role.DISPATCHER)
+HANDLER = Actor("handler_hw", Role.HANDLER, unit_code="U-HW")
+HANDLER_ZF = Actor("handler_zf", Role.HANDLER, unit_code="U-ZF")
+LEADER = Actor("leader01", Role.LEADER)
+
+
+def _moment(at: str | datetime) -> datetime:
+    return local(at) if isinstance(at, str) else at
+
+
+def report(engine: Engine, at: str | datetime, actor: Actor = INSPECTOR, **fields: Any) -> str:
+    """Report a case at ``at`` (local time text, or an aware datetime), 06010 暴露垃圾 unless
+    ``category_code`` is given; its case number."""
+    data = CaseInput(**{"category_code": "06010", **fields})
+    with transaction(engine) as session:
+        return report_case(session, load_city(session), data, _moment(at), actor).case_no
+
+
+def act(engine: Engine, case_no: str, action: Action, at: str | datetime, actor: Actor,
+        **fields: Any) -> None:
+    """Take one action at ``at`` (local time text, or an aware datetime), in its own transaction."""
+    with transaction(engine) as session:
+        act_on_case(session, load_city(session), case_no,
+                    Command(action, _moment(at), actor, **fields))
+
+
+def dispatched_case(engine: Engine, at: str, unit: str = "U-HW", category: str = "06010",
+                    cell: tuple[int, int] = (1, 1)) -> str:
+    """A case reported, filed and dispatched at ``at`` (06010 暴露垃圾: 4 working hours)."""
+    lon, lat = center(*cell)
+    case_no = report(engine, at, category_code=category, lon=lon, lat=lat, address="测试路 1 号")
+    act(engine, case_no, Action.FILE, at, SHIFT)
+    act(engine, case_no, Action.DISPATCH, at, DISPATCHER, unit=unit)
+    return case_no
+
+
+# --- the command line ---------------------------------------------------------------------
+
+
+def cli_database(engine: Engine, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """Point the ``xiuhua`` command at ``engine`` (its files under ``data_dir``) for one test:
+    a fixture's ``yield from cli_database(...)``."""
+    monkeypatch.setenv("XIUHUA_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("XIUHUA_DATA_DIR", str(data_dir))
+    get_settings.cache_clear()
+    yield engine
+    get_settings.cache_clear()
+
+
+def xiuhua(*args: str) -> Result:
+    """Run the ``xiuhua`` command line in this process."""
+    return CliRunner().invoke(app, list(args))

@@ -12,7 +12,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from tests.api.conftest import Api
-from tests.factories import center, grid_code
+from tests.factories import SHIFT, center, grid_code
 from xiuhua.domain.choices import Action, Role
 from xiuhua.domain.lifecycle import Actor, Command
 from xiuhua.services import accounts
@@ -26,7 +26,6 @@ BASE = "/open311/v2"
 JSON = "application/json; charset=utf-8"
 XML = "text/xml; charset=utf-8"
 PHONE = "13812345678"
-SHIFT = Actor("shift01", Role.SHIFT_LEADER)
 
 
 def new_key(api: Api) -> str:

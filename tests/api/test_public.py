@@ -15,28 +15,22 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import select
 
+from tests import factories
 from tests.api.conftest import Api
-from tests.factories import center, grid_code
+from tests.factories import DISPATCHER, HANDLER, HANDLER_ZF, INSPECTOR, SHIFT, center, grid_code
 from xiuhua.api.app import create_app
 from xiuhua.config import Settings
-from xiuhua.domain.choices import Action, Role
+from xiuhua.domain.choices import Action
 from xiuhua.domain.geo import from_wgs84
-from xiuhua.domain.lifecycle import Actor, Command
+from xiuhua.domain.lifecycle import Actor
 from xiuhua.services import accounts
 from xiuhua.services import public as public_service
-from xiuhua.services.cases import act_on_case
-from xiuhua.services.city import load_city
 from xiuhua.store.cases import load_case
 from xiuhua.store.db import transaction
 from xiuhua.store.tables import rate_limits
 
 PUBLIC = "/api/v1/public"
 PHONE = "13912345678"
-SHIFT = Actor("shift01", Role.SHIFT_LEADER)
-DISPATCHER = Actor("dispatcher01", Role.DISPATCHER)
-HANDLER_HW = Actor("handler_hw", Role.HANDLER, "U-HW")
-HANDLER_ZF = Actor("handler_zf", Role.HANDLER, "U-ZF")
-INSPECTOR = Actor("inspector01", Role.INSPECTOR)
 
 
 def report(client: TestClient, **fields: object) -> httpx.Response:
@@ -48,9 +42,7 @@ def report(client: TestClient, **fields: object) -> httpx.Response:
 
 def act(api: Api, case_no: str, action: Action, actor: Actor, **fields: object) -> None:
     api.clock.now += timedelta(minutes=10)
-    with transaction(api.engine) as session:
-        act_on_case(session, load_city(session), case_no,
-                    Command(action, api.clock(), actor, **fields))  # type: ignore[arg-type]
+    factories.act(api.engine, case_no, action, api.clock(), actor, **fields)
 
 
 def close(api: Api, case_no: str) -> None:
@@ -59,9 +51,9 @@ def close(api: Api, case_no: str) -> None:
     act(api, case_no, Action.DISPATCH, DISPATCHER, unit="U-ZF")
     act(api, case_no, Action.RETURN, HANDLER_ZF, reason="非本单位职责，应由环卫处理")
     act(api, case_no, Action.DISPATCH, DISPATCHER, unit="U-HW")
-    act(api, case_no, Action.REQUEST_EXTENSION, HANDLER_HW, limit="2wh", reason="车辆检修中")
+    act(api, case_no, Action.REQUEST_EXTENSION, HANDLER, limit="2wh", reason="车辆检修中")
     act(api, case_no, Action.EXTEND, SHIFT)
-    act(api, case_no, Action.FEEDBACK, HANDLER_HW, note="垃圾已清运完毕")
+    act(api, case_no, Action.FEEDBACK, HANDLER, note="垃圾已清运完毕")
     act(api, case_no, Action.CHECK_PASS, INSPECTOR)
     act(api, case_no, Action.CLOSE, SHIFT, note="经核查已处置到位")
 

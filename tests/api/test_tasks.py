@@ -5,24 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from tests.api.conftest import Api
-from tests.factories import center, grid_code, local
-from tests.integration.test_sweeper import act, dispatched_case
-from xiuhua.domain.choices import Action, Role, Source
-from xiuhua.domain.lifecycle import Actor
-from xiuhua.services.cases import CaseInput, report_case
-from xiuhua.services.city import load_city
+from tests.factories import (
+    INSPECTOR,
+    PUBLIC,
+    SHIFT,
+    act,
+    center,
+    dispatched_case,
+    grid_code,
+    local,
+    report,
+)
+from xiuhua.domain.choices import Action, Source
 from xiuhua.services.sweeper import sweep
-from xiuhua.store.db import transaction
 
 
 def public_report(api: Api, at: str = "2026-10-16 09:00", cell: tuple[int, int] = (1, 1)) -> str:
     lon, lat = center(*cell)
-    with transaction(api.engine) as session:
-        case = report_case(session, load_city(session), CaseInput(
-            category_code="06010", source=Source.PUBLIC, lon=lon, lat=lat, address="人民路 8 号",
-            description="垃圾桶旁堆放垃圾", reporter_phone="13812341234"),
-            local(at), Actor(role=Role.PUBLIC))
-    return case.case_no
+    return report(api.engine, at, PUBLIC, source=Source.PUBLIC, lon=lon, lat=lat,
+                  address="人民路 8 号", description="垃圾桶旁堆放垃圾", reporter_phone="13812341234")
 
 
 def get(api: Api, path: str, login: str, **params: Any) -> Any:
@@ -56,7 +57,7 @@ def test_the_center_sees_every_open_task_and_filters_by_inspector(api: Api) -> N
 
 def test_a_verified_task_leaves_the_list(api: Api) -> None:
     case_no = public_report(api)
-    act(api.engine, case_no, Action.VERIFY, "2026-10-16 09:30", Actor("inspector01", Role.INSPECTOR))
+    act(api.engine, case_no, Action.VERIFY, "2026-10-16 09:30", INSPECTOR)
     assert get(api, "/tasks", "inspector01") == []
 
 
@@ -130,8 +131,7 @@ def test_notifications_come_newest_first_a_page_at_a_time(api: Api) -> None:
 
 def test_supervision_reaches_the_unit_as_a_notification(api: Api) -> None:
     case_no = dispatched_case(api.engine, "2026-10-16 09:00")
-    act(api.engine, case_no, Action.SUPERVISE, "2026-10-16 10:00",
-        Actor("shift01", Role.SHIFT_LEADER), note="请今天内处理")
+    act(api.engine, case_no, Action.SUPERVISE, "2026-10-16 10:00", SHIFT, note="请今天内处理")
     sweep(api.engine, local("2026-10-16 10:01"))
     [notice] = get(api, "/notifications", "handler_hw")["items"]
     assert notice["kind"] == "supervise" and notice["kind_label"] == "督办"

@@ -8,12 +8,10 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from tests.api.conftest import PASSWORD, PASSWORD_HASH, USERS
-from tests.factories import center, local
+from tests.factories import act, center, local, report
 from xiuhua.domain.choices import Action, Source
-from xiuhua.domain.lifecycle import Actor, Command
+from xiuhua.domain.lifecycle import Actor
 from xiuhua.services import accounts
-from xiuhua.services.cases import CaseInput, act_on_case, report_case
-from xiuhua.services.city import load_city
 from xiuhua.store.db import transaction
 
 __all__ = ["NOW", "PASSWORD", "build_cases", "build_scenario", "report_one"]
@@ -78,12 +76,10 @@ def add_users(engine: Engine) -> None:
 
 def report_one(engine: Engine, category: str, cell: tuple[int, int], source: Source,
                at: datetime, description: str = "人行道上有暴露垃圾") -> str:
-    with transaction(engine) as session:
-        city = load_city(session)
-        lon, lat = center(*cell)
-        data = CaseInput(category_code=category, source=source, lon=lon, lat=lat,
-                         address=f"测试路 {cell[0] * 3 + cell[1] + 1} 号", description=description)
-        return report_case(session, city, data, at, ACTORS[REPORTER[source]]).case_no
+    lon, lat = center(*cell)
+    return report(engine, at, ACTORS[REPORTER[source]], category_code=category, source=source,
+                  lon=lon, lat=lat, address=f"测试路 {cell[0] * 3 + cell[1] + 1} 号",
+                  description=description)
 
 
 def _actor(action: Action, case_unit: str | None) -> Actor:
@@ -95,9 +91,7 @@ def _steps(engine: Engine, case_no: str, steps: list[Step]) -> None:
     unit: str | None = None
     for action, at, fields in steps:
         unit = fields.get("unit", unit)
-        with transaction(engine) as session:
-            cmd = Command(action, local(at), _actor(action, unit), **fields)
-            act_on_case(session, load_city(session), case_no, cmd)
+        act(engine, case_no, action, at, _actor(action, unit), **fields)
 
 
 def build_cases(engine: Engine) -> dict[str, str]:

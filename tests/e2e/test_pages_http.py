@@ -14,9 +14,10 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import PASSWORD, Api
 from tests.e2e.scenario import NOW, build_cases
-from tests.factories import cell, grid_code
+from tests.factories import DISPATCHER, HANDLER_ZF, act, cell, grid_code
 from xiuhua.api.app import create_app
 from xiuhua.config import Settings
+from xiuhua.domain.choices import Action
 from xiuhua.domain.geo import wgs84_to_gcj02
 from xiuhua.web.pages import HERE, STATIC_DIR
 
@@ -144,6 +145,21 @@ def test_each_role_sees_its_queues(site: tuple[Api, dict[str, str]]) -> None:
     part = api.client.get("/parts/my_assignments")
     assert part.text.startswith('<section class="queue card" id="sec-my_assignments"')
     assert 'hx-trigger="every 30s"' in part.text
+
+
+def test_a_unit_queue_lists_the_cases_it_holds_not_those_it_returned(
+        site: tuple[Api, dict[str, str]]) -> None:
+    api, cases = site
+    returned = cases["filed"]
+    act(api.engine, returned, Action.DISPATCH, "2026-10-16 09:00", DISPATCHER, unit="U-ZF")
+    act(api.engine, returned, Action.RETURN, "2026-10-16 09:10", HANDLER_ZF, reason="不属于本单位")
+    act(api.engine, returned, Action.DISPATCH, "2026-10-16 09:20", DISPATCHER, unit="U-HW")
+    sign_in(api.client, "handler_zf")
+    assert api.client.get(f"/cases/{returned}").status_code == 200  # it held the case once
+    mine = api.client.get("/parts/my_assignments").text
+    assert cases["extension"] in mine and cases["suspended"] in mine and returned not in mine
+    sign_in(api.client, "handler_hw")
+    assert returned in api.client.get("/parts/my_assignments").text
 
 
 def test_map_data_counts_cases_by_grid_and_filters(site: tuple[Api, dict[str, str]]) -> None:

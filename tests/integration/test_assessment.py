@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, text
-from typer.testing import CliRunner
 
-from tests.factories import build_tiny_city, local
+from tests.factories import build_tiny_city, cli_database, local, xiuhua
 from tests.unit.test_assessment import (
     CONFIG,
     OCTOBER_INSPECTORS,
@@ -30,8 +29,6 @@ from tests.unit.test_assessment import (
     by_key,
     period_data,
 )
-from xiuhua.cli import app
-from xiuhua.config import get_settings
 from xiuhua.domain.assessment import ASSESSED_ACTIONS, Period, assess
 from xiuhua.domain.choices import Action, Role, Source
 from xiuhua.domain.errors import ActionRefused, BatchInvalid, InvalidInput, NotFound
@@ -231,21 +228,10 @@ def test_the_period_queries_use_the_indexes(sqlite_engine: Engine) -> None:
 
 # --- the command line ---------------------------------------------------------------------------
 
-runner = CliRunner()
-
-
 @pytest.fixture
 def cli_db(sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     store_history(sqlite_engine, build_history())
-    monkeypatch.setenv("XIUHUA_DATABASE_URL", sqlite_engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("XIUHUA_DATA_DIR", str(tmp_path / "data"))
-    get_settings.cache_clear()
-    yield sqlite_engine
-    get_settings.cache_clear()
-
-
-def xiuhua(*args: str) -> Any:
-    return runner.invoke(app, list(args))
+    yield from cli_database(sqlite_engine, tmp_path / "data", monkeypatch)
 
 
 def test_the_cli_writes_the_json(cli_db: Engine, tmp_path: Path) -> None:

@@ -8,20 +8,27 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, func, select
 
-from tests.factories import build_tiny_city, center, grid_code, local
+from tests.factories import (
+    DISPATCHER,
+    HANDLER,
+    INSPECTOR,
+    SHIFT,
+    act,
+    build_tiny_city,
+    center,
+    grid_code,
+    local,
+    report,
+)
 from xiuhua.domain.choices import Action, CaseStatus, Role, Source
 from xiuhua.domain.errors import ActionRefused, InvalidInput, NotFound, StaleVersion
 from xiuhua.domain.geo import CoordSys, wgs84_to_gcj02
 from xiuhua.domain.lifecycle import Actor, Command
-from xiuhua.services.cases import CaseInput, act_on_case, report_case
+from xiuhua.services.cases import act_on_case
 from xiuhua.services.city import load_city
 from xiuhua.store.cases import load_case
 from xiuhua.store.db import transaction
 from xiuhua.store.tables import case_events, cases
-
-DISPATCHER = Actor("dispatcher01", Role.DISPATCHER)
-SHIFT = Actor("shift01", Role.SHIFT_LEADER)
-HANDLER = Actor("handler_hw", Role.HANDLER, unit_code="U-HW")
 
 
 @pytest.fixture
@@ -30,21 +37,9 @@ def city_engine(engine: Engine) -> Engine:
     return engine
 
 
-def _report(engine: Engine, at: str = "2026-10-16 09:00", **kwargs: object) -> str:
+def _report(engine: Engine, at: str = "2026-10-16 09:00", **fields: object) -> str:
     lon, lat = center(1, 1)
-    data = CaseInput(**{"category_code": "06010", "lon": lon, "lat": lat,
-                        "description": "路边暴露垃圾", **kwargs})  # type: ignore[arg-type]
-    with transaction(engine) as session:
-        case = report_case(session, load_city(session), data, local(at),
-                           Actor("inspector01", Role.INSPECTOR))
-    return case.case_no
-
-
-def _act(engine: Engine, case_no: str, action: Action, at: str, actor: Actor,
-         **kwargs: object) -> None:
-    with transaction(engine) as session:
-        act_on_case(session, load_city(session), case_no,
-                    Command(action, local(at), actor, **kwargs))  # type: ignore[arg-type]
+    return report(engine, at, **{"lon": lon, "lat": lat, "description": "路边暴露垃圾", **fields})
 
 
 def test_a_reported_point_is_located_in_its_grid_community_and_street(city_engine: Engine) -> None:
@@ -92,17 +87,17 @@ def test_case_numbers_follow_the_local_day_and_skip_imported_numbers(city_engine
 
 def test_the_whole_loop_from_report_to_close(city_engine: Engine) -> None:
     no = _report(city_engine, at="2026-10-16 09:00")
-    _act(city_engine, no, Action.FILE, "2026-10-16 09:10", SHIFT)
-    _act(city_engine, no, Action.DISPATCH, "2026-10-16 17:00", DISPATCHER, unit="U-HW",
+    act(city_engine, no, Action.FILE, "2026-10-16 09:10", SHIFT)
+    act(city_engine, no, Action.DISPATCH, "2026-10-16 17:00", DISPATCHER, unit="U-HW",
          limit="4wh")
     with transaction(city_engine) as session:
         case = load_case(session, no)
     assignment = case.assignments[0]
     assert assignment.deadline == local("2026-10-19 12:00")  # Friday 17:00 + 4wh
-    _act(city_engine, no, Action.FEEDBACK, "2026-10-19 11:00", HANDLER, note="已清运",
+    act(city_engine, no, Action.FEEDBACK, "2026-10-19 11:00", HANDLER, note="已清运",
          photos=("p1",))
-    _act(city_engine, no, Action.CHECK_PASS, "2026-10-19 11:30", Actor("inspector01", Role.INSPECTOR))
-    _act(city_engine, no, Action.CLOSE, "2026-10-19 11:40", SHIFT)
+    act(city_engine, no, Action.CHECK_PASS, "2026-10-19 11:30", INSPECTOR)
+    act(city_engine, no, Action.CLOSE, "2026-10-19 11:40", SHIFT)
     with transaction(city_engine) as session:
         case = load_case(session, no)
         actions = list(session.execute(select(case_events.c.action).where(
@@ -116,10 +111,10 @@ def test_the_whole_loop_from_report_to_close(city_engine: Engine) -> None:
 
 def test_a_refused_action_leaves_the_stored_case_unchanged(city_engine: Engine) -> None:
     no = _report(city_engine)
-    _act(city_engine, no, Action.FILE, "2026-10-16 09:10", SHIFT)
-    _act(city_engine, no, Action.DISPATCH, "2026-10-16 09:20", DISPATCHER, unit="U-HW")
+    act(city_engine, no, Action.FILE, "2026-10-16 09:10", SHIFT)
+    act(city_engine, no, Action.DISPATCH, "2026-10-16 09:20", DISPATCHER, unit="U-HW")
     with pytest.raises(ActionRefused) as err:
-        _act(city_engine, no, Action.RETURN, "2026-10-16 15:00", HANDLER, reason="不属于本单位")
+        act(city_engine, no, Action.RETURN, "2026-10-16 15:00", HANDLER, reason="不属于本单位")
     assert err.value.code == "return_window_closed"
     with transaction(city_engine) as session:
         case = load_case(session, no)
@@ -128,18 +123,18 @@ def test_a_refused_action_leaves_the_stored_case_unchanged(city_engine: Engine) 
 
 def test_acting_on_a_stale_version_is_refused(city_engine: Engine) -> None:
     no = _report(city_engine)
-    _act(city_engine, no, Action.FILE, "2026-10-16 09:10", SHIFT)
+    act(city_engine, no, Action.FILE, "2026-10-16 09:10", SHIFT)
     with pytest.raises(StaleVersion):
-        _act(city_engine, no, Action.DISPATCH, "2026-10-16 09:20", DISPATCHER, unit="U-HW",
+        act(city_engine, no, Action.DISPATCH, "2026-10-16 09:20", DISPATCHER, unit="U-HW",
              expected_version=1)
 
 
 def test_an_unknown_case_and_an_unknown_duplicate_are_not_found(city_engine: Engine) -> None:
     with pytest.raises(NotFound):
-        _act(city_engine, "20261016999999", Action.FILE, "2026-10-16 09:10", SHIFT)
+        act(city_engine, "20261016999999", Action.FILE, "2026-10-16 09:10", SHIFT)
     no = _report(city_engine)
     with pytest.raises(NotFound):
-        _act(city_engine, no, Action.CANCEL, "2026-10-16 09:10", SHIFT, reason="duplicate",
+        act(city_engine, no, Action.CANCEL, "2026-10-16 09:10", SHIFT, reason="duplicate",
              duplicate_of="20261001000001")
 
 
@@ -147,14 +142,14 @@ def test_an_address_only_hotline_report_waits_for_a_point(city_engine: Engine) -
     no = _report(city_engine, lon=None, lat=None, address="测试街道东风路12号",
                  source=Source.HOTLINE)
     with pytest.raises(ActionRefused) as err:
-        _act(city_engine, no, Action.FILE, "2026-10-16 09:10", SHIFT)
+        act(city_engine, no, Action.FILE, "2026-10-16 09:10", SHIFT)
     assert err.value.code == "not_located"
     with transaction(city_engine) as session:
         city = load_city(session)
         act_on_case(session, city, no, Command(
             Action.AMEND, local("2026-10-16 09:20"), Actor("acc", Role.ACCEPTOR),
             location=city.locate(*center(0, 2))))
-    _act(city_engine, no, Action.FILE, "2026-10-16 09:30", SHIFT)
+    act(city_engine, no, Action.FILE, "2026-10-16 09:30", SHIFT)
     with transaction(city_engine) as session:
         case = load_case(session, no)
     assert case.status is CaseStatus.FILED

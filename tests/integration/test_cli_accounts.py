@@ -8,12 +8,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
-from typer.testing import CliRunner, Result
 
-from tests.factories import build_tiny_city, grid_code, local
+from tests.factories import build_tiny_city, cli_database, grid_code, local, xiuhua
 from xiuhua.api.app import create_app
-from xiuhua.cli import app
-from xiuhua.config import Settings, get_settings
+from xiuhua.config import Settings
 from xiuhua.domain.choices import Action, Role
 from xiuhua.domain.errors import AuthenticationFailed
 from xiuhua.services import accounts
@@ -21,7 +19,6 @@ from xiuhua.services.city import load_city
 from xiuhua.store.db import transaction
 from xiuhua.store.tables import audit_log, user_grids, users
 
-runner = CliRunner()
 PASSWORD = "river-lamp-42"
 AT = local("2026-10-16 09:00")
 
@@ -30,15 +27,7 @@ AT = local("2026-10-16 09:00")
 def db(sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     """The tiny city in a SQLite file that the ``xiuhua`` command uses."""
     build_tiny_city(sqlite_engine)
-    monkeypatch.setenv("XIUHUA_DATABASE_URL", sqlite_engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("XIUHUA_DATA_DIR", str(tmp_path / "data"))
-    get_settings.cache_clear()
-    yield sqlite_engine
-    get_settings.cache_clear()
-
-
-def xiuhua(*args: str) -> Result:
-    return runner.invoke(app, list(args))
+    yield from cli_database(sqlite_engine, tmp_path / "data", monkeypatch)
 
 
 def user_row(engine: Engine, login: str) -> object:

@@ -12,32 +12,39 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from typer.testing import CliRunner
 
-from tests.factories import build_tiny_city, center, grid_code, local
+from tests.factories import (
+    ACCEPTOR,
+    DISPATCHER,
+    HANDLER,
+    INSPECTOR,
+    LEADER,
+    PUBLIC,
+    SHIFT,
+    act,
+    build_tiny_city,
+    center,
+    cli_database,
+    grid_code,
+    local,
+    report,
+)
 from xiuhua.cli import app
-from xiuhua.config import get_settings
 from xiuhua.domain.calendar import SHANGHAI, TimeLimit
-from xiuhua.domain.choices import Action, CancelReason, Rating, Role, Source
+from xiuhua.domain.choices import Action, CancelReason, Rating, Source, TaskKind
 from xiuhua.domain.errors import BatchInvalid, InvalidInput
 from xiuhua.domain.geo import CoordSys, wgs84_to_gcj02
-from xiuhua.domain.lifecycle import Actor, Command
-from xiuhua.services.cases import CaseInput, act_on_case, locate_input, report_case
+from xiuhua.domain.lifecycle import Actor
+from xiuhua.services.cases import locate_input
 from xiuhua.services.city import init_database, load_city
 from xiuhua.services.components import ComponentRecord, save_components
 from xiuhua.services.interchange import export_cases, import_cases_file
+from xiuhua.store.cases import load_case
 from xiuhua.store.db import make_engine, transaction
 from xiuhua.store.tables import cases
 
-PUBLIC = Actor(None, Role.PUBLIC)
-INSPECTOR = Actor("inspector01", Role.INSPECTOR)
-ACCEPTOR = Actor("acceptor01", Role.ACCEPTOR)
-SHIFT = Actor("shift01", Role.SHIFT_LEADER)
-DISPATCHER = Actor("dispatcher01", Role.DISPATCHER)
-HANDLER = Actor("handler_hw", Role.HANDLER, unit_code="U-HW")
-HANDLER_ZF = Actor("handler_zf", Role.HANDLER, unit_code="U-ZF")
-LEADER = Actor("leader01", Role.LEADER)
 PARTS = ("37018101001000001", "37018101001000002")
 PHOTO = "a" * 64
 
@@ -154,6 +161,38 @@ def test_an_import_reproduces_open_cases_and_a_late_handling(city: Engine, tmp_p
         "handled_at": None, "ended": "open", "on_time": None}
 
 
+def planner_rows(engine: Engine) -> int | None:
+    """How many rows of ``cases`` the query planner's statistics count (None: no statistics)."""
+    with transaction(engine) as session:
+        if engine.dialect.name == "postgresql":
+            tuples = session.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'cases'"))
+            count = tuples.scalar_one()
+            return None if count < 0 else int(count)
+        if not session.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first():
+            return None
+        stat = session.execute(text("SELECT stat FROM sqlite_stat1 WHERE tbl = 'cases'")).scalar()
+        return int(stat.split()[0]) if stat else None
+
+
+def test_an_import_leaves_the_query_planner_statistics_up_to_date(city: Engine, tmp_path: Path) -> None:
+    import_cases_file(city, write_lines(tmp_path / "cases.jsonl", [
+        example("20261008000001"), example("20261008000002"), example("20261008000003")]))
+    assert planner_rows(city) == 3
+
+
+def test_a_feedback_may_name_the_inspector_who_checks_it(city: Engine, tmp_path: Path) -> None:
+    case = example()
+    case["events"][3]["inspector"] = "inspector02"
+    case["events"][4:] = []
+    import_cases_file(city, write_lines(tmp_path / "cases.jsonl", [case]))
+    with transaction(city) as session:
+        check = load_case(session, case["case_no"]).tasks[-1]
+    assert check.kind is TaskKind.CHECK and check.inspector == "inspector02"
+    [record] = exported(city)
+    assert record["events"][3] == {"at": "2026-10-08T14:02:00+08:00", "action": "feedback",
+                                   "inspector": "inspector02", "note": "已清理"}
+
+
 def test_a_point_in_gcj02_is_stored_and_exported_in_wgs84(city: Engine, tmp_path: Path) -> None:
     lon, lat = wgs84_to_gcj02(*center(1, 1))
     import_cases_file(city, write_lines(tmp_path / "cases.jsonl", [
@@ -167,17 +206,6 @@ def test_a_point_in_gcj02_is_stored_and_exported_in_wgs84(city: Engine, tmp_path
 # --- round trip ---------------------------------------------------------------------------
 
 
-def _report(engine: Engine, at: str, actor: Actor, **fields: Any) -> str:
-    data = CaseInput(**{"category_code": "06010", **fields})
-    with transaction(engine) as session:
-        return report_case(session, load_city(session), data, local(at), actor).case_no
-
-
-def _act(engine: Engine, case_no: str, action: Action, at: str, actor: Actor, **fields: Any) -> None:
-    with transaction(engine) as session:
-        act_on_case(session, load_city(session), case_no, Command(action, local(at), actor, **fields))
-
-
 def _moved(engine: Engine) -> Any:
     lon, lat = wgs84_to_gcj02(*center(0, 1))
     with transaction(engine) as session:
@@ -187,7 +215,7 @@ def _moved(engine: Engine) -> Any:
 def _full_history(engine: Engine) -> str:
     """A public report that goes through every step: amend, verify, return, extensions,
     suspension, supervision, rework, closing and rating."""
-    no = _report(engine, "2026-10-12 09:00", PUBLIC, source=Source.PUBLIC, lon=center(0, 0)[0],
+    no = report(engine, "2026-10-12 09:00", PUBLIC, source=Source.PUBLIC, lon=center(0, 0)[0],
                  lat=center(0, 0)[1], address="解放路 1 号", description="垃圾桶满溢",
                  reporter_name="王先生", reporter_phone="13812345678", photos=(PHOTO,),
                  component_code=PARTS[0], note="市民来电")
@@ -218,28 +246,28 @@ def _full_history(engine: Engine) -> str:
     ]
     for day, todo in (("2026-10-12", steps), ("2026-10-13", steps_next_day)):
         for action, at, actor, fields in todo:
-            _act(engine, no, action, f"{day} {at}", actor, **fields)
+            act(engine, no, action, f"{day} {at}", actor, **fields)
     return no
 
 
 def _histories(engine: Engine) -> None:
     first = _full_history(engine)
     here = {"lon": center(2, 2)[0], "lat": center(2, 2)[1]}
-    twin = _report(engine, "2026-10-12 10:00", INSPECTOR, **here)
-    _act(engine, twin, Action.CANCEL, "2026-10-12 10:05", SHIFT,
+    twin = report(engine, "2026-10-12 10:00", INSPECTOR, **here)
+    act(engine, twin, Action.CANCEL, "2026-10-12 10:05", SHIFT,
          reason=CancelReason.DUPLICATE.value, duplicate_of=first)
     # an earlier case cancelled as a duplicate of a later one (a forward reference in the file)
-    early = _report(engine, "2026-10-12 11:00", ACCEPTOR, source=Source.HOTLINE, address="无坐标的地址")
-    late = _report(engine, "2026-10-12 11:30", INSPECTOR, **here)
+    early = report(engine, "2026-10-12 11:00", ACCEPTOR, source=Source.HOTLINE, address="无坐标的地址")
+    late = report(engine, "2026-10-12 11:30", INSPECTOR, **here)
     with transaction(engine) as session:
         spot = locate_input(load_city(session), *center(1, 2), CoordSys.WGS84)
-    _act(engine, early, Action.AMEND, "2026-10-12 11:35", ACCEPTOR, location=spot)
-    _act(engine, early, Action.CANCEL, "2026-10-12 11:40", SHIFT,
+    act(engine, early, Action.AMEND, "2026-10-12 11:35", ACCEPTOR, location=spot)
+    act(engine, early, Action.CANCEL, "2026-10-12 11:40", SHIFT,
          reason=CancelReason.DUPLICATE.value, duplicate_of=late)
-    _act(engine, late, Action.FILE, "2026-10-12 11:45", SHIFT)
-    _act(engine, late, Action.DISPATCH, "2026-10-12 11:50", DISPATCHER, unit="U-ZF")
-    invalid = _report(engine, "2026-10-12 14:00", INSPECTOR, **here)
-    _act(engine, invalid, Action.CANCEL, "2026-10-12 14:10", SHIFT, reason=CancelReason.INVALID.value)
+    act(engine, late, Action.FILE, "2026-10-12 11:45", SHIFT)
+    act(engine, late, Action.DISPATCH, "2026-10-12 11:50", DISPATCHER, unit="U-ZF")
+    invalid = report(engine, "2026-10-12 14:00", INSPECTOR, **here)
+    act(engine, invalid, Action.CANCEL, "2026-10-12 14:10", SHIFT, reason=CancelReason.INVALID.value)
 
 
 def test_an_export_imported_into_an_empty_copy_of_the_city_exports_identically(
@@ -388,7 +416,7 @@ def test_every_bad_case_of_a_file_is_reported_in_one_pass(city: Engine, tmp_path
     assert case_count(city) == 0
 
 
-def test_skip_invalid_imports_the_good_cases_and_writes_a_report(city: Engine, tmp_path: Path) -> None:
+def test_skip_invalid_imports_the_good_cases_and_writes_areport(city: Engine, tmp_path: Path) -> None:
     unknown_unit = _set(("events", 2, "unit"), "U-NONE")(example("20261008000002"))
     duplicate = _events(example("20261008000004"), {
         "at": "2026-10-08T09:20:00+08:00", "action": "cancel", "reason": "duplicate",
@@ -456,11 +484,7 @@ runner = CliRunner()
 def cli_db(sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     """The tiny city in the SQLite file that the ``xiuhua`` command uses."""
     build_tiny_city(sqlite_engine)
-    monkeypatch.setenv("XIUHUA_DATABASE_URL", sqlite_engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("XIUHUA_DATA_DIR", str(tmp_path / "data"))
-    get_settings.cache_clear()
-    yield sqlite_engine
-    get_settings.cache_clear()
+    yield from cli_database(sqlite_engine, tmp_path / "data", monkeypatch)
 
 
 def test_the_command_line_imports_refuses_with_the_line_and_exports(cli_db: Engine, tmp_path: Path) -> None:

@@ -25,12 +25,12 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from tests.api.conftest import Clock, build_city_with_users
-from tests.factories import CITY, local
+from tests.factories import CITY, cli_database, local
 from tests.integration.test_assessment import enter_zf_spot_checks, store_history
 from tests.unit.test_assessment import CONFIG, History, build_history, by_key
 from xiuhua.api.app import create_app
 from xiuhua.cli import app as cli_app
-from xiuhua.config import Settings, get_settings
+from xiuhua.config import Settings
 from xiuhua.reports import MEDIA_TYPES, excel, make_template, render_report
 from xiuhua.services import assessment as service
 from xiuhua.services.city import load_city
@@ -325,12 +325,8 @@ runner = CliRunner()
 
 @pytest.fixture
 def cli_db(stored: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    monkeypatch.setenv("XIUHUA_DATABASE_URL", stored.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("XIUHUA_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
-    yield stored
-    get_settings.cache_clear()
+    yield from cli_database(stored, tmp_path / "data", monkeypatch)
 
 
 def test_the_cli_writes_the_workbook_and_the_circular(cli_db: Engine, tmp_path: Path) -> None:

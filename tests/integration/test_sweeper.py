@@ -18,38 +18,11 @@ import httpx
 import pytest
 from sqlalchemy import Engine, select
 
-from tests.factories import build_tiny_city, center, local
-from xiuhua.domain.choices import Action, Role
-from xiuhua.domain.lifecycle import Actor, Command
-from xiuhua.services.cases import CaseInput, act_on_case, report_case
-from xiuhua.services.city import load_city
+from tests.factories import HANDLER, SHIFT, act, build_tiny_city, dispatched_case, local
+from xiuhua.domain.choices import Action
 from xiuhua.services.sweeper import acquire_lease, release_lease, run_sweeper, sweep
 from xiuhua.store.db import make_engine, transaction
 from xiuhua.store.tables import leases, notifications
-
-INSPECTOR = Actor("inspector01", Role.INSPECTOR)
-SHIFT = Actor("shift01", Role.SHIFT_LEADER)
-DISPATCHER = Actor("dispatcher01", Role.DISPATCHER)
-
-
-def act(engine: Engine, case_no: str, action: Action, at: str, actor: Actor,
-        **kwargs: object) -> None:
-    with transaction(engine) as session:
-        act_on_case(session, load_city(session), case_no,
-                    Command(action, local(at), actor, **kwargs))
-
-
-def dispatched_case(engine: Engine, at: str, unit: str = "U-HW", category: str = "06010",
-                    cell: tuple[int, int] = (1, 1)) -> str:
-    """A case reported, filed and dispatched at ``at`` (06010 暴露垃圾: 4 working hours)."""
-    lon, lat = center(*cell)
-    with transaction(engine) as session:
-        case = report_case(session, load_city(session),
-                           CaseInput(category_code=category, lon=lon, lat=lat,
-                                     address="测试路 1 号"), local(at), INSPECTOR)
-    act(engine, case.case_no, Action.FILE, at, SHIFT)
-    act(engine, case.case_no, Action.DISPATCH, at, DISPATCHER, unit=unit)
-    return case.case_no
 
 
 def stored(engine: Engine) -> list[tuple[str, str, str | None, str]]:
@@ -108,8 +81,7 @@ def test_a_suspended_case_raises_nothing(city: Engine) -> None:
 
 def test_a_handled_case_raises_nothing(city: Engine) -> None:
     case_no = dispatched_case(city, "2026-10-16 09:00")
-    handler = Actor("handler_hw", Role.HANDLER, unit_code="U-HW")
-    act(city, case_no, Action.FEEDBACK, "2026-10-16 11:00", handler, note="已清理")
+    act(city, case_no, Action.FEEDBACK, "2026-10-16 11:00", HANDLER, note="已清理")
     assert sweep(city, local("2026-10-16 15:00")).total == 0
 
 

@@ -423,6 +423,19 @@ def test_a_refused_action_leaves_the_case_exactly_as_it_was(
     assert not error.message.isascii()
 
 
+def test_a_refusal_met_halfway_through_an_action_leaves_its_assignments_and_tasks_as_they_were(
+) -> None:
+    no_calendars = make_rules(calendars={})  # the calendar is looked up after changes began
+    case = dispatched()
+    error = refused(case, Command(A.FEEDBACK, local("2026-10-15 11:00"), HANDLER), no_calendars)
+    assert error.code == "unknown_calendar"
+    assert case.assignments[0].is_open and case.status is S.DISPATCHED
+    act(case, A.FEEDBACK, "2026-10-15 11:00", HANDLER)
+    error = refused(case, Command(A.CHECK_FAIL, local("2026-10-15 11:30"), INSPECTOR), no_calendars)
+    assert error.code == "unknown_calendar"
+    assert case.tasks[0].is_open and len(case.assignments) == 1
+
+
 def test_a_stale_version_is_refused_and_the_current_one_accepted() -> None:
     case = new_case()
     with pytest.raises(StaleVersion):
@@ -705,6 +718,20 @@ def test_feedback_at_the_deadline_is_on_time_and_opens_a_check_task() -> None:
 def test_feedback_after_the_deadline_is_late() -> None:
     case = act(dispatched(), A.FEEDBACK, "2026-10-15 14:01", HANDLER)
     assert case.assignments[0].on_time is False
+
+
+def test_feedback_may_name_the_checking_inspector_and_replaying_its_event_gives_the_same_task(
+) -> None:
+    case = act(dispatched(), A.FEEDBACK, "2026-10-15 11:00", HANDLER, inspector="inspector02")
+    [task] = case.tasks
+    assert (task.kind, task.inspector) == (TaskKind.CHECK, "inspector02")
+    event = case.events[-1]
+    assert event.data == {"inspector": "inspector02"}
+    replayed = act(dispatched(), A.FEEDBACK, "2026-10-15 11:00", HANDLER, **event.data)
+    assert replayed == case
+    plain = act(dispatched(), A.FEEDBACK, "2026-10-15 11:00", HANDLER)
+    assert plain.events[-1].data == {}  # no inspector named: the grid's own checks
+    assert plain.tasks[0].inspector == "inspector01"
 
 
 def test_rework_gets_a_new_assignment_with_the_same_limit_counted_from_the_check() -> None:

@@ -38,25 +38,26 @@ from xiuhua.api.schemas import (
     UnitRef,
 )
 from xiuhua.config import Settings
-from xiuhua.domain.access import Principal, can_see, mask_name, mask_phone
+from xiuhua.domain.access import Principal, mask_name, mask_phone
 from xiuhua.domain.calendar import SHANGHAI
 from xiuhua.domain.choices import Action, CaseStatus, Role, Source
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import ActionRefused, InvalidInput, NotFound, PermissionDenied
-from xiuhua.domain.lifecycle import Case, Command, allowed_actions, overdue_at
+from xiuhua.domain.lifecycle import Case, allowed_actions, overdue_at
 from xiuhua.domain.responsibility import SCOPE_LABELS, Answer
 from xiuhua.domain.taxonomy import URGENCY_LABELS, ClassKind
 from xiuhua.services import idempotency, photos
 from xiuhua.services.accounts import audit
 from xiuhua.services.cases import (
+    ActionInput,
     CaseInput,
-    act_on_case,
+    clean_text,
     component_owner,
-    locate_input,
+    perform_action,
     report_case,
     report_source,
+    visible_case,
 )
-from xiuhua.services.public import clean_text
 from xiuhua.store.case_queries import CaseFilter, list_cases
 from xiuhua.store.cases import case_row, load_case
 
@@ -81,18 +82,6 @@ CaseNoPath = Annotated[str, Path(pattern=CASE_NO, description="案件号",
 
 
 # --- reading one case --------------------------------------------------------------------
-
-
-def not_found(case_no: str) -> NotFound:
-    return NotFound(f"案件“{case_no}”不存在", code="case_not_found")
-
-
-def visible_case(session: Session, user: Principal, case_no: str) -> Case:
-    """The case, if the user may see it; otherwise it does not exist for them."""
-    case = load_case(session, case_no)
-    if not can_see(user, case):
-        raise not_found(case_no)
-    return case
 
 
 def unit_name(city: City, code: str | None) -> str | None:
@@ -415,27 +404,16 @@ def report(body: Annotated[ReportBody, Depends(report_body)], request: Request,
 # --- acting ------------------------------------------------------------------------------
 
 
+def action_input(body: CaseActionCreate) -> ActionInput:
+    return ActionInput(**body.model_dump())
+
+
 def parse_action(name: str) -> Action:
     """A lifecycle action named in the path (``report`` is ``POST /cases``)."""
     action = next((a for a in Action if a.value == name), None)
     if action is None or action is Action.REPORT:
         raise NotFound(f"没有“{name[:40]}”这种案件操作", code="unknown_action")
     return action
-
-
-def command(city: City, user: Principal, action: Action, body: CaseActionCreate,
-            at: datetime) -> Command:
-    location = (locate_input(city, body.lon, body.lat, body.coord_sys)
-                if action is Action.AMEND else None)
-    return Command(
-        action=action, at=at, actor=user.actor, expected_version=body.version,
-        note=clean_text(body.note), photos=tuple(dict.fromkeys(body.photos)), unit=body.unit,
-        limit=body.limit, reason=clean_text(body.reason), duplicate_of=body.duplicate_of,
-        value=body.value.value if body.value else None, inspector=body.inspector,
-        category_code=body.category_code, urgency=body.urgency, location=location,
-        component_code=body.component_code, address=clean_text(body.address),
-        description=clean_text(body.description),
-    )
 
 
 @router.post("/cases/{case_no}/actions/{action}", response_model=CasePublic,
@@ -447,14 +425,8 @@ def act(request: Request, session: SessionDep, city: CityDep, now: NowDep, user:
         body: CaseActionCreate) -> CasePublic:
     """Take one lifecycle action at the server's time, against the ``version`` the caller
     saw (409 if someone acted meanwhile). Returns the updated case."""
-    chosen = parse_action(action)
-    visible_case(session, user, case_no)
-    cmd = command(city, user, chosen, body, now)
-    event_seq = act_on_case(session, city, case_no, cmd).events[-1].seq
-    if cmd.photos:
-        photos.link_photos(session, case_no, cmd.photos)
-    audit(session, now, user.login, "case_action", case_no,
-          {"action": chosen.value, "event_seq": event_seq}, client_address(request))
+    perform_action(session, city, user, case_no, parse_action(action), action_input(body), now,
+                   client_address(request))
     return case_view(city, load_case(session, case_no), user, now)  # as stored, like GET
 
 

@@ -38,7 +38,7 @@ from xiuhua.domain.lifecycle import Case
 from xiuhua.domain.taxonomy import DEFAULT_URGENCY, URGENCY_LABELS, CaseClass, ClassKind
 from xiuhua.services import public
 from xiuhua.services.accounts import api_key_name
-from xiuhua.services.public import clean_text
+from xiuhua.services.cases import clean_text
 from xiuhua.store import city as city_store
 from xiuhua.store.db import transaction
 

@@ -8,16 +8,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from xiuhua.api.deps import CityDep, CurrentUser, NowDep, SessionDep
 from xiuhua.domain.access import Principal
-from xiuhua.domain.choices import Role, TaskKind
+from xiuhua.domain.choices import Audience, NoticeKind, Role, TaskKind
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import PermissionDenied
 from xiuhua.domain.taxonomy import ClassKind
 from xiuhua.services import notifications as notices
-from xiuhua.store.tables import cases, inspector_tasks
+from xiuhua.store.case_queries import open_tasks
 
 router = APIRouter(tags=["任务与通知"])
 MAX_TASKS = 1000
@@ -71,14 +70,7 @@ def tasks(session: SessionDep, city: CityDep, now: NowDep, user: CurrentUser,
           limit: Annotated[int, Query(ge=1, le=MAX_TASKS)] = 500) -> list[TaskOut]:
     """Open 核实 (verify) and 核查 (check) tasks, the earliest deadline first: an inspector's
     own; for the center (``inspector`` filters by login) all of them."""
-    login = _whose_tasks(user, inspector)
-    t, c = inspector_tasks.c, cases.c
-    query = (select(t.case_no, t.seq, t.kind, t.inspector, t.opened_at, t.deadline, c.status,
-                    c.category_code, c.description, c.address, c.lon, c.lat, c.grid_code)
-             .join(cases, c.case_no == t.case_no).where(t.done_at.is_(None)))
-    if login is not None:
-        query = query.where(t.inspector == login)
-    rows = session.execute(query.order_by(t.deadline, t.case_no, t.seq).limit(limit))
+    rows = open_tasks(session, _whose_tasks(user, inspector), limit)
     return [_task(city, r, now) for r in rows]
 
 
@@ -106,7 +98,7 @@ class NotificationPageOut(BaseModel):
 
 def _notification(city: City, row: Any) -> NotificationOut:
     unit = city.units.get(row.unit_code) if row.unit_code else None
-    kind, audience = notices.NoticeKind(row.kind), notices.Audience(row.audience)
+    kind, audience = NoticeKind(row.kind), Audience(row.audience)
     return NotificationOut(
         id=row.id, at=row.at, kind=kind.value, kind_label=kind.label, case_no=row.case_no,
         assignment_seq=row.assignment_seq, unit_code=row.unit_code,

@@ -32,7 +32,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from enum import StrEnum
 from functools import cache, lru_cache
 from itertools import pairwise
 from types import MappingProxyType
@@ -40,6 +39,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from xiuhua.domain.choices import LabelledEnum
 from xiuhua.domain.errors import InvalidInput
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -63,22 +63,17 @@ class UnofficialYearWarning(UserWarning):
 # --- time limits ----------------------------------------------------------------------------
 
 
-class LimitUnit(StrEnum):
+class LimitUnit(LabelledEnum):
     WORKING_HOURS = "wh"
     WORKING_DAYS = "wd"
     HOURS = "h"
     DAYS = "d"
 
     @property
-    def label(self) -> str:
-        return _UNIT_LABELS[self.value]
-
-    @property
     def working(self) -> bool:
         return self in (LimitUnit.WORKING_HOURS, LimitUnit.WORKING_DAYS)
 
 
-_UNIT_LABELS = {"wh": "工作小时", "wd": "工作日", "h": "小时", "d": "天"}
 _LIMIT_RE = re.compile(r"([0-9]+)(?:\.([0-9]+))?([A-Za-z]+)")
 _MAX_LIMIT_TEXT = 32
 _LIMIT_HINT = "应为数字加单位，如 4wh、0.5wd、24h、3d（wh 工作小时、wd 工作日、h 小时、d 天）"

@@ -126,6 +126,17 @@ class ComponentStatus(LabelledEnum):
     REMOVED = "removed"
 
 
+class NoticeKind(LabelledEnum):
+    WARNING = "warning"
+    OVERDUE = "overdue"
+    SUPERVISE = "supervise"
+
+
+class Audience(LabelledEnum):
+    UNIT = "unit"
+    CENTER = "center"
+
+
 _LABELS: dict[str, dict[str, str]] = {
     "CaseStatus": {
         "reported": "已上报", "filed": "已立案", "dispatched": "处置中", "suspended": "挂账",
@@ -160,5 +171,13 @@ _LABELS: dict[str, dict[str, str]] = {
     },
     "ComponentStatus": {
         "intact": "完好", "damaged": "破损", "lost": "丢失", "abandoned": "废弃", "removed": "移除",
+    },
+    "NoticeKind": {"warning": "临期预警", "overdue": "超期", "supervise": "督办"},
+    "Audience": {"unit": "处置单位", "center": "指挥中心"},
+    # enumerations of domain.calendar and domain.geo
+    "LimitUnit": {"wh": "工作小时", "wd": "工作日", "h": "小时", "d": "天"},
+    "CoordSys": {
+        "wgs84": "WGS-84（GPS 原始坐标）", "gcj02": "GCJ-02（国测局坐标：高德、腾讯）",
+        "bd09": "BD-09（百度坐标）",
     },
 }

@@ -15,7 +15,6 @@ import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, Literal, Protocol, TypeAlias, cast, overload
 
 import numpy as np
@@ -25,6 +24,7 @@ from pyproj import CRS, Geod, Transformer
 from pyproj.exceptions import CRSError
 from shapely import MultiPolygon, Polygon
 
+from xiuhua.domain.choices import LabelledEnum
 from xiuhua.domain.errors import InvalidInput
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
@@ -54,23 +54,12 @@ WGS84_GEOD = Geod(ellps="WGS84")
 # Coordinate systems
 # --------------------------------------------------------------------------------------------
 
-_COORD_SYS_LABELS = {
-    "wgs84": "WGS-84（GPS 原始坐标）",
-    "gcj02": "GCJ-02（国测局坐标：高德、腾讯）",
-    "bd09": "BD-09（百度坐标）",
-}
-
-
-class CoordSys(StrEnum):
+class CoordSys(LabelledEnum):
     """Coordinate systems a longitude/latitude pair may arrive in."""
 
     WGS84 = "wgs84"
     GCJ02 = "gcj02"
     BD09 = "bd09"
-
-    @property
-    def label(self) -> str:
-        return _COORD_SYS_LABELS[self.value]
 
     @classmethod
     def parse(cls, text: str | CoordSys) -> CoordSys:

@@ -9,9 +9,9 @@ bumps the case version.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from xiuhua.domain.calendar import TimeLimit, WorkCalendar
 from xiuhua.domain.choices import (
@@ -29,6 +29,7 @@ from xiuhua.domain.errors import ActionRefused, InvalidInput, PermissionDenied, 
 from xiuhua.domain.taxonomy import DEFAULT_URGENCY, Taxonomy
 
 S = CaseStatus
+_T = TypeVar("_T")
 OPEN_STATES = frozenset(s for s in CaseStatus if s.is_open)
 
 # Where each action may start. ``report`` creates a case and has no "from" state.
@@ -398,13 +399,26 @@ def _check_case(case: Case, action: Action) -> None:
         check(case)
 
 
+def _twin(obj: _T) -> _T:
+    """A shallow copy of a plain dataclass instance (no ``__init__``: 3x faster than
+    :func:`dataclasses.replace`; ``apply`` copies a case before every action)."""
+    twin = object.__new__(type(obj))
+    twin.__dict__ = obj.__dict__.copy()
+    return twin
+
+
 def _clone(case: Case) -> Case:
-    return replace(
-        case,
-        assignments=[replace(a, deadline_log=list(a.deadline_log)) for a in case.assignments],
-        tasks=[replace(t) for t in case.tasks],
-        events=list(case.events),
-    )
+    """The probe an action changes: new lists, copies of the mutable assignments and tasks
+    (with their own deadline logs); events and locations are immutable and shared."""
+    probe = _twin(case)
+    probe.assignments = []
+    for a in case.assignments:
+        copied = _twin(a)
+        copied.deadline_log = list(a.deadline_log)
+        probe.assignments.append(copied)
+    probe.tasks = [_twin(t) for t in case.tasks]
+    probe.events = list(case.events)
+    return probe
 
 
 def _commit(case: Case, probe: Case) -> None:
@@ -648,7 +662,7 @@ def _feedback(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
     assignment.extension_requested = None
     case.status = S.HANDLED
     _open_task(case, rules, TaskKind.CHECK, cmd.at, cmd.inspector)
-    return {}
+    return {"inspector": cmd.inspector}
 
 
 def _check_fail(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from xiuhua.domain.city import City
 from xiuhua.domain.errors import BatchInvalid, InvalidInput
 from xiuhua.domain.geo import CoordSys, to_wgs84
 from xiuhua.services.city import load_city
-from xiuhua.services.regions import check_encoding, match_fields, read_feature_file, to_lonlat
+from xiuhua.services.geofile import check_encoding, match_fields, read_feature_file, to_lonlat
 from xiuhua.services.tabular import read_csv, read_text
 from xiuhua.store.city import upsert
 from xiuhua.store.db import transaction

@@ -62,7 +62,7 @@ from xiuhua.services.city import init_database, load_city
 from xiuhua.services.regions import RegionFeature, save_regions
 from xiuhua.store import city as store
 from xiuhua.store.cases import insert_cases
-from xiuhua.store.db import make_engine, transaction
+from xiuhua.store.db import analyze, make_engine, transaction
 from xiuhua.store.tables import cases, components, regions, responsibility_rules, units, users
 
 Cell = tuple[int, int]  # (row, col) of the lattice; row 0 is the northern edge
@@ -1024,6 +1024,9 @@ def build_demo_city_on(engine: Engine, *, seed: int = 1, months: int = 6, end: d
             with transaction(engine) as session:
                 store_history(session, layout, seed=seed, months=months, end=last_day, steps=steps,
                               now=now)
+        steps.add("更新查询统计信息", 1)
+        analyze(engine)  # a fresh database has no planner statistics: the first queries crawl
+        steps.advance("更新查询统计信息")
     with transaction(engine) as session:
         return summarise(session, seed)
 

@@ -5,7 +5,8 @@ and :func:`~xiuhua.domain.lifecycle.apply`) as trusted history, without role che
 impossible history is refused with its line number. A file is imported in one transaction:
 entirely or not at all, or with ``skip_invalid`` every good case, the refused ones listed in a
 report file. The file is streamed in chunks: the points of a chunk are located at once, its case
-numbers and components checked with one query each, and its cases bulk-inserted.
+numbers and components checked with one query each, and its cases bulk-inserted. An import
+that added cases ends by refreshing the query planner's statistics.
 
 The case fields describe the case as it is now. An ``amend`` event gives the new values of the
 fields it changed and, under ``old``, their values before; the import undoes the amends to find
@@ -48,9 +49,10 @@ from xiuhua.domain.lifecycle import (
     report,
 )
 from xiuhua.domain.taxonomy import DEFAULT_URGENCY
+from xiuhua.services.cases import check_grid_code
 from xiuhua.services.city import load_city
 from xiuhua.store.cases import existing_case_nos, insert_cases, iter_cases
-from xiuhua.store.db import read_transaction, transaction
+from xiuhua.store.db import analyze, read_transaction, transaction
 from xiuhua.store.tables import cases, components
 
 CHUNK = 5000  # cases replayed, checked and inserted together
@@ -73,7 +75,7 @@ EVENT_KEYS: dict[Action, tuple[str, ...]] = {
     Action.CANCEL: ("reason", "duplicate_of"), Action.DISPATCH: ("unit", "limit"),
     Action.RETURN: ("reason",), Action.REQUEST_EXTENSION: ("limit", "reason"),
     Action.EXTEND: ("limit",), Action.REJECT_EXTENSION: ("reason",), Action.SUSPEND: ("reason",),
-    Action.RESUME: (), Action.FEEDBACK: (), Action.CHECK_FAIL: ("unit", "limit"),
+    Action.RESUME: (), Action.FEEDBACK: ("inspector",), Action.CHECK_FAIL: ("unit", "limit"),
     Action.CHECK_PASS: (), Action.CLOSE: (), Action.SUPERVISE: ("unit",), Action.RATE: ("value",),
 }
 # Event keys the replay computes: a file may state them, and then they must agree.
@@ -366,18 +368,6 @@ def _actor(login: str | None) -> Actor:
     return Actor(login=login)
 
 
-def _current_location(d: _Draft, places: _Places) -> Location | None:
-    location = places.locate(d.point)
-    if d.grid_code is None:
-        return location
-    if location is None:
-        raise InvalidInput("提供网格编码时须同时提供坐标", code="missing_coordinates")
-    if d.grid_code != location.grid_code:
-        raise InvalidInput(f"网格编码“{d.grid_code}”与坐标所在网格“{location.grid_code}”不一致",
-                           code="grid_mismatch")
-    return location
-
-
 def _report_data(d: _Draft, places: _Places) -> ReportData:
     first, reported = d.events[0], d.as_reported()
     photos = tuple(dict.fromkeys((*d.photos, *first.values.get("photos", ()))))
@@ -434,7 +424,7 @@ def _check_current(d: _Draft, case: Case, location: Location | None) -> None:
 
 def replay(d: _Draft, city: City, places: _Places) -> Case:
     """The case as its events make it, or the first rule its history breaks."""
-    location = _current_location(d, places)
+    location = check_grid_code(places.locate(d.point), d.grid_code)
     case = report(_report_data(d, places), city.rules, _actor(d.events[0].actor))
     for index, ev in enumerate(d.events[1:], 2):
         try:
@@ -634,6 +624,8 @@ def import_cases_file(engine: Engine, path: Path, skip_invalid: bool = False,
         if problems and not skip_invalid:
             raise BatchInvalid(f"{path.name} 中有 {len(problems)} 个案件有误，未导入任何案件：",
                                problems, code="invalid_cases")
+        if importer.imported:
+            analyze(session)  # fresh planner statistics for the tables just bulk-loaded
     if not skip_invalid:
         return ImportResult(importer.imported)
     report = report_path or default_report_path(path)

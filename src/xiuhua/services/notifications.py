@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select, update
@@ -15,31 +14,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from xiuhua.domain.access import SEE_ALL_ROLES, UNIT_STAFF, Principal
+from xiuhua.domain.choices import Audience, NoticeKind
 from xiuhua.domain.errors import NotFound, PermissionDenied
 from xiuhua.store.cases import Bind, dialect_name
 from xiuhua.store.tables import notifications
 
 ONCE = ["case_no", "assignment_seq", "kind", "audience"]  # uq_notifications_once
 MAX_PAGE = 200
-
-
-class NoticeKind(StrEnum):
-    WARNING = "warning"
-    OVERDUE = "overdue"
-    SUPERVISE = "supervise"
-
-    @property
-    def label(self) -> str:
-        return {"warning": "临期预警", "overdue": "超期", "supervise": "督办"}[self.value]
-
-
-class Audience(StrEnum):
-    UNIT = "unit"
-    CENTER = "center"
-
-    @property
-    def label(self) -> str:
-        return {"unit": "处置单位", "center": "指挥中心"}[self.value]
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from xiuhua.domain.lifecycle import Actor, Case, Command, Event
 from xiuhua.domain.taxonomy import DEFAULT_URGENCY, URGENCY_LABELS, CaseClass, ClassKind
 from xiuhua.services import photos as photo_service
 from xiuhua.services.accounts import audit
-from xiuhua.services.cases import CaseInput, act_on_case, report_case
+from xiuhua.services.cases import CaseInput, act_on_case, clean_text, report_case
 from xiuhua.store.cases import iter_cases, load_case
 from xiuhua.store.tables import case_photos, cases, categories, photos
 
@@ -155,13 +155,6 @@ def submit_report(session: Session, city: City, report: PublicReport,
     audit(session, at, None, "case_action", case.case_no,
           {k: v for k, v in detail.items() if v is not None}, report.client)
     return case, code
-
-
-def clean_text(text: str | None) -> str | None:
-    """Blank text is no text."""
-    if text is None:
-        return None
-    return text.strip() or None
 
 
 def new_tracking_code() -> str:

@@ -26,11 +26,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from xiuhua.domain.calendar import SHANGHAI, WorkCalendar
-from xiuhua.domain.choices import Action, AssignmentEnd, CaseStatus
+from xiuhua.domain.choices import Action, AssignmentEnd, Audience, CaseStatus, NoticeKind
 from xiuhua.domain.city import UnitInfo
 from xiuhua.domain.lifecycle import Assignment, Case, overdue_at
 from xiuhua.domain.taxonomy import ClassKind
-from xiuhua.services.notifications import Audience, Notice, NoticeKind, raise_once, raise_or_renew
+from xiuhua.services.notifications import Notice, raise_once, raise_or_renew
 from xiuhua.store import city as city_store
 from xiuhua.store.cases import dialect_name, iter_cases
 from xiuhua.store.db import transaction

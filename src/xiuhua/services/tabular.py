@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
-from xiuhua.domain.errors import InvalidInput
+from xiuhua.domain.errors import BatchInvalid, InvalidInput
+
+T = TypeVar("T")
 
 
 def read_text(path: Path, encoding: str | None = None) -> str:
@@ -38,3 +41,20 @@ def read_csv(text: str, required: Sequence[str]) -> list[tuple[int, dict[str, st
             raise InvalidInput(f"第 {reader.line_num} 行的列数多于表头", code="invalid_csv")
         rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items()}))
     return rows
+
+
+def checked_rows(rows: Sequence[tuple[int, dict[str, str]]], check: Callable[[dict[str, str]], T],
+                 what: str, code: str, key: str | None = None) -> list[T]:
+    """Every row through ``check`` (which raises ValueError saying what is wrong), or — if any
+    row is wrong — BatchInvalid with one line per bad row, naming its line (and ``key``)."""
+    items: list[T] = []
+    problems: list[str] = []
+    for line, row in rows:
+        try:
+            items.append(check(row))
+        except ValueError as exc:
+            where = f"第 {line} 行（{row.get(key) or '空'}）" if key else f"第 {line} 行"
+            problems.append(f"{where}：{exc}")
+    if problems:
+        raise BatchInvalid(f"{what}有 {len(problems)} 处错误，未导入", problems, code=code)
+    return items

@@ -9,9 +9,9 @@ from sqlalchemy import Engine, select
 
 from xiuhua.domain.choices import UnitKind
 from xiuhua.domain.city import UnitInfo
-from xiuhua.domain.errors import BatchInvalid, InvalidInput
+from xiuhua.domain.errors import InvalidInput
 from xiuhua.domain.responsibility import Rule, RuleScope
-from xiuhua.services.tabular import read_csv, read_text
+from xiuhua.services.tabular import checked_rows, read_csv, read_text
 from xiuhua.store import city as store
 from xiuhua.store.db import transaction
 from xiuhua.store.tables import regions, responsibility_rules, units
@@ -40,15 +40,8 @@ def import_units_file(engine: Engine, path: Path, encoding: str | None = None) -
     with transaction(engine) as session:
         known = set(session.execute(select(units.c.code)).scalars()) | {r["code"] for _, r in rows}
         regions_known = set(session.execute(select(regions.c.code)).scalars())
-        items, problems = [], []
-        for line, row in rows:
-            try:
-                items.append(_unit(row, known, regions_known))
-            except ValueError as exc:
-                problems.append(f"第 {line} 行（{row.get('code') or '空'}）：{exc}")
-        if problems:
-            raise BatchInvalid(f"单位数据有 {len(problems)} 处错误，未导入", problems,
-                               code="invalid_units")
+        items = checked_rows(rows, lambda row: _unit(row, known, regions_known), "单位数据",
+                             "invalid_units", key="code")
         store.save_units(session, items)
     return len(items)
 
@@ -75,15 +68,8 @@ def import_rules_file(engine: Engine, path: Path, replace: bool = False,
     with transaction(engine) as session:
         units_known = set(session.execute(select(units.c.code)).scalars())
         regions_known = set(session.execute(select(regions.c.code)).scalars())
-        rules, problems = [], []
-        for line, row in rows:
-            try:
-                rules.append(_rule(row, units_known, regions_known))
-            except ValueError as exc:
-                problems.append(f"第 {line} 行：{exc}")
-        if problems:
-            raise BatchInvalid(f"责任规则有 {len(problems)} 处错误，未导入", problems,
-                               code="invalid_rules")
+        rules = checked_rows(rows, lambda row: _rule(row, units_known, regions_known), "责任规则",
+                             "invalid_rules")
         if replace:
             session.execute(responsibility_rules.delete())
             store.bump_model_version(session)

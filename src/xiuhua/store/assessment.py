@@ -21,7 +21,7 @@ from sqlalchemy.sql.selectable import CompoundSelect
 from xiuhua.domain.assessment import CaseRecord, EventRecord, Person, RewardBand
 from xiuhua.domain.choices import Action, CancelReason, Role, Source
 from xiuhua.domain.lifecycle import Assignment
-from xiuhua.store.cases import Bind, _assignment
+from xiuhua.store.cases import Bind, assignment_from_row
 from xiuhua.store.tables import (
     assessment_entries,
     assessment_publications,
@@ -83,7 +83,7 @@ def case_assignments(bind: Bind, case_nos: CompoundSelect) -> dict[str, list[Ass
              .order_by(a_.case_no, a_.seq))
     found: dict[str, list[Assignment]] = defaultdict(list)
     for r in bind.execute(query):
-        found[r.case_no].append(_assignment(r._mapping))
+        found[r.case_no].append(assignment_from_row(r._mapping))
     return found
 
 

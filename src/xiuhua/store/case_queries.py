@@ -1,4 +1,6 @@
-"""Case lists: the caller's scope as SQL, filters, sorting and keyset (cursor) pagination.
+"""Case reads: the caller's scope as SQL, filters, sorting and keyset (cursor) pagination, and
+the smaller reads of the pages' queues, counters and map (open assignments and tasks, pending
+extension requests, counts, map points).
 
 The scope here is the SQL twin of :func:`xiuhua.domain.access.can_see`, and "overdue" the SQL
 twin of :func:`xiuhua.domain.lifecycle.overdue_at` over the denormalised ``cases.due_at``
@@ -11,17 +13,18 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from xiuhua.domain.access import UNIT_STAFF, Principal
-from xiuhua.domain.choices import CaseStatus, Role, Source
+from xiuhua.domain.choices import AssignmentEnd, CaseStatus, Role, Source, TaskKind
 from xiuhua.domain.errors import InvalidInput
-from xiuhua.store.tables import assignments, cases, inspector_tasks
+from xiuhua.store.tables import assignments, cases, components, inspector_tasks
 
 # sort name -> (column, descending)
 SORTS: dict[str, tuple[Any, bool]] = {
@@ -33,6 +36,7 @@ SORTS: dict[str, tuple[Any, bool]] = {
     "-case_no": (cases.c.case_no, True),
 }
 DEFAULT_SORT = "-reported_at"
+MAX_MAP_POINTS = 5000
 _CASE_NO = re.compile(r"[0-9A-Za-z_-]{1,20}")
 
 SUMMARY_COLUMNS = (
@@ -69,6 +73,7 @@ class CaseFilter:
     statuses: tuple[CaseStatus, ...] = ()
     category: str | None = None  # matter code (5 digits) or major code (2 digits)
     unit: str | None = None  # holds or has held the case
+    holder: str | None = None  # holds the case now
     street: str | None = None
     community: str | None = None
     grid: str | None = None
@@ -86,6 +91,7 @@ class CaseFilter:
         found = [column == value for column, value in (
             (c.street_code, self.street), (c.community_code, self.community),
             (c.grid_code, self.grid), (c.source, self.source.value if self.source else None),
+            (c.holder_unit, self.holder),
         ) if value is not None]
         if self.statuses:
             found.append(c.status.in_([s.value for s in self.statuses]))
@@ -208,3 +214,92 @@ def list_cases(session: Session, principal: Principal, filters: CaseFilter, now:
     column, _ = SORTS[sort]
     return CasePage(list(rows[:limit]), encode_cursor(sort, last._mapping[column.name],
                                                       last.case_no))
+
+
+# --- queues, counters and the map ---------------------------------------------------------
+
+
+def open_assignments(session: Session, case_nos: Iterable[str]) -> dict[str, Any]:
+    """Case number → its open assignment row (calendar, limit_text, deadline, suspended_at)."""
+    a = assignments.c
+    rows = session.execute(
+        select(a.case_no, a.calendar, a.limit_text, a.deadline, a.suspended_at,
+               a.remaining_seconds, a.extension_requested)
+        .where(a.case_no.in_(list(case_nos)), a.ended == AssignmentEnd.OPEN.value))
+    return {r.case_no: r for r in rows}
+
+
+def open_tasks(session: Session, inspector: str | None, limit: int) -> list[Any]:
+    """Open 核实/核查 tasks (of ``inspector``, or everyone's) with their case's facts, the
+    earliest deadline first."""
+    t, c = inspector_tasks.c, cases.c
+    query = (select(t.case_no, t.seq, t.kind, t.inspector, t.opened_at, t.deadline, c.status,
+                    c.category_code, c.description, c.address, c.lon, c.lat, c.grid_code)
+             .join(cases, c.case_no == t.case_no).where(t.done_at.is_(None)))
+    if inspector is not None:
+        query = query.where(t.inspector == inspector)
+    return list(session.execute(query.order_by(t.deadline, t.case_no, t.seq).limit(limit)))
+
+
+def open_verify_tasks(session: Session, case_nos: Iterable[str]) -> dict[str, Any]:
+    """Case number → its open 核实 task row (inspector, deadline)."""
+    t = inspector_tasks.c
+    rows = session.execute(
+        select(t.case_no, t.inspector, t.deadline)
+        .where(t.case_no.in_(list(case_nos)), t.kind == TaskKind.VERIFY.value,
+               t.done_at.is_(None)))
+    return {r.case_no: r for r in rows}
+
+
+def component_owners(session: Session, case_nos: Iterable[str]) -> dict[str, str]:
+    """Case number → the owner unit of the component it names (only where there is one)."""
+    rows = session.execute(
+        select(cases.c.case_no, components.c.owner_unit)
+        .join(components, components.c.code == cases.c.component_code)
+        .where(cases.c.case_no.in_(list(case_nos)), components.c.owner_unit.is_not(None)))
+    return {r.case_no: r.owner_unit for r in rows}
+
+
+def extension_requests(session: Session, principal: Principal, now: datetime,
+                       limit: int = 100) -> list[Any]:
+    """Cases whose open assignment waits for an extension decision, the earliest deadline first."""
+    a = assignments.c
+    query = (select(*SUMMARY_COLUMNS, overdue(now).label("overdue"), a.extension_requested)
+             .join(assignments, and_(a.case_no == cases.c.case_no,
+                                     a.ended == AssignmentEnd.OPEN.value))
+             .where(visible_to(principal), a.extension_requested.is_not(None))
+             .order_by(a.deadline, cases.c.case_no).limit(limit))
+    return list(session.execute(query))
+
+
+def status_counts(session: Session, principal: Principal) -> dict[str, int]:
+    query = (select(cases.c.status, func.count()).where(visible_to(principal))
+             .group_by(cases.c.status))
+    return {status: int(n) for status, n in session.execute(query)}
+
+
+def count_cases(session: Session, principal: Principal, filters: CaseFilter,
+                now: datetime) -> int:
+    query = select(func.count()).select_from(cases).where(visible_to(principal),
+                                                          *filters.conditions(now))
+    return int(session.execute(query).scalar_one())
+
+
+def map_points(session: Session, principal: Principal, filters: CaseFilter,
+               now: datetime) -> list[Any]:
+    """Located cases matching the filters (newest first, at most :data:`MAX_MAP_POINTS`)."""
+    c = cases.c
+    query = (select(c.case_no, c.lon, c.lat, c.status, c.category_code, c.grid_code,
+                    overdue(now).label("overdue"))
+             .where(visible_to(principal), c.lon.is_not(None), *filters.conditions(now))
+             .order_by(c.reported_at.desc()).limit(MAX_MAP_POINTS))
+    return list(session.execute(query))
+
+
+def grid_counts(session: Session, principal: Principal, filters: CaseFilter,
+                now: datetime) -> dict[str, int]:
+    c = cases.c
+    query = (select(c.grid_code, func.count())
+             .where(visible_to(principal), c.grid_code.is_not(None), *filters.conditions(now))
+             .group_by(c.grid_code))
+    return {grid: int(n) for grid, n in session.execute(query)}

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import JSON, Connection, Dialect, Table, and_, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -25,7 +26,18 @@ from xiuhua.domain.choices import (
 )
 from xiuhua.domain.errors import NotFound, StaleVersion
 from xiuhua.domain.lifecycle import Assignment, Case, Event, InspectorTask, Location
-from xiuhua.store.tables import assignments, case_events, case_serials, cases, inspector_tasks
+from xiuhua.store.db import dumps_json
+from xiuhua.store.tables import (
+    UTCDateTime,
+    assignments,
+    case_events,
+    case_serials,
+    cases,
+    inspector_tasks,
+)
+
+if TYPE_CHECKING:
+    import psycopg
 
 Row = dict[str, Any]
 Bind = Session | Connection
@@ -108,7 +120,7 @@ def case_from_rows(row: Any, event_rows: Sequence[Any], assignment_rows: Sequenc
         cancel_reason=CancelReason(m["cancel_reason"]) if m["cancel_reason"] else None,
         duplicate_of=m["duplicate_of"],
         rating=Rating(m["rating"]) if m["rating"] else None, updated_at=m["updated_at"],
-        assignments=[_assignment(r._mapping) for r in assignment_rows],
+        assignments=[assignment_from_row(r._mapping) for r in assignment_rows],
         tasks=[_task(r._mapping) for r in task_rows],
         events=[_event(r._mapping) for r in event_rows],
     )
@@ -119,7 +131,8 @@ def _event(m: Any) -> Event:
                  note=m["note"], photos=tuple(m["photos"] or ()), data=dict(m["data"] or {}))
 
 
-def _assignment(m: Any) -> Assignment:
+def assignment_from_row(m: Any) -> Assignment:
+    """An :class:`Assignment` from the mapping of an ``assignments`` row."""
     log: list[tuple[datetime, datetime | None]] = []
     for since, deadline in m["deadline_log"] or []:
         start = _dt(since)
@@ -203,17 +216,76 @@ def existing_case_nos(bind: Bind, case_nos: Iterable[str]) -> set[str]:
 
 
 def insert_cases(bind: Bind, batch: Sequence[Case], chunk: int = 5000) -> None:
-    """Bulk insert complete new cases (import, demo): executemany per table."""
+    """Bulk insert complete new cases (import, demo, a new report): a few driver-level
+    statements per table and chunk (executemany, or COPY for large batches on PostgreSQL)."""
+    conn = bind if isinstance(bind, Connection) else bind.connection()
     for i in range(0, len(batch), chunk):
         part = batch[i:i + chunk]
-        bind.execute(insert(cases), [case_row(c) for c in part])
-        bind.execute(insert(case_events), [event_row(c.case_no, e) for c in part for e in c.events])
-        arows = [assignment_row(c.case_no, a) for c in part for a in c.assignments]
-        if arows:
-            bind.execute(insert(assignments), arows)
-        trows = [task_row(c.case_no, t) for c in part for t in c.tasks]
-        if trows:
-            bind.execute(insert(inspector_tasks), trows)
+        _bulk_insert(conn, cases, [case_row(c) for c in part])
+        _bulk_insert(conn, case_events, [event_row(c.case_no, e) for c in part for e in c.events])
+        _bulk_insert(conn, assignments,
+                     [assignment_row(c.case_no, a) for c in part for a in c.assignments])
+        _bulk_insert(conn, inspector_tasks, [task_row(c.case_no, t) for c in part for t in c.tasks])
+
+
+COPY_FROM = 100  # rows: PostgreSQL takes a batch at least this large through COPY
+
+
+def _bulk_insert(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
+    """Insert ``rows`` (dicts with the same keys) without SQLAlchemy's per-row work.
+
+    Each column is converted once, as its type binds it (aware datetimes to UTC, JSON to
+    text), so the stored values are those of ``insert(table)``; the rows then go to the
+    driver's executemany or, for a large batch on PostgreSQL, to COPY."""
+    if not rows:
+        return
+    keys = list(rows[0])
+    columns = [[r[k] for r in rows] for k in keys]
+    for index, key in enumerate(keys):
+        convert = _binder(conn.dialect, table.c[key].type)
+        if convert is not None:
+            columns[index] = list(map(convert, columns[index]))
+    values = zip(*columns, strict=True)
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM:
+        _copy(conn, table, keys, values)
+    else:
+        conn.exec_driver_sql(_insert_sql(conn.dialect, table, keys), list(values))
+
+
+def _binder(dialect: Dialect, column_type: Any) -> Callable[[Any], Any] | None:
+    if isinstance(column_type, UTCDateTime):
+        to_utc = partial(column_type.process_bind_param, dialect=dialect)
+        return to_utc if dialect.name != "sqlite" else partial(_sqlite_datetime, to_utc)
+    if isinstance(column_type, JSON):
+        return dumps_json  # None becomes JSON null, as JSON(none_as_null=False) binds it
+    return None
+
+
+def _sqlite_datetime(to_utc: Callable[[Any], datetime | None], value: Any) -> str | None:
+    """The text SQLAlchemy's SQLite DATETIME stores: naive UTC with microseconds."""
+    utc = to_utc(value)
+    return None if utc is None else utc.isoformat(" ", "microseconds")
+
+
+def _columns_sql(dialect: Dialect, table: Table, keys: Sequence[str]) -> str:
+    quote = dialect.identifier_preparer.quote
+    return f"{quote(table.name)} ({', '.join(quote(k) for k in keys)})"
+
+
+def _insert_sql(dialect: Dialect, table: Table, keys: Sequence[str]) -> str:
+    mark = "?" if dialect.name == "sqlite" else "%s"
+    return (f"INSERT INTO {_columns_sql(dialect, table, keys)} "
+            f"VALUES ({', '.join([mark] * len(keys))})")
+
+
+def _copy(conn: Connection, table: Table, keys: Sequence[str],
+          values: Iterable[tuple[Any, ...]]) -> None:
+    """COPY ... FROM STDIN through psycopg, in the transaction of ``conn``."""
+    raw = cast("psycopg.Connection[Any]", conn.connection.dbapi_connection)
+    with raw.cursor() as cursor, \
+            cursor.copy(f"COPY {_columns_sql(conn.dialect, table, keys)} FROM STDIN") as copy:
+        for row in values:
+            copy.write_row(row)
 
 
 def save_case(bind: Bind, case: Case, loaded_version: int, loaded_events: int) -> None:

@@ -146,6 +146,14 @@ def region_geometry(bind: Bind, code: str) -> Any:
     return shapely.from_wkb(wkb) if wkb is not None else None
 
 
+def region_shapes(bind: Bind, levels: Iterable[str]) -> list[Any]:
+    """(code, level, name, parent_code, geometry WKB) of the regions of these levels."""
+    r = regions.c
+    query = (select(r.code, r.level, r.name, r.parent_code, r.geometry)
+             .where(r.level.in_(list(levels))).order_by(r.code))
+    return list(bind.execute(query))
+
+
 def load_units(bind: Bind) -> dict[str, UnitInfo]:
     return {r.code: UnitInfo(r.code, r.name, r.kind, r.parent_code, r.region_code, r.active)
             for r in bind.execute(select(units).order_by(units.c.code))}
@@ -228,6 +236,15 @@ def save_user(bind: Bind, login: str, name: str, role: Role, unit_code: str | No
     if posts:
         bind.execute(insert(user_grids), posts)
     bump_model_version(bind)
+
+
+def user_names(bind: Bind, logins: Iterable[str | None]) -> dict[str, str]:
+    """Login → name of the users among ``logins`` (blanks and unknown logins left out)."""
+    wanted = sorted({login for login in logins if login})
+    if not wanted:
+        return {}
+    rows = bind.execute(select(users.c.login, users.c.name).where(users.c.login.in_(wanted)))
+    return {r.login: r.name for r in rows}
 
 
 MODEL_VERSION = "model_version"

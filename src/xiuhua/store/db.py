@@ -7,7 +7,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+import orjson
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,16 +34,32 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
+def dumps_json(value: Any) -> str:
+    """JSON text of a JSON column (orjson: compact, UTF-8; keys that are not strings become
+    strings, as with the standard library)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def loads_json(text: object) -> Any:
+    """The value of JSON text (orjson). Like ``json.loads``, anything but text raises TypeError:
+    SQLite hands back a JSON column holding a bare number as a number, and SQLAlchemy's SQLite
+    JSON type keeps such a number as it is when the deserializer raises TypeError."""
+    if not isinstance(text, str | bytes | bytearray | memoryview):
+        raise TypeError(f"JSON text expected, not {type(text).__name__}")
+    return orjson.loads(text)
+
+
 def make_engine(url: str, echo: bool = False) -> Engine:
     parsed = make_url(url)
+    json_codec: dict[str, Any] = {"json_serializer": dumps_json, "json_deserializer": loads_json}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30}, **json_codec)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    return create_engine(url, echo=echo, pool_pre_ping=True, **json_codec)
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -66,3 +83,14 @@ def read_transaction(engine: Engine) -> Iterator[Session]:
     readonly = engine.execution_options(**{READONLY: True})
     with Session(readonly, expire_on_commit=False) as session:
         yield session  # closing the session rolls the transaction back
+
+
+def analyze(bind: Engine | Connection | Session) -> None:
+    """Refresh the query planner's statistics (``ANALYZE``, SQLite and PostgreSQL) after a bulk
+    load: a fresh PostgreSQL database has none and may pick very slow plans without them."""
+    if isinstance(bind, Engine):
+        with bind.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+        return
+    conn = bind if isinstance(bind, Connection) else bind.connection()
+    conn.exec_driver_sql("ANALYZE")

@@ -23,10 +23,8 @@ from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError
 from xiuhua.domain.lifecycle import Case, Event, allowed_actions, overdue_at
 from xiuhua.domain.taxonomy import URGENCY_LABELS
-from xiuhua.services.accounts import audit
-from xiuhua.services.cases import act_on_case
+from xiuhua.services.cases import perform_action, visible_case
 from xiuhua.store import city as city_store
-from xiuhua.web import queries
 from xiuhua.web.auth import FormData
 from xiuhua.web.forms import ACTION_FORMS, FIELD_LABELS, action_form
 from xiuhua.web.maps import display_sys, geometry_json, shifted_point, tile_config
@@ -53,7 +51,7 @@ def load_visible(session: Session, user: Principal, case_no: str) -> Case:
     if not CASE_NO.fullmatch(case_no):
         raise not_found_page(f"案件“{case_no[:20]}”")
     try:
-        return cases_api.visible_case(session, user, case_no)
+        return visible_case(session, user, case_no)
     except DomainError:
         raise not_found_page(f"案件“{case_no}”") from None
 
@@ -168,7 +166,7 @@ def map_data(session: Session, case: Case, settings: Any) -> dict[str, Any]:
 
 def page_context(session: Session, city: City, user: Principal, case: Case, now: datetime,
                  settings: Any, failed: Mapping[str, Any] | None) -> dict[str, Any]:
-    names = queries.user_names(session, [e.actor for e in case.events]
+    names = city_store.user_names(session, [e.actor for e in case.events]
                                + [t.inspector for t in case.tasks])
     before, after = photo_groups(case)
     actions = allowed_actions(case, user.actor, city.rules)
@@ -209,15 +207,12 @@ def action_body(form: Mapping[str, str]) -> CaseActionCreate:
 
 def perform(request: Request, session: Session, city: City, user: Principal, case_no: str,
             action: Action, body: CaseActionCreate, now: datetime) -> Case:
-    """Apply the action as the API does (scope, command, lifecycle rules, audit); a refused
-    action writes nothing."""
+    """Apply the action as the API does; a case out of the user's sight is a 404 page, a
+    refused action writes nothing."""
     load_visible(session, user, case_no)
-    cmd = cases_api.command(city, user, action, body, now)
     with session.begin_nested():
-        case = act_on_case(session, city, case_no, cmd)
-    audit(session, now, user.login, "case_action", case_no,
-          {"action": action.value, "event_seq": case.events[-1].seq}, client_address(request))
-    return case
+        return perform_action(session, city, user, case_no, action, cases_api.action_input(body),
+                              now, client_address(request))
 
 
 @router.post("/cases/{case_no}/actions/{action}")

@@ -19,8 +19,9 @@ from xiuhua.domain.access import UNIT_STAFF, Principal
 from xiuhua.domain.calendar import SHANGHAI
 from xiuhua.domain.choices import Action, CaseStatus, Role
 from xiuhua.domain.city import City
+from xiuhua.store import case_queries
+from xiuhua.store import city as city_store
 from xiuhua.store.case_queries import CaseFilter, list_cases
-from xiuhua.web import queries
 from xiuhua.web.pages import PageRoute, PageUser, limit_label, local_time, not_found_page, render
 from xiuhua.web.views import CaseRow, Countdown, case_rows, countdown, unit_name
 
@@ -48,8 +49,8 @@ def _cases(ctx: Ctx, filters: CaseFilter, sort: str, limit: int = QUEUE_SIZE) ->
 
 def _verify_notes(ctx: Ctx, rows: list[CaseRow]) -> list[CaseRow]:
     """Say where each report's 核实 stands."""
-    tasks = queries.open_verify_tasks(ctx.session, [r.case_no for r in rows])
-    names = queries.user_names(ctx.session, [t.inspector for t in tasks.values()])
+    tasks = case_queries.open_verify_tasks(ctx.session, [r.case_no for r in rows])
+    names = city_store.user_names(ctx.session, [t.inspector for t in tasks.values()])
     for row in rows:
         task = tasks.get(row.case_no)
         if task is None:
@@ -76,7 +77,7 @@ def to_file(ctx: Ctx) -> list[CaseRow]:
 
 
 def extensions(ctx: Ctx) -> list[CaseRow]:
-    found = queries.extension_requests(ctx.session, ctx.user, ctx.now)
+    found = case_queries.extension_requests(ctx.session, ctx.user, ctx.now)
     rows = case_rows(ctx.session, ctx.city, found, ctx.now)
     for row, raw in zip(rows, found, strict=True):
         row.note = f"申请延期 {limit_label(raw.extension_requested)}"
@@ -112,7 +113,7 @@ def to_dispatch(ctx: Ctx) -> list[CaseRow]:
     page = list_cases(ctx.session, ctx.user, CaseFilter(statuses=(S.FILED,)), ctx.now,
                       sort="reported_at", limit=QUEUE_SIZE)
     rows = case_rows(ctx.session, ctx.city, page.rows, ctx.now)
-    owners = queries.component_owners(ctx.session, [r.case_no for r in rows])
+    owners = case_queries.component_owners(ctx.session, [r.case_no for r in rows])
     for row, raw in zip(rows, page.rows, strict=True):
         _suggest(ctx, row, raw.grid_code, raw.category_code, owners.get(row.case_no))
     return rows
@@ -120,10 +121,8 @@ def to_dispatch(ctx: Ctx) -> list[CaseRow]:
 
 def my_assignments(ctx: Ctx) -> list[CaseRow]:
     """The open assignments of the user's unit, the earliest deadline first."""
-    filters = CaseFilter(statuses=(S.DISPATCHED, S.SUSPENDED), unit=ctx.user.unit_code)
-    page = list_cases(ctx.session, ctx.user, filters, ctx.now, sort="due_at", limit=500)
-    held = [r for r in page.rows if r.holder_unit == ctx.user.unit_code]
-    return case_rows(ctx.session, ctx.city, held, ctx.now)
+    filters = CaseFilter(statuses=(S.DISPATCHED, S.SUSPENDED), holder=ctx.user.unit_code)
+    return _cases(ctx, filters, "due_at", limit=500)
 
 
 def overdue_cases(ctx: Ctx) -> list[CaseRow]:
@@ -209,12 +208,12 @@ def _day_start(now: datetime) -> datetime:
 
 
 def _center_counters(ctx: Ctx) -> list[Counter]:
-    counts = queries.status_counts(ctx.session, ctx.user)
+    counts = case_queries.status_counts(ctx.session, ctx.user)
     found = [Counter(label, counts.get(status.value, 0)) for status, label in CENTER_COUNTS]
-    late = queries.count_cases(ctx.session, ctx.user, CaseFilter(overdue=True), ctx.now)
+    late = case_queries.count_cases(ctx.session, ctx.user, CaseFilter(overdue=True), ctx.now)
     today = _day_start(ctx.now)
-    reported = queries.count_cases(ctx.session, ctx.user, CaseFilter(reported_from=today), ctx.now)
-    closed = queries.count_cases(ctx.session, ctx.user, CaseFilter(closed_from=today), ctx.now)
+    reported = case_queries.count_cases(ctx.session, ctx.user, CaseFilter(reported_from=today), ctx.now)
+    closed = case_queries.count_cases(ctx.session, ctx.user, CaseFilter(closed_from=today), ctx.now)
     return [*found, Counter("超时", late, "overdue" if late else ""),
             Counter("今日上报", reported), Counter("今日结案", closed)]
 

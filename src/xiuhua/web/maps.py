@@ -27,9 +27,9 @@ from xiuhua.domain.errors import DomainError
 from xiuhua.domain.geo import CoordSys, from_wgs84
 from xiuhua.domain.responsibility import SCOPE_LABELS, RuleScope
 from xiuhua.domain.taxonomy import ClassKind
+from xiuhua.store import case_queries
 from xiuhua.store import city as city_store
 from xiuhua.store.case_queries import CaseFilter, list_cases
-from xiuhua.web import queries
 from xiuhua.web.pages import PageRoute, PageUser, invalid, not_found_page, render
 from xiuhua.web.views import case_rows, region_name, unit_name
 
@@ -114,7 +114,7 @@ def build_layers(session: Session, coord_sys: CoordSys) -> dict[str, Any]:
     """Streets, communities and grids as GeoJSON feature collections."""
     layers: dict[str, Any] = {name: {"type": "FeatureCollection", "features": []}
                               for name in LAYER_NAMES.values()}
-    for row in queries.region_shapes(session, [level.value for level in LAYER_NAMES]):
+    for row in city_store.region_shapes(session, [level.value for level in LAYER_NAMES]):
         layers[LAYER_NAMES[RegionLevel(row.level)]]["features"].append(_feature(row, coord_sys))
     return layers
 
@@ -214,13 +214,13 @@ def map_cases(session: SessionDep, city: CityDep, now: NowDep, settings: Setting
     """Cases of the filter the user may see: points and counts per grid."""
     filters = case_filter(MapFilter(scope, category, date_from, date_to))
     coord_sys = display_sys(settings)
-    rows = queries.map_points(session, user, filters, now)
+    rows = case_queries.map_points(session, user, filters, now)
     points = [[*shifted_point(r.lon, r.lat, coord_sys)[::-1], r.case_no,
                CaseStatus(r.status).label, cases_api.category_name(city, r.category_code),
                bool(r.overdue)] for r in rows]
-    counts = queries.grid_counts(session, user, filters, now)
+    counts = case_queries.grid_counts(session, user, filters, now)
     return JSONResponse({"points": points, "grids": counts, "total": sum(counts.values()),
-                         "truncated": len(rows) >= queries.MAX_MAP_POINTS})
+                         "truncated": len(rows) >= case_queries.MAX_MAP_POINTS})
 
 
 def responsible_units(session: Session, city: City, grid: str) -> list[dict[str, str]]:
@@ -245,7 +245,7 @@ def _inspector(session: Session, city: City, grid: str) -> str:
     login = city.inspectors_by_grid.get(grid)
     if login is None:
         return ""
-    return f"{queries.user_names(session, [login]).get(login, login)}（{login}）"
+    return f"{city_store.user_names(session, [login]).get(login, login)}（{login}）"
 
 
 @router.get("/map/grids/{code}")
@@ -268,4 +268,4 @@ def grid_panel(request: Request, session: SessionDep, city: CityDep, now: NowDep
         "inspector": _inspector(session, city, code),
         "rules": responsible_units(session, city, code),
         "rows": case_rows(session, city, page.rows, now), "more": page.next_cursor is not None,
-        "total": queries.count_cases(session, user, grid_filter, now)})
+        "total": case_queries.count_cases(session, user, grid_filter, now)})

@@ -16,7 +16,7 @@ from xiuhua.domain.choices import CaseStatus
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError
 from xiuhua.domain.taxonomy import URGENCY_LABELS
-from xiuhua.web import queries
+from xiuhua.store.case_queries import open_assignments
 from xiuhua.web.pages import span
 
 WARNING_SECONDS = 3600  # amber within one (working) hour of the deadline
@@ -114,7 +114,7 @@ def case_rows(session: Session, city: City, rows: Sequence[Any], now: datetime) 
     """Queue lines with the countdown of each running (or paused) deadline."""
     found = [_row(city, r._mapping) for r in rows]
     timed = [r.case_no for r in found if r.due_at is not None or r.status is CaseStatus.SUSPENDED]
-    opened = queries.open_assignments(session, timed) if timed else {}
+    opened = open_assignments(session, timed) if timed else {}
     for line in found:
         a = opened.get(line.case_no)
         if a is None:
