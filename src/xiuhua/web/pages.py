@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from xiuhua.api.deps import CSRF_HEADER, SAFE_METHODS, SessionDep, csrf_token
 from xiuhua.domain.access import Principal
 from xiuhua.domain.calendar import SHANGHAI, TimeLimit
+from xiuhua.domain.choices import Role
 from xiuhua.domain.errors import (
     AuthenticationFailed,
     DomainError,
@@ -78,7 +80,35 @@ def _environment() -> Environment:
 templates = Jinja2Templates(env=_environment())
 
 
-NAV: list[tuple[str, str]] = [("/", "工作台"), ("/map", "一张图")]
+@dataclass(frozen=True)
+class NavItem:
+    """A page in the main navigation, and the roles that may open it (None: every signed-in
+    user). Page routes take their user from ``page_for(href)``, so the menu a role sees and
+    the pages it may open are the same list."""
+
+    href: str
+    label: str
+    roles: frozenset[Role] | None = None
+
+
+_CENTER_AND_LEADERS = frozenset({Role.ACCEPTOR, Role.SHIFT_LEADER, Role.DISPATCHER, Role.LEADER,
+                                 Role.ADMIN})
+NAV: tuple[NavItem, ...] = (
+    NavItem("/", "工作台"),
+    NavItem("/report", "上报问题", frozenset({Role.INSPECTOR, Role.ACCEPTOR})),
+    NavItem("/map", "一张图"),
+    NavItem("/dashboard", "领导驾驶舱", _CENTER_AND_LEADERS),
+    NavItem("/assessment", "考核评价", _CENTER_AND_LEADERS | {Role.UNIT_LEADER, Role.HANDLER}),
+    NavItem("/admin", "系统管理", frozenset({Role.ADMIN})),
+)
+_NAV_BY_HREF = {item.href: item for item in NAV}
+
+
+def nav_for(user: Principal | None) -> list[tuple[str, str]]:
+    """The (href, label) pairs of the pages this user may open."""
+    if user is None:
+        return []
+    return [(i.href, i.label) for i in NAV if i.roles is None or user.role in i.roles]
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None,
@@ -86,7 +116,7 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None,
     """A page (or fragment) with the signed-in user, the CSRF token and any flash message."""
     user = getattr(request.state, "user", None)
     base: dict[str, Any] = {
-        "user": user, "nav": NAV if user is not None else [],
+        "user": user, "nav": nav_for(user),
         "csrf": csrf_token(request),
         "flash": None if request.headers.get("HX-Request") else request.session.pop("flash", None),
         "path": request.url.path,
@@ -146,6 +176,19 @@ async def page_user(request: Request, session: SessionDep) -> Principal:
 
 
 PageUser = Annotated[Principal, Depends(page_user)]
+
+
+def page_for(href: str) -> Any:
+    """``Depends`` giving the signed-in user of the navigation page ``href``; users whose role
+    may not open it get a Chinese 403 page."""
+    item = _NAV_BY_HREF[href]
+
+    async def allowed_user(user: PageUser) -> Principal:
+        if item.roles is not None and user.role not in item.roles:
+            raise PermissionDenied(f"“{item.label}”不对{user.role.label}开放", code="page_forbidden")
+        return user
+
+    return Depends(allowed_user)
 
 
 # --- errors as pages ----------------------------------------------------------------------
