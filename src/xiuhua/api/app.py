@@ -46,14 +46,14 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
 
 
 def _routes(app: FastAPI) -> None:
-    from xiuhua.api import assessment, auth, cases, catalog, open311, photos, public, tasks
+    from xiuhua.api import assessment, auth, cases, catalog, dashboard, open311, photos, public, tasks
     from xiuhua.web import mount_web
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (auth, cases, catalog, photos, tasks, public, assessment):
+    for module in (auth, cases, catalog, photos, tasks, public, assessment, dashboard):
         app.include_router(module.router, prefix=API)
     app.include_router(open311.router, prefix="/open311/v2")
     mount_web(app)  # the pages at /, their static files under /static
