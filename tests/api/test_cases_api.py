@@ -386,6 +386,30 @@ def test_refused_actions_explain_why_in_chinese(api: Api) -> None:
     assert r.status_code == 422 and r.json()["code"] == "no_holder"
 
 
+def test_the_acceptor_sends_a_report_for_verification_to_an_inspector_on_duty(api: Api) -> None:
+    case_no = report(api, "acceptor01", source="hotline")
+    r = post_action(api, "acceptor01", case_no, "request_verify", inspector="nobody")
+    assert r.status_code == 422 and r.json()["code"] == "unknown_inspector"
+    assert get(api, case_no)["tasks"] == []
+    act(api, "acceptor01", case_no, "request_verify", inspector="inspector01")
+    [task] = get(api, case_no)["tasks"]
+    assert (task["kind"], task["inspector"]) == ("verify", "inspector01")
+    r = api.client.get("/api/v1/tasks", headers=api.auth("inspector01"))
+    assert case_no in {t["case_no"] for t in r.json()}
+
+
+def test_a_unit_asks_for_suspension_and_the_shift_leader_decides(api: Api) -> None:
+    case_no = dispatched(api)
+    r = post_action(api, "handler_hw", case_no, "request_suspension")
+    assert r.status_code == 422 and r.json()["code"] == "missing_reason"
+    act(api, "handler_hw", case_no, "request_suspension", reason="等待燃气公司停气")
+    assert get(api, case_no)["assignments"][-1]["suspension_requested"] == "等待燃气公司停气"
+    act(api, "shift01", case_no, "reject_suspension", reason="不属于挂账情形")
+    assert get(api, case_no)["assignments"][-1]["suspension_requested"] is None
+    act(api, "handler_hw", case_no, "request_suspension", reason="等待天晴")
+    assert act(api, "shift01", case_no, "suspend", reason="等待天晴")["status"] == "suspended"
+
+
 def test_unknown_cases_and_actions_are_404(api: Api) -> None:
     case_no = report(api)
     for name in ("explode", "report"):

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import PASSWORD, Api
 from tests.e2e.scenario import NOW, build_cases
-from tests.factories import DISPATCHER, HANDLER_ZF, act, cell, grid_code
+from tests.factories import DISPATCHER, HANDLER, HANDLER_ZF, act, cell, grid_code
 from xiuhua.api.app import create_app
 from xiuhua.config import Settings
 from xiuhua.domain.choices import Action
@@ -145,6 +145,44 @@ def test_each_role_sees_its_queues(site: tuple[Api, dict[str, str]]) -> None:
     part = api.client.get("/parts/my_assignments")
     assert part.text.startswith('<section class="queue card" id="sec-my_assignments"')
     assert 'hx-trigger="every 30s"' in part.text
+
+
+def test_suspension_requests_wait_for_the_shift_leader_who_grants_them_in_one_click(
+        site: tuple[Api, dict[str, str]]) -> None:
+    api, cases = site
+    asked = cases["soon"]
+    act(api.engine, asked, Action.REQUEST_SUSPENSION, "2026-10-16 09:30", HANDLER,
+        reason="等待燃气公司停气")
+    sign_in(api.client, "handler_hw")
+    assert "申请挂账：等待燃气公司停气" in api.client.get(f"/cases/{asked}").text
+    home = sign_in(api.client, "shift01")
+    part = api.client.get("/parts/suspension_requests").text
+    assert "挂账申请待审批" in home and asked in part and "申请挂账：等待燃气公司停气" in part
+    token = csrf_of(home)
+    version = get_version(api, asked)
+    response = api.client.post(f"/cases/{asked}/actions/suspend", data={
+        "csrf_token": token, "version": str(version), "reason": "等待燃气公司停气", "next": "/"})
+    assert response.status_code == 200 and "已挂账" in response.text
+    assert asked not in api.client.get("/parts/suspension_requests").text
+
+
+def test_the_acceptor_sends_a_located_report_for_verification_in_one_click(
+        site: tuple[Api, dict[str, str]]) -> None:
+    api, cases = site
+    fresh = cases["reported"]
+    sign_in(api.client, "acceptor01")
+    part = api.client.get("/parts/new_reports").text
+    assert f'action="/cases/{fresh}/actions/request_verify"' in part
+    response = api.client.post(f"/cases/{fresh}/actions/request_verify", data={
+        "csrf_token": csrf_of(api.client.get("/").text),
+        "version": str(get_version(api, fresh)), "next": "/"})
+    assert response.status_code == 200
+    assert "核实中：" in api.client.get("/parts/new_reports").text
+
+
+def get_version(api: Api, case_no: str) -> int:
+    r = api.client.get(f"/api/v1/cases/{case_no}", headers=api.auth("admin01"))
+    return int(r.json()["version"])
 
 
 def test_a_unit_queue_lists_the_cases_it_holds_not_those_it_returned(

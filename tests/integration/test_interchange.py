@@ -214,7 +214,7 @@ def _moved(engine: Engine) -> Any:
 
 def _full_history(engine: Engine) -> str:
     """A public report that goes through every step: amend, verify, return, extensions,
-    suspension, supervision, rework, closing and rating."""
+    suspension requests and suspension, supervision, rework, closing and rating."""
     no = report(engine, "2026-10-12 09:00", PUBLIC, source=Source.PUBLIC, lon=center(0, 0)[0],
                  lat=center(0, 0)[1], address="解放路 1 号", description="垃圾桶满溢",
                  reporter_name="王先生", reporter_phone="13812345678", photos=(PHOTO,),
@@ -232,6 +232,9 @@ def _full_history(engine: Engine) -> str:
         (Action.REJECT_EXTENSION, "11:10", SHIFT, {"reason": "理由不足"}),
         (Action.REQUEST_EXTENSION, "11:20", HANDLER, {"limit": "4wh", "reason": "材料未到"}),
         (Action.EXTEND, "11:30", SHIFT, {}),
+        (Action.REQUEST_SUSPENSION, "11:40", HANDLER, {"reason": "人手不足"}),
+        (Action.REJECT_SUSPENSION, "11:50", SHIFT, {"reason": "不属于挂账情形"}),
+        (Action.REQUEST_SUSPENSION, "13:35", HANDLER, {"reason": "等待天晴"}),
         (Action.SUSPEND, "13:40", SHIFT, {"reason": "等待天晴"}),
     ]
     steps_next_day: list[tuple[Action, str, Actor, dict[str, Any]]] = [
@@ -262,6 +265,7 @@ def _histories(engine: Engine) -> None:
     with transaction(engine) as session:
         spot = locate_input(load_city(session), *center(1, 2), CoordSys.WGS84)
     act(engine, early, Action.AMEND, "2026-10-12 11:35", ACCEPTOR, location=spot)
+    act(engine, early, Action.REQUEST_VERIFY, "2026-10-12 11:36", ACCEPTOR, inspector="inspector01")
     act(engine, early, Action.CANCEL, "2026-10-12 11:40", SHIFT,
          reason=CancelReason.DUPLICATE.value, duplicate_of=late)
     act(engine, late, Action.FILE, "2026-10-12 11:45", SHIFT)
@@ -278,7 +282,9 @@ def test_an_export_imported_into_an_empty_copy_of_the_city_exports_identically(
     assert {e["action"] for r in records for e in r["events"]} == set(Action.values())
     assert records[0]["reporter"] == {"name": "王先生", "phone": "13812345678"}
     assert records[2]["events"][-1]["duplicate_of"] == records[3]["case_no"]
-    assert records[2]["events"][-2]["old"] == {"lon": None, "lat": None, "coord_sys": None}
+    assert records[2]["events"][-3]["old"] == {"lon": None, "lat": None, "coord_sys": None}
+    assert records[2]["events"][-2] == {"at": "2026-10-12T11:36:00+08:00", "action": "request_verify",
+                                        "actor": "acceptor01", "inspector": "inspector01"}
     assert records[0]["events"][2]["old"]["category_code"] == "06010"
 
     result = import_cases_file(city, write_lines(tmp_path / "export.jsonl", [original.rstrip("\n")]))

@@ -71,6 +71,7 @@ PUBLIC = Actor(None, Role.PUBLIC)
 # The spec's table, written out here so the tests do not read the module's own copy.
 SPEC_FROM: dict[Action, set[CaseStatus]] = {
     A.AMEND: {S.REPORTED, S.FILED},
+    A.REQUEST_VERIFY: {S.REPORTED},
     A.VERIFY: {S.REPORTED},
     A.FILE: {S.REPORTED},
     A.CANCEL: {S.REPORTED, S.FILED},
@@ -79,6 +80,8 @@ SPEC_FROM: dict[Action, set[CaseStatus]] = {
     A.REQUEST_EXTENSION: {S.DISPATCHED},
     A.EXTEND: {S.DISPATCHED},
     A.REJECT_EXTENSION: {S.DISPATCHED},
+    A.REQUEST_SUSPENSION: {S.DISPATCHED},
+    A.REJECT_SUSPENSION: {S.DISPATCHED},
     A.SUSPEND: {S.DISPATCHED},
     A.RESUME: {S.SUSPENDED},
     A.FEEDBACK: {S.DISPATCHED},
@@ -89,15 +92,17 @@ SPEC_FROM: dict[Action, set[CaseStatus]] = {
     A.RATE: {S.CLOSED},
 }
 SPEC_TO: dict[Action, CaseStatus | None] = {  # None: the case stays where it was
-    A.AMEND: None, A.VERIFY: S.REPORTED, A.FILE: S.FILED, A.CANCEL: S.CANCELLED,
+    A.AMEND: None, A.REQUEST_VERIFY: S.REPORTED, A.VERIFY: S.REPORTED, A.FILE: S.FILED, A.CANCEL: S.CANCELLED,
     A.DISPATCH: S.DISPATCHED, A.RETURN: S.FILED, A.REQUEST_EXTENSION: S.DISPATCHED,
-    A.EXTEND: S.DISPATCHED, A.REJECT_EXTENSION: S.DISPATCHED, A.SUSPEND: S.SUSPENDED,
+    A.EXTEND: S.DISPATCHED, A.REJECT_EXTENSION: S.DISPATCHED,
+    A.REQUEST_SUSPENSION: S.DISPATCHED, A.REJECT_SUSPENSION: S.DISPATCHED, A.SUSPEND: S.SUSPENDED,
     A.RESUME: S.DISPATCHED, A.FEEDBACK: S.HANDLED, A.CHECK_FAIL: S.DISPATCHED,
     A.CHECK_PASS: S.CHECKED, A.CLOSE: S.CLOSED, A.SUPERVISE: None, A.RATE: S.CLOSED,
 }
 SPEC_ROLES: dict[Action, set[Role]] = {
     A.REPORT: {Role.INSPECTOR, Role.ACCEPTOR, Role.PUBLIC},
     A.AMEND: {Role.ACCEPTOR, Role.SHIFT_LEADER},
+    A.REQUEST_VERIFY: {Role.ACCEPTOR, Role.SHIFT_LEADER},
     A.VERIFY: {Role.INSPECTOR},
     A.FILE: {Role.SHIFT_LEADER},
     A.CANCEL: {Role.SHIFT_LEADER},
@@ -106,6 +111,8 @@ SPEC_ROLES: dict[Action, set[Role]] = {
     A.REQUEST_EXTENSION: {Role.HANDLER, Role.UNIT_LEADER},
     A.EXTEND: {Role.SHIFT_LEADER},
     A.REJECT_EXTENSION: {Role.SHIFT_LEADER},
+    A.REQUEST_SUSPENSION: {Role.HANDLER, Role.UNIT_LEADER},
+    A.REJECT_SUSPENSION: {Role.SHIFT_LEADER},
     A.SUSPEND: {Role.SHIFT_LEADER},
     A.RESUME: {Role.SHIFT_LEADER},
     A.FEEDBACK: {Role.HANDLER, Role.UNIT_LEADER},
@@ -180,6 +187,7 @@ COMPLETE_FIELDS: dict[Action, dict[str, Any]] = {
     A.RETURN: {"reason": "不属于本单位职责"},
     A.REQUEST_EXTENSION: {"limit": "2wh", "reason": "需调用大型车辆"},
     A.SUSPEND: {"reason": "等待施工许可"},
+    A.REQUEST_SUSPENSION: {"reason": "等待燃气公司停气"},
     A.FEEDBACK: {"note": "已清运", "photos": ("p-after",)},
     A.RATE: {"value": "satisfied"},
 }
@@ -194,6 +202,8 @@ def prepare(case: Case, action: Action) -> Case:
     """Meet the preconditions an action has beyond the case's state."""
     if action in (A.EXTEND, A.REJECT_EXTENSION) and case.status is S.DISPATCHED:
         act(case, A.REQUEST_EXTENSION, "2026-10-15 09:30", HANDLER, limit="2wh")
+    if action is A.REJECT_SUSPENSION and case.status is S.DISPATCHED:
+        act(case, A.REQUEST_SUSPENSION, "2026-10-15 09:30", HANDLER, reason="等待停气")
     return case
 
 
@@ -496,6 +506,35 @@ def test_verify_completes_the_verify_task() -> None:
     assert case.events[-1].photos == ("v1",)
 
 
+def test_the_acceptor_sends_a_report_for_verification_to_the_grids_inspector() -> None:
+    case = new_case(source=Source.HOTLINE, actor=ACCEPTOR)
+    assert case.tasks == []
+    act(case, A.REQUEST_VERIFY, "2026-10-15 11:30", ACCEPTOR)
+    [task] = case.tasks
+    assert (task.kind, task.inspector, task.deadline) == (
+        TaskKind.VERIFY, "inspector01", local("2026-10-15 14:00"))
+    assert case.status is S.REPORTED
+    assert case.events[-1].data == {"inspector": "inspector01"}
+
+
+def test_sending_for_verification_to_another_inspector_hands_the_task_over() -> None:
+    case = new_case(source=Source.PUBLIC, actor=PUBLIC)  # task for inspector01
+    error = refused(case, Command(A.REQUEST_VERIFY, local("2026-10-15 08:10"), ACCEPTOR))
+    assert error.code == "verify_pending"
+    act(case, A.REQUEST_VERIFY, "2026-10-15 08:20", ACCEPTOR, inspector="inspector02")
+    first, second = case.tasks
+    assert (first.result, first.done_at) == ("reassigned", local("2026-10-15 08:20"))
+    assert (second.inspector, second.is_open) == ("inspector02", True)
+
+
+def test_an_unlocated_report_goes_for_verification_only_to_a_named_inspector() -> None:
+    case = new_case(location=None, address="泉城路 1 号", source=Source.HOTLINE, actor=ACCEPTOR)
+    error = refused(case, Command(A.REQUEST_VERIFY, local("2026-10-15 08:10"), ACCEPTOR))
+    assert error.code == "no_inspector"
+    act(case, A.REQUEST_VERIFY, "2026-10-15 08:20", ACCEPTOR, inspector="inspector02")
+    assert case.tasks[0].inspector == "inspector02"
+
+
 def test_filing_needs_a_located_case() -> None:
     case = new_case(location=None, address="泉城路 1 号")
     assert refused(case, Command(A.FILE, local("2026-10-15 08:10"), SHIFT_LEADER)).code \
@@ -656,6 +695,39 @@ def test_a_rejected_extension_keeps_the_deadline_and_one_request_is_pending_at_a
 
 
 # --- suspension (挂账) -----------------------------------------------------------------------
+
+
+def test_a_unit_asks_for_suspension_and_the_shift_leader_suspends_with_its_reason() -> None:
+    case = dispatched()  # due Thursday 14:00
+    act(case, A.REQUEST_SUSPENSION, "2026-10-15 09:30", HANDLER, reason="等待燃气公司停气")
+    assignment = case.assignments[0]
+    assert assignment.suspension_requested == "等待燃气公司停气"
+    assert case.status is S.DISPATCHED  # the clock runs until the shift leader decides
+    error = refused(case, Command(A.REQUEST_SUSPENSION, local("2026-10-15 09:40"), UNIT_LEADER,
+                                  reason="再次申请"))
+    assert error.code == "suspension_pending"
+    act(case, A.SUSPEND, "2026-10-15 10:00", SHIFT_LEADER, reason="等待燃气公司停气")
+    assert case.status is S.SUSPENDED
+    assert case.assignments[0].suspension_requested is None
+
+
+def test_a_refused_suspension_request_keeps_the_clock_running() -> None:
+    case = dispatched()
+    act(case, A.REQUEST_SUSPENSION, "2026-10-15 09:30", HANDLER, reason="人手不足")
+    act(case, A.REJECT_SUSPENSION, "2026-10-15 10:00", SHIFT_LEADER, reason="不属于挂账情形")
+    assert case.assignments[0].suspension_requested is None
+    assert case.assignments[0].deadline == local("2026-10-15 14:00")
+    assert case.status is S.DISPATCHED
+    error = refused(case, Command(A.REJECT_SUSPENSION, local("2026-10-15 10:10"), SHIFT_LEADER))
+    assert error.code == "no_suspension_request"
+
+
+def test_a_suspension_request_needs_a_reason_and_comes_before_the_deadline() -> None:
+    case = dispatched()
+    assert refused(case, Command(A.REQUEST_SUSPENSION, local("2026-10-15 09:30"),
+                                 HANDLER)).code == "missing_reason"
+    assert refused(case, Command(A.REQUEST_SUSPENSION, local("2026-10-15 14:01"), HANDLER,
+                                 reason="等待")).code == "after_deadline"
 
 
 def test_suspension_on_thursday_with_3_working_hours_left_resumed_tuesday_0900_is_due_at_noon(
@@ -837,11 +909,11 @@ def test_the_first_assignment_of_a_reworked_case_stops_being_overdue_when_handle
 
 
 @pytest.mark.parametrize(("status", "actor", "expected"), [
-    (S.REPORTED, SHIFT_LEADER, [A.AMEND, A.FILE, A.CANCEL]),
+    (S.REPORTED, SHIFT_LEADER, [A.AMEND, A.REQUEST_VERIFY, A.FILE, A.CANCEL]),
     (S.REPORTED, INSPECTOR, [A.VERIFY]),
-    (S.REPORTED, ACCEPTOR, [A.AMEND]),
+    (S.REPORTED, ACCEPTOR, [A.AMEND, A.REQUEST_VERIFY]),
     (S.FILED, DISPATCHER, [A.DISPATCH]),
-    (S.DISPATCHED, HANDLER, [A.RETURN, A.REQUEST_EXTENSION, A.FEEDBACK]),
+    (S.DISPATCHED, HANDLER, [A.RETURN, A.REQUEST_EXTENSION, A.REQUEST_SUSPENSION, A.FEEDBACK]),
     (S.DISPATCHED, OTHER_HANDLER, []),
     (S.DISPATCHED, SHIFT_LEADER, [A.SUSPEND, A.SUPERVISE]),
     (S.DISPATCHED, LEADER, [A.SUPERVISE]),
@@ -872,4 +944,4 @@ def test_allowed_actions_follows_pending_extensions_ratings_and_locations() -> N
 
 def test_the_system_may_take_every_action_of_the_state() -> None:
     assert allowed_actions(in_state(S.DISPATCHED), SYSTEM, RULES) == [
-        A.RETURN, A.REQUEST_EXTENSION, A.SUSPEND, A.FEEDBACK, A.SUPERVISE]
+        A.RETURN, A.REQUEST_EXTENSION, A.REQUEST_SUSPENSION, A.SUSPEND, A.FEEDBACK, A.SUPERVISE]

@@ -135,6 +135,7 @@ def assignment_views(city: City, case: Case, now: datetime) -> list[AssignmentPu
         started_at=a.started_at, limit=a.limit, deadline=a.deadline, handled_at=a.handled_at,
         ended=a.ended, ended_at=a.ended_at, on_time=a.on_time, overdue=overdue_at(a, now),
         suspended=a.suspended_at is not None, extension_requested=a.extension_requested,
+        suspension_requested=a.suspension_requested,
     ) for a in case.assignments]
 
 

@@ -126,7 +126,7 @@ class CaseActionCreate(BaseModel):
                                                   "out_of_scope；return、suspend 等为文字）")
     duplicate_of: CaseNo | None = Field(None, description="重复的原案件号（cancel duplicate）")
     value: Rating | None = Field(None, description="评价（rate）")
-    inspector: Login | None = Field(None, description="指定核查的监督员（feedback）")
+    inspector: Login | None = Field(None, description="指定的监督员（feedback 的核查、request_verify 的核实）")
     category_code: CategoryCode | None = None
     urgency: Urgency | None = None
     lon: Lon | None = None
@@ -230,6 +230,7 @@ class AssignmentPublic(BaseModel):
     overdue: bool = Field(description="此刻是否超期")
     suspended: bool
     extension_requested: str | None
+    suspension_requested: str | None = Field(None, description="待审批的挂账申请理由")
 
 
 class TaskPublic(BaseModel):

@@ -35,6 +35,7 @@ class CaseStatus(LabelledEnum):
 class Action(LabelledEnum):
     REPORT = "report"
     AMEND = "amend"
+    REQUEST_VERIFY = "request_verify"
     VERIFY = "verify"
     FILE = "file"
     CANCEL = "cancel"
@@ -43,6 +44,8 @@ class Action(LabelledEnum):
     REQUEST_EXTENSION = "request_extension"
     EXTEND = "extend"
     REJECT_EXTENSION = "reject_extension"
+    REQUEST_SUSPENSION = "request_suspension"
+    REJECT_SUSPENSION = "reject_suspension"
     SUSPEND = "suspend"
     RESUME = "resume"
     FEEDBACK = "feedback"
@@ -144,9 +147,11 @@ _LABELS: dict[str, dict[str, str]] = {
         "cancelled": "已作废",
     },
     "Action": {
-        "report": "上报", "amend": "修改", "verify": "核实", "file": "立案", "cancel": "作废",
+        "report": "上报", "amend": "修改", "request_verify": "派发核实", "verify": "核实",
+        "file": "立案", "cancel": "作废",
         "dispatch": "派遣", "return": "回退", "request_extension": "申请延期",
-        "extend": "批准延期", "reject_extension": "驳回延期", "suspend": "挂账",
+        "extend": "批准延期", "reject_extension": "驳回延期",
+        "request_suspension": "申请挂账", "reject_suspension": "驳回挂账", "suspend": "挂账",
         "resume": "恢复处置", "feedback": "处置反馈", "check_fail": "核查不通过（返工）",
         "check_pass": "核查通过", "close": "结案", "supervise": "督办", "rate": "评价",
     },

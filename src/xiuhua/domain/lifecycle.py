@@ -35,6 +35,7 @@ OPEN_STATES = frozenset(s for s in CaseStatus if s.is_open)
 # Where each action may start. ``report`` creates a case and has no "from" state.
 FROM_STATES: dict[Action, frozenset[CaseStatus]] = {
     Action.AMEND: frozenset({S.REPORTED, S.FILED}),
+    Action.REQUEST_VERIFY: frozenset({S.REPORTED}),
     Action.VERIFY: frozenset({S.REPORTED}),
     Action.FILE: frozenset({S.REPORTED}),
     Action.CANCEL: frozenset({S.REPORTED, S.FILED}),
@@ -43,6 +44,8 @@ FROM_STATES: dict[Action, frozenset[CaseStatus]] = {
     Action.REQUEST_EXTENSION: frozenset({S.DISPATCHED}),
     Action.EXTEND: frozenset({S.DISPATCHED}),
     Action.REJECT_EXTENSION: frozenset({S.DISPATCHED}),
+    Action.REQUEST_SUSPENSION: frozenset({S.DISPATCHED}),
+    Action.REJECT_SUSPENSION: frozenset({S.DISPATCHED}),
     Action.SUSPEND: frozenset({S.DISPATCHED}),
     Action.RESUME: frozenset({S.SUSPENDED}),
     Action.FEEDBACK: frozenset({S.DISPATCHED}),
@@ -57,6 +60,7 @@ R = Role
 DEFAULT_PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.REPORT: frozenset({R.INSPECTOR, R.ACCEPTOR, R.PUBLIC}),
     Action.AMEND: frozenset({R.ACCEPTOR, R.SHIFT_LEADER}),
+    Action.REQUEST_VERIFY: frozenset({R.ACCEPTOR, R.SHIFT_LEADER}),
     Action.VERIFY: frozenset({R.INSPECTOR}),
     Action.FILE: frozenset({R.SHIFT_LEADER}),
     Action.CANCEL: frozenset({R.SHIFT_LEADER}),
@@ -65,6 +69,8 @@ DEFAULT_PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.REQUEST_EXTENSION: frozenset({R.HANDLER, R.UNIT_LEADER}),
     Action.EXTEND: frozenset({R.SHIFT_LEADER}),
     Action.REJECT_EXTENSION: frozenset({R.SHIFT_LEADER}),
+    Action.REQUEST_SUSPENSION: frozenset({R.HANDLER, R.UNIT_LEADER}),
+    Action.REJECT_SUSPENSION: frozenset({R.SHIFT_LEADER}),
     Action.SUSPEND: frozenset({R.SHIFT_LEADER}),
     Action.RESUME: frozenset({R.SHIFT_LEADER}),
     Action.FEEDBACK: frozenset({R.HANDLER, R.UNIT_LEADER}),
@@ -142,6 +148,7 @@ class Assignment:
     suspended_at: datetime | None = None
     remaining_seconds: int | None = None
     extension_requested: str | None = None
+    suspension_requested: str | None = None  # the unit's reason, until suspended or refused
     deadline_log: list[tuple[datetime, datetime | None]] = field(default_factory=list)
 
     @property
@@ -504,6 +511,23 @@ def _verify(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
     return {}
 
 
+def _request_verify(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
+    """送核实: open a 核实 task for the inspector picked, else the grid's; a task already open
+    for someone else is handed over (closed as ``reassigned``)."""
+    grid = case.location.grid_code if case.location is not None else None
+    inspector = cmd.inspector or (rules.inspector_for(grid) if grid is not None else None)
+    if inspector is None:
+        raise InvalidInput("案件尚未定位且未指定监督员，请先补充位置或指定核实的监督员",
+                           code="no_inspector")
+    current = case.open_task(TaskKind.VERIFY)
+    if current is not None:
+        if current.inspector == inspector:
+            raise _refuse("该监督员已有此案件的核实任务", code="verify_pending")
+        current.done_at, current.result = cmd.at, "reassigned"
+    _open_task(case, rules, TaskKind.VERIFY, cmd.at, inspector)
+    return {"inspector": inspector}
+
+
 def _file(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
     case.status = S.FILED
     case.filed_at = cmd.at
@@ -581,15 +605,20 @@ def _reason(cmd: Command, what: str) -> str:
     return reason
 
 
+def return_window_closes(assignment: Assignment, rules: Rules) -> datetime:
+    """The last instant the unit may return the assignment (the return window after dispatch)."""
+    window = TimeLimit.parse(rules.config.return_window)
+    return rules.calendar(assignment.calendar).deadline(assignment.started_at, window)
+
+
 def _return(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
     assignment = _open(case)
-    window = TimeLimit.parse(rules.config.return_window)
-    closes = rules.calendar(assignment.calendar).deadline(assignment.started_at, window)
-    if cmd.at > closes:
-        raise _refuse(f"已超过回退时限（派遣后 {window.text}），不能回退", code="return_window_closed")
+    if cmd.at > return_window_closes(assignment, rules):
+        raise _refuse(f"已超过回退时限（派遣后 {rules.config.return_window}），不能回退",
+                      code="return_window_closed")
     reason = _reason(cmd, "回退")
     assignment.ended, assignment.ended_at = AssignmentEnd.RETURNED, cmd.at
-    assignment.extension_requested = None
+    assignment.extension_requested = assignment.suspension_requested = None
     case.status = S.FILED
     return {"reason": reason}
 
@@ -629,6 +658,18 @@ def _reject_extension(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
     return {"reason": cmd.reason}
 
 
+def _request_suspension(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
+    assignment = _open(case)
+    _before_deadline(assignment, cmd.at, "申请挂账")
+    assignment.suspension_requested = _reason(cmd, "申请挂账")
+    return {"reason": assignment.suspension_requested}
+
+
+def _reject_suspension(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
+    _open(case).suspension_requested = None
+    return {"reason": cmd.reason}
+
+
 def _suspend(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
     assignment = _open(case)
     _before_deadline(assignment, cmd.at, "挂账")
@@ -637,6 +678,7 @@ def _suspend(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
     calendar = rules.calendar(assignment.calendar)
     assignment.remaining_seconds = calendar.counted_seconds(cmd.at, assignment.deadline, working)
     assignment.suspended_at = cmd.at
+    assignment.suspension_requested = None
     assignment.deadline_log.append((cmd.at, None))
     case.status = S.SUSPENDED
     return {"reason": reason}
@@ -659,7 +701,7 @@ def _resume(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
 def _feedback(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
     assignment = _open(case)
     assignment.ended, assignment.ended_at = AssignmentEnd.HANDLED, cmd.at
-    assignment.extension_requested = None
+    assignment.extension_requested = assignment.suspension_requested = None
     case.status = S.HANDLED
     _open_task(case, rules, TaskKind.CHECK, cmd.at, cmd.inspector)
     return {"inspector": cmd.inspector}
@@ -717,6 +759,16 @@ def _has_pending_extension(case: Case) -> None:
     _pending_extension(_open(case))
 
 
+def _no_pending_suspension(case: Case) -> None:
+    if _open(case).suspension_requested is not None:
+        raise _refuse("已有待审批的挂账申请", code="suspension_pending")
+
+
+def _has_pending_suspension(case: Case) -> None:
+    if _open(case).suspension_requested is None:
+        raise _refuse("没有待审批的挂账申请", code="no_suspension_request")
+
+
 def _held(case: Case) -> None:
     if case.holder is None:
         raise _refuse("案件尚未派遣到处置单位，无督办对象", code="no_holder")
@@ -732,12 +784,15 @@ _CASE_CHECKS: dict[Action, Callable[[Case], None]] = {
     Action.REQUEST_EXTENSION: _no_pending_extension,
     Action.EXTEND: _has_pending_extension,
     Action.REJECT_EXTENSION: _has_pending_extension,
+    Action.REQUEST_SUSPENSION: _no_pending_suspension,
+    Action.REJECT_SUSPENSION: _has_pending_suspension,
     Action.SUPERVISE: _held,
     Action.RATE: _not_rated,
 }
 
 _HANDLERS: dict[Action, Callable[[Case, Command, Rules], dict[str, Any]]] = {
     Action.AMEND: _amend,
+    Action.REQUEST_VERIFY: _request_verify,
     Action.VERIFY: _verify,
     Action.FILE: _file,
     Action.CANCEL: _cancel,
@@ -746,6 +801,8 @@ _HANDLERS: dict[Action, Callable[[Case, Command, Rules], dict[str, Any]]] = {
     Action.REQUEST_EXTENSION: _request_extension,
     Action.EXTEND: _extend,
     Action.REJECT_EXTENSION: _reject_extension,
+    Action.REQUEST_SUSPENSION: _request_suspension,
+    Action.REJECT_SUSPENSION: _reject_suspension,
     Action.SUSPEND: _suspend,
     Action.RESUME: _resume,
     Action.FEEDBACK: _feedback,

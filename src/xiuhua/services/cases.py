@@ -30,6 +30,7 @@ from xiuhua.domain.lifecycle import (
 from xiuhua.domain.taxonomy import DEFAULT_URGENCY
 from xiuhua.services.accounts import audit
 from xiuhua.services.photos import link_photos
+from xiuhua.store import city as city_store
 from xiuhua.store.cases import load_case, next_case_no, save_case
 from xiuhua.store.tables import cases, components
 
@@ -184,6 +185,9 @@ def perform_action(session: Session, city: City, principal: Principal, case_no: 
     """A user's action on a case they may see: applied by the lifecycle rules, its photos
     linked to the case, audited (from ``client``). Returns the case as acted on."""
     visible_case(session, principal, case_no)
+    if data.inspector is not None and data.inspector not in city_store.active_users(
+            session, Role.INSPECTOR):
+        raise InvalidInput(f"“{data.inspector}”不是在岗的监督员", code="unknown_inspector")
     cmd = action_command(city, principal, action, data, at)
     case = act_on_case(session, city, case_no, cmd)
     link_photos(session, case_no, cmd.photos)

@@ -706,6 +706,8 @@ class Replay:
 
     def _lifecycle(self, case: Case, spec: ReportSpec) -> None:
         t = spec.at
+        if spec.source is Source.HOTLINE:  # the acceptor sends the call for 核实
+            t = self._act(case, Action.REQUEST_VERIFY, self._center(t, 2, 20), ACCEPTOR)
         if spec.source in (Source.PUBLIC, Source.HOTLINE):
             t = self._act(case, Action.VERIFY, self._task_time(t, self.rules.config.verify_limit),
                           self._inspector(spec.grid))
@@ -815,8 +817,15 @@ class Replay:
         left = calendar.counted_seconds(t, assignment.deadline, limit.working)
         if left < 1200:
             return t
-        at = calendar.add(t, int(left * self.rng.uniform(0.1, 0.5)), limit.working)
-        self._act(case, Action.SUSPEND, at, SHIFT, reason=self._text("suspend"))
+        asked_at = calendar.add(t, int(left * self.rng.uniform(0.1, 0.4)), limit.working)
+        reason = self._text("suspend")
+        handler = self._handler(assignment.unit_code)
+        self._act(case, Action.REQUEST_SUSPENSION, asked_at, handler, reason=reason)
+        at = min(self._center(asked_at, 10, 120), assignment.deadline)
+        if self.rng.random() >= P_GRANT:
+            return self._act(case, Action.REJECT_SUSPENSION, at, SHIFT,
+                             reason=self._text("reject_suspension"))
+        self._act(case, Action.SUSPEND, at, SHIFT, reason=reason)
         resumed = self.work.add(at, self.rng.randint(1, 8) * self.work.standard_day_seconds, True)
         return self._act(case, Action.RESUME, resumed, SHIFT)
 

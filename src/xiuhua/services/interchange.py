@@ -71,10 +71,13 @@ AMEND_KEYS = ("category_code", "urgency", "lon", "lat", "coord_sys", "component_
 # The keys each action takes besides the common ones, in export order: the keys of the event's
 # data (amend: its new values flattened, and "old").
 EVENT_KEYS: dict[Action, tuple[str, ...]] = {
-    Action.REPORT: (), Action.AMEND: (*AMEND_KEYS, "old"), Action.VERIFY: (), Action.FILE: (),
+    Action.REPORT: (), Action.AMEND: (*AMEND_KEYS, "old"), Action.REQUEST_VERIFY: ("inspector",),
+    Action.VERIFY: (), Action.FILE: (),
     Action.CANCEL: ("reason", "duplicate_of"), Action.DISPATCH: ("unit", "limit"),
     Action.RETURN: ("reason",), Action.REQUEST_EXTENSION: ("limit", "reason"),
-    Action.EXTEND: ("limit",), Action.REJECT_EXTENSION: ("reason",), Action.SUSPEND: ("reason",),
+    Action.EXTEND: ("limit",), Action.REJECT_EXTENSION: ("reason",),
+    Action.REQUEST_SUSPENSION: ("reason",), Action.REJECT_SUSPENSION: ("reason",),
+    Action.SUSPEND: ("reason",),
     Action.RESUME: (), Action.FEEDBACK: ("inspector",), Action.CHECK_FAIL: ("unit", "limit"),
     Action.CHECK_PASS: (), Action.CLOSE: (), Action.SUPERVISE: ("unit",), Action.RATE: ("value",),
 }

@@ -40,8 +40,10 @@ PUBLIC_ACTIONS = frozenset({Action.REPORT, Action.FILE, Action.DISPATCH, Action.
                             Action.CHECK_PASS, Action.CLOSE, Action.CANCEL, Action.RATE})
 PUBLIC_NOTES = frozenset({Action.FEEDBACK, Action.CLOSE, Action.CANCEL})
 # Actions that leave the case in the state they found it in.
-_SAME_STATE = frozenset({Action.AMEND, Action.VERIFY, Action.SUPERVISE, Action.RATE,
-                         Action.REQUEST_EXTENSION, Action.EXTEND, Action.REJECT_EXTENSION})
+_SAME_STATE = frozenset({Action.AMEND, Action.REQUEST_VERIFY, Action.VERIFY, Action.SUPERVISE,
+                         Action.RATE, Action.REQUEST_EXTENSION, Action.EXTEND,
+                         Action.REJECT_EXTENSION, Action.REQUEST_SUSPENSION,
+                         Action.REJECT_SUSPENSION})
 
 
 # --- categories -----------------------------------------------------------------------------

@@ -260,14 +260,22 @@ def component_owners(session: Session, case_nos: Iterable[str]) -> dict[str, str
     return {r.case_no: r.owner_unit for r in rows}
 
 
-def extension_requests(session: Session, principal: Principal, now: datetime,
-                       limit: int = 100) -> list[Any]:
-    """Cases whose open assignment waits for an extension decision, the earliest deadline first."""
+PENDING_REQUESTS = ("extension_requested", "suspension_requested")
+
+
+def pending_requests(session: Session, principal: Principal, now: datetime, column: str,
+                     limit: int = 100) -> list[Any]:
+    """Cases whose open assignment waits for a decision on the unit's request (``column``:
+    ``extension_requested`` or ``suspension_requested``, returned as ``request``), the
+    earliest deadline first."""
+    if column not in PENDING_REQUESTS:
+        raise ValueError(column)
     a = assignments.c
-    query = (select(*SUMMARY_COLUMNS, overdue(now).label("overdue"), a.extension_requested)
+    asked = a[column]
+    query = (select(*SUMMARY_COLUMNS, overdue(now).label("overdue"), asked.label("request"))
              .join(assignments, and_(a.case_no == cases.c.case_no,
                                      a.ended == AssignmentEnd.OPEN.value))
-             .where(visible_to(principal), a.extension_requested.is_not(None))
+             .where(visible_to(principal), asked.is_not(None))
              .order_by(a.deadline, cases.c.case_no).limit(limit))
     return list(session.execute(query))
 

@@ -87,6 +87,7 @@ def assignment_row(case_no: str, a: Assignment) -> Row:
         "deadline": a.deadline, "ended": a.ended.value, "ended_at": a.ended_at,
         "suspended_at": a.suspended_at, "remaining_seconds": a.remaining_seconds,
         "extension_requested": a.extension_requested,
+        "suspension_requested": a.suspension_requested,
         "deadline_log": [[_iso(s), _iso(d)] for s, d in a.deadline_log],
     }
 
@@ -143,7 +144,8 @@ def assignment_from_row(m: Any) -> Assignment:
         started_at=m["started_at"], limit=m["limit_text"], calendar=m["calendar"],
         deadline=m["deadline"], ended=AssignmentEnd(m["ended"]), ended_at=m["ended_at"],
         suspended_at=m["suspended_at"], remaining_seconds=m["remaining_seconds"],
-        extension_requested=m["extension_requested"], deadline_log=log,
+        extension_requested=m["extension_requested"],
+        suspension_requested=m["suspension_requested"], deadline_log=log,
     )
 
 

@@ -247,6 +247,14 @@ def user_names(bind: Bind, logins: Iterable[str | None]) -> dict[str, str]:
     return {r.login: r.name for r in rows}
 
 
+def active_users(bind: Bind, role: Role) -> dict[str, str]:
+    """Login → name of the active users of ``role``, by login."""
+    rows = bind.execute(select(users.c.login, users.c.name)
+                        .where(users.c.role == role.value, users.c.active.is_(True))
+                        .order_by(users.c.login))
+    return {r.login: r.name for r in rows}
+
+
 MODEL_VERSION = "model_version"
 
 

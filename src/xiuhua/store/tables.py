@@ -275,6 +275,7 @@ assignments = Table(
     Column("suspended_at", UTCDateTime, nullable=True),
     Column("remaining_seconds", Integer, nullable=True),
     Column("extension_requested", String(16), nullable=True),
+    Column("suspension_requested", Text, nullable=True),
     Column("deadline_log", JSON, nullable=False),
     UniqueConstraint("case_no", "seq", name="uq_assignments_case_no_seq"),
     Index("ix_assignments_unit_code_ended", "unit_code", "ended"),

@@ -146,6 +146,8 @@ def assignment_views(city: City, case: Case, now: datetime) -> list[AssignmentVi
         state = a.ended.label
         if a.extension_requested:
             state += f"（申请延期 {limit_label(a.extension_requested)}）"
+        if a.suspension_requested:
+            state += f"（申请挂账：{a.suspension_requested}）"
         if a.on_time is not None:
             state += "，按时" if a.on_time else "，超时"
         views.append(AssignmentView(a.seq, unit_name(city, a.unit_code), a.kind.label,

@@ -11,11 +11,13 @@ from sqlalchemy.orm import Session
 
 from xiuhua.api.cases import suggestion_message
 from xiuhua.api.schemas import UnitRef
-from xiuhua.domain.choices import Action, CancelReason, Rating, UnitKind
+from xiuhua.domain.choices import Action, CancelReason, Rating, Role, UnitKind
 from xiuhua.domain.city import City
-from xiuhua.domain.lifecycle import Case
+from xiuhua.domain.lifecycle import Case, return_window_closes
 from xiuhua.domain.taxonomy import URGENCY_LABELS, ClassKind
 from xiuhua.services.cases import component_owner
+from xiuhua.store import city as city_store
+from xiuhua.web.pages import limit_label, local_time
 from xiuhua.web.views import unit_name
 
 FIELD_LABELS = {
@@ -41,6 +43,8 @@ LIMIT_HINT = "如 4wh（工作小时）、2wd（工作日）、24h、3d"
 ACTION_FORMS: dict[Action, tuple[Field, ...]] = {
     Action.AMEND: (Field("category_code", "类别", "select"), Field("urgency", "紧急程度", "select"),
                    Field("address", "地址"), Field("description", "描述", "textarea"), NOTE),
+    Action.REQUEST_VERIFY: (Field("inspector", "核实监督员", "select",
+                                  hint="留空则派给该网格的责任监督员"), NOTE),
     Action.VERIFY: (Field("note", "核实情况", "textarea"),),
     Action.FILE: (NOTE,),
     Action.CANCEL: (Field("reason", "作废原因", "select", required=True),
@@ -52,6 +56,8 @@ ACTION_FORMS: dict[Action, tuple[Field, ...]] = {
                                Field("reason", "申请理由", "textarea")),
     Action.EXTEND: (Field("limit", "批准延长时限", hint="留空按申请的时限"), NOTE),
     Action.REJECT_EXTENSION: (Field("reason", "驳回理由", "textarea"),),
+    Action.REQUEST_SUSPENSION: (Field("reason", "申请挂账理由", "textarea", required=True),),
+    Action.REJECT_SUSPENSION: (Field("reason", "驳回理由", "textarea"),),
     Action.SUSPEND: (Field("reason", "挂账原因", "textarea", required=True),),
     Action.RESUME: (NOTE,),
     Action.FEEDBACK: (Field("note", "处置情况", "textarea"),),
@@ -61,7 +67,8 @@ ACTION_FORMS: dict[Action, tuple[Field, ...]] = {
     Action.SUPERVISE: (Field("note", "督办意见", "textarea"),),
     Action.RATE: (Field("value", "评价", "select", required=True),),
 }
-DANGER = frozenset({Action.CANCEL, Action.RETURN, Action.CHECK_FAIL, Action.REJECT_EXTENSION})
+DANGER = frozenset({Action.CANCEL, Action.RETURN, Action.CHECK_FAIL, Action.REJECT_EXTENSION,
+                    Action.REJECT_SUSPENSION})
 
 
 @dataclass
@@ -86,7 +93,7 @@ def _units(city: City) -> list[tuple[str, str]]:
             if u.active and u.kind != UnitKind.CENTER.value]
 
 
-def _choices(city: City, name: str) -> list[tuple[str, str]]:
+def _choices(session: Session, city: City, name: str) -> list[tuple[str, str]]:
     if name == "category_code":
         return _categories(city)
     if name == "urgency":
@@ -97,6 +104,8 @@ def _choices(city: City, name: str) -> list[tuple[str, str]]:
         return [(r.value, r.label) for r in CancelReason]
     if name == "value":
         return [(r.value, r.label) for r in Rating]
+    if name == "inspector":
+        return list(city_store.active_users(session, Role.INSPECTOR).items())
     return []
 
 
@@ -123,7 +132,7 @@ def action_form(session: Session, city: City, case: Case, action: Action,
     refused = failed is not None and failed.get("action") == action.value
     values = dict(failed.get("values", {})) if refused and failed else \
         _defaults(session, city, case, action)
-    fields = [(f, str(values.get(f.name, "")), _choices(city, f.name))
+    fields = [(f, str(values.get(f.name, "")), _choices(session, city, f.name))
               for f in ACTION_FORMS[action]]
     view = FormView(action, fields, case.version, action in DANGER,
                     error=str(failed.get("text", "")) if refused and failed else "", open=refused)
@@ -131,4 +140,12 @@ def action_form(session: Session, city: City, case: Case, action: Action,
         unit, view.extra["suggestion"] = suggestion(session, city, case)
         if not refused:
             view.fields[0] = (view.fields[0][0], unit, view.fields[0][2])
+    assignment = case.open_assignment
+    if action is Action.RETURN and assignment is not None:
+        closes = return_window_closes(assignment, city.rules)
+        view.extra["suggestion"] = (f"回退须在 {local_time(closes, '%m-%d %H:%M')} 前"
+                                    f"（派遣后 {limit_label(city.rules.config.return_window)}）")
+    if action in (Action.REQUEST_EXTENSION, Action.REQUEST_SUSPENSION) and assignment:
+        view.extra["suggestion"] = (f"须在处置时限 {local_time(assignment.deadline, '%m-%d %H:%M')}"
+                                    " 前提出")
     return view

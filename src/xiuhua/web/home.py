@@ -64,6 +64,15 @@ def new_reports(ctx: Ctx) -> list[CaseRow]:
     return _verify_notes(ctx, _cases(ctx, CaseFilter(statuses=(S.REPORTED,)), "reported_at"))
 
 
+def to_accept(ctx: Ctx) -> list[CaseRow]:
+    """New reports; those located and not yet with an inspector can be sent for 核实 at once."""
+    rows = new_reports(ctx)
+    for row in rows:
+        if not row.note and row.grid:
+            row.quick = (Action.REQUEST_VERIFY.value, "派发核实", {})
+    return rows
+
+
 def closed_follow_up(ctx: Ctx) -> list[CaseRow]:
     since = ctx.now - timedelta(days=FOLLOW_UP_DAYS)
     return _cases(ctx, CaseFilter(statuses=(S.CLOSED,), closed_from=since), "-reported_at")
@@ -76,13 +85,27 @@ def to_file(ctx: Ctx) -> list[CaseRow]:
     return rows
 
 
-def extensions(ctx: Ctx) -> list[CaseRow]:
-    found = case_queries.extension_requests(ctx.session, ctx.user, ctx.now)
+def _requests(ctx: Ctx, column: str, note: Callable[[str], str], action: Action,
+              label: str) -> list[CaseRow]:
+    """The open assignments waiting for a decision on the unit's request; one click grants
+    it as asked (a suspension with the unit's reason)."""
+    found = case_queries.pending_requests(ctx.session, ctx.user, ctx.now, column)
     rows = case_rows(ctx.session, ctx.city, found, ctx.now)
     for row, raw in zip(rows, found, strict=True):
-        row.note = f"申请延期 {limit_label(raw.extension_requested)}"
-        row.quick = (Action.EXTEND.value, "批准延期", {})
+        row.note = note(raw.request)
+        fields = {"reason": raw.request} if action is Action.SUSPEND else {}
+        row.quick = (action.value, label, fields)
     return rows
+
+
+def extensions(ctx: Ctx) -> list[CaseRow]:
+    return _requests(ctx, "extension_requested", lambda asked: f"申请延期 {limit_label(asked)}",
+                     Action.EXTEND, "批准延期")
+
+
+def suspension_requests(ctx: Ctx) -> list[CaseRow]:
+    return _requests(ctx, "suspension_requested", lambda reason: f"申请挂账：{reason}",
+                     Action.SUSPEND, "批准挂账")
 
 
 def suspended(ctx: Ctx) -> list[CaseRow]:
@@ -165,10 +188,11 @@ class Section:
 
 
 SECTIONS = {s.key: s for s in (
-    Section("new_reports", "新上报待受理（补充信息、核实）", "没有待受理的上报", new_reports),
+    Section("new_reports", "新上报待受理（补充信息、派发核实）", "没有待受理的上报", to_accept),
     Section("closed_follow_up", f"近 {FOLLOW_UP_DAYS} 日结案（待回访评价）", "近期没有结案", closed_follow_up),
     Section("to_file", "待立案 / 作废", "没有待立案的案件", to_file),
     Section("extensions", "延期申请待审批", "没有延期申请", extensions),
+    Section("suspension_requests", "挂账申请待审批", "没有挂账申请", suspension_requests),
     Section("suspended", "挂账中（待恢复处置）", "没有挂账案件", suspended),
     Section("to_close", "核查通过待结案", "没有待结案的案件", to_close),
     Section("to_dispatch", "待派遣（含建议处置单位及依据）", "没有待派遣的案件", to_dispatch),
@@ -179,7 +203,8 @@ SECTIONS = {s.key: s for s in (
 
 ROLE_HOMES: dict[Role, tuple[str, tuple[str, ...]]] = {
     Role.ACCEPTOR: ("受理员工作台（监督中心）", ("new_reports", "closed_follow_up")),
-    Role.SHIFT_LEADER: ("值班长工作台（监督中心）", ("to_file", "extensions", "suspended", "to_close")),
+    Role.SHIFT_LEADER: ("值班长工作台（监督中心）", ("to_file", "extensions", "suspension_requests",
+                                                 "suspended", "to_close")),
     Role.DISPATCHER: ("派遣员工作台（指挥中心）", ("to_dispatch",)),
     Role.HANDLER: ("处置单位工作台", ("my_assignments",)),
     Role.UNIT_LEADER: ("处置单位工作台", ("my_assignments",)),

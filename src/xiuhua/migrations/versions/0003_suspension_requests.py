@@ -1,0 +1,26 @@
+"""suspension requests: a unit's pending request for 挂账, on its open assignment
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-28 17:10:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0003'
+down_revision = '0002'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('assignments', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('suspension_requested', sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('assignments', schema=None) as batch_op:
+        batch_op.drop_column('suspension_requested')
