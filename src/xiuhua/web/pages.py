@@ -95,6 +95,7 @@ _CENTER_AND_LEADERS = frozenset({Role.ACCEPTOR, Role.SHIFT_LEADER, Role.DISPATCH
                                  Role.ADMIN})
 NAV: tuple[NavItem, ...] = (
     NavItem("/", "工作台"),
+    NavItem("/cases", "案件查询"),
     NavItem("/report", "上报问题", frozenset({Role.INSPECTOR, Role.ACCEPTOR})),
     NavItem("/map", "一张图"),
     NavItem("/dashboard", "领导驾驶舱", _CENTER_AND_LEADERS),
