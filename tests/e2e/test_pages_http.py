@@ -185,6 +185,17 @@ def get_version(api: Api, case_no: str) -> int:
     return int(r.json()["version"])
 
 
+def test_the_shift_leader_watches_overdue_cases_and_those_due_within_a_working_hour(
+        site: tuple[Api, dict[str, str]]) -> None:
+    api, cases = site
+    sign_in(api.client, "shift01")
+    late = api.client.get("/parts/overdue").text
+    soon = api.client.get("/parts/due_soon").text
+    assert cases["overdue"] in late and cases["soon"] not in late
+    assert cases["soon"] in soon and cases["overdue"] not in soon
+    assert "剩余 45 分" in soon  # due 10:45, two working hours after 08:45
+
+
 def test_a_unit_queue_lists_the_cases_it_holds_not_those_it_returned(
         site: tuple[Api, dict[str, str]]) -> None:
     api, cases = site

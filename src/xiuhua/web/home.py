@@ -23,7 +23,7 @@ from xiuhua.store import case_queries
 from xiuhua.store import city as city_store
 from xiuhua.store.case_queries import CaseFilter, list_cases
 from xiuhua.web.pages import PageRoute, PageUser, limit_label, local_time, not_found_page, render
-from xiuhua.web.views import CaseRow, Countdown, case_rows, countdown, unit_name
+from xiuhua.web.views import WARNING_SECONDS, CaseRow, Countdown, case_rows, countdown, unit_name
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 S = CaseStatus
@@ -152,6 +152,15 @@ def overdue_cases(ctx: Ctx) -> list[CaseRow]:
     return _cases(ctx, CaseFilter(overdue=True), "due_at", limit=100)
 
 
+def due_soon(ctx: Ctx) -> list[CaseRow]:
+    """Cases being handled whose deadline comes within one working hour (预警), each on its
+    assignment's own calendar; the query's bound (one working hour on the default calendar,
+    never shorter than one natural hour) only narrows the candidates."""
+    soon = ctx.city.calendar().add(ctx.now, WARNING_SECONDS, True)
+    filters = CaseFilter(statuses=(S.DISPATCHED,), overdue=False, due_before=soon)
+    return [r for r in _cases(ctx, filters, "due_at", limit=100) if r.tone == "warning"]
+
+
 @dataclass
 class TaskRow:
     case_no: str
@@ -199,17 +208,18 @@ SECTIONS = {s.key: s for s in (
     Section("my_assignments", "本单位在办案件（按处置时限排序）", "本单位没有在办案件", my_assignments),
     Section("my_tasks", "我的核实、核查任务", "没有待办任务", my_tasks, "home/_tasks.html"),
     Section("overdue", "超时未办结案件", "没有超时案件", overdue_cases),
+    Section("due_soon", "1 个工作小时内到期（预警）", "没有即将到期的案件", due_soon),
 )}
 
 ROLE_HOMES: dict[Role, tuple[str, tuple[str, ...]]] = {
     Role.ACCEPTOR: ("受理员工作台（监督中心）", ("new_reports", "closed_follow_up")),
     Role.SHIFT_LEADER: ("值班长工作台（监督中心）", ("to_file", "extensions", "suspension_requests",
-                                                 "suspended", "to_close")),
+                                                 "suspended", "to_close", "overdue", "due_soon")),
     Role.DISPATCHER: ("派遣员工作台（指挥中心）", ("to_dispatch",)),
     Role.HANDLER: ("处置单位工作台", ("my_assignments",)),
     Role.UNIT_LEADER: ("处置单位工作台", ("my_assignments",)),
     Role.INSPECTOR: ("监督员工作台", ("my_tasks",)),
-    Role.LEADER: ("领导首页", ("overdue",)),
+    Role.LEADER: ("领导首页", ("overdue", "due_soon")),
     Role.ADMIN: ("系统管理员首页", ("overdue",)),
 }
 
