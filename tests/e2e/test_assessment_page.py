@@ -6,13 +6,23 @@ cases, a phone-sized screen, and a role the page is not for refused."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import pytest
 
+from tests.api.conftest import Api
 from tests.e2e.conftest import Server, Visit
+from tests.e2e.test_pages_http import sign_in
+from tests.unit.test_assessment import History, build_history
+from xiuhua.domain.access import Principal
+from xiuhua.domain.choices import Role
+from xiuhua.store.cases import insert_cases
+from xiuhua.store.db import transaction
+from xiuhua.web.assessment import unit_table
 
 pytestmark = pytest.mark.e2e
+LEADER = Principal("leader01", Role.LEADER)
 
 
 def unit_row(visit: Visit, code: str) -> str:
@@ -116,3 +126,76 @@ def test_a_role_it_is_not_for_is_refused(visit: Visit) -> None:
     response = visit.go("/assessment")
     assert response.status == 403
     visit.problems[:] = [p for p in visit.problems if "403" not in p]
+
+
+# --- over HTTP, on both backends: the assessment tests' October, whose units have scores ----------
+
+
+@pytest.fixture
+def october(api: Api) -> History:
+    history = build_history()
+    with transaction(api.engine) as session:
+        insert_cases(session, list(history.cases.values()))
+    api.clock.set("2026-11-03 09:00")
+    return history
+
+
+def row(html: str, attribute: str, code: str) -> str:
+    found = re.search(rf'<tr {attribute}="{code}".*?</tr>', html, re.DOTALL)
+    assert found, f"no row for {code}"
+    return found.group(0)
+
+
+def cell(html: str, label: str) -> str:
+    found = re.search(rf'data-label="{label}"[^>]*>(.*?)</td>', html, re.DOTALL)
+    assert found, f"no cell {label}"
+    return re.sub(r"<[^>]+>", "", found.group(1)).strip()
+
+
+def test_rankings_show_scores_grades_and_ranks(api: Api, october: History) -> None:
+    sign_in(api.client, "leader01")
+    html = api.client.get("/assessment").text  # last month: October
+    assert 'data-period="2026-10"' in html
+    hw, zf = row(html, "data-unit", "U-HW"), row(html, "data-unit", "U-ZF")
+    shown = (cell(hw, "名次"), cell(hw, "得分"), cell(hw, "等级"), cell(hw, "按期处置率"))
+    assert shown == ("2", "80.00", "B", "75.0%")
+    assert (cell(zf, "名次"), cell(zf, "得分"), cell(zf, "等级")) == ("1", "92.00", "A")
+    assert cell(hw, "较上期得分") == "—"  # September had too few cases to score
+    street = row(html, "data-region", "370181001")
+    assert cell(street, "名次") == "1" and cell(street, "按期结案率").endswith("%")
+
+
+def test_drill_down_panel_lists_exactly_the_counted_cases(api: Api, october: History) -> None:
+    sign_in(api.client, "leader01")
+    r = api.client.get("/assessment/2026-10/units/U-HW/cases", params={"measure": "overdue_unhandled"},
+                       headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "<html" not in r.text  # a panel, not a page
+    assert 'data-count="1"' in r.text and f'href="/cases/{october.no("C5")}"' in r.text
+    r = api.client.get("/assessment/2026-10/units/U-HW/cases", params={"measure": "no_such"})
+    assert r.status_code == 422 and "未知的考核指标" in r.text
+    sign_in(api.client, "handler_zf")
+    r = api.client.get("/assessment/2026-10/units/U-HW/cases", params={"measure": "dispatched"})
+    assert r.status_code == 403
+    r = api.client.get("/assessment/2026-10/regions/370181001/cases", params={"measure": "filed"})
+    assert r.status_code == 403
+    html = api.client.get("/assessment?period=2026-10").text
+    assert "data-drill" in row(html, "data-unit", "U-ZF") and "data-drill" not in row(html, "data-unit", "U-HW")
+
+
+def test_the_circular_downloads_with_the_browser_session(api: Api, october: History) -> None:
+    sign_in(api.client, "handler_hw")
+    html = api.client.get("/assessment?period=2026-10").text
+    link = re.search(r'id="download-docx" href="([^"]+)"', html)
+    assert link
+    r = api.client.get(link.group(1))  # the session cookie, no bearer token
+    assert r.status_code == 200 and r.content[:2] == b"PK"
+
+
+def test_month_on_month_changes_of_score_and_rank() -> None:
+    current = [{"unit_code": "A", "score": 85.5, "rank": 1}, {"unit_code": "B", "score": 70.0, "rank": 2},
+               {"unit_code": "C", "score": None, "rank": None}]
+    previous = [{"unit_code": "A", "score": 80.25, "rank": 2}, {"unit_code": "B", "score": 90.0, "rank": 1}]
+    rows = {r["unit_code"]: r for r in unit_table({"A": "职能部门"}, current, previous, LEADER)}
+    assert (rows["A"]["score_change"], rows["A"]["rank_change"], rows["A"]["kind"]) == (5.25, 1, "职能部门")
+    assert (rows["B"]["score_change"], rows["B"]["rank_change"], rows["B"]["prev_rank"]) == (-20.0, -1, 1)
+    assert (rows["C"]["score_change"], rows["C"]["rank_change"]) == (None, None)

@@ -10,6 +10,7 @@ their own unit's figures."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -79,15 +80,18 @@ def _delta(now: Any, before: Any) -> float | None:
     return round(now - before, 2) if now is not None and before is not None else None
 
 
-def unit_table(city: City, current: list[dict[str, Any]], previous: list[dict[str, Any]],
+def unit_kinds(city: City) -> dict[str, str]:
+    return {code: UnitKind(u.kind).label for code, u in city.units.items()}
+
+
+def unit_table(kinds: Mapping[str, str], current: list[dict[str, Any]], previous: list[dict[str, Any]],
                user: Principal) -> list[dict[str, Any]]:
     """The units as ranked, with the previous period's score and rank and the changes."""
     before = {r["unit_code"]: r for r in previous}
     rows = []
     for row in current:
         prev = before.get(row["unit_code"], {})
-        info = city.units.get(row["unit_code"])
-        rows.append({**row, "kind": UnitKind(info.kind).label if info else "",
+        rows.append({**row, "kind": kinds.get(row["unit_code"], ""),
                      "prev_score": prev.get("score"), "prev_rank": prev.get("rank"),
                      "score_change": _delta(row["score"], prev.get("score")),
                      "rank_change": _delta(prev.get("rank"), row["rank"]),  # > 0: moved up
@@ -135,7 +139,7 @@ def page_context(city: City, found: Figures, user: Principal) -> dict[str, Any]:
     return {
         "period": found.period, "period_name": period_name(found.period),
         "previous_name": period_name(found.period.shift(-1)), "figures": cur,
-        "units": unit_table(city, cur["units"], prev["units"], user),
+        "units": unit_table(unit_kinds(city), cur["units"], prev["units"], user),
         "streets": region_table(cur["regions"], prev["regions"], RegionLevel.STREET, user),
         "communities": region_table(cur["regions"], prev["regions"], RegionLevel.COMMUNITY, user),
         "inspectors": cur["inspectors"], "staff": cur["staff"],
