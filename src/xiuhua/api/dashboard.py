@@ -8,11 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from xiuhua.api.deps import CityDep, CurrentUser, NowDep, SessionDep, SettingsDep
+from xiuhua.api.deps import CityDep, CurrentUser, NowDep, SessionDep
 from xiuhua.api.schemas import Problem
 from xiuhua.domain.access import SEE_ALL_ROLES, Principal
 from xiuhua.domain.errors import PermissionDenied
-from xiuhua.services import assessment as assessment_service
 from xiuhua.services import dashboard as service
 
 router = APIRouter(prefix="/dashboard", tags=["领导驾驶舱"])
@@ -94,23 +93,21 @@ def may_open(user: Principal) -> None:
         raise PermissionDenied(f"领导驾驶舱不对{user.role.label}开放", code="permission_denied")
 
 
-def figures(request: Request, session: SessionDep, city: CityDep, settings: SettingsDep,
-            now: NowDep) -> dict[str, Any]:
+def figures(request: Request, session: SessionDep, city: CityDep, now: NowDep) -> dict[str, Any]:
     """The figures at ``now``, shared for a few seconds by every viewer (one cache per app)."""
     cache = getattr(request.app.state, "dashboard_cache", None)
     if cache is None:
         cache = request.app.state.dashboard_cache = service.Cache()
-    config = assessment_service.load_config(settings.data_dir)
-    return cache.get(now, lambda: service.dashboard(session, city, config, now))
+    return cache.get(now, lambda: service.dashboard(session, city, now))
 
 
 @router.get("", response_model=DashboardPublic,
             responses={401: {"model": Problem, "description": "未登录或令牌无效"},
                        403: {"model": Problem, "description": "无权查看"}})
-def get_dashboard(request: Request, session: SessionDep, city: CityDep, settings: SettingsDep,
-                  now: NowDep, user: CurrentUser) -> dict[str, Any]:
+def get_dashboard(request: Request, session: SessionDep, city: CityDep, now: NowDep,
+                  user: CurrentUser) -> dict[str, Any]:
     """领导驾驶舱的数据：今日和本月的上报、立案、派遣、结案、超期数，本月案件的环节漏斗，
     近 30 天趋势，本月高发问题，各单位本月按期处置率（考核口径），热点网格，以及近 30 天
     无上报、无监督员核实核查的盲区网格。指挥中心、领导和管理员可看；数据每 30 秒更新。"""
     may_open(user)
-    return figures(request, session, city, settings, now)
+    return figures(request, session, city, now)

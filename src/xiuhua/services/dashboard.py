@@ -10,8 +10,10 @@ Definitions (all times in Asia/Shanghai; "today" and "this month" run up to ``no
   passed in the range (``overdue_now``: all cases overdue at ``now``);
 - funnel: the cases reported this month, by the furthest stage they have reached now;
 - units' on-time rate: the assessment's ``on_time_rate`` of this month as it stands at ``now``
-  (``handled_on_time / due``), counted by :func:`xiuhua.domain.assessment.count_items` over the
-  assignments it reads — the figures the month's assessment will show;
+  (:func:`xiuhua.domain.assessment.unit_rates` over ``handled_on_time`` and
+  ``due = handled + overdue_unhandled``), counted in SQL by the store's twins of
+  ``Assignment.on_time`` and ``overdue_at`` — the figures the month's assessment shows (a test
+  holds them equal);
 - hotspots: the grids with most cases reported this month;
 - blind spots: grids where, in the last 30 days, no case was reported and no inspector verified
   (核实) or checked (核查) a case — the events that put an inspector in a grid (patrols are not
@@ -33,10 +35,7 @@ from sqlalchemy.orm import Session
 
 from xiuhua.domain.assessment import (
     UNIT_MEASURES,
-    AssessmentConfig,
     Period,
-    PeriodData,
-    count_items,
     month_label,
     unit_rates,
 )
@@ -107,23 +106,27 @@ def top_categories(session: Session, city: City, start: datetime, now: datetime)
             for code, n in store.filed_categories(session, start, now, TOP_CATEGORIES)]
 
 
-def unit_on_time(session: Session, city: City, config: AssessmentConfig, month: Period,
-                 now: datetime) -> list[dict[str, Any]]:
+def unit_on_time(session: Session, city: City, month: Period, now: datetime) -> list[dict[str, Any]]:
     """Each unit with something due this month: the assessment's counts and on-time rate as
-    they stand at ``now``, the best rate first."""
-    units = listed_units(city)
-    data = PeriodData(period=month, cases={}, assignments=store.month_assignments(session, month.start, now),
-                      events=(), history={}, units=units, regions={}, category_names={}, people={},
-                      calendars=city.calendars, as_of=now)
+    they stand at ``now`` (handled in the month, on time; overdue now), the best rate first."""
+    names = listed_units(city)
+    handled = store.unit_handled(session, month.start, now)
+    late = store.unit_overdue(session, now)
     rows = []
-    for code, items in count_items(data, config)["units"].items():
-        measured = {m: len(items.get(m, ())) for m in UNIT_MEASURES}
-        if not measured["due"]:
-            continue
-        rows.append({"unit_code": code, "unit_name": units.get(code, code),
+    for code in sorted(set(handled) | set(late)):
+        n, on_time = handled.get(code, (0, 0))
+        measured = {**dict.fromkeys(UNIT_MEASURES, 0), "handled": n, "handled_on_time": on_time,
+                    "overdue_unhandled": late.get(code, 0)}
+        measured["due"] = measured["handled"] + measured["overdue_unhandled"]
+        rows.append({"unit_code": code, "unit_name": names.get(code) or unit_label(city, code),
                      **{m: measured[m] for m in ("handled", "handled_on_time", "overdue_unhandled", "due")},
                      "on_time_rate": float(unit_rates(measured)["on_time_rate"] or 0)})
     return sorted(rows, key=lambda r: (-r["on_time_rate"], -r["due"], r["unit_code"]))
+
+
+def unit_label(city: City, code: str) -> str:
+    unit = city.units.get(code)
+    return unit.name if unit is not None else code
 
 
 def _grid(city: City, code: str) -> dict[str, Any]:
@@ -154,7 +157,7 @@ def blind_spots(session: Session, city: City, now: datetime) -> dict[str, Any]:
                       for code in listed]}
 
 
-def dashboard(session: Session, city: City, config: AssessmentConfig, now: datetime) -> dict[str, Any]:
+def dashboard(session: Session, city: City, now: datetime) -> dict[str, Any]:
     """Every figure of the dashboard at ``now``."""
     today = now.astimezone(SHANGHAI).date()
     month = Period.parse(month_label(today))
@@ -167,7 +170,7 @@ def dashboard(session: Session, city: City, config: AssessmentConfig, now: datet
         "funnel": funnel(session, month.start, now),
         "trend": trend(session, today, now),
         "top_categories": top_categories(session, city, month.start, now),
-        "units": unit_on_time(session, city, config, month, now),
+        "units": unit_on_time(session, city, month, now),
         "hotspots": hotspots(session, city, month.start, now),
         "blind_spots": blind_spots(session, city, now),
     }

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 
 from xiuhua.api import dashboard as dashboard_api
 from xiuhua.api.app import API
-from xiuhua.api.deps import CityDep, NowDep, SessionDep, SettingsDep
+from xiuhua.api.deps import CityDep, NowDep, SessionDep
 from xiuhua.domain.access import Principal
 from xiuhua.services.dashboard import CACHE_SECONDS
 from xiuhua.web.pages import PageRoute, page_for, render
@@ -21,10 +21,10 @@ COUNTERS = (("reported", "上报"), ("filed", "立案"), ("dispatched", "派遣"
 
 
 @router.get("/dashboard")
-def dashboard_page(request: Request, session: SessionDep, city: CityDep, settings: SettingsDep,
-                   now: NowDep, user: Annotated[Principal, page_for("/dashboard")]) -> Response:
+def dashboard_page(request: Request, session: SessionDep, city: CityDep, now: NowDep,
+                   user: Annotated[Principal, page_for("/dashboard")]) -> Response:
     """The page with today's figures drawn in; the script keeps them current."""
-    data = dashboard_api.figures(request, session, city, settings, now)
+    data = dashboard_api.figures(request, session, city, now)
     return render(request, "dashboard/index.html", {
         "title": "领导驾驶舱", "data": data, "counters": COUNTERS,
         "config": {"dataUrl": f"{API}/dashboard", "refreshSeconds": int(CACHE_SECONDS),
