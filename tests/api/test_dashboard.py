@@ -156,3 +156,34 @@ def test_documented_in_openapi(api: Api) -> None:
     model = spec["components"]["schemas"]["DashboardPublic"]
     assert {"today", "this_month", "funnel", "trend", "units", "hotspots", "blind_spots"} <= set(model["properties"])
 
+
+
+
+def test_on_time_counts_agree_with_the_assessment_over_its_history(api: Api) -> None:
+    """The assessment tests' history (extension, suspension, rework, return, a case overdue at two
+    month-ends and handled in December), watched after its last event: October's handled and
+    on-time counts, and December's figures as they stand, equal the assessment's."""
+    from tests.unit.test_assessment import build_history
+    from xiuhua.domain.assessment import Period
+    from xiuhua.services.city import load_city
+    from xiuhua.store import dashboard as store
+    from xiuhua.store.cases import insert_cases
+    from xiuhua.store.db import read_transaction, transaction
+
+    with transaction(api.engine) as session:
+        insert_cases(session, list(build_history().cases.values()))
+    api.clock.set("2026-12-03 09:00")
+    units = {u["unit_code"]: u for u in dashboard(api)["units"]}
+    config = assessment.load_config()
+    with read_transaction(api.engine) as session:
+        city = load_city(session)
+        october, december = (assessment.assess_period(session, city, p, config, api.clock.now)
+                             for p in ("2026-10", "2026-12"))
+        handled = store.unit_handled(session, Period.parse("2026-10").start, Period.parse("2026-10").end)
+    assert handled == {r["unit_code"]: (r["handled"], r["handled_on_time"]) for r in october["units"] if r["handled"]}
+    expected = {r["unit_code"]: r for r in december["units"] if r["due"]}
+    assert set(units) == set(expected) and expected
+    for code, row in expected.items():
+        for key in ("handled", "handled_on_time", "overdue_unhandled", "due"):
+            assert units[code][key] == row[key], (code, key)
+        assert units[code]["on_time_rate"] == pytest.approx(row["on_time_rate"])
