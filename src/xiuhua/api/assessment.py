@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from xiuhua.api.deps import CityDep, CurrentUser, NowDep, SessionDep, SettingsDep, client_address
 from xiuhua.api.schemas import Problem
-from xiuhua.domain.access import UNIT_STAFF, Principal
+from xiuhua.domain.access import Principal
 from xiuhua.domain.assessment import RewardBand
 from xiuhua.domain.choices import Role
 from xiuhua.domain.errors import PermissionDenied
@@ -84,25 +84,13 @@ def download_circular(session: SessionDep, city: CityDep, settings: SettingsDep,
     return _download(session, city, settings, now, period, "docx")
 
 
-def _may_drill(user: Principal, subject: str, code: str) -> None:
-    """The center, leaders and admins may open any figure; unit staff their unit's, inspectors
-    their own."""
-    if user.sees_all:
-        return
-    if subject == "units" and user.role in UNIT_STAFF and user.unit_code == code:
-        return
-    if subject == "inspectors" and user.role is Role.INSPECTOR and user.login == code:
-        return
-    raise PermissionDenied("只能查看本单位（本人）考核数据所依据的案件", code="permission_denied")
-
-
 @router.get("/{period}/{subject}/{code}/cases", responses=_problems(401, 403, 422))
 def drill_down(session: SessionDep, city: CityDep, settings: SettingsDep, now: NowDep, user: CurrentUser,
                period: PeriodPath, subject: Subject, code: Annotated[str, Path(max_length=64)],
                measure: Annotated[str, Query(max_length=32, description="指标，如 overdue_unhandled")]
                ) -> dict[str, Any]:
     """The (case, assignment) pairs behind one figure: exactly as many rows as the count."""
-    _may_drill(user, subject, code)
+    service.may_drill(user, subject, code)
     return service.drill_down(session, city, period, subject, code, measure,
                               service.load_config(settings.data_dir), now)
 

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xiuhua.domain.access import UNIT_STAFF, Principal
 from xiuhua.domain.assessment import (
     ASSESSED_ACTIONS,
     HISTORY_ACTIONS,
@@ -38,9 +39,15 @@ from xiuhua.domain.assessment import (
     parse_config,
 )
 from xiuhua.domain.calendar import SHANGHAI
-from xiuhua.domain.choices import UnitKind
+from xiuhua.domain.choices import Role, UnitKind
 from xiuhua.domain.city import City
-from xiuhua.domain.errors import ActionRefused, BatchInvalid, InvalidInput, NotFound
+from xiuhua.domain.errors import (
+    ActionRefused,
+    BatchInvalid,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from xiuhua.services.accounts import audit
 from xiuhua.services.tabular import read_csv, read_text
 from xiuhua.store import assessment as store
@@ -148,6 +155,18 @@ def _local(t: datetime) -> str:
 
 
 # --- drill-down -----------------------------------------------------------------------------
+
+
+def may_drill(user: Principal, subject: str, code: str) -> None:
+    """The center, leaders and admins may open any figure; unit staff their unit's, inspectors
+    their own."""
+    if user.sees_all:
+        return
+    if subject == "units" and user.role in UNIT_STAFF and user.unit_code == code:
+        return
+    if subject == "inspectors" and user.role is Role.INSPECTOR and user.login == code:
+        return
+    raise PermissionDenied("只能查看本单位（本人）考核数据所依据的案件", code="permission_denied")
 
 
 def drill_down(session: Session, city: City, period_text: str, subject: str, code: str, measure: str,

@@ -19,7 +19,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from xiuhua.api import assessment as assessment_api
 from xiuhua.api import cases as cases_api
 from xiuhua.api.app import API
 from xiuhua.api.deps import CityDep, NowDep, SessionDep, SettingsDep
@@ -115,7 +114,7 @@ def region_table(current: list[dict[str, Any]], previous: list[dict[str, Any]], 
 
 def may_drill(user: Principal, subject: str, code: str) -> bool:
     try:
-        assessment_api._may_drill(user, subject, code)  # the API's rule
+        service.may_drill(user, subject, code)
     except DomainError:
         return False
     return True
@@ -179,7 +178,7 @@ def drill_down(request: Request, session: SessionDep, city: CityDep, settings: S
                measure: Annotated[str, Query(max_length=32)],
                page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
     """The cases behind one figure: a panel for htmx, else a page of its own."""
-    assessment_api._may_drill(user, subject, code)  # the API's rule
+    service.may_drill(user, subject, code)
     found = service.drill_down(session, city, period, subject, code, measure,
                                service.load_config(settings.data_dir), now)
     rows = found["rows"]
