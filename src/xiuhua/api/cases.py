@@ -4,7 +4,7 @@ scope, read one, act on one (every lifecycle action), and ask whom to dispatch i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from xiuhua.api.deps import CityDep, CurrentUser, NowDep, SessionDep, SettingsDep, client_address
+from xiuhua.api.deps import (
+    CityDep,
+    CurrentUser,
+    NowDep,
+    ReaderDep,
+    SessionDep,
+    SettingsDep,
+    client_address,
+)
 from xiuhua.api.schemas import (
     CASE_NO,
     MAX_PHOTOS,
@@ -54,8 +62,9 @@ from xiuhua.services.cases import (
     clean_text,
     component_owner,
     perform_action,
-    report_case,
+    prepare_report,
     report_source,
+    store_report,
     visible_case,
 )
 from xiuhua.store.case_queries import CaseFilter, list_cases
@@ -378,18 +387,31 @@ IdempotencyKey = Annotated[str | None, Header(
                         **_problems(400, 401, 403, 413, 415, 422)},
              openapi_extra=_report_openapi())
 def report(body: Annotated[ReportBody, Depends(report_body)], request: Request,
-           session: SessionDep, city: CityDep, now: NowDep, settings: SettingsDep,
-           user: CurrentUser, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+           reader: ReaderDep, session: SessionDep, city: CityDep, now: NowDep,
+           settings: SettingsDep, user: CurrentUser,
+           idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """上报 a case (inspector, acceptor, public): JSON, or multipart/form-data with the same
     fields (``reporter.name``, ``reporter.phone``) and image files under ``photos``. The body
-    is read before the sign-in is checked, so no database lock waits on an upload."""
+    is read before the sign-in is checked, so no database lock waits on an upload.
+
+    The write transaction is kept short: the report is checked and located before it begins
+    (with an idempotency key, after the key is claimed, so a retry gets the first answer even
+    if the rules changed since), and it commits here, before the answer is built."""
     require_reporter(city, user)
-    if idempotency_key is not None:
+    given = case_input(body.data, user, tuple(dict.fromkeys(body.data.photos)))
+    prepared = None
+    if idempotency_key is None:
+        prepared = prepare_report(reader, city, given, now, user.actor)
+        if reader is not session:  # done reading: an open read holds back SQLite's checkpoints
+            reader.close()
+    else:
         stored = idempotency.claim(session, user.login, idempotency_key, body.fingerprint, now)
         if stored is not None:
             return created(request, stored.status_code, stored.body, replayed=True)
     ids = photo_ids(session, settings, body, user, now)
-    case = report_case(session, city, case_input(body.data, user, ids), now, user.actor)
+    if prepared is None or ids != prepared.photos:  # uploaded files are named by the report too
+        prepared = prepare_report(session, city, replace(given, photos=ids), now, user.actor)
+    case = store_report(session, prepared)
     if ids:
         photos.link_photos(session, case.case_no, ids)
     audit(session, now, user.login, "case_action", case.case_no,
@@ -399,6 +421,7 @@ def report(body: Annotated[ReportBody, Depends(report_body)], request: Request,
                       status_label=case.status.label).model_dump(mode="json")
     if idempotency_key is not None:
         idempotency.remember(session, user.login, idempotency_key, 201, out)
+    session.commit()
     return created(request, 201, out)
 
 

@@ -3,54 +3,118 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from xiuhua.config import Settings
 from xiuhua.domain.access import Principal
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import AuthenticationFailed, NotFound, PermissionDenied
 from xiuhua.services import accounts
-from xiuhua.store.db import read_transaction, transaction
+from xiuhua.store.db import is_sqlite, read_only
 
+T = TypeVar("T")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "X-CSRF-Token"
 
+# The dependencies are ``async``: FastAPI runs every plain ``def`` one in the thread pool, and
+# each trip there costs more than what most of them do (see :func:`read`).
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: reads begin deferred; writes commit when the request ends."""
+
+async def _finish(session: Session, commit: bool, inline: bool = False) -> None:
+    """Commit (or roll back) and close the session; in the thread pool, unless there is no
+    transaction left or ``inline`` (ending a read on SQLite: no lock to wait for, no I/O)."""
+    def end() -> None:
+        try:
+            if commit:
+                session.commit()
+        finally:
+            session.close()
+
+    if inline or not session.in_transaction():
+        end()
+        return
+    with anyio.CancelScope(shield=True):  # a cancelled request still gives back its connection
+        await run_in_threadpool(end)
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One unit of work per request. Reads (GET, HEAD, OPTIONS) in a read-only transaction;
+    other methods in a write transaction, begun by its first statement (``BEGIN IMMEDIATE``
+    on SQLite) and committed when the request ends, unless the endpoint committed sooner."""
     engine = request.app.state.engine
-    if request.method in SAFE_METHODS:
-        with read_transaction(engine) as session:
-            yield session
-    else:
-        with transaction(engine) as session:
-            yield session
+    writes = request.method not in SAFE_METHODS
+    session = Session(engine if writes else read_only(engine), expire_on_commit=False)
+    inline = not writes and is_sqlite(engine)
+    try:
+        yield session
+    except BaseException:
+        await _finish(session, commit=False, inline=inline)
+        raise
+    await _finish(session, commit=writes, inline=inline)
 
 
 # "function" scope: the transaction commits before the response is sent, so a 201 means stored.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_now(request: Request) -> datetime:
+async def get_reader(request: Request, session: SessionDep) -> AsyncIterator[Session]:
+    """The session the dependencies read with (the user, the city): the request's own, except
+    for writes on SQLite, which read in a read-only session of their own so that the write
+    transaction (and SQLite's one write lock) begins only when the endpoint writes."""
+    engine = request.app.state.engine
+    if request.method in SAFE_METHODS or not is_sqlite(engine):
+        yield session
+        return
+    reader = Session(read_only(engine), expire_on_commit=False)
+    try:
+        yield reader
+    finally:
+        await _finish(reader, commit=False, inline=True)
+
+
+ReaderDep = Annotated[Session, Depends(get_reader, scope="function")]
+
+
+async def get_now(request: Request) -> datetime:
     return request.app.state.clock()
 
 
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
-def get_city(request: Request, session: SessionDep) -> City:
-    return request.app.state.city.get(session)
+async def read(request: Request, call: Callable[..., T], *args: Any) -> T:
+    """Run ``call``, a few small reads on the request's reader, inline on SQLite and in the
+    thread pool elsewhere. A read of a WAL database never waits for a lock and takes
+    microseconds, less than a trip to the thread pool; never use this for a write."""
+    if is_sqlite(request.app.state.engine):
+        try:
+            return call(*args)
+        finally:
+            args[0].rollback()
+    return await run_in_threadpool(call, *args)
+
+
+async def get_city(request: Request, reader: ReaderDep) -> City:
+    """The city snapshot: checked against the model version on every request, reloaded (in
+    the thread pool) when any process changed the model."""
+    cache = request.app.state.city
+    city: City | None = await read(request, cache.fresh, reader)
+    if city is not None:
+        return city
+    return await run_in_threadpool(cache.get, reader)
 
 
 CityDep = Annotated[City, Depends(get_city)]
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -76,10 +140,15 @@ def _bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def optional_principal(request: Request, session: SessionDep, now: NowDep) -> Principal | None:
+async def optional_principal(request: Request, reader: ReaderDep, now: NowDep
+                             ) -> Principal | None:
     token = _bearer(request)
     if token is not None:
-        return accounts.principal_for_token(session, token, now)
+        found = await read(request, accounts.token_user, reader, token)
+        if found.due_for_note(now):
+            await run_in_threadpool(accounts.note_token_use, request.app.state.engine,
+                                    found.token_id, now)
+        return found.principal
     login = request.session.get("login") if "session" in request.scope else None
     if not login:
         return None
@@ -88,13 +157,14 @@ def optional_principal(request: Request, session: SessionDep, now: NowDep) -> Pr
         if not secrets.compare_digest(sent, str(request.session.get("csrf", ""))):
             raise PermissionDenied("缺少或错误的 CSRF 令牌，请刷新页面后重试", code="csrf_failed")
     try:
-        return accounts.principal(session, str(login))
+        return await read(request, accounts.principal, reader, str(login))
     except (NotFound, AuthenticationFailed):
         request.session.clear()
         raise AuthenticationFailed("登录已失效，请重新登录", code="session_expired") from None
 
 
-def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+async def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]
+                            ) -> Principal:
     if principal is None:
         raise AuthenticationFailed("需要登录或提供访问令牌", code="not_authenticated")
     return principal

@@ -6,11 +6,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pwdlib import PasswordHash
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from xiuhua.domain.access import Principal
@@ -20,12 +21,14 @@ __all__ = ["Principal"]
 from xiuhua.domain.choices import Action, Role
 from xiuhua.domain.errors import AuthenticationFailed, InvalidInput, NotFound
 from xiuhua.store import city as store
-from xiuhua.store.db import transaction
+from xiuhua.store.db import transaction, writable
 from xiuhua.store.tables import api_keys, api_tokens, audit_log, regions, units, user_grids, users
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 8
+# A token's last use is kept to this resolution, so signing in is no write on most requests.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 _hasher = PasswordHash.recommended()
 
 
@@ -33,11 +36,14 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+_AUDIT = insert(audit_log)  # built once: every write request is audited
+
+
 def audit(session: Session, at: datetime, actor: str | None, kind: str,
           subject: str | None = None, detail: dict[str, Any] | None = None,
           client: str | None = None) -> None:
-    session.execute(insert(audit_log).values(at=at, actor=actor, kind=kind, subject=subject,
-                                             detail=detail or {}, client=client))
+    session.execute(_AUDIT, {"at": at, "actor": actor, "kind": kind, "subject": subject,
+                             "detail": detail or {}, "client": client})
 
 
 def hash_password(password: str) -> str:
@@ -156,16 +162,57 @@ def issue_token(session: Session, login: str, at: datetime, name: str = "api") -
     return token
 
 
-def principal_for_token(session: Session, token: str, at: datetime) -> Principal:
-    row = session.execute(
-        select(api_tokens.c.id, users.c.login, users.c.active)
-        .join(users, users.c.login == api_tokens.c.login)
-        .where(api_tokens.c.token_hash == sha256(token), api_tokens.c.revoked_at.is_(None))
-    ).first()
-    if row is None or not row.active:
+# Built once: the statement of every API request (building it anew costs more than running it).
+_TOKEN_USER = (
+    select(api_tokens.c.id, api_tokens.c.last_used_at, users.c.login, users.c.role,
+           users.c.name, users.c.unit_code, users.c.active, user_grids.c.grid_code)
+    .join(users, users.c.login == api_tokens.c.login)
+    .outerjoin(user_grids, user_grids.c.login == users.c.login)
+    .where(api_tokens.c.token_hash == bindparam("token_hash"), api_tokens.c.revoked_at.is_(None))
+)
+
+
+@dataclass(frozen=True)
+class TokenUser:
+    """The active user a bearer token signs in, and when the token was last noted in use."""
+
+    principal: Principal
+    token_id: int
+    last_used_at: datetime | None
+
+    def due_for_note(self, at: datetime) -> bool:
+        return self.last_used_at is None or at - self.last_used_at >= TOKEN_USE_RESOLUTION
+
+
+def token_user(session: Session, token: str) -> TokenUser:
+    """Who ``token`` signs in, in one read (the token's user and grids).
+
+    Tokens are looked up by their SHA-256: a token is 256 random bits, so unlike a password it
+    needs no slow hash to resist guessing, and a keyed lookup finds it in the index."""
+    rows = session.execute(_TOKEN_USER, {"token_hash": sha256(token)}).all()
+    if not rows or not rows[0].active:
         raise AuthenticationFailed("访问令牌无效或已撤销", code="invalid_token")
-    session.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=at))
-    return principal(session, row.login)
+    row = rows[0]
+    grids = frozenset(r.grid_code for r in rows if r.grid_code is not None)
+    return TokenUser(Principal(row.login, Role(row.role), row.name, row.unit_code, grids),
+                     row.id, row.last_used_at)
+
+
+def note_token_use(engine: Engine, token_id: int, at: datetime) -> None:
+    """Record a token's use, in a transaction of its own (the request's may be read-only).
+    Done at most once per :data:`TOKEN_USE_RESOLUTION`, so signing in is seldom a write."""
+    with transaction(writable(engine)) as session:
+        session.execute(update(api_tokens).where(api_tokens.c.id == token_id)
+                        .values(last_used_at=at))
+
+
+def principal_for_token(session: Session, token: str, at: datetime) -> Principal:
+    """The active user ``token`` signs in at ``at`` (its use noted when due)."""
+    found = token_user(session, token)
+    if found.due_for_note(at):
+        bind = session.get_bind()
+        note_token_use(bind if isinstance(bind, Engine) else bind.engine, found.token_id, at)
+    return found.principal
 
 
 def revoke_token(session: Session, token: str, at: datetime) -> None:

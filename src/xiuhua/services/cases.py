@@ -99,11 +99,22 @@ def report_data(city: City, data: CaseInput, case_no: str, at: datetime) -> Repo
 def report_case(session: Session, city: City, data: CaseInput, at: datetime,
                 actor: Actor = SYSTEM) -> Case:
     """上报: a new case with the next number of the report's local day."""
+    return store_report(session, prepare_report(session, city, data, at, actor))
+
+
+def prepare_report(session: Session, city: City, data: CaseInput, at: datetime,
+                   actor: Actor = SYSTEM) -> Case:
+    """A report checked by the rules and located, not yet numbered: it only reads, so it can
+    run before the write transaction (on SQLite, before taking the one write lock)."""
     check_component(session, data.component_code)
-    probe = report_data(city, data, "", at)  # validate before taking a number
-    report(probe, city.rules, actor)
-    case_no = next_case_no(session, at.astimezone(SHANGHAI).strftime("%Y%m%d"))
-    case = report(replace(probe, case_no=case_no), city.rules, actor)
+    return report(report_data(city, data, "", at), city.rules, actor)
+
+
+def store_report(session: Session, prepared: Case) -> Case:
+    """Number a prepared report (the next number of its local day) and store it: the short
+    write at the end of 上报."""
+    day = prepared.reported_at.astimezone(SHANGHAI).strftime("%Y%m%d")
+    case = replace(prepared, case_no=next_case_no(session, day))
     save_case(session, case, 0, 0)
     return case
 

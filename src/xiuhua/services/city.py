@@ -79,3 +79,9 @@ class CityCache:
         if self._city is None or version != self._version:
             self._city, self._version = load_city(bind), version
         return self._city
+
+    def fresh(self, bind: Bind) -> City | None:
+        """The snapshot if it is still current (one small read), else None: :meth:`get` it."""
+        if self._city is None or store.model_version(bind) != self._version:
+            return None
+        return self._city

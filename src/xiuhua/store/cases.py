@@ -9,7 +9,18 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import JSON, Connection, Dialect, Table, and_, func, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Dialect,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -335,19 +346,26 @@ def _ensure_counter(bind: Bind, day: str) -> None:
                  .on_conflict_do_nothing(index_elements=["day"]))
 
 
+# Built once: numbering runs on every report, and building these costs more than running them.
+_NEXT_SERIAL = (update(case_serials).where(case_serials.c.day == bindparam("serial_day"))
+                .values(last=case_serials.c.last + 1).returning(case_serials.c.last))
+_SET_SERIAL = (update(case_serials).where(case_serials.c.day == bindparam("serial_day"))
+               .values(last=bindparam("serial_last")))
+_CASE_NO_USED = select(cases.c.case_no).where(cases.c.case_no == bindparam("case_no_used"))
+
+
 def next_case_no(bind: Bind, day: str) -> str:
     """``YYYYMMDD`` + 6-digit daily serial; unique under concurrency, skipping used numbers.
 
     The counter row is updated in the caller's transaction, so concurrent reporters serialise
     on it (row lock on PostgreSQL, the write lock on SQLite) until they commit."""
-    _ensure_counter(bind, day)
-    current = bind.execute(update(case_serials).where(case_serials.c.day == day)
-                           .values(last=case_serials.c.last + 1)
-                           .returning(case_serials.c.last)).scalar_one()
-    while bind.execute(select(cases.c.case_no)
-                       .where(cases.c.case_no == f"{day}{current:06d}")).first():
+    current = bind.execute(_NEXT_SERIAL, {"serial_day": day}).scalar()
+    if current is None:  # the day's first number
+        _ensure_counter(bind, day)
+        current = bind.execute(_NEXT_SERIAL, {"serial_day": day}).scalar_one()
+    while bind.execute(_CASE_NO_USED, {"case_no_used": f"{day}{current:06d}"}).first():
         current += 1
-        bind.execute(update(case_serials).where(case_serials.c.day == day).values(last=current))
+        bind.execute(_SET_SERIAL, {"serial_day": day, "serial_last": current})
     if current > 999999:
         raise StaleVersion(f"{day} 的案件编号已用尽", code="case_numbers_exhausted")
     return f"{day}{current:06d}"

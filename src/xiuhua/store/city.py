@@ -8,7 +8,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 import shapely
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -201,8 +201,12 @@ def remove_rule(bind: Bind, rule: Rule) -> int:
 # --- settings -----------------------------------------------------------------------------
 
 
+# Built once: the city cache reads the model version on every request.
+_SETTING = select(settings.c.value).where(settings.c.key == bindparam("key"))
+
+
 def get_setting(bind: Bind, key: str) -> Any:
-    return bind.execute(select(settings.c.value).where(settings.c.key == key)).scalar()
+    return bind.execute(_SETTING, {"key": key}).scalar()
 
 
 def put_setting(bind: Bind, key: str, value: Any) -> None:

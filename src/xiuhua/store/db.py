@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +23,84 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
     cur.close()
 
 
 READONLY = "xiuhua_readonly"
+WRITABLE = "xiuhua_writable"
+BUSY_TIMEOUT_S = 30
+# Connections a process may hold: on SQLite each of the server's worker threads (anyio's 40)
+# holds at most two (a request's reads and its write), on PostgreSQL one; QueuePool's default
+# 5 + 10 would make requests wait for a connection under load.
+POOL_SIZE, POOL_OVERFLOW = 20, 60
+PG_POOL_SIZE, PG_POOL_OVERFLOW = 10, 30
 
 
-def _sqlite_begin(conn: Any) -> None:
-    # BEGIN IMMEDIATE: writers queue at the start instead of failing at commit; readers of a
-    # WAL database need no lock and begin deferred.
-    readonly = conn.get_execution_options().get(READONLY, False)
-    conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+class WriteGate:
+    """The queue of one SQLite database's writers within this process.
+
+    SQLite lets one writer in at a time; the others wait in its busy handler, which sleeps
+    1, 2, 5 … 100 ms between tries, so under load the lock stands free while waiters sleep and
+    a late one may starve for seconds. Writers of this process queue here instead, between
+    ``BEGIN IMMEDIATE`` and the connection's return to the pool, and go in the moment it is
+    free. Only an optimisation: SQLite's own lock still decides (other processes, and a thread
+    that already holds the gate through another connection, go straight to it), and a writer
+    that waited ``BUSY_TIMEOUT_S`` here goes on to it too."""
+
+    HELD = "xiuhua_write_gate"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+
+    def enter(self, info: dict[str, Any]) -> None:
+        if info.get(self.HELD) or self._owner == threading.get_ident() or _in_event_loop():
+            return
+        if self._lock.acquire(timeout=BUSY_TIMEOUT_S):
+            self._owner = threading.get_ident()
+            info[self.HELD] = True
+
+    def leave(self, info: dict[str, Any]) -> None:
+        if info.pop(self.HELD, False):
+            self._owner = None
+            self._lock.release()
+
+
+def _in_event_loop() -> bool:
+    """Whether this thread runs an event loop (which must never wait at the gate: the writer
+    it would wait for may need the loop to finish)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+_gates: dict[str, WriteGate] = {}
+_gates_lock = threading.Lock()
+
+
+def write_gate(database: str) -> WriteGate:
+    """The gate of one database file (shared by every engine of this process on it)."""
+    key = str(Path(database).resolve()) if database and database != ":memory:" else ":memory:"
+    with _gates_lock:
+        return _gates.setdefault(key, WriteGate())
+
+
+def _sqlite_begin(gate: WriteGate, conn: Any) -> None:
+    # BEGIN IMMEDIATE: writers queue at the start instead of failing at commit (first at the
+    # gate, then on SQLite's lock); readers of a WAL database need no lock and begin deferred.
+    if conn.get_execution_options().get(READONLY, False):
+        conn.exec_driver_sql("BEGIN")
+        return
+    gate.enter(conn.info)
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _leave_gate(gate: WriteGate, _dbapi_conn: Any, record: Any, *_: Any) -> None:
+    if record is not None:
+        gate.leave(record.info)
 
 
 def dumps_json(value: Any) -> str:
@@ -55,11 +124,19 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30}, **json_codec)
+        pool: dict[str, Any] = {}
+        if parsed.database and parsed.database != ":memory:":
+            pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
+        engine = create_engine(url, echo=echo, connect_args={"timeout": BUSY_TIMEOUT_S},
+                               **pool, **json_codec)
+        gate = write_gate(parsed.database or "")
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", partial(_sqlite_begin, gate))
+        for name in ("checkin", "invalidate"):  # the write transaction is over
+            event.listen(engine.pool, name, partial(_leave_gate, gate))
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, **json_codec)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=PG_POOL_SIZE,
+                         max_overflow=PG_POOL_OVERFLOW, **json_codec)
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -77,11 +154,24 @@ def transaction(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+def read_only(engine: Engine) -> Engine:
+    """``engine`` for read-only units of work (SQLite begins them deferred: no write lock)."""
+    found: Engine | None = engine.__dict__.get(READONLY)
+    if found is None:
+        found = engine.__dict__[READONLY] = engine.execution_options(**{READONLY: True})
+        found.__dict__[WRITABLE] = engine
+    return found
+
+
+def writable(engine: Engine) -> Engine:
+    """The engine of ``engine`` (which may be the :func:`read_only` one) for writing."""
+    return engine.__dict__.get(WRITABLE, engine)
+
+
 @contextmanager
 def read_transaction(engine: Engine) -> Iterator[Session]:
     """A read-only unit of work (no write lock on SQLite); rolled back at the end."""
-    readonly = engine.execution_options(**{READONLY: True})
-    with Session(readonly, expire_on_commit=False) as session:
+    with Session(read_only(engine), expire_on_commit=False) as session:
         yield session  # closing the session rolls the transaction back
 
 
