@@ -165,10 +165,11 @@ def import_cases(
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="跳过有误的案件并写出报告")] = False,
     report: Annotated[Path | None, typer.Option(help="--skip-invalid 的报告文件（默认 FILE.errors.txt）")] = None,
 ) -> None:
-    """导入历史案件（逐条按同一状态机重放）。"""
+    """导入历史案件（逐条按同一状态机重放）；已发布考核周期的数据因此变化的，作为更正计入下一个未发布的月份。"""
     from xiuhua.services.interchange import import_cases_file
 
-    result = run(import_cases_file, engine(), file, skip_invalid=skip_invalid, report_path=report)
+    result = run(import_cases_file, engine(), file, skip_invalid=skip_invalid, report_path=report,
+                 actor=cli_actor())
     typer.echo(str(result))
 
 

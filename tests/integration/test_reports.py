@@ -74,7 +74,7 @@ def sheet_rows(ws: Worksheet) -> list[dict[str, Any]]:
 def test_the_workbook_has_a_sheet_per_subject_with_chinese_headers(stored: Engine) -> None:
     book = load_workbook(io.BytesIO(report(stored, "2026-10", "xlsx")))
     assert book.sheetnames == ["概况", "处置单位", "区域", "监督员", "指挥中心人员", "高发问题", "扣分加分",
-                               "近12个月趋势"]
+                               "更正", "近12个月趋势"]
     units = book["处置单位"]
     assert [c.value for c in units[1]] == [
         "单位代码", "单位名称", "派遣数", "处置数", "按期处置数", "超期未处置数", "应处置数", "退回数", "返工数",

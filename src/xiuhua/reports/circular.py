@@ -3,7 +3,9 @@ tables, rendered into the editable GB/T 9704 template (:mod:`xiuhua.reports.make
 
 Every figure comes from :func:`~xiuhua.services.assessment.assess_period` (the frozen figures
 once a period is published) and the previous period's, for the month-on-month changes; the
-overdue cases are the items behind the units' ``overdue_unhandled``. The wording lives here and
+overdue cases are the items behind the units' ``overdue_unhandled``; the corrections of earlier
+published months booked into the period are listed after the manual entries (the units' in a
+table, the others counted and left to the workbook). The wording lives here and
 in the template; an office that wants other wording edits a copy of the template and puts it in
 the data directory as ``circular.docx``.
 """
@@ -205,6 +207,32 @@ def entry_rows(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             for e in entries]
 
 
+def correction_rows(corrections: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The units' corrections, as the table lists them."""
+    from xiuhua.reports.excel import measure_label  # the workbook's column headers (it imports this module)
+
+    return [{"period": period_name(Period.parse(c["period"])), "unit_name": c["name"] or c["code"],
+             "measure": measure_label("units", c["measure"]), "published": c["published_value"],
+             "previous": c["previous_value"], "live": c["live_value"], "change": f"{c['change']:+d}"}
+            for c in corrections if c["subject"] == "units"]
+
+
+def corrections_sentence(corrections: Sequence[Mapping[str, Any]]) -> str:
+    if not corrections:
+        return ""
+    periods = "、".join(period_name(Period.parse(p)) for p in sorted({c["period"] for c in corrections}))
+    reasons = "、".join(dict.fromkeys(c["reason"] for c in corrections))
+    units = sum(1 for c in corrections if c["subject"] == "units")
+    others = len(corrections) - units
+    text = (f"已发布的{periods}考核数据因{reasons}发生变化，本期列示更正共{len(corrections)}项，"
+            f"已发布的考核结果不变。")
+    where = "见考核报表“更正”工作表"
+    if not units:
+        return f"{text}更正均为区域、监督员和指挥中心人员指标，{where}。"
+    rest = f"；区域、监督员和指挥中心人员指标{others}项{where}" if others else ""
+    return f"{text}其中处置单位指标{units}项如下{rest}："
+
+
 def overdue_items(session: Session, city: City, period: Period, config: AssessmentConfig,
                   at: datetime | None) -> list[dict[str, Any]]:
     """The (case, assignment) rows behind every unit's ``overdue_unhandled``."""
@@ -251,6 +279,7 @@ def context(figures: Mapping[str, Any], previous: Mapping[str, Any] | None, over
     city_name = current["name"] or "本市"
     office, name = issuer(city, city_name), period_name(period)
     units, entries = figures["units"], figures.get("entries", [])
+    corrections = figures.get("corrections", [])
     top, overdue_list = top_rows(figures, current), overdue_rows(overdue, city, units, as_of)
     return {
         "issuer": office, "issuer_mark": issuer_mark(office), "doc_no": doc_no(city_name, period),
@@ -265,6 +294,8 @@ def context(figures: Mapping[str, Any], previous: Mapping[str, Any] | None, over
         "insufficient_sentence": "以下单位本期应处置案件少于规定的最低数量，样本不足，不参与排名：",
         "entries": entry_rows(entries),
         "entries_sentence": _entries_sentence(entries),
+        "entries_heading": f"考核检查扣分、加分{'及数据更正' if corrections else ''}情况",
+        "corrections": correction_rows(corrections), "corrections_sentence": corrections_sentence(corrections),
         "overdue": overdue_list, "overdue_sentence": _overdue_sentence(overdue_list, complete, as_of),
         "signed_on": day_text(at), "copy_to": f"{city_name}人民政府办公室", "printer": office,
         "printed_on": day_text(at),

@@ -1,5 +1,6 @@
 """The assessment workbook (考核报表, .xlsx): an overview, one sheet per subject with the same
-columns as the JSON (Chinese headers) and a trend of the last 12 months with a chart.
+columns as the JSON (Chinese headers), the manual entries, the corrections of published periods
+booked into the period (更正) and a trend of the last 12 months with a chart.
 
 Cells keep the unrounded values of the JSON; rates are fractions shown with a percentage number
 format, scores with two decimals. Every sheet has a frozen header row (and its name columns), a
@@ -123,7 +124,30 @@ ENTRIES = SheetSpec("扣分加分", "entries", (  # ``kind`` is shown by its lab
     Column("booked_period", "计入周期"), Column("adjusts", "调整的已发布周期"), Column("entered_by", "登记人"),
     Column("entered_at", "登记时间", TIME, _local),
 ))
-SHEETS = (UNITS, REGIONS, INSPECTORS, STAFF, TOP_CATEGORIES, ENTRIES)
+SUBJECT_SHEETS = {spec.key: spec for spec in (UNITS, REGIONS, INSPECTORS, STAFF)}
+
+
+def subject_label(subject: str | None) -> str | None:
+    """处置单位, 区域, 监督员, 指挥中心人员 — as the subjects' sheets are named."""
+    spec = SUBJECT_SHEETS.get(subject or "")
+    return spec.title if spec else subject
+
+
+def measure_label(subject: str, measure: str) -> str:
+    """The Chinese name of a count, as its column is headed (派遣数, 立案数 …)."""
+    spec = SUBJECT_SHEETS.get(subject)
+    return next((c.header for c in spec.columns if c.key == measure), measure) if spec else measure
+
+
+CORRECTIONS = SheetSpec("更正", "corrections", (  # corrections of published periods booked here
+    Column("id", "编号", INT), Column("period", "被更正周期"), Column("booked_period", "计入周期"),
+    Column("subject", "对象", show=subject_label), Column("code", "代码"), Column("name", "名称"),
+    Column("measure", "指标代码"), Column("measure_label", "指标"),
+    *_counts(("published_value", "发布值"), ("previous_value", "更正前"), ("live_value", "更正后"),
+             ("change", "增减")),
+    Column("reason", "原因"), Column("booked_by", "登记人"), Column("booked_at", "登记时间", TIME, _local),
+))
+SHEETS = (UNITS, REGIONS, INSPECTORS, STAFF, TOP_CATEGORIES, ENTRIES, CORRECTIONS)
 TREND = SheetSpec("近12个月趋势", "trend", (
     Column("month", "月份"),
     *_counts(("reported", "受理数"), ("filed", "立案数"), ("closed", "结案数"), ("closed_on_time", "按期结案数"),
@@ -219,7 +243,9 @@ def workbook_bytes(figures: Mapping[str, Any], trend: Sequence[Mapping[str, Any]
     overview(book.active, figures)
     names = {r["region_code"]: r["name"] for r in figures["regions"]}
     lists = {**figures, "top_categories": [{**t, "region_name": names.get(t["region_code"])}
-                                            for t in figures["top_categories"]]}
+                                            for t in figures["top_categories"]],
+             "corrections": [{**c, "measure_label": measure_label(c["subject"], c["measure"])}
+                             for c in figures.get("corrections", [])]}
     for spec in SHEETS:
         write_table(book.create_sheet(spec.title), spec, lists.get(spec.key, []))
     sheet = book.create_sheet(TREND.title)

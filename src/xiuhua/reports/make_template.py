@@ -346,13 +346,21 @@ def ranking(doc: DocumentObject) -> None:
 
 
 def entries_and_overdue(doc: DocumentObject) -> None:
-    para(doc, "一级标题", "三、考核检查扣分、加分情况")
+    para(doc, "一级标题", "三、{{ entries_heading }}")
     control(doc, "if entries")
     para(doc, "公文正文", "{{ entries_sentence }}")
     table(doc, "e in entries", [("单位", 36, "unit_name"), ("类型", 10, "kind"), ("考核事项", 44, "item"),
                                 ("日期", 24, "date"), ("分值", 12, "points"), ("备注", 30, "note")])
     control(doc, "else")
     para(doc, "公文正文", "本期无考核检查扣分、加分。")
+    control(doc, "endif")
+    control(doc, "if corrections_sentence")  # corrections of earlier published months
+    para(doc, "公文正文", "{{ corrections_sentence }}")
+    control(doc, "endif")
+    control(doc, "if corrections")
+    table(doc, "k in corrections", [("被更正周期", 24, "period"), ("单位", 36, "unit_name"), ("指标", 28, "measure"),
+                                    ("发布值", 17, "published"), ("更正前", 17, "previous"), ("更正后", 17, "live"),
+                                    ("增减", 17, "change")])
     control(doc, "endif")
     para(doc, "一级标题", "四、超期未处置案件")
     para(doc, "公文正文", "{{ overdue_sentence }}")

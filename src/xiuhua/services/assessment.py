@@ -3,22 +3,25 @@ deductions and bonus points, set the reward bands, and publish (freeze) a period
 
 The formulas live in :mod:`xiuhua.domain.assessment`; this module pulls what a period needs
 from the store (:mod:`xiuhua.store.assessment`) and keeps the published figures frozen: a manual
-entry dated in a published period is booked into the next open month as an adjustment.
+entry dated in a published period is booked into the next open month as an adjustment, and so is
+every count of a published period that later changes (a correction, e.g. after an import of case
+history): the published value, the value now and why, listed in that month's figures.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from xiuhua.config import get_settings
 from xiuhua.domain.access import UNIT_STAFF, Principal
 from xiuhua.domain.assessment import (
     ASSESSED_ACTIONS,
@@ -49,8 +52,10 @@ from xiuhua.domain.errors import (
     PermissionDenied,
 )
 from xiuhua.services.accounts import audit
+from xiuhua.services.city import load_city
 from xiuhua.services.tabular import read_csv, read_text
 from xiuhua.store import assessment as store
+from xiuhua.store.db import transaction
 from xiuhua.store.tables import photos, units
 
 CONFIG_FILE = "assessment.toml"
@@ -108,11 +113,13 @@ def compute(session: Session, city: City, period: Period, config: AssessmentConf
 
 def live_figures(session: Session, city: City, period: Period, config: AssessmentConfig,
                  at: datetime | None = None) -> dict[str, Any]:
-    """The period's figures as the data stand, with its manual entries and adjustments."""
+    """The period's figures as the data stand, with its manual entries and adjustments and the
+    corrections of published periods booked into it."""
     result, _ = compute(session, city, period, config, at)
     entries = [entry_view(r, city) for r in store.entries_booked(session, period.months())]
     return {**result.figures(), "entries": entries,
-            "adjustments": [e for e in entries if e["adjusts"] is not None]}
+            "adjustments": [e for e in entries if e["adjusts"] is not None],
+            "corrections": [correction_view(r) for r in store.corrections_booked(session, period.months())]}
 
 
 def assess_period(session: Session, city: City, period_text: str, config: AssessmentConfig,
@@ -261,6 +268,93 @@ def add_entry(session: Session, city: City, kind: str, unit_code: str, day: date
     audit(session, at, actor, "assessment_entry", unit_code,
           {**row, "id": entry_id, "day": day.isoformat(), "entered_at": at.isoformat()}, client)
     return entry_view(store.entry_row(session, entry_id), city)
+
+
+# --- corrections of published periods --------------------------------------------------------
+
+_NAMES = {"units": "unit_name", "regions": "name", "inspectors": "name", "staff": "name"}
+_SUBJECT_ORDER = {subject: i for i, subject in enumerate(MEASURES)}
+Key = tuple[str, str, str]  # subject, code, measure
+
+
+def correction_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id, "period": row.period, "booked_period": row.booked_period,
+        "subject": row.subject, "code": row.code, "name": row.name, "measure": row.measure,
+        "published_value": row.published_value, "previous_value": row.previous_value,
+        "live_value": row.live_value, "change": row.live_value - row.previous_value,
+        "reason": row.reason, "booked_by": row.booked_by,
+        "booked_at": row.booked_at.astimezone(SHANGHAI).isoformat(),
+    }
+
+
+def counts_of(figures: Mapping[str, Any]) -> tuple[dict[Key, int], dict[tuple[str, str], str | None]]:
+    """Every count of the figures by (subject, code, measure), and the subjects' names."""
+    values: dict[Key, int] = {}
+    names: dict[tuple[str, str], str | None] = {}
+    for subject, measures in MEASURES.items():
+        for row in figures.get(subject, []):
+            code = row[_KEYS[subject]]
+            names[(subject, code)] = row.get(_NAMES[subject])
+            values.update({(subject, code, m): int(row.get(m) or 0) for m in measures})
+    return values, names
+
+
+def _order(key: Key) -> tuple[int, str, int]:
+    subject, code, measure = key
+    return _SUBJECT_ORDER[subject], code, MEASURES[subject].index(measure)
+
+
+def correct_period(session: Session, city: City, publication: Any, config: AssessmentConfig, at: datetime,
+                   actor: str | None, reason: str, client: str | None = None) -> list[dict[str, Any]]:
+    """Book every count of a published period whose value, as the data stand, differs from the
+    published one and the corrections booked so far; into the next open month (as ``booking``)."""
+    period = Period.parse(publication.period)
+    published, _ = counts_of(publication.figures)
+    known = dict(published)
+    known.update({(r.subject, r.code, r.measure): r.live_value for r in store.corrections_of(session, period.label)})
+    live, names = counts_of(compute(session, city, period, config)[0].figures())
+    changed = sorted((k for k in known.keys() | live.keys() if known.get(k, 0) != live.get(k, 0)), key=_order)
+    if not changed:
+        return []
+    booked = booking(session, period.start.date())[0]
+    rows = [store.insert_correction(session, {
+        "period": period.label, "booked_period": booked, "subject": key[0], "code": key[1],
+        "name": names.get(key[:2]), "measure": key[2], "published_value": published.get(key, 0),
+        "previous_value": known.get(key, 0), "live_value": live.get(key, 0), "reason": reason,
+        "booked_by": actor, "booked_at": at}) for key in changed]
+    audit(session, at, actor, "assessment_correction", period.label,
+          {"booked_period": booked, "reason": reason,
+           "corrections": [{k: r._mapping[k] for k in ("id", "subject", "code", "measure", "published_value",
+                                                       "previous_value", "live_value")} for r in rows]}, client)
+    return [correction_view(r) for r in rows]
+
+
+def book_corrections(session: Session, city: City, config: AssessmentConfig, since: datetime, at: datetime,
+                     actor: str | None, reason: str, client: str | None = None) -> list[dict[str, Any]]:
+    """Book the corrections of every published period ending after ``since`` (the earliest
+    instant the changed data reach); none when nothing changed since the last booking."""
+    booked: list[dict[str, Any]] = []
+    for publication in store.publications_ending_after(session, since):
+        booked += correct_period(session, city, publication, config, at, actor, reason, client)
+    return booked
+
+
+def correct_after_import(engine: Engine, case_nos: Iterable[str], source: str, actor: str | None = None,
+                         config: AssessmentConfig | None = None,
+                         at: datetime | None = None) -> list[tuple[str, str, int]]:
+    """After an import of case history committed: book the corrections of the published periods
+    the imported cases reach. Returns (period corrected, month booked into, corrections)."""
+    with transaction(engine) as session:
+        since = store.earliest_report(session, case_nos)
+        if since is None or not store.publications_ending_after(session, since):
+            return []
+        found = book_corrections(session, load_city(session), config or load_config(get_settings().data_dir),
+                                 since, at or datetime.now(SHANGHAI), actor, f"导入案件 {source}")
+    summary: dict[tuple[str, str], int] = defaultdict(int)
+    for c in found:
+        summary[(c["period"], c["booked_period"])] += 1
+    return [(period, booked, n) for (period, booked), n in summary.items()]
 
 
 # --- reward bands (以奖代补) -----------------------------------------------------------------

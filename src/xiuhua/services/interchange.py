@@ -49,6 +49,7 @@ from xiuhua.domain.lifecycle import (
     report,
 )
 from xiuhua.domain.taxonomy import DEFAULT_URGENCY
+from xiuhua.services.assessment import correct_after_import
 from xiuhua.services.cases import check_grid_code
 from xiuhua.services.city import load_city
 from xiuhua.store.cases import existing_case_nos, insert_cases, iter_cases
@@ -585,8 +586,14 @@ class ImportResult:
     imported: int
     refused: int = 0
     report_path: Path | None = None
+    corrections: tuple[tuple[str, str, int], ...] = ()  # (published period, booked into, count)
 
     def __str__(self) -> str:
+        return "\n".join([self._imported(), *(
+            f"已发布的 {period} 考核数据因本次导入有 {n} 项变化，已作为更正计入 {booked} 考核（发布的数据不变）"
+            for period, booked, n in self.corrections)])
+
+    def _imported(self) -> str:
         text = f"已导入 {self.imported} 个案件"
         if self.report_path is None:
             return text
@@ -616,9 +623,10 @@ def _open(path: Path) -> IO[bytes]:
 
 
 def import_cases_file(engine: Engine, path: Path, skip_invalid: bool = False,
-                      report_path: Path | None = None) -> ImportResult:
+                      report_path: Path | None = None, actor: str | None = None) -> ImportResult:
     """Import a JSON Lines case file: all or nothing, or (``skip_invalid``) every good case
-    with a report of the refused ones (default ``FILE.errors.txt``)."""
+    with a report of the refused ones (default ``FILE.errors.txt``). Counts of published
+    periods that the import changed are then booked as corrections (by ``actor``)."""
     path = Path(path)
     with _open(path) as handle, transaction(engine) as session:
         importer = _Importer(session, load_city(session), skip_invalid)
@@ -629,11 +637,12 @@ def import_cases_file(engine: Engine, path: Path, skip_invalid: bool = False,
                                problems, code="invalid_cases")
         if importer.imported:
             analyze(session)  # fresh planner statistics for the tables just bulk-loaded
+    corrections = tuple(correct_after_import(engine, importer.accepted, path.name, actor) if importer.imported else ())
     if not skip_invalid:
-        return ImportResult(importer.imported)
+        return ImportResult(importer.imported, corrections=corrections)
     report = report_path or default_report_path(path)
     report.write_text("".join(f"{p}\n" for p in problems), encoding="utf-8")
-    return ImportResult(importer.imported, len(problems), report)
+    return ImportResult(importer.imported, len(problems), report, corrections)
 
 
 # --- export -------------------------------------------------------------------------------

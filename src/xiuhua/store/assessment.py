@@ -5,7 +5,7 @@ and those with an assignment running in it (started before ``end`` and ended at 
 ``start`` — ``ix_assignments_ended_at`` — or still open). Case rows, complete assignment lists
 and the few earlier events the rules read are fetched for those cases only, through subqueries
 (no parameter lists), on SQLite and PostgreSQL alike. Also the manual entries, reward bands and
-published periods.
+published periods, and the corrections booked against them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, insert, select, union
+from sqlalchemy import Select, delete, func, insert, select, union
 from sqlalchemy.sql.selectable import CompoundSelect
 
 from xiuhua.domain.assessment import CaseRecord, EventRecord, Person, RewardBand
@@ -23,6 +23,7 @@ from xiuhua.domain.choices import Action, CancelReason, Role, Source
 from xiuhua.domain.lifecycle import Assignment
 from xiuhua.store.cases import Bind, assignment_from_row
 from xiuhua.store.tables import (
+    assessment_corrections,
     assessment_entries,
     assessment_publications,
     assessment_reward_bands,
@@ -161,3 +162,47 @@ def publications_covering(bind: Bind, day_start: datetime) -> list[Any]:
 
 def insert_publication(bind: Bind, row: dict[str, Any]) -> None:
     bind.execute(insert(assessment_publications).values(row))
+
+
+def publications_ending_after(bind: Bind, t: datetime) -> list[Any]:
+    """Published periods (with their frozen figures) that end after ``t``, earliest first."""
+    p = assessment_publications.c
+    return list(bind.execute(select(assessment_publications).where(p.ends_at > t)
+                             .order_by(p.starts_at, p.ends_at)))
+
+
+IN_CHUNK = 500  # values per SQL IN list
+
+
+def earliest_report(bind: Bind, case_nos: Iterable[str]) -> datetime | None:
+    """The earliest ``reported_at`` of the cases ``case_nos`` (None when there are none)."""
+    wanted, found = sorted(set(case_nos)), []
+    for start in range(0, len(wanted), IN_CHUNK):
+        part = wanted[start:start + IN_CHUNK]
+        value = bind.execute(select(func.min(c_.reported_at)).where(c_.case_no.in_(part))).scalar()
+        if value is not None:
+            found.append(value)
+    return min(found, default=None)
+
+
+# --- corrections of published periods -------------------------------------------------------
+
+
+def corrections_of(bind: Bind, period: str) -> list[Any]:
+    """The corrections of the published ``period``, in the order booked."""
+    t = assessment_corrections.c
+    return list(bind.execute(select(assessment_corrections).where(t.period == period).order_by(t.id)))
+
+
+def corrections_booked(bind: Bind, months: Sequence[str]) -> list[Any]:
+    """The corrections listed in the months ``months``, in the order booked."""
+    t = assessment_corrections.c
+    return list(bind.execute(select(assessment_corrections).where(t.booked_period.in_(list(months)))
+                             .order_by(t.id)))
+
+
+def insert_correction(bind: Bind, row: dict[str, Any]) -> Any:
+    """Store a correction; returns the stored row."""
+    t = assessment_corrections
+    new_id = bind.execute(insert(t).values(row).returning(t.c.id)).scalar_one()
+    return bind.execute(select(t).where(t.c.id == new_id)).one()

@@ -405,3 +405,24 @@ assessment_publications = Table(
     Column("published_by", String(64), nullable=True),
     Column("figures", JSON, nullable=False),
 )
+
+assessment_corrections = Table(
+    # a change of a published period's count, found after the data changed (e.g. an import of
+    # case history): booked into the next open month and listed there; the published figures stay
+    "assessment_corrections", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("period", String(8), nullable=False),  # the published period corrected
+    Column("booked_period", String(8), nullable=False),  # the open month that lists it
+    Column("subject", String(16), nullable=False),  # units / regions / inspectors / staff
+    Column("code", String(64), nullable=False),  # unit or region code, login
+    Column("name", String(200), nullable=True),  # as the live figures named it
+    Column("measure", String(32), nullable=False),
+    Column("published_value", Integer, nullable=False),  # in the frozen figures
+    Column("previous_value", Integer, nullable=False),  # published, or the last correction's value
+    Column("live_value", Integer, nullable=False),  # as the data stand now
+    Column("reason", Text, nullable=False),  # e.g. 导入案件 cases.jsonl
+    Column("booked_by", String(64), nullable=True),
+    Column("booked_at", UTCDateTime, nullable=False),
+    Index("ix_assessment_corrections_booked_period", "booked_period"),
+    Index("ix_assessment_corrections_period", "period"),
+)
