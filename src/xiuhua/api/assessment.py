@@ -43,7 +43,8 @@ def get_assessment(session: SessionDep, city: CityDep, settings: SettingsDep, no
     """The period's figures (月度通报的数据): handling units with counts, rates, points, score,
     grade and rank; regions; top categories; inspectors and command-center staff. Rates are
     unrounded fractions 0–1; a published period returns its frozen figures, a running one its
-    figures so far (``complete`` false)."""
+    figures so far (``complete`` false). ``corrections`` lists the changed counts of earlier
+    published periods booked into this one (published, previous and live value, reason)."""
     return service.assess_period(session, city, period, service.load_config(settings.data_dir), now)
 
 
@@ -63,7 +64,7 @@ def _download(session: SessionDep, city: CityDep, settings: SettingsDep, now: No
 
 @router.get("/{period}/workbook.xlsx", response_class=Response,
             responses=_file("xlsx", "考核报表（Excel）：概况、处置单位、区域、监督员、指挥中心人员、高发问题、"
-                                    "扣分加分各一个工作表（列同 JSON），及近 12 个月趋势图"))
+                                    "扣分加分、更正各一个工作表（列同 JSON），及近 12 个月趋势图"))
 def download_workbook(session: SessionDep, city: CityDep, settings: SettingsDep, now: NowDep,
                       user: CurrentUser, period: PeriodPath) -> Response:
     """The period's workbook (考核报表, .xlsx) — the same figures as ``GET /assessment/{period}``,
