@@ -250,6 +250,43 @@ def test_locate_many_equals_locate(index: geo.GridIndex) -> None:
     assert any(c is None for c in batch) and any(c is not None for c in batch)
 
 
+def voronoi_grids(n: int, seed: int) -> Grids:
+    """``n`` irregular grids tiling a 2 × 2 km box (Voronoi cells, densified), in code order."""
+    rng = np.random.default_rng(seed)
+    box = shapely.box(LON0, LAT0, LON0 + 0.024, LAT0 + 0.018)
+    seeds = shapely.multipoints(np.column_stack([rng.uniform(LON0, LON0 + 0.024, n),
+                                                 rng.uniform(LAT0, LAT0 + 0.018, n)]))
+    cells = shapely.intersection(shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=box)), box)
+    return [(f"370102{i:09d}", cell) for i, cell in enumerate(shapely.segmentize(cells, 2e-4))]
+
+
+def brute_force(grids: Grids, lons: npt.NDArray[np.float64], lats: npt.NDArray[np.float64]) -> list[str | None]:
+    """The lowest code of the grids each point intersects, one shapely test per pair."""
+    found = []
+    for lon, lat in zip(lons, lats, strict=True):
+        point = shapely.Point(lon, lat)
+        hits = sorted(c for c, g in grids if g.intersects(point))
+        found.append(hits[0] if hits else None)
+    return found
+
+
+def test_locate_many_agrees_with_brute_force_before_and_after_settling_cells() -> None:
+    grids = voronoi_grids(60, seed=3)
+    # An overlapping grid (bad data) with a higher code: the lower code keeps its points.
+    grids.append(("370102999999999", shapely.box(LON0 + 0.005, LAT0 + 0.005, LON0 + 0.009, LAT0 + 0.009)))
+    index = geo.GridIndex(grids)
+    rng = np.random.default_rng(4)
+    vertices = shapely.get_coordinates(np.array([g for _, g in grids], dtype=object))
+    lons = np.concatenate([rng.uniform(LON0 - 0.002, LON0 + 0.026, 3000), vertices[:, 0]])
+    lats = np.concatenate([rng.uniform(LAT0 - 0.002, LAT0 + 0.020, 3000), vertices[:, 1]])
+    expected = brute_force(grids, lons, lats)
+    assert list(index.locate_many(lons, lats)) == expected  # small call: every point tested
+    many_lons, many_lats = np.tile(lons, 40), np.tile(lats, 40)  # enough to settle the cells
+    assert list(index.locate_many(many_lons, many_lats)) == expected * 40
+    assert list(index.locate_many(lons, lats)) == expected  # settled cells used from now on
+    assert expected.count("370102999999999") == 0 and expected.count(None) > 0
+
+
 @settings(derandomize=True, deadline=None, max_examples=100)
 @given(
     fx=st.lists(st.floats(-0.5, 3.5), min_size=1, max_size=30),
