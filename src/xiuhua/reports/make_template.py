@@ -358,7 +358,7 @@ def entries_and_overdue(doc: DocumentObject) -> None:
     para(doc, "公文正文", "{{ corrections_sentence }}")
     control(doc, "endif")
     control(doc, "if corrections")
-    table(doc, "k in corrections", [("被更正周期", 24, "period"), ("单位", 36, "unit_name"), ("指标", 28, "measure"),
+    table(doc, "k in corrections", [("被更正周期", 30, "period"), ("单位", 34, "unit_name"), ("指标", 24, "measure"),
                                     ("发布值", 17, "published"), ("更正前", 17, "previous"), ("更正后", 17, "live"),
                                     ("增减", 17, "change")])
     control(doc, "endif")
