@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pwdlib import PasswordHash
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from xiuhua.domain.access import Principal
@@ -102,6 +102,45 @@ def disable_user(session: Session, login: str, at: datetime, actor: str | None =
                                              api_tokens.c.revoked_at.is_(None))
                     .values(revoked_at=at))
     audit(session, at, actor, "permission_change", login, {"active": False})
+
+
+def enable_user(session: Session, login: str, at: datetime, actor: str | None = None) -> None:
+    """Let a disabled user sign in again (tokens revoked on disabling stay revoked)."""
+    _user_row(session, login)
+    session.execute(update(users).where(users.c.login == login)
+                    .values(active=True, failed_logins=0, locked_until=None))
+    audit(session, at, actor, "permission_change", login, {"active": True})
+
+
+@dataclass(frozen=True)
+class UserPage:
+    """One page of the account list, and how many accounts match in all."""
+
+    rows: list[Any]
+    total: int
+
+
+def list_users(session: Session, role: Role | None = None, unit_code: str | None = None,
+               offset: int = 0, limit: int = 50, login: str | None = None) -> UserPage:
+    """Accounts by login, optionally of one role or unit (or the one ``login``), with each
+    one's grids."""
+    query = select(*(c for c in users.c if c.name != "password_hash"))
+    if role is not None:
+        query = query.where(users.c.role == role.value)
+    if unit_code:
+        query = query.where(users.c.unit_code == unit_code)
+    if login is not None:
+        query = query.where(users.c.login == login)
+    total = int(session.execute(select(func.count()).select_from(query.subquery())).scalar() or 0)
+    rows = session.execute(query.order_by(users.c.login).offset(offset).limit(limit)).all()
+    grids: dict[str, list[str]] = {}
+    logins = [r.login for r in rows]
+    if logins:
+        for who, grid in session.execute(select(user_grids.c.login, user_grids.c.grid_code)
+                                           .where(user_grids.c.login.in_(logins))
+                                           .order_by(user_grids.c.grid_code)):
+            grids.setdefault(who, []).append(grid)
+    return UserPage([{**r._mapping, "grids": grids.get(r.login, [])} for r in rows], total)
 
 
 def principal(session: Session, login: str) -> Principal:

@@ -6,16 +6,25 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from xiuhua.domain.calendar import SHANGHAI, TimeLimit, parse_schedule_file
 from xiuhua.domain.errors import InvalidInput
+from xiuhua.services.accounts import audit
 from xiuhua.store import city as store
 from xiuhua.store.db import transaction
 
 
 def set_day(engine: Engine, day: date, workday: bool) -> None:
     with transaction(engine) as session:
-        store.set_calendar_days(session, {day: workday}, note="city override")
+        set_calendar_day(session, day, workday)
+
+
+def set_calendar_day(session: Session, day: date, workday: bool, actor: str | None = None) -> None:
+    """Make ``day`` a working day or a day off for every calendar (a city override; audited)."""
+    store.set_calendar_days(session, {day: workday}, note="city override")
+    audit(session, datetime.now(UTC), actor, "calendar_change", day.isoformat(),
+          {"workday": workday})
 
 
 def import_schedule(engine: Engine, path: Path) -> tuple[int, set[int]]:

@@ -7,6 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from xiuhua.domain.city import City
 from xiuhua.domain.geo import GridIndex
@@ -61,9 +62,14 @@ def import_taxonomy_file(engine: Engine, path: Path, encoding: str | None = None
     """Insert or update classes from an edited taxonomy CSV (same columns as the shipped file).
 
     Classes are never deleted (cases refer to them): set ``active`` to 0 to retire one."""
-    classes = parse_taxonomy_csv(read_text(path, encoding))
     with transaction(engine) as session:
-        store.save_classes(session, classes)
+        return import_taxonomy(session, path, encoding)
+
+
+def import_taxonomy(session: Session, path: Path, encoding: str | None = None) -> int:
+    """:func:`import_taxonomy_file` in the caller's transaction."""
+    classes = parse_taxonomy_csv(read_text(path, encoding))
+    store.save_classes(session, classes)
     return len(classes)
 
 

@@ -241,11 +241,23 @@ def _reproject_records(read: _Read, src_crs: str, source: str) -> None:
                     for r, p in zip(read.records, lonlat, strict=True)]
 
 
-def import_components_file(engine: Engine, path: Path, src_crs: str | None = None,
-                           encoding: str | None = None) -> int:
-    """Import a component census (points); all records or none."""
+def read_components_file(path: Path, src_crs: str | None = None,
+                         encoding: str | None = None) -> _Read:
+    """The records of a component census file (CSV or GIS), with any problems found reading."""
     read = (_read_csv if path.suffix.lower() == ".csv" else _read_gis)(path, src_crs, encoding)
     if not read.records:
         raise InvalidInput(f"文件“{path.name}”中没有部件", code="empty_file")
+    return read
+
+
+def save_read_components(session: Session, read: _Read) -> int:
+    """Store what :func:`read_components_file` read; all records or none."""
+    return _save(session, load_city(session), read.records, read.labels, read.problems)
+
+
+def import_components_file(engine: Engine, path: Path, src_crs: str | None = None,
+                           encoding: str | None = None) -> int:
+    """Import a component census (points); all records or none."""
+    read = read_components_file(path, src_crs, encoding)
     with transaction(engine) as session:
-        return _save(session, load_city(session), read.records, read.labels, read.problems)
+        return save_read_components(session, read)

@@ -24,7 +24,7 @@ from xiuhua.domain.geo import TilingProblem, check_tiling
 from xiuhua.domain.responsibility import check_matrix
 from xiuhua.services.city import load_city
 from xiuhua.store import city as store
-from xiuhua.store.db import transaction
+from xiuhua.store.db import read_transaction
 
 
 @dataclass(frozen=True)
@@ -61,12 +61,21 @@ class CoverageReport:
         return list(self.iter_lines())
 
     def iter_lines(self) -> Iterator[str]:
+        yield from self.problem_lines()
+        yield from self.summary_lines()
+
+    def problem_lines(self) -> Iterator[str]:
+        """One line per problem: each matter class and grid without (or with several)
+        responsible units, each gap or overlap between grids."""
         if self.grid_count == 0:
             yield "尚未导入任何单元网格：请先用 xiuhua import regions 导入区域"
         findings = sorted(self.responsibility, key=lambda f: (f.kind, f.category_code, f.units))
         for finding in findings:
             yield from (self._responsibility_line(finding, grid) for grid in finding.grid_codes)
         yield from (self._tiling_line(p) for p in self.tiling)
+
+    def summary_lines(self) -> Iterator[str]:
+        """The summary per matter class, then the one-line verdict."""
         yield from self._category_summary()
         yield self._summary()
 
@@ -146,11 +155,16 @@ def _boundary(session: Session, city: City) -> Any:
 
 def check_coverage(engine: Engine) -> CoverageReport:
     """Check the responsibility matrix and the grid tiling of the city."""
-    with transaction(engine) as session:
-        city = load_city(session)
-        rule_regions = {rule.region_code for rule in store.load_rules(session)}
-        boundary = _boundary(session, city)
-        _infos, grids = store.load_regions(session)  # GridIndex keeps its geometries private
+    with read_transaction(engine) as session:
+        return coverage_report(session)
+
+
+def coverage_report(session: Session) -> CoverageReport:
+    """:func:`check_coverage` reading through the caller's session."""
+    city = load_city(session)
+    rule_regions = {rule.region_code for rule in store.load_rules(session)}
+    boundary = _boundary(session, city)
+    _infos, grids = store.load_regions(session)  # GridIndex keeps its geometries private
     matter_count, findings = _responsibility(city, rule_regions)
     tiling = check_tiling(grids, boundary) if grids or boundary is not None else []
     return CoverageReport(city, matter_count, findings, tiling)

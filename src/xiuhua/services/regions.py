@@ -147,13 +147,19 @@ REGION_FIELDS: dict[str, tuple[str, ...]] = {
 def import_regions_file(engine: Engine, path: Path, src_crs: str | None = None,
                         encoding: str | None = None) -> int:
     """Import regions from GeoJSON / Shapefile / GeoPackage; all features or none."""
+    features = read_regions_file(path, src_crs, encoding)
+    with transaction(engine) as session:
+        return save_regions(session, features)
+
+
+def read_regions_file(path: Path, src_crs: str | None = None,
+                      encoding: str | None = None) -> list[RegionFeature]:
+    """The regions of a GeoJSON / Shapefile / GeoPackage file (checked by :func:`save_regions`)."""
     table = read_feature_file(path, REGION_FIELDS, ("code", "name"), src_crs, encoding)
-    features = [
+    return [
         RegionFeature(code=table.value("code", i) or "", name=table.value("name", i) or "",
                       geometry=table.geometries[i], level=table.value("level", i),
                       kind=table.value("kind", i), region_class=table.value("region_class", i),
                       parent_code=table.value("parent_code", i))
         for i in range(len(table))
     ]
-    with transaction(engine) as session:
-        return save_regions(session, features)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from xiuhua.domain.choices import UnitKind
 from xiuhua.domain.city import UnitInfo
-from xiuhua.domain.errors import InvalidInput
+from xiuhua.domain.errors import InvalidInput, NotFound
 from xiuhua.domain.responsibility import Rule, RuleScope
 from xiuhua.services.tabular import checked_rows, read_csv, read_text
 from xiuhua.store import city as store
@@ -36,13 +37,18 @@ def _unit(row: dict[str, str], known: set[str], regions_known: set[str]) -> Unit
 
 def import_units_file(engine: Engine, path: Path, encoding: str | None = None) -> int:
     """CSV ``code,name[,kind,parent_code,region_code,active]``; all rows or none."""
-    rows = read_csv(read_text(path, encoding), ["code", "name"])
     with transaction(engine) as session:
-        known = set(session.execute(select(units.c.code)).scalars()) | {r["code"] for _, r in rows}
-        regions_known = set(session.execute(select(regions.c.code)).scalars())
-        items = checked_rows(rows, lambda row: _unit(row, known, regions_known), "单位数据",
-                             "invalid_units", key="code")
-        store.save_units(session, items)
+        return import_units(session, path, encoding)
+
+
+def import_units(session: Session, path: Path, encoding: str | None = None) -> int:
+    """:func:`import_units_file` in the caller's transaction."""
+    rows = read_csv(read_text(path, encoding), ["code", "name"])
+    known = set(session.execute(select(units.c.code)).scalars()) | {r["code"] for _, r in rows}
+    regions_known = set(session.execute(select(regions.c.code)).scalars())
+    items = checked_rows(rows, lambda row: _unit(row, known, regions_known), "单位数据",
+                         "invalid_units", key="code")
+    store.save_units(session, items)
     return len(items)
 
 
@@ -64,15 +70,27 @@ def _rule(row: dict[str, str], units_known: set[str], regions_known: set[str]) -
 def import_rules_file(engine: Engine, path: Path, replace: bool = False,
                       encoding: str | None = None) -> int:
     """CSV ``scope,category,region_code,unit_code``; ``replace`` drops the old matrix first."""
-    rows = read_csv(read_text(path, encoding), ["scope", "category", "region_code", "unit_code"])
     with transaction(engine) as session:
-        units_known = set(session.execute(select(units.c.code)).scalars())
-        regions_known = set(session.execute(select(regions.c.code)).scalars())
-        rules = checked_rows(rows, lambda row: _rule(row, units_known, regions_known), "责任规则",
-                             "invalid_rules")
-        if replace:
-            session.execute(responsibility_rules.delete())
-            store.bump_model_version(session)
-        existing = set(store.load_rules(session))
-        store.add_rules(session, [r for r in dict.fromkeys(rules) if r not in existing])
+        return import_rules(session, path, replace, encoding)
+
+
+def import_rules(session: Session, path: Path, replace: bool = False,
+                 encoding: str | None = None) -> int:
+    """:func:`import_rules_file` in the caller's transaction."""
+    rows = read_csv(read_text(path, encoding), ["scope", "category", "region_code", "unit_code"])
+    units_known = set(session.execute(select(units.c.code)).scalars())
+    regions_known = set(session.execute(select(regions.c.code)).scalars())
+    rules = checked_rows(rows, lambda row: _rule(row, units_known, regions_known), "责任规则",
+                         "invalid_rules")
+    if replace:
+        session.execute(responsibility_rules.delete())
+        store.bump_model_version(session)
+    existing = set(store.load_rules(session))
+    store.add_rules(session, [r for r in dict.fromkeys(rules) if r not in existing])
     return len(rules)
+
+
+def delete_rule(session: Session, rule: Rule) -> None:
+    """Remove one responsibility rule (the coverage check then shows what it covered)."""
+    if store.remove_rule(session, rule) == 0:
+        raise NotFound("该责任规则不存在（可能已被删除）", code="rule_not_found")
