@@ -12,7 +12,7 @@ from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
 from xiuhua.api.deps import CityDep, NowDep, SessionDep
-from xiuhua.domain.choices import Role, UnitKind
+from xiuhua.domain.choices import Role
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError, InvalidInput
 from xiuhua.services import accounts
@@ -30,8 +30,8 @@ _SPLIT = re.compile(r"[\s,，、;；]+")
 
 def _options(city: City) -> dict[str, list[tuple[str, str]]]:
     return {"role": [(r.value, r.label) for r in STAFF_ROLES],
-            "unit": sorted((u.code, f"{u.code} {u.name}") for u in city.units.values()
-                           if u.kind != UnitKind.CENTER.value or u.active)}
+            "unit": sorted((u.code, f"{u.code} {u.name}{'' if u.active else '（停用）'}")
+                           for u in city.units.values())}
 
 
 def _role(value: str) -> Role:
