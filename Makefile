@@ -38,3 +38,12 @@ test: dev
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+## Benchmarks against the performance targets (bench/README.md): a few minutes at small sizes;
+## `make bench FULL=1` runs the issue's sizes (1 M cases, 1 M points; about half an hour).
+bench: dev
+	bench/ensure-tools.sh
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/python -m bench $(if $(FULL),--full) $(BENCH_ARGS)
+
+.PHONY: bench

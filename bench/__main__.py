@@ -1,0 +1,133 @@
+"""``python -m bench [BENCHMARK ...] [--full] …``: run the benchmarks (all by default) and
+print their figures beside their baselines; see ``bench/README.md``.
+
+Exit status is 0 whatever the figures; 1 only if a benchmark crashed."""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from bench import assessment, common, grid, importer, intake, memory, pages
+from bench.common import FULL, SMALL, Context, PgCluster, log, machine, show, table
+
+BENCHMARKS: dict[str, Callable[[Context], dict[str, Any]]] = {
+    "grid": grid.run, "import": importer.run, "assessment": assessment.run, "pages": pages.run,
+    "intake": intake.run, "memory": memory.run,
+}
+USES_PG = {"grid", "import", "assessment", "pages", "intake"}
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("benchmarks", nargs="*", metavar="BENCHMARK",
+                   help=f"any of {', '.join(BENCHMARKS)} (default: all, in this order)")
+    p.add_argument("--full", action="store_true", help="the issue's sizes (1 M cases, 1 M points, 30 s of load)")
+    p.add_argument("--cases", type=int, help="history size (import, assessment, pages)")
+    p.add_argument("--pg-cases", type=int, help="history size on PostgreSQL (default: --cases)")
+    p.add_argument("--months", type=int, help="months the history spans (default 12)")
+    p.add_argument("--points", type=int, help="points for point → grid")
+    p.add_argument("--seconds", type=float, help="seconds of load per intake server")
+    p.add_argument("--pg", choices=("auto", "on", "off"), default="auto",
+                   help="PostgreSQL throw-away cluster on port 55444 (auto: when its binaries are installed)")
+    p.add_argument("--profile", action="store_true", help="py-spy profiles (separate passes) of intake, import, "
+                                                          "assessment")
+    p.add_argument("--workdir", type=Path, default=Path("/tmp/xh-bench"), help="data, logs and profiles")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", type=Path, help="also write all figures as JSON here")
+    p.add_argument("--markdown", type=Path, help="also write the printed tables and the machine here")
+    args = p.parse_args(argv)
+    unknown = [n for n in args.benchmarks if n not in BENCHMARKS]
+    if unknown:
+        p.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    return args
+
+
+def sizes(args: argparse.Namespace) -> common.Sizes:
+    found = FULL if args.full else SMALL
+    changes: dict[str, Any] = {}
+    if args.cases:
+        changes["cases"] = args.cases
+        changes["pg_cases"] = min(args.cases, found.pg_cases)
+    for key in ("pg_cases", "months", "points"):
+        if getattr(args, key):
+            changes[key] = getattr(args, key)
+    if args.seconds:
+        changes["load_seconds"] = args.seconds
+    return replace(found, **changes)
+
+
+def start_pg(mode: str) -> PgCluster | None:
+    if mode == "off" or (mode == "auto" and not glob.glob("/usr/lib/postgresql/*/bin/pg_ctl")):
+        return None
+    log("starting the throw-away PostgreSQL cluster on port 55444")
+    try:
+        return PgCluster().start()
+    except Exception as exc:
+        if mode == "on":
+            raise
+        log(f"PostgreSQL unavailable, SQLite only: {exc}")
+        return None
+
+
+def run_all(ctx: Context, names: list[str]) -> list[str]:
+    crashed = []
+    for name in names:
+        start = time.perf_counter()
+        log(f"== {name} ==")
+        try:
+            ctx.results[name] = BENCHMARKS[name](ctx)
+        except Exception:
+            crashed.append(name)
+            traceback.print_exc()
+            show(f"\n{name}: CRASHED (see the traceback on stderr)")
+        log(f"{name} took {time.perf_counter() - start:,.0f} s")
+    return crashed
+
+
+def machine_table(info: dict[str, Any], ctx: Context) -> str:
+    pkgs = ", ".join(f"{k} {v}" for k, v in info["packages"].items() if v)
+    rows = [["date", info["date"]], ["CPU", f"{info['nproc']} × {info['cpu']}"], ["RAM", f"{info['ram_gb']} GB"],
+            ["kernel", info["kernel"]], ["Python", info["python"]], ["SQLite", info["sqlite"]],
+            ["PostgreSQL", ctx.pg.version if ctx.pg else "not used"], ["wrk", info["wrk"] or "not installed"],
+            ["packages", pkgs], ["Xiuhua", info["git"]], ["sizes", str(asdict(ctx.sizes))]]
+    return table("Machine", ["", ""], rows)
+
+
+def main(argv: list[str]) -> int:
+    args = parse(argv)
+    names = [n for n in BENCHMARKS if n in args.benchmarks] if args.benchmarks else list(BENCHMARKS)
+    ctx = Context(sizes(args), args.workdir, seed=args.seed, profile=args.profile)
+    ctx.work.mkdir(parents=True, exist_ok=True)
+    if USES_PG & set(names):
+        ctx.pg = start_pg(args.pg)
+    try:
+        info = machine()
+        show(machine_table(info, ctx))
+        crashed = run_all(ctx, names)
+    finally:
+        if ctx.pg is not None:
+            log("stopping the throw-away PostgreSQL cluster")
+            ctx.pg.stop()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    payload = {"machine": info, "sizes": asdict(ctx.sizes), "results": ctx.results, "crashed": crashed}
+    for path in (args.json, ctx.work / f"results-{ctx.sizes.name}-{stamp}.json"):
+        if path is not None:
+            path.write_text(json.dumps(payload, indent=1, default=str, ensure_ascii=False))
+    if args.markdown:
+        args.markdown.write_text("\n".join(common.SHOWN) + "\n", encoding="utf-8")
+    log(f"figures saved in {ctx.work / f'results-{ctx.sizes.name}-{stamp}.json'}")
+    return 1 if crashed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,143 @@
+"""Work measured in a fresh process of its own, so that its peak resident memory is its own.
+Each job prints one JSON line last, with ``peak_rss_mb`` (VmHWM at its end):
+
+- ``cli ARG ...``: the ``xiuhua`` command line (e.g. ``cli import cases FILE``);
+- ``assess URL PERIOD REPEAT``: ``assess_period`` timed (first and best), and each of the
+  queries it makes and the domain's computation timed one by one;
+- ``statements URL DATA_DIR``: the SQL statements the app runs for one report, the dispatcher
+  queue, a case page and the dashboard counters (in-process, starlette's TestClient).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bench.common import SECRET, peak_rss_mb
+from xiuhua.domain.calendar import SHANGHAI
+from xiuhua.services.assessment import assess_period, load_config
+from xiuhua.services.city import load_city
+from xiuhua.store.db import make_engine, read_transaction
+
+
+def cli(args: list[str]) -> dict[str, Any]:
+    from xiuhua.cli import app
+
+    start = time.perf_counter()
+    app(args=args, standalone_mode=False)
+    return {"cli_seconds": time.perf_counter() - start}
+
+
+def assess(url: str, period: str, repeat: int) -> dict[str, Any]:
+    """Load the city once, then assess the period ``repeat`` times (first and best)."""
+    engine = make_engine(url)
+    config = load_config(None)
+    now = datetime.now(SHANGHAI)
+    with read_transaction(engine) as session:
+        start = time.perf_counter()
+        city = load_city(session)
+        load_s = time.perf_counter() - start
+    times, figures = [], {}
+    for _ in range(repeat):
+        with read_transaction(engine) as session:
+            start = time.perf_counter()
+            figures = assess_period(session, city, period, config, now)
+            times.append(time.perf_counter() - start)
+    with read_transaction(engine) as session:
+        steps = assess_steps(session, city, period, config, now)
+    engine.dispose()
+    units = figures.get("units", [])
+    return {"load_city_s": load_s, "first_s": times[0], "best_s": min(times), "times": times,
+            "units": len(units), "dispatched": sum(int(u.get("dispatched", 0)) for u in units), "steps": steps}
+
+
+def assess_steps(session: Any, city: Any, period_text: str, config: Any, now: datetime) -> dict[str, Any]:
+    """The queries of ``services.assessment.period_data`` and the domain's ``assess``, one by one."""
+    from sqlalchemy import func, select
+
+    from xiuhua.domain.assessment import ASSESSED_ACTIONS, HISTORY_ACTIONS, NEEDS_HISTORY, Period, assess
+    from xiuhua.services.assessment import period_data
+    from xiuhua.store import assessment as store
+
+    period = Period.parse(period_text)
+    start, end = period.start, period.end
+    touched = store.touched_cases(ASSESSED_ACTIONS, start, end)
+    steps: dict[str, Any] = {}
+
+    def step(name: str, fn: Callable[[], Any]) -> Any:
+        t = time.perf_counter()
+        result = fn()
+        rows = len(result) if hasattr(result, "__len__") else result
+        steps[name] = {"seconds": time.perf_counter() - t, "rows": rows}
+        return result
+
+    step("touched cases (count)", lambda: int(session.execute(select(func.count()).select_from(touched.subquery()))
+                                              .scalar_one()))
+    step("case_records", lambda: store.case_records(session, touched))
+    step("case_assignments", lambda: store.case_assignments(session, touched))
+    step("period_events", lambda: store.period_events(session, ASSESSED_ACTIONS, start, end))
+    step("history_events", lambda: store.history_events(session, HISTORY_ACTIONS, NEEDS_HISTORY, start, end))
+    step("people", lambda: store.people(session))
+    data = period_data(session, city, period, now)
+    step("domain assess()", lambda: assess(data, config).figures())
+    return steps
+
+
+def statements(url: str, data_dir: str) -> dict[str, Any]:
+    """SQL statements per request of the intake and the pages (after one warm-up request each)."""
+    from sqlalchemy import event, func, select
+    from starlette.testclient import TestClient
+
+    from bench.dataset import PASSWORD, intake_bodies, token_for
+    from xiuhua.api.app import create_app
+    from xiuhua.config import Settings
+    from xiuhua.store.tables import cases
+
+    app = create_app(Settings(database_url=url, data_dir=Path(data_dir), secret_key=SECRET), migrate=False)
+    seen: list[str] = []
+    event.listen(app.state.engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, *_a: seen.append(" ".join(statement.split())[:90]))
+    acceptor, dispatcher = token_for(url, "acceptor01"), token_for(url, "dispatcher01")
+    body = json.loads(intake_bodies(1, count=1)[0])
+    out: dict[str, Any] = {}
+    with TestClient(app) as client:
+        client.post("/api/v1/auth/login", data={"username": "leader01", "password": PASSWORD})
+        with read_transaction(app.state.engine) as session:
+            some_case = session.execute(select(func.max(cases.c.case_no))).scalar_one()
+        post, get = {"Authorization": f"Bearer {acceptor}"}, {"Authorization": f"Bearer {dispatcher}"}
+        requests = {
+            "report": lambda: client.post("/api/v1/cases", json=body, headers=post),
+            "queue": lambda: client.get("/api/v1/cases?status=filed", headers=get),
+            "case": lambda: client.get(f"/api/v1/cases/{some_case}", headers=get),
+            "dashboard": lambda: client.get("/parts/counters"),
+        }
+        for name, send in requests.items():
+            send()
+            seen.clear()
+            status = send().status_code
+            out[name] = {"status": status, "count": len(seen), "statements": list(seen)}
+    return out
+
+
+def main(argv: list[str]) -> None:
+    name, *args = argv
+    if name == "cli":
+        result = cli(args)
+    elif name == "assess":
+        result = assess(args[0], args[1], int(args[2]))
+    elif name == "statements":
+        result = statements(args[0], args[1])
+    else:
+        raise SystemExit(f"unknown job {name}")
+    result["peak_rss_mb"] = peak_rss_mb(os.getpid())
+    print(json.dumps(result, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

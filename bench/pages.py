@@ -1,0 +1,205 @@
+"""Queues and pages at N cases of history: latency (p50/p95/p99, one request at a time) of the
+dispatcher's queue ``GET /api/v1/cases?status=filed``, the case page ``GET /api/v1/cases/{no}``
+(random cases) and the leader's dashboard counters ``GET /parts/counters`` (counts by status,
+overdue, reported and closed today), served by ``xiuhua serve``. Target p95 < 50 ms at 10 M.
+
+Baselines in the same run: a bare ASGI endpoint on the same HTTP stack (the floor of any page)
+and the pages' SQL run directly with sqlite3 (the floor of the database work), with plans."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime, time
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+from bench import dataset
+from bench.common import (
+    XIUHUA,
+    Context,
+    Server,
+    copy_sqlite,
+    fmt,
+    free_port,
+    job,
+    log,
+    percentile,
+    serving,
+    show,
+    sqlite_url,
+    table,
+    uvicorn_argv,
+    xiuhua_env,
+)
+from bench.load import generate, write_requests
+from xiuhua.domain.calendar import SHANGHAI
+
+TARGET_P95_MS = 50
+WARMUP_S = 1
+PAGES = (("queue", "dispatcher queue GET /api/v1/cases?status=filed"),
+         ("case", "case page GET /api/v1/cases/{no}"),
+         ("dashboard", "dashboard GET /parts/counters (leader)"))
+
+
+def login_cookie(base: str, login: str) -> str:
+    data = urllib.parse.urlencode({"username": login, "password": dataset.PASSWORD}).encode()
+    req = urllib.request.Request(base + "/api/v1/auth/login", data=data, method="POST")
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        cookie = resp.headers["set-cookie"]
+    return str(cookie).split(";", 1)[0]
+
+
+def sample_case_nos(url: str, count: int, seed: int) -> list[str]:
+    """Random case numbers over the whole history (reservoir sample of a streamed scan)."""
+    from sqlalchemy import select
+
+    from xiuhua.store.db import make_engine
+    from xiuhua.store.tables import cases
+
+    rng = random.Random(seed)
+    found: list[str] = []
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execution_options(stream_results=True, yield_per=20_000).execute(select(cases.c.case_no))
+        for i, no in enumerate(rows.scalars()):
+            if i < count:
+                found.append(no)
+            elif (j := rng.randrange(i + 1)) < count:
+                found[j] = no
+    engine.dispose()
+    return found
+
+
+def request_files(ctx: Context, case_nos: list[str]) -> dict[str, Path]:
+    folder = ctx.work / "pages"
+    folder.mkdir(parents=True, exist_ok=True)
+    return {
+        "queue": write_requests(folder / "queue.txt", [("GET", "/api/v1/cases?status=filed", None)]),
+        "case": write_requests(folder / "case.txt", [("GET", f"/api/v1/cases/{no}", None) for no in case_nos]),
+        "dashboard": write_requests(folder / "dashboard.txt", [("GET", "/parts/counters", None)]),
+        "bare": write_requests(folder / "bare.txt", [("GET", "/", None)]),
+    }
+
+
+def latencies(ctx: Context, server: Server, files: dict[str, Path],
+              headers: dict[str, dict[str, str]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, _ in PAGES:
+        generate(server.url, files[key], headers[key], 1, WARMUP_S)
+        load = generate(server.url, files[key], headers[key], 1, ctx.sizes.page_seconds)
+        out[key] = {"requests": load.requests, "failed": load.failed, "rps": load.rps, "p50_ms": load.p50_ms,
+                    "p95_ms": load.p95_ms, "p99_ms": load.p99_ms, "max_ms": load.max_ms}
+    out["peak_rss_mb"] = server.peak_rss_mb()
+    return out
+
+
+def serve_pages(ctx: Context, url: str, label: str, files_for: Any) -> dict[str, Any]:
+    log(f"pages: xiuhua serve ({label})")
+    token = dataset.token_for(url, "dispatcher01")
+    port = free_port()
+    data_dir = ctx.work / "pages" / f"data-{label}"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = Server(f"xiuhua serve ({label})", [XIUHUA, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                    xiuhua_env(url, data_dir), port, ctx.path("logs", f"serve-pages-{label}.log"))
+    files = files_for(url)
+    with serving(server, "/healthz"):
+        bearer = {"Authorization": f"Bearer {token}"}
+        headers = {"queue": bearer, "case": bearer, "dashboard": {"Cookie": login_cookie(server.url, "leader01")}}
+        return latencies(ctx, server, files, headers)
+
+
+def bare_floor(ctx: Context, files: dict[str, Path]) -> dict[str, Any]:
+    port = free_port()
+    server = Server("bare ASGI", uvicorn_argv("bench.apps:bare", port), {}, port, ctx.path("logs", "bare-pages.log"))
+    with serving(server):
+        generate(server.url, files["bare"], {}, 1, WARMUP_S)
+        load = generate(server.url, files["bare"], {}, 1, min(ctx.sizes.page_seconds, 5))
+    return {"p50_ms": load.p50_ms, "p95_ms": load.p95_ms, "p99_ms": load.p99_ms}
+
+
+# --- the pages' SQL, straight to SQLite --------------------------------------------------------
+
+
+def _sql_now() -> tuple[str, str]:
+    """Now and the start of the local day, as SQLite stores them (naive UTC text)."""
+    now = datetime.now(UTC)
+    today = datetime.combine(now.astimezone(SHANGHAI).date(), time(), SHANGHAI).astimezone(UTC)
+    return now.strftime("%Y-%m-%d %H:%M:%S.%f"), today.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+SQL = {
+    "queue": ["SELECT case_no, version, status, source, category_code, urgency, address, description, grid_code, "
+              "community_code, street_code, reported_at, closed_at, holder_unit, due_at, "
+              "(due_at IS NOT NULL AND due_at < :now) AS overdue FROM cases WHERE status = 'filed' "
+              "ORDER BY reported_at DESC, case_no DESC LIMIT 51"],
+    "case": ["SELECT * FROM cases WHERE case_no = :no", "SELECT * FROM case_events WHERE case_no = :no ORDER BY seq",
+             "SELECT * FROM assignments WHERE case_no = :no ORDER BY seq",
+             "SELECT * FROM inspector_tasks WHERE case_no = :no ORDER BY seq"],
+    "dashboard": ["SELECT status, count(*) FROM cases GROUP BY status",
+                  "SELECT count(*) FROM cases WHERE due_at IS NOT NULL AND due_at < :now",
+                  "SELECT count(*) FROM cases WHERE reported_at >= :today",
+                  "SELECT count(*) FROM cases WHERE closed_at >= :today"],
+}
+
+
+def sql_floor(path: Path, case_nos: list[str], runs: int = 30) -> dict[str, Any]:
+    now, today = _sql_now()
+    out: dict[str, Any] = {}
+    with sqlite3.connect(path) as con:
+        for key, statements in SQL.items():
+            times = []
+            for i in range(runs):
+                params = {"now": now, "today": today, "no": case_nos[i % len(case_nos)]}
+                start = perf_counter()
+                for sql in statements:
+                    con.execute(sql, params).fetchall()
+                times.append((perf_counter() - start) * 1000)
+            plans = [" / ".join(r[3] for r in con.execute("EXPLAIN QUERY PLAN " + sql, params)) for sql in statements]
+            out[key] = {"p50_ms": percentile(times, 50), "p95_ms": percentile(times, 95), "plans": plans}
+    con.close()
+    return out
+
+
+def run(ctx: Context) -> dict[str, Any]:
+    n = ctx.sizes.cases
+    db = copy_sqlite(dataset.history_sqlite(ctx, n), ctx.path("pages.sqlite"))
+    case_nos = sample_case_nos(sqlite_url(db), 1000, ctx.seed)
+    files = request_files(ctx, case_nos)
+    out: dict[str, Any] = {"cases": n, "target_p95_ms": TARGET_P95_MS}
+    out["sqlite"] = serve_pages(ctx, sqlite_url(db), "SQLite", lambda _url: files)
+    out["sql_floor"] = sql_floor(db, case_nos)
+    copy = copy_sqlite(db, ctx.path("pages-statements.sqlite"))
+    out["statements"] = job("statements", sqlite_url(copy), str(ctx.work / "pages"),
+                            log_path=ctx.path("logs", "pages-statements.log"))
+    out["bare_asgi"] = bare_floor(ctx, files)
+    if ctx.pg is not None:
+        m = min(ctx.sizes.pg_cases, n)
+        name = dataset.history_pg(ctx, m)
+        url = ctx.pg.database_url(name)
+        out["pg"] = {"cases": m, **serve_pages(ctx, url, "PostgreSQL",
+                                               lambda u: request_files(ctx, sample_case_nos(u, 1000, ctx.seed)))}
+    _print(out)
+    return out
+
+
+def _print(out: dict[str, Any]) -> None:
+    rows = []
+    for key, label in PAGES:
+        s, f = out["sqlite"][key], out["sql_floor"][key]
+        rows.append([f"{label}, SQLite", fmt(s["p50_ms"], 1), fmt(s["p95_ms"], 1), fmt(s["p99_ms"], 1),
+                     fmt(s["failed"]), f"{f['p50_ms']:.2f} / {f['p95_ms']:.2f}"])
+        if "pg" in out:
+            p = out["pg"][key]
+            rows.append([f"{label}, PostgreSQL ({out['pg']['cases']:,} cases)", fmt(p["p50_ms"], 1),
+                         fmt(p["p95_ms"], 1), fmt(p["p99_ms"], 1), fmt(p["failed"]), ""])
+    b = out["bare_asgi"]
+    rows.append(["baseline: bare ASGI GET", fmt(b["p50_ms"], 2), fmt(b["p95_ms"], 2), fmt(b["p99_ms"], 2), "0", ""])
+    show(table(f"Queues and pages at {out['cases']:,} cases, one request at a time (target p95 < 50 ms)",
+               ["page", "p50 ms", "p95 ms", "p99 ms", "failed", "its SQL on sqlite3 p50 / p95 ms"], rows))
+    for key, _ in PAGES:
+        show(f"  {key}: {out['statements'][key]['count']} SQL statements per request; plans on SQLite: "
+             + " | ".join(out["sql_floor"][key]["plans"]))
