@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
-from functools import partial
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
-    JSON,
     Connection,
     Dialect,
     Table,
@@ -39,7 +37,6 @@ from xiuhua.domain.errors import NotFound, StaleVersion
 from xiuhua.domain.lifecycle import Assignment, Case, Event, InspectorTask, Location
 from xiuhua.store.db import dumps_json
 from xiuhua.store.tables import (
-    UTCDateTime,
     assignments,
     case_events,
     case_serials,
@@ -62,51 +59,77 @@ def _iso(t: datetime | None) -> str | None:
     return t.isoformat() if t is not None else None
 
 
-def case_row(case: Case) -> Row:
+def _same(value: Any) -> Any:
+    return value
+
+
+# The columns of each table a case writes, in the order of the ``*_values`` functions below.
+CASE_COLUMNS = ("case_no", "status", "version", "source", "category_code", "urgency", "lon", "lat",
+                "grid_code", "community_code", "street_code", "address", "description",
+                "component_code", "reporter_name", "reporter_phone", "photos", "reported_at",
+                "filed_at", "closed_at", "cancelled_at", "cancel_reason", "duplicate_of",
+                "rating", "updated_at", "holder_unit", "due_at")
+EVENT_COLUMNS = ("case_no", "seq", "action", "at", "actor", "note", "photos", "data")
+ASSIGNMENT_COLUMNS = ("case_no", "seq", "unit_code", "kind", "started_at", "limit_text",
+                      "calendar", "deadline", "ended", "ended_at", "suspended_at",
+                      "remaining_seconds", "extension_requested", "suspension_requested",
+                      "deadline_log")
+TASK_COLUMNS = ("case_no", "seq", "kind", "inspector", "opened_at", "deadline", "done_at",
+                "result")
+Convert = Callable[[Any], Any]
+
+
+def case_values(case: Case, dt: Convert = _same, js: Convert = _same) -> tuple[Any, ...]:
+    """The ``cases`` row of ``case`` (:data:`CASE_COLUMNS`), its datetimes passed through
+    ``dt`` and its JSON values through ``js`` (identity: the values SQLAlchemy binds)."""
     loc = case.location
     open_a = case.open_assignment
-    return {
-        "case_no": case.case_no, "status": case.status.value, "version": case.version,
-        "source": case.source.value, "category_code": case.category_code,
-        "urgency": case.urgency,
-        "lon": loc.lon if loc else None, "lat": loc.lat if loc else None,
-        "grid_code": loc.grid_code if loc else None,
-        "community_code": loc.community_code if loc else None,
-        "street_code": loc.street_code if loc else None,
-        "address": case.address, "description": case.description,
-        "component_code": case.component_code, "reporter_name": case.reporter_name,
-        "reporter_phone": case.reporter_phone, "photos": list(case.photos),
-        "reported_at": case.reported_at, "filed_at": case.filed_at,
-        "closed_at": case.closed_at, "cancelled_at": case.cancelled_at,
-        "cancel_reason": case.cancel_reason.value if case.cancel_reason else None,
-        "duplicate_of": case.duplicate_of,
-        "rating": case.rating.value if case.rating else None,
-        "updated_at": case.updated_at, "holder_unit": case.holder,
-        "due_at": open_a.deadline if open_a and open_a.suspended_at is None else None,
-    }
+    return (
+        case.case_no, case.status.value, case.version, case.source.value, case.category_code,
+        case.urgency, loc.lon if loc else None, loc.lat if loc else None,
+        loc.grid_code if loc else None, loc.community_code if loc else None,
+        loc.street_code if loc else None, case.address, case.description,
+        case.component_code, case.reporter_name, case.reporter_phone, js(list(case.photos)),
+        dt(case.reported_at), dt(case.filed_at), dt(case.closed_at), dt(case.cancelled_at),
+        case.cancel_reason.value if case.cancel_reason else None, case.duplicate_of,
+        case.rating.value if case.rating else None, dt(case.updated_at), case.holder,
+        dt(open_a.deadline) if open_a and open_a.suspended_at is None else None,
+    )
+
+
+def event_values(case_no: str, e: Event, dt: Convert = _same, js: Convert = _same) -> tuple[Any, ...]:
+    return (case_no, e.seq, e.action.value, dt(e.at), e.actor, e.note, js(list(e.photos)),
+            js(dict(e.data)))
+
+
+def assignment_values(case_no: str, a: Assignment, dt: Convert = _same,
+                      js: Convert = _same) -> tuple[Any, ...]:
+    return (case_no, a.seq, a.unit_code, a.kind.value, dt(a.started_at), a.limit, a.calendar,
+            dt(a.deadline), a.ended.value, dt(a.ended_at), dt(a.suspended_at),
+            a.remaining_seconds, a.extension_requested, a.suspension_requested,
+            js([[_iso(s), _iso(d)] for s, d in a.deadline_log]))
+
+
+def task_values(case_no: str, t: InspectorTask, dt: Convert = _same,
+                js: Convert = _same) -> tuple[Any, ...]:
+    return (case_no, t.seq, t.kind.value, t.inspector, dt(t.opened_at), dt(t.deadline),
+            dt(t.done_at), t.result)
+
+
+def case_row(case: Case) -> Row:
+    return dict(zip(CASE_COLUMNS, case_values(case), strict=True))
 
 
 def event_row(case_no: str, e: Event) -> Row:
-    return {"case_no": case_no, "seq": e.seq, "action": e.action.value, "at": e.at,
-            "actor": e.actor, "note": e.note, "photos": list(e.photos), "data": dict(e.data)}
+    return dict(zip(EVENT_COLUMNS, event_values(case_no, e), strict=True))
 
 
 def assignment_row(case_no: str, a: Assignment) -> Row:
-    return {
-        "case_no": case_no, "seq": a.seq, "unit_code": a.unit_code, "kind": a.kind.value,
-        "started_at": a.started_at, "limit_text": a.limit, "calendar": a.calendar,
-        "deadline": a.deadline, "ended": a.ended.value, "ended_at": a.ended_at,
-        "suspended_at": a.suspended_at, "remaining_seconds": a.remaining_seconds,
-        "extension_requested": a.extension_requested,
-        "suspension_requested": a.suspension_requested,
-        "deadline_log": [[_iso(s), _iso(d)] for s, d in a.deadline_log],
-    }
+    return dict(zip(ASSIGNMENT_COLUMNS, assignment_values(case_no, a), strict=True))
 
 
 def task_row(case_no: str, t: InspectorTask) -> Row:
-    return {"case_no": case_no, "seq": t.seq, "kind": t.kind.value, "inspector": t.inspector,
-            "opened_at": t.opened_at, "deadline": t.deadline, "done_at": t.done_at,
-            "result": t.result}
+    return dict(zip(TASK_COLUMNS, task_values(case_no, t), strict=True))
 
 
 def _dt(text: str | None) -> datetime | None:
@@ -230,54 +253,57 @@ def existing_case_nos(bind: Bind, case_nos: Iterable[str]) -> set[str]:
 
 def insert_cases(bind: Bind, batch: Sequence[Case], chunk: int = 5000) -> None:
     """Bulk insert complete new cases (import, demo, a new report): a few driver-level
-    statements per table and chunk (executemany, or COPY for large batches on PostgreSQL)."""
+    statements per table and chunk (executemany, or COPY for large batches on PostgreSQL).
+
+    The rows are built as tuples with each value already as its column type binds it (aware
+    datetimes to UTC, JSON to text), so the stored values are those of ``insert(table)``
+    without SQLAlchemy's per-row work."""
     conn = bind if isinstance(bind, Connection) else bind.connection()
+    sqlite = conn.dialect.name == "sqlite"
+    dt, js = (_sqlite_datetime if sqlite else _utc), dumps_json
     for i in range(0, len(batch), chunk):
         part = batch[i:i + chunk]
-        _bulk_insert(conn, cases, [case_row(c) for c in part])
-        _bulk_insert(conn, case_events, [event_row(c.case_no, e) for c in part for e in c.events])
-        _bulk_insert(conn, assignments,
-                     [assignment_row(c.case_no, a) for c in part for a in c.assignments])
-        _bulk_insert(conn, inspector_tasks, [task_row(c.case_no, t) for c in part for t in c.tasks])
+        _insert_values(conn, cases, CASE_COLUMNS, [case_values(c, dt, js) for c in part])
+        _insert_values(conn, case_events, EVENT_COLUMNS,
+                       [event_values(c.case_no, e, dt, js) for c in part for e in c.events])
+        _insert_values(conn, assignments, ASSIGNMENT_COLUMNS,
+                       [assignment_values(c.case_no, a, dt, js) for c in part for a in c.assignments])
+        _insert_values(conn, inspector_tasks, TASK_COLUMNS,
+                       [task_values(c.case_no, t, dt, js) for c in part for t in c.tasks])
 
 
 COPY_FROM = 100  # rows: PostgreSQL takes a batch at least this large through COPY
 
 
-def _bulk_insert(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
-    """Insert ``rows`` (dicts with the same keys) without SQLAlchemy's per-row work.
-
-    Each column is converted once, as its type binds it (aware datetimes to UTC, JSON to
-    text), so the stored values are those of ``insert(table)``; the rows then go to the
-    driver's executemany or, for a large batch on PostgreSQL, to COPY."""
-    if not rows:
+def _insert_values(conn: Connection, table: Table, keys: Sequence[str],
+                   values: list[tuple[Any, ...]]) -> None:
+    """The rows to the driver's executemany or, for a large batch on PostgreSQL, to COPY."""
+    if not values:
         return
-    keys = list(rows[0])
-    columns = [[r[k] for r in rows] for k in keys]
-    for index, key in enumerate(keys):
-        convert = _binder(conn.dialect, table.c[key].type)
-        if convert is not None:
-            columns[index] = list(map(convert, columns[index]))
-    values = zip(*columns, strict=True)
-    if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM:
+    if conn.dialect.name == "postgresql" and len(values) >= COPY_FROM:
         _copy(conn, table, keys, values)
     else:
-        conn.exec_driver_sql(_insert_sql(conn.dialect, table, keys), list(values))
+        conn.exec_driver_sql(_insert_sql(conn.dialect, table, keys), values)
 
 
-def _binder(dialect: Dialect, column_type: Any) -> Callable[[Any], Any] | None:
-    if isinstance(column_type, UTCDateTime):
-        to_utc = partial(column_type.process_bind_param, dialect=dialect)
-        return to_utc if dialect.name != "sqlite" else partial(_sqlite_datetime, to_utc)
-    if isinstance(column_type, JSON):
-        return dumps_json  # None becomes JSON null, as JSON(none_as_null=False) binds it
-    return None
+def _utc(value: datetime | None) -> datetime | None:
+    """An aware datetime in UTC, as :class:`UTCDateTime` binds it on PostgreSQL."""
+    if value is None:
+        return None
+    if value.utcoffset() is None:
+        raise ValueError("naive datetime cannot be stored")
+    return value.astimezone(UTC)
 
 
-def _sqlite_datetime(to_utc: Callable[[Any], datetime | None], value: Any) -> str | None:
-    """The text SQLAlchemy's SQLite DATETIME stores: naive UTC with microseconds."""
-    utc = to_utc(value)
-    return None if utc is None else utc.isoformat(" ", "microseconds")
+def _sqlite_datetime(value: datetime | None) -> str | None:
+    """The text SQLAlchemy's SQLite DATETIME stores for a :class:`UTCDateTime`: naive UTC with
+    microseconds."""
+    if value is None:
+        return None
+    offset = value.utcoffset()
+    if offset is None:
+        raise ValueError("naive datetime cannot be stored")
+    return (value.replace(tzinfo=None) - offset).isoformat(" ", "microseconds")
 
 
 def _columns_sql(dialect: Dialect, table: Table, keys: Sequence[str]) -> str:
