@@ -300,10 +300,9 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
     microseconds."""
     if value is None:
         return None
-    offset = value.utcoffset()
-    if offset is None:
+    if value.tzinfo is None:
         raise ValueError("naive datetime cannot be stored")
-    return (value.replace(tzinfo=None) - offset).isoformat(" ", "microseconds")
+    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]  # without "+00:00"
 
 
 def _columns_sql(dialect: Dialect, table: Table, keys: Sequence[str]) -> str:
