@@ -134,6 +134,20 @@ def assess_period(session: Session, city: City, period_text: str, config: Assess
             "published_at": None, "published_by": None}
 
 
+def published_rankings(session: Session, period_text: str | None = None) -> dict[str, Any] | None:
+    """The frozen figures of a published month (the latest one unless named) with the list of
+    published months (``published_months``); None when no month is published. What the public
+    may see of them is the caller's choice (no people: units and regions only)."""
+    months = [p for p in store.published_periods(session) if Period.parse(p).kind == "month"]
+    if not months:
+        return None
+    label = Period.parse(period_text).label if period_text else months[0]
+    if label not in months:
+        raise NotFound(f"考核周期 {label} 尚未发布", code="period_not_published")
+    row = store.publication(session, label)
+    return {**row.figures, **_published_flags(row), "published_months": months}
+
+
 def _published_flags(row: Any) -> dict[str, Any]:
     return {"published": True, "published_at": row.published_at.astimezone(SHANGHAI).isoformat(),
             "published_by": row.published_by}

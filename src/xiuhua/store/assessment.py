@@ -160,6 +160,12 @@ def publications_covering(bind: Bind, day_start: datetime) -> list[Any]:
     return sorted(rows, key=lambda r: r.ends_at - r.starts_at)
 
 
+def published_periods(bind: Bind) -> list[str]:
+    """The labels of the published periods, the latest first."""
+    t = assessment_publications.c
+    return list(bind.execute(select(t.period).order_by(t.starts_at.desc(), t.ends_at)).scalars())
+
+
 def insert_publication(bind: Bind, row: dict[str, Any]) -> None:
     bind.execute(insert(assessment_publications).values(row))
 

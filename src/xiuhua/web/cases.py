@@ -8,21 +8,23 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from xiuhua.api import cases as cases_api
 from xiuhua.api.deps import CityDep, NowDep, SessionDep, SettingsDep, client_address
-from xiuhua.api.schemas import CaseActionCreate
+from xiuhua.api.schemas import MAX_PHOTOS, CaseActionCreate
+from xiuhua.config import Settings
 from xiuhua.domain.access import Principal
 from xiuhua.domain.choices import Action, CancelReason, Rating, Source
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError
 from xiuhua.domain.lifecycle import Case, Event, allowed_actions, overdue_at
 from xiuhua.domain.taxonomy import URGENCY_LABELS
+from xiuhua.services import photos
 from xiuhua.services.cases import perform_action, visible_case
 from xiuhua.store import city as city_store
 from xiuhua.web.auth import FormData
@@ -39,11 +41,15 @@ from xiuhua.web.pages import (
     safe_next,
     see_other,
 )
+from xiuhua.web.report import uploaded
 from xiuhua.web.views import Countdown, countdown, paused, region_name, unit_name
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 CASE_NO = re.compile(r"\d{14}")
 BEFORE = frozenset({Action.REPORT, Action.VERIFY, Action.AMEND})
+# actions whose form takes photos: 核实 and the checks (inspector), 处置反馈 (unit)
+PHOTO_ACTIONS = frozenset({Action.VERIFY, Action.FEEDBACK, Action.CHECK_PASS, Action.CHECK_FAIL})
+Uploads = list[tuple[bytes, str | None]]
 
 
 def load_visible(session: Session, user: Principal, case_no: str) -> Case:
@@ -179,6 +185,7 @@ def page_context(session: Session, city: City, user: Principal, case: Case, now:
         "assignments": assignment_views(city, case, now), "tasks": case.tasks,
         "forms": [action_form(session, city, case, a, failed) for a in actions
                   if a in ACTION_FORMS],
+        "photo_actions": PHOTO_ACTIONS, "max_photos": MAX_PHOTOS,
         "map": map_data(session, case, settings), "now": now,
     }
 
@@ -207,19 +214,37 @@ def action_body(form: Mapping[str, str]) -> CaseActionCreate:
         raise invalid(f"{labels}填写有误，请检查后重新提交") from None
 
 
-def perform(request: Request, session: Session, city: City, user: Principal, case_no: str,
-            action: Action, body: CaseActionCreate, now: datetime) -> Case:
-    """Apply the action as the API does; a case out of the user's sight is a 404 page, a
-    refused action writes nothing."""
+def perform(request: Request, session: Session, city: City, settings: Settings, user: Principal,
+            case_no: str, action: Action, body: CaseActionCreate, files: Uploads,
+            now: datetime) -> Case:
+    """Apply the action as the API does, with the form's photo files stored as
+    ``POST /api/v1/photos`` stores them and attached to the action; a case out of the user's
+    sight is a 404 page, a refused action writes nothing."""
     load_visible(session, user, case_no)
+    if files and action not in PHOTO_ACTIONS:
+        raise invalid(f"“{action.label}”不接受照片")
+    if len(files) > MAX_PHOTOS:
+        raise invalid(f"照片最多 {MAX_PHOTOS} 张")
     with session.begin_nested():
+        ids = [photos.store_photo(session, settings, blob, name, user.login, now)
+               for blob, name in files]
+        if ids:
+            body = body.model_copy(update={"photos": list(dict.fromkeys(ids))})
         return perform_action(session, city, user, case_no, action, cases_api.action_input(body),
                               now, client_address(request))
 
 
+async def photo_files(request: Request, settings: SettingsDep) -> Uploads:
+    """The photo files of a posted action form (none for a form without a file input)."""
+    return await uploaded(await request.form(), settings)
+
+
+PhotoFiles = Annotated[Uploads, Depends(photo_files)]
+
+
 @router.post("/cases/{case_no}/actions/{action}")
 def act(request: Request, session: SessionDep, city: CityDep, now: NowDep,
-        settings: SettingsDep, user: PageUser, form: FormData, case_no: str,
+        settings: SettingsDep, user: PageUser, form: FormData, files: PhotoFiles, case_no: str,
         action: str) -> Response:
     """Take one action from a form. Success goes on to the page named by ``next`` (the case
     page by default); a refusal shows its Chinese reason in the action's form on the case page
@@ -228,7 +253,8 @@ def act(request: Request, session: SessionDep, city: CityDep, now: NowDep,
     page = f"/cases/{case_no}"
     back = safe_next(form.get("next"), page)
     try:
-        case = perform(request, session, city, user, case_no, chosen, action_body(form), now)
+        case = perform(request, session, city, settings, user, case_no, chosen, action_body(form),
+                       files, now)
     except DomainError as exc:
         reason = f"{chosen.label}未完成：{exc.message}"
         if back != page:
