@@ -24,6 +24,7 @@ from xiuhua.api.deps import (
     SessionDep,
     SettingsDep,
     client_address,
+    run_report,
 )
 from xiuhua.api.schemas import (
     CASE_NO,
@@ -386,17 +387,25 @@ IdempotencyKey = Annotated[str | None, Header(
                                                        "description": "新案件的地址"}}},
                         **_problems(400, 401, 403, 413, 415, 422)},
              openapi_extra=_report_openapi())
-def report(body: Annotated[ReportBody, Depends(report_body)], request: Request,
-           reader: ReaderDep, session: SessionDep, city: CityDep, now: NowDep,
-           settings: SettingsDep, user: CurrentUser,
-           idempotency_key: IdempotencyKey = None) -> JSONResponse:
+async def report(body: Annotated[ReportBody, Depends(report_body)], request: Request,
+                 reader: ReaderDep, session: SessionDep, city: CityDep, now: NowDep,
+                 settings: SettingsDep, user: CurrentUser,
+                 idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """上报 a case (inspector, acceptor, public): JSON, or multipart/form-data with the same
     fields (``reporter.name``, ``reporter.phone``) and image files under ``photos``. The body
     is read before the sign-in is checked, so no database lock waits on an upload.
 
     The write transaction is kept short: the report is checked and located before it begins
     (with an idempotency key, after the key is claimed, so a retry gets the first answer even
-    if the rules changed since), and it commits here, before the answer is built."""
+    if the rules changed since), and it commits here, before the answer is built. The work runs
+    in the thread pool through :func:`run_report`, a few reports at a time."""
+    return await run_report(request, _report, body, request, reader, session, city, now,
+                            settings, user, idempotency_key)
+
+
+def _report(body: ReportBody, request: Request, reader: Session, session: Session, city: City,
+            now: datetime, settings: Settings, user: Principal,
+            idempotency_key: str | None) -> JSONResponse:
     require_reporter(city, user)
     given = case_input(body.data, user, tuple(dict.fromkeys(body.data.photos)))
     prepared = None

@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import anyio
+import anyio.to_thread
+from anyio.lowlevel import RunVar
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -17,7 +19,7 @@ from xiuhua.domain.access import Principal
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import AuthenticationFailed, NotFound, PermissionDenied
 from xiuhua.services import accounts
-from xiuhua.store.db import is_sqlite, read_only
+from xiuhua.store.db import SINGLE_READS, is_sqlite, read_only, single_reads
 
 T = TypeVar("T")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -66,13 +68,14 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 async def get_reader(request: Request, session: SessionDep) -> AsyncIterator[Session]:
     """The session the dependencies read with (the user, the city): the request's own, except
-    for writes on SQLite, which read in a read-only session of their own so that the write
-    transaction (and SQLite's one write lock) begins only when the endpoint writes."""
+    for writes on SQLite, which read in a session of their own (single reads, no transaction)
+    so that the write transaction (and SQLite's one write lock) begins only when the endpoint
+    writes."""
     engine = request.app.state.engine
     if request.method in SAFE_METHODS or not is_sqlite(engine):
         yield session
         return
-    reader = Session(read_only(engine), expire_on_commit=False)
+    reader = Session(single_reads(engine), expire_on_commit=False)
     try:
         yield reader
     finally:
@@ -80,6 +83,31 @@ async def get_reader(request: Request, session: SessionDep) -> AsyncIterator[Ses
 
 
 ReaderDep = Annotated[Session, Depends(get_reader, scope="function")]
+
+
+# Threads that may run reports at once, per process: on SQLite one (writes go one at a time
+# anyway, and more threads only pass the GIL back and forth between the SQLite calls), on
+# PostgreSQL a few (they wait on the network).
+REPORT_THREADS = {"sqlite": 1, "postgresql": 4}
+
+
+# One limiter per event loop (a limiter belongs to the loop it was made in: tests run several).
+_report_limiters: RunVar[dict[str, anyio.CapacityLimiter]] = RunVar("xiuhua_report_limiters")
+
+
+async def run_report(request: Request, call: Callable[..., T], *args: Any) -> T:
+    """Run the synchronous part of a report in the thread pool, at most
+    :data:`REPORT_THREADS` at a time (queued in order of arrival)."""
+    try:
+        limiters = _report_limiters.get()
+    except LookupError:
+        limiters = {}
+        _report_limiters.set(limiters)
+    name = request.app.state.engine.dialect.name
+    limiter = limiters.get(name)
+    if limiter is None:
+        limiter = limiters[name] = anyio.CapacityLimiter(REPORT_THREADS.get(name, 4))
+    return await anyio.to_thread.run_sync(call, *args, limiter=limiter)
 
 
 async def get_now(request: Request) -> datetime:
@@ -92,13 +120,16 @@ NowDep = Annotated[datetime, Depends(get_now)]
 async def read(request: Request, call: Callable[..., T], *args: Any) -> T:
     """Run ``call``, a few small reads on the request's reader, inline on SQLite and in the
     thread pool elsewhere. A read of a WAL database never waits for a lock and takes
-    microseconds, less than a trip to the thread pool; never use this for a write."""
-    if is_sqlite(request.app.state.engine):
-        try:
-            return call(*args)
-        finally:
-            args[0].rollback()
-    return await run_in_threadpool(call, *args)
+    microseconds, less than a trip to the thread pool; never use this for a write. The read
+    ends at once: an open read would hold back SQLite's checkpoints while the request waits."""
+    if not is_sqlite(request.app.state.engine):
+        return await run_in_threadpool(call, *args)
+    reader: Session = args[0]
+    try:
+        return call(*args)
+    finally:
+        if not reader.get_bind().get_execution_options().get(SINGLE_READS, False):
+            reader.rollback()
 
 
 async def get_city(request: Request, reader: ReaderDep) -> City:

@@ -28,6 +28,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 READONLY = "xiuhua_readonly"
+SINGLE_READS = "xiuhua_single_reads"
 WRITABLE = "xiuhua_writable"
 BUSY_TIMEOUT_S = 30
 # Connections a process may hold: on SQLite each of the server's worker threads (anyio's 40)
@@ -91,8 +92,10 @@ def write_gate(database: str) -> WriteGate:
 def _sqlite_begin(gate: WriteGate, conn: Any) -> None:
     # BEGIN IMMEDIATE: writers queue at the start instead of failing at commit (first at the
     # gate, then on SQLite's lock); readers of a WAL database need no lock and begin deferred.
-    if conn.get_execution_options().get(READONLY, False):
-        conn.exec_driver_sql("BEGIN")
+    options = conn.get_execution_options()
+    if options.get(READONLY, False):
+        if not options.get(SINGLE_READS, False):
+            conn.exec_driver_sql("BEGIN")
         return
     gate.enter(conn.info)
     conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -159,6 +162,17 @@ def read_only(engine: Engine) -> Engine:
     found: Engine | None = engine.__dict__.get(READONLY)
     if found is None:
         found = engine.__dict__[READONLY] = engine.execution_options(**{READONLY: True})
+        found.__dict__[WRITABLE] = engine
+    return found
+
+
+def single_reads(engine: Engine) -> Engine:
+    """``engine`` for sessions of independent reads: on SQLite each statement is a transaction
+    of its own (no ``BEGIN``), so no snapshot is held between them and nothing needs ending."""
+    found: Engine | None = engine.__dict__.get(SINGLE_READS)
+    if found is None:
+        found = engine.__dict__[SINGLE_READS] = engine.execution_options(
+            **{READONLY: True, SINGLE_READS: True})
         found.__dict__[WRITABLE] = engine
     return found
 
