@@ -347,11 +347,19 @@ def serve(
     host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="监听端口")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="服务进程数")] = 1,
+    ssl_certfile: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="HTTPS 证书文件（PEM，含中间证书）；手机浏览器只在 HTTPS 下提供定位")] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="HTTPS 证书私钥文件（PEM）")] = None,
 ) -> None:
     """启动 Web 服务（含时限监控：临期预警、超期提醒、督办通知）。"""
     from xiuhua.services.server import serve as run_server
 
-    run(run_server, host=host, port=port, workers=workers)
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        typer.echo("--ssl-certfile 与 --ssl-keyfile 须同时提供", err=True)
+        raise typer.Exit(2)
+    run(run_server, host=host, port=port, workers=workers, ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile)
 
 
 # --- assessment (绩效评价) --------------------------------------------------------------------

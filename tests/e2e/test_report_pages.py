@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from tests.api.conftest import Api
 from tests.e2e.conftest import Server, Visit
 from tests.e2e.scenario import NOW, build_cases
 from tests.e2e.test_pages_http import csrf_of, sign_in
-from tests.factories import center, dispatched_case, grid_code
+from tests.factories import center, dispatched_case, grid_code, xiuhua
 from xiuhua.domain.choices import Action
 from xiuhua.store.cases import load_case
 from xiuhua.store.db import transaction
@@ -289,3 +290,13 @@ def test_a_handler_feeds_back_with_a_photo_in_the_browser(visit: Visit, server: 
     assert page.evaluate("img => img.complete && img.naturalWidth > 0", after.first.element_handle())
     visit.shot("case-feedback-with-photo")
 
+
+
+def test_serve_takes_a_certificate_only_with_its_key(tmp_path: Path) -> None:
+    """Phones give GPS only to HTTPS pages: ``xiuhua serve`` serves HTTPS given both files."""
+    cert = tmp_path / "cert.pem"
+    cert.write_text("-----BEGIN CERTIFICATE-----\n", encoding="ascii")
+    alone = xiuhua("serve", "--ssl-certfile", str(cert))
+    assert alone.exit_code == 2 and "须同时提供" in alone.output
+    missing = xiuhua("serve", "--ssl-certfile", str(cert), "--ssl-keyfile", str(tmp_path / "none.pem"))
+    assert missing.exit_code == 2

@@ -8,6 +8,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
@@ -55,12 +56,16 @@ def build_app() -> FastAPI:
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
+          ssl_certfile: Path | None = None, ssl_keyfile: Path | None = None) -> None:
     """Migrate once, then serve HTTP until interrupted; ``workers`` server processes share
     the port. Client addresses come from X-Forwarded-For only when the peer is listed in
-    FORWARDED_ALLOW_IPS (default 127.0.0.1, i.e. nginx on the same host)."""
+    FORWARDED_ALLOW_IPS (default 127.0.0.1, i.e. nginx on the same host). With a certificate
+    and its key the server speaks HTTPS itself (phones give GPS positions only to HTTPS pages)."""
     settings = get_settings()
     engine = make_engine(settings.effective_database_url, echo=settings.sql_echo)
     init_database(engine)
     engine.dispose()
-    uvicorn.run(FACTORY, factory=True, host=host, port=port, workers=workers, log_level="info")
+    uvicorn.run(FACTORY, factory=True, host=host, port=port, workers=workers, log_level="info",
+                ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+                ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None)
