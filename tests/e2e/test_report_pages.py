@@ -300,3 +300,42 @@ def test_serve_takes_a_certificate_only_with_its_key(tmp_path: Path) -> None:
     assert alone.exit_code == 2 and "须同时提供" in alone.output
     missing = xiuhua("serve", "--ssl-certfile", str(cert), "--ssl-keyfile", str(tmp_path / "none.pem"))
     assert missing.exit_code == 2
+
+
+@e2e
+def test_the_phone_gps_position_locates_the_report(phone: Visit, server: Server) -> None:
+    """127.0.0.1 is a secure context like an HTTPS site: the browser gives the position."""
+    lon, lat = center(0, 2)
+    context = phone.page.context
+    context.grant_permissions(["geolocation"], origin=phone.base)
+    context.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": 5})
+    phone.login("inspector01")
+    phone.go("/report")
+    page = phone.page
+    page.wait_for_selector("#report-map .grid-shape")
+    page.select_option("#category_code", "06010")
+    page.click("#locate-me")
+    page.wait_for_function("document.getElementById('position-status').textContent.includes('网格003')")
+    assert page.input_value("#coord_sys") == "wgs84"
+    assert page.locator("#report-map .leaflet-marker-icon").count() == 1
+    phone.submit("#report-submit")
+    assert "网格003" in page.inner_text("dl.facts")
+
+
+@e2e
+def test_an_acceptor_registers_a_hotline_call_by_address(visit: Visit, server: Server) -> None:
+    visit.login("acceptor01")
+    visit.go("/report")
+    page = visit.page
+    page.wait_for_selector("#report-map .grid-shape")
+    page.fill("#category-search", "暴露")
+    page.locator("#category-results [data-code='06010'] button").click()
+    page.select_option("#source", "hotline")
+    page.fill("#reporter-name", "刘女士")
+    page.fill("#reporter-phone", "13800001234")
+    page.fill("#address", "历山路 5 号门口")
+    visit.shot("report-acceptor")
+    visit.submit("#report-submit")
+    facts = page.inner_text("dl.facts")
+    assert "热线" in facts.split("来源", 1)[1][:10]
+    assert "尚未定位" in facts and "13800001234" in facts

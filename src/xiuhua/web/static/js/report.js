@@ -10,7 +10,7 @@
   var status = document.getElementById("position-status");
   var fields = { lon: document.getElementById("lon"), lat: document.getElementById("lat"),
                  sys: document.getElementById("coord_sys") };
-  var map = XiuhuaMap.baseMap(el, config.tiles, { tap: true });
+  var map = XiuhuaMap.baseMap(el, config.tiles);
   var marker = null;
   window.XiuhuaReportMap = map;
 
