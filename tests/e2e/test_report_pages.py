@@ -16,15 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import func, select
 
 from tests.api.conftest import Api
 from tests.e2e.conftest import Server, Visit
 from tests.e2e.scenario import NOW, build_cases
-from tests.e2e.test_pages_http import csrf_of, sign_in
+from tests.e2e.test_pages_http import GaodeTiles, csrf_of, sign_in
 from tests.factories import center, dispatched_case, grid_code, xiuhua
+from xiuhua.api.app import create_app
 from xiuhua.domain.choices import Action
+from xiuhua.domain.geo import wgs84_to_gcj02
 from xiuhua.store.cases import load_case
 from xiuhua.store.db import transaction
 from xiuhua.store.tables import cases, photos
@@ -146,8 +149,6 @@ def test_an_inspector_reports_with_a_photo_once_however_often_the_form_is_sent(a
 
 
 def test_a_point_tapped_on_a_gcj02_map_is_converted_back(api: Api) -> None:
-    from xiuhua.domain.geo import wgs84_to_gcj02
-
     _, hidden = report_form(api, "inspector01")
     lon, lat = center(2, 2)
     glon, glat = wgs84_to_gcj02(lon, lat)
@@ -158,6 +159,24 @@ def test_a_point_tapped_on_a_gcj02_map_is_converted_back(api: Api) -> None:
         case = load_case(session, case_no)
     assert case.location is not None and case.location.grid_code == grid_code(2, 2)
     assert abs(case.location.lon - lon) < 1e-5 and abs(case.location.lat - lat) < 1e-5
+
+
+def test_on_a_gcj02_base_map_taps_are_sent_as_gcj02_and_drawn_shifted(api: Api, tmp_path: Path) -> None:
+    app = create_app(GaodeTiles(data_dir=tmp_path / "gcj", secret_key="k"), clock=api.clock,
+                     engine=api.engine, migrate=False)
+    lon, lat = center(1, 2)
+    glon, glat = wgs84_to_gcj02(lon, lat)
+    with TestClient(app) as client:
+        sign_in(client, "inspector01")
+        page = client.get("/report").text
+        config = re.search(r'id="report-config">(.*?)</script>', page, re.S)
+        assert config and json.loads(config.group(1))["coordSys"] == "gcj02"
+        gps = client.get("/report/point.json", params={"lon": lon, "lat": lat}).json()
+        tapped = client.get("/report/point.json",
+                            params={"lon": glon, "lat": glat, "coord_sys": "gcj02"}).json()
+    assert gps["grid"] == tapped["grid"] == grid_code(1, 2)
+    assert (gps["lon"], gps["lat"]) == pytest.approx((float(glon), float(glat)), abs=1e-6)
+    assert (tapped["lon"], tapped["lat"]) == pytest.approx((float(glon), float(glat)), abs=1e-6)
 
 
 def test_the_point_lookup_names_the_grid_or_says_it_is_outside(api: Api) -> None:
