@@ -189,3 +189,14 @@ def test_a_citizen_reports_tracks_and_rates_from_a_phone(phone: Visit, server: S
     phone.go("/public/rankings")
     phone.shot("portal-rankings-phone")
 
+
+
+def test_the_portal_and_report_pages_name_no_external_url(api: Api) -> None:
+    from tests.e2e.test_pages_http import COMMENTS, URL, sign_in
+
+    pages = [api.client.get(p).text for p in ("/public", "/public/report", "/public/track",
+                                                "/public/rankings")]
+    sign_in(api.client, "inspector01")
+    pages.append(api.client.get("/report").text)
+    for html in pages:
+        assert not URL.search(COMMENTS[".html"].sub("", html))
