@@ -37,6 +37,7 @@ from xiuhua.domain.choices import Action, CancelReason, Rating, Source, TaskKind
 from xiuhua.domain.errors import BatchInvalid, InvalidInput
 from xiuhua.domain.geo import CoordSys, wgs84_to_gcj02
 from xiuhua.domain.lifecycle import Actor
+from xiuhua.services import interchange
 from xiuhua.services.cases import locate_input
 from xiuhua.services.city import init_database, load_city
 from xiuhua.services.components import ComponentRecord, save_components
@@ -274,8 +275,16 @@ def _histories(engine: Engine) -> None:
     act(engine, invalid, Action.CANCEL, "2026-10-12 14:10", SHIFT, reason=CancelReason.INVALID.value)
 
 
+@pytest.fixture(params=[None, 2], ids=["in-process", "2-workers"])
+def workers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int | None:
+    """Replayed in this process (a small file), or by two worker processes, a line at a time."""
+    if request.param is not None:
+        monkeypatch.setattr(interchange, "BATCH", 1)
+    return request.param
+
+
 def test_an_export_imported_into_an_empty_copy_of_the_city_exports_identically(
-        source_city: Engine, city: Engine, tmp_path: Path) -> None:
+        source_city: Engine, city: Engine, tmp_path: Path, workers: int | None) -> None:
     _histories(source_city)
     original = export_text(source_city)
     records = [json.loads(line) for line in original.splitlines()]
@@ -287,7 +296,8 @@ def test_an_export_imported_into_an_empty_copy_of_the_city_exports_identically(
                                         "actor": "acceptor01", "inspector": "inspector01"}
     assert records[0]["events"][2]["old"]["category_code"] == "06010"
 
-    result = import_cases_file(city, write_lines(tmp_path / "export.jsonl", [original.rstrip("\n")]))
+    result = import_cases_file(city, write_lines(tmp_path / "export.jsonl", [original.rstrip("\n")]),
+                               workers=workers)
     assert result.imported == 5
     assert export_text(city) == original
 
@@ -407,12 +417,13 @@ def test_a_bad_case_is_refused_naming_its_line_and_nothing_is_imported(
     assert case_count(city_with_a_case) == 1
 
 
-def test_every_bad_case_of_a_file_is_reported_in_one_pass(city: Engine, tmp_path: Path) -> None:
+def test_every_bad_case_of_a_file_is_reported_in_one_pass(city: Engine, tmp_path: Path,
+                                                          workers: int | None) -> None:
     path = write_lines(tmp_path / "cases.jsonl", [
         example("20261008000001", category_code="99999"), example("20261008000002"), "{oops",
         example("20261008000004", source="rumour")])
     with pytest.raises(BatchInvalid) as caught:
-        import_cases_file(city, path)
+        import_cases_file(city, path, workers=workers)
     assert caught.value.problems == [
         "第 1 行（案件 20261008000001）：未知的事项分类代码“99999”",
         "第 3 行：不是有效的 JSON（第 2 列附近有误）",
@@ -422,14 +433,15 @@ def test_every_bad_case_of_a_file_is_reported_in_one_pass(city: Engine, tmp_path
     assert case_count(city) == 0
 
 
-def test_skip_invalid_imports_the_good_cases_and_writes_areport(city: Engine, tmp_path: Path) -> None:
+def test_skip_invalid_imports_the_good_cases_and_writes_areport(city: Engine, tmp_path: Path,
+                                                                workers: int | None) -> None:
     unknown_unit = _set(("events", 2, "unit"), "U-NONE")(example("20261008000002"))
     duplicate = _events(example("20261008000004"), {
         "at": "2026-10-08T09:20:00+08:00", "action": "cancel", "reason": "duplicate",
         "duplicate_of": "20261008000002"})
     path = write_lines(tmp_path / "cases.jsonl", [
         example("20261008000001"), unknown_unit, example("20261008000003"), duplicate])
-    result = import_cases_file(city, path, skip_invalid=True)
+    result = import_cases_file(city, path, skip_invalid=True, workers=workers)
     report = tmp_path / "cases.errors.txt"
     assert (result.imported, result.refused, result.report_path) == (2, 2, report)
     assert str(result) == f"已导入 2 个案件；跳过 2 个有误的案件，明细见 {report}"

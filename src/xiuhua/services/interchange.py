@@ -18,8 +18,10 @@ an export into an empty copy of the city reproduces the export byte for byte.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -52,7 +54,7 @@ from xiuhua.domain.taxonomy import DEFAULT_URGENCY
 from xiuhua.services.assessment import correct_after_import
 from xiuhua.services.cases import check_grid_code
 from xiuhua.services.city import load_city
-from xiuhua.store.cases import existing_case_nos, insert_cases, iter_cases
+from xiuhua.store.cases import CaseRows, case_rows, existing_case_nos, insert_case_rows, iter_cases
 from xiuhua.store.db import analyze, read_transaction, transaction
 from xiuhua.store.tables import cases, components
 
@@ -463,6 +465,105 @@ def _stated_case_no(raw: object) -> str | None:
     return value if isinstance(value, str) and len(value) <= 40 else None
 
 
+@dataclass(slots=True)
+class _Outcome:
+    """One line of the file after reading and replaying it (possibly in a worker process):
+    what the importer still checks against the rest of the file and the database, and the rows
+    to store."""
+
+    line: int
+    case_no: str | None
+    problem: str | None = None  # why the line is refused (read or replay)
+    read: bool = False  # read as a case (its number counts as used in the file)
+    duplicate_of: str | None = None
+    components: tuple[str, ...] = ()
+    rows: CaseRows | None = None
+
+
+def _read_line(line: int, raw: bytes) -> _Draft | _Outcome:
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return _Outcome(line, None, f"不是有效的 JSON（第 {exc.colno} 列附近有误）")
+    try:
+        return parse_case(line, obj)
+    except DomainError as exc:
+        return _Outcome(line, _stated_case_no(obj), exc.message)
+
+
+def replay_lines(city: City, dialect: str, lines: list[tuple[int, bytes]]) -> list[_Outcome]:
+    """Read and replay lines of a file (the points of all located at once), in file order."""
+    read = [_read_line(line, raw) for line, raw in lines]
+    drafts = [d for d in read if isinstance(d, _Draft)]
+    places = _Places(city, (p for d in drafts for p in d.points()))
+    outcomes: list[_Outcome] = []
+    for d in read:
+        if isinstance(d, _Outcome):
+            outcomes.append(d)
+            continue
+        parts = tuple(d.component_codes())
+        try:
+            case = replay(d, city, places)
+        except DomainError as exc:
+            outcomes.append(_Outcome(d.line, d.case_no, exc.message, True, components=parts))
+        else:
+            outcomes.append(_Outcome(d.line, d.case_no, None, True, case.duplicate_of, parts,
+                                     case_rows(case, dialect)))
+    return outcomes
+
+
+BATCH = 1000  # lines a worker reads and replays at a time
+PARALLEL_FROM = 16 * 2**20  # bytes: a file at least this large is replayed by worker processes
+_worker_job: tuple[City, str] | None = None  # the city and dialect of the forked workers
+
+
+def _work(lines: list[tuple[int, bytes]]) -> list[_Outcome]:
+    assert _worker_job is not None
+    return replay_lines(*_worker_job, lines)
+
+
+def _batches(lines: Iterable[tuple[int, bytes]]) -> Iterator[list[tuple[int, bytes]]]:
+    batch: list[tuple[int, bytes]] = []
+    for item in lines:
+        batch.append(item)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _replayed(city: City, dialect: str, lines: Iterable[tuple[int, bytes]],
+              workers: int) -> Iterator[list[_Outcome]]:
+    """The outcomes of the file's lines, batch by batch in file order: replayed here, or by
+    ``workers`` forked processes (sharing the loaded city) while this one checks and inserts;
+    at most two batches per worker are in flight, so memory stays flat."""
+    if workers <= 1:
+        for batch in _batches(lines):
+            yield replay_lines(city, dialect, batch)
+        return
+    global _worker_job
+    _worker_job = (city, dialect)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            pending: deque[Any] = deque()
+            for batch in _batches(lines):
+                pending.append(pool.apply_async(_work, (batch,)))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().get()
+            while pending:
+                yield pending.popleft().get()
+    finally:
+        _worker_job = None
+
+
+def _workers(path: Path) -> int:
+    """Worker processes for a file: none for a small one (forking costs more than it saves)."""
+    if path.stat().st_size < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return min(2, os.cpu_count() or 1)
+
+
 class _Importer:
     """Reads, replays and inserts the cases of one file inside one transaction."""
 
@@ -472,7 +573,7 @@ class _Importer:
         self.first_line: dict[str, int] = {}
         self.accepted: set[str] = set()  # replayed and due to be inserted
         self.in_db: set[str] = set()  # duplicate_of targets found in the database
-        self.waiting: dict[str, tuple[int, Case]] = {}  # duplicate_of not yet seen
+        self.waiting: dict[str, tuple[int, _Outcome]] = {}  # duplicate_of not yet seen
         self.imported = 0
 
     def refuse(self, line: int, case_no: str | None, reason: str) -> None:
@@ -482,70 +583,60 @@ class _Importer:
         """One line per refused case, in file order."""
         return [text for _, text in sorted(self.problems)]
 
-    def run(self, lines: Iterable[tuple[int, bytes]]) -> None:
-        chunk: list[_Draft] = []
-        for line, raw in lines:
-            draft = self._read(line, raw)
-            if draft is not None:
-                chunk.append(draft)
+    def run(self, batches: Iterable[list[_Outcome]]) -> None:
+        chunk: list[_Outcome] = []
+        for outcomes in batches:
+            chunk.extend(outcomes)
             if len(chunk) >= CHUNK:
                 self._chunk(chunk)
                 chunk = []
         self._chunk(chunk)
         self._insert(self._settle_waiting())
 
-    def _read(self, line: int, raw: bytes) -> _Draft | None:
-        try:
-            obj = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            self.refuse(line, None, f"不是有效的 JSON（第 {exc.colno} 列附近有误）")
-            return None
-        try:
-            draft = parse_case(line, obj)
-        except DomainError as exc:
-            self.refuse(line, _stated_case_no(obj), exc.message)
-            return None
-        first = self.first_line.setdefault(draft.case_no, line)
-        if first != line:
-            self.refuse(line, draft.case_no, f"案件号与第 {first} 行重复")
-            return None
-        return draft
-
-    def _chunk(self, drafts: list[_Draft]) -> None:
-        if not drafts:
+    def _chunk(self, outcomes: list[_Outcome]) -> None:
+        """Check replayed lines (in file order) against the file so far and the database."""
+        read: list[_Outcome] = []
+        for o in outcomes:
+            if o.case_no is None or not o.read:
+                self.refuse(o.line, o.case_no, o.problem or "")
+                continue
+            first = self.first_line.setdefault(o.case_no, o.line)
+            if first != o.line:
+                self.refuse(o.line, o.case_no, f"案件号与第 {first} 行重复")
+            else:
+                read.append(o)
+        if not read:
             return
-        taken = existing_case_nos(self.session, (d.case_no for d in drafts))
-        parts = _existing(self.session, components.c.code,
-                          (c for d in drafts for c in d.component_codes()))
-        places = _Places(self.city, (p for d in drafts for p in d.points()))
-        replayed: list[tuple[int, Case]] = []
-        for d in drafts:
-            try:
-                replayed.append((d.line, self._replay(d, taken, parts, places)))
-            except DomainError as exc:
-                self.refuse(d.line, d.case_no, exc.message)
+        taken = existing_case_nos(self.session, (o.case_no for o in read if o.case_no))
+        parts = _existing(self.session, components.c.code, (c for o in read for c in o.components))
+        replayed: list[tuple[int, _Outcome]] = []
+        for o in read:
+            problem = o.problem
+            if o.case_no in taken:
+                problem = "案件号已存在于数据库中"
+            else:
+                missing = next((c for c in o.components if c not in parts), None)
+                if missing is not None:
+                    problem = f"部件“{missing}”不存在"
+            if problem is not None:
+                self.refuse(o.line, o.case_no, problem)
+            else:
+                replayed.append((o.line, o))
         self._hold(replayed)
         self._insert(self._release())
 
-    def _replay(self, d: _Draft, taken: set[str], parts: set[str], places: _Places) -> Case:
-        if d.case_no in taken:
-            raise InvalidInput("案件号已存在于数据库中", code="case_exists")
-        for code in d.component_codes():
-            if code not in parts:
-                raise InvalidInput(f"部件“{code}”不存在", code="unknown_component")
-        return replay(d, self.city, places)
-
-    def _hold(self, replayed: list[tuple[int, Case]]) -> None:
+    def _hold(self, replayed: list[tuple[int, _Outcome]]) -> None:
         """Queue the replayed cases; look up in the database the cases they duplicate."""
         targets = (c.duplicate_of for _, c in replayed if c.duplicate_of)
         self.in_db |= existing_case_nos(
             self.session, {t for t in targets if t not in self.accepted and t not in self.in_db})
         for line, case in replayed:
+            assert case.case_no is not None  # every case read has its number
             self.waiting[case.case_no] = (line, case)
 
-    def _release(self) -> list[Case]:
+    def _release(self) -> list[_Outcome]:
         """The queued cases whose duplicate_of (if any) is in the database or accepted."""
-        released: list[Case] = []
+        released: list[_Outcome] = []
         progress = True
         while progress:
             ready = [no for no, (_, c) in self.waiting.items()
@@ -557,7 +648,7 @@ class _Importer:
             progress = bool(ready)
         return released
 
-    def _settle_waiting(self) -> list[Case]:
+    def _settle_waiting(self) -> list[_Outcome]:
         """At the end of the file: refuse the cases duplicating a case found nowhere; the rest
         (duplicates of one another) are accepted."""
         refused = True
@@ -574,10 +665,10 @@ class _Importer:
         self.waiting.clear()
         return rest
 
-    def _insert(self, batch: list[Case]) -> None:
+    def _insert(self, batch: list[_Outcome]) -> None:
         if not batch or (self.problems and not self.skip_invalid):
             return  # nothing to write, or the whole file is refused anyway
-        insert_cases(self.session.connection(), batch)
+        insert_case_rows(self.session.connection(), [o.rows for o in batch if o.rows is not None])
         self.imported += len(batch)
 
 
@@ -623,14 +714,19 @@ def _open(path: Path) -> IO[bytes]:
 
 
 def import_cases_file(engine: Engine, path: Path, skip_invalid: bool = False,
-                      report_path: Path | None = None, actor: str | None = None) -> ImportResult:
+                      report_path: Path | None = None, actor: str | None = None,
+                      workers: int | None = None) -> ImportResult:
     """Import a JSON Lines case file: all or nothing, or (``skip_invalid``) every good case
     with a report of the refused ones (default ``FILE.errors.txt``). Counts of published
-    periods that the import changed are then booked as corrections (by ``actor``)."""
+    periods that the import changed are then booked as corrections (by ``actor``). A large
+    file is read and replayed by ``workers`` processes (default: two for a file of 16 MB or
+    more on a machine with two cores) while this one checks and stores."""
     path = Path(path)
     with _open(path) as handle, transaction(engine) as session:
-        importer = _Importer(session, load_city(session), skip_invalid)
-        importer.run(_lines(handle))
+        city = load_city(session)
+        importer = _Importer(session, city, skip_invalid)
+        importer.run(_replayed(city, engine.dialect.name, _lines(handle),
+                               _workers(path) if workers is None else workers))
         problems = importer.problem_lines()
         if problems and not skip_invalid:
             raise BatchInvalid(f"{path.name} 中有 {len(problems)} 个案件有误，未导入任何案件：",

@@ -251,25 +251,37 @@ def existing_case_nos(bind: Bind, case_nos: Iterable[str]) -> set[str]:
 # --- writing ------------------------------------------------------------------------------
 
 
+# The rows of one case, its values as their columns bind them: cases, events, assignments, tasks.
+CaseRows = tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+
+
+def case_rows(case: Case, dialect: str) -> CaseRows:
+    """The rows :func:`insert_case_rows` stores for ``case`` on ``dialect`` ("sqlite" or
+    "postgresql"): plain tuples (an import builds them in worker processes)."""
+    dt, js, no = (_sqlite_datetime if dialect == "sqlite" else _utc), dumps_json, case.case_no
+    return (case_values(case, dt, js), [event_values(no, e, dt, js) for e in case.events],
+            [assignment_values(no, a, dt, js) for a in case.assignments],
+            [task_values(no, t, dt, js) for t in case.tasks])
+
+
 def insert_cases(bind: Bind, batch: Sequence[Case], chunk: int = 5000) -> None:
     """Bulk insert complete new cases (import, demo, a new report): a few driver-level
-    statements per table and chunk (executemany, or COPY for large batches on PostgreSQL).
-
-    The rows are built as tuples with each value already as its column type binds it (aware
-    datetimes to UTC, JSON to text), so the stored values are those of ``insert(table)``
-    without SQLAlchemy's per-row work."""
-    conn = bind if isinstance(bind, Connection) else bind.connection()
-    sqlite = conn.dialect.name == "sqlite"
-    dt, js = (_sqlite_datetime if sqlite else _utc), dumps_json
+    statements per table and chunk (executemany, or COPY for large batches on PostgreSQL)."""
+    dialect = dialect_name(bind)
     for i in range(0, len(batch), chunk):
-        part = batch[i:i + chunk]
-        _insert_values(conn, cases, CASE_COLUMNS, [case_values(c, dt, js) for c in part])
-        _insert_values(conn, case_events, EVENT_COLUMNS,
-                       [event_values(c.case_no, e, dt, js) for c in part for e in c.events])
-        _insert_values(conn, assignments, ASSIGNMENT_COLUMNS,
-                       [assignment_values(c.case_no, a, dt, js) for c in part for a in c.assignments])
-        _insert_values(conn, inspector_tasks, TASK_COLUMNS,
-                       [task_values(c.case_no, t, dt, js) for c in part for t in c.tasks])
+        insert_case_rows(bind, [case_rows(c, dialect) for c in batch[i:i + chunk]])
+
+
+def insert_case_rows(bind: Bind, batch: Sequence[CaseRows]) -> None:
+    """Insert the rows of new cases (:func:`case_rows`), one statement per table: the rows are
+    tuples with each value already as its column type binds it (aware datetimes to UTC, JSON
+    to text), so the stored values are those of ``insert(table)`` without SQLAlchemy's per-row
+    work."""
+    conn = bind if isinstance(bind, Connection) else bind.connection()
+    _insert_values(conn, cases, CASE_COLUMNS, [rows[0] for rows in batch])
+    _insert_values(conn, case_events, EVENT_COLUMNS, [r for rows in batch for r in rows[1]])
+    _insert_values(conn, assignments, ASSIGNMENT_COLUMNS, [r for rows in batch for r in rows[2]])
+    _insert_values(conn, inspector_tasks, TASK_COLUMNS, [r for rows in batch for r in rows[3]])
 
 
 COPY_FROM = 100  # rows: PostgreSQL takes a batch at least this large through COPY
