@@ -19,7 +19,7 @@ from xiuhua.domain.access import Principal
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import AuthenticationFailed, NotFound, PermissionDenied
 from xiuhua.services import accounts
-from xiuhua.store.db import SINGLE_READS, is_sqlite, read_only, single_reads
+from xiuhua.store.db import is_sqlite, read_only, single_reads
 
 T = TypeVar("T")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -121,15 +121,14 @@ async def read(request: Request, call: Callable[..., T], *args: Any) -> T:
     """Run ``call``, a few small reads on the request's reader, inline on SQLite and in the
     thread pool elsewhere. A read of a WAL database never waits for a lock and takes
     microseconds, less than a trip to the thread pool; never use this for a write. The read
-    ends at once: an open read would hold back SQLite's checkpoints while the request waits."""
+    ends at once, and its connection goes back to the pool: an open read would hold back
+    SQLite's checkpoints, and connections held by waiting requests could run the pool dry."""
     if not is_sqlite(request.app.state.engine):
         return await run_in_threadpool(call, *args)
-    reader: Session = args[0]
     try:
         return call(*args)
     finally:
-        if not reader.get_bind().get_execution_options().get(SINGLE_READS, False):
-            reader.rollback()
+        args[0].rollback()
 
 
 async def get_city(request: Request, reader: ReaderDep) -> City:

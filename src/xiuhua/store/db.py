@@ -31,11 +31,9 @@ READONLY = "xiuhua_readonly"
 SINGLE_READS = "xiuhua_single_reads"
 WRITABLE = "xiuhua_writable"
 BUSY_TIMEOUT_S = 30
-# Connections a process may hold: on SQLite each of the server's worker threads (anyio's 40)
-# holds at most two (a request's reads and its write), on PostgreSQL one; QueuePool's default
-# 5 + 10 would make requests wait for a connection under load.
-POOL_SIZE, POOL_OVERFLOW = 20, 60
-PG_POOL_SIZE, PG_POOL_OVERFLOW = 10, 30
+# Connections a process may hold: one per worker thread of the server (anyio's 40); QueuePool's
+# default 5 + 10 made requests wait for a connection under load.
+POOL_SIZE, POOL_OVERFLOW = 10, 30
 
 
 class WriteGate:
@@ -138,8 +136,8 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         for name in ("checkin", "invalidate"):  # the write transaction is over
             event.listen(engine.pool, name, partial(_leave_gate, gate))
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=PG_POOL_SIZE,
-                         max_overflow=PG_POOL_OVERFLOW, **json_codec)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=POOL_SIZE,
+                         max_overflow=POOL_OVERFLOW, **json_codec)
 
 
 def is_sqlite(engine: Engine) -> bool:
