@@ -66,12 +66,13 @@ def sizes(args: argparse.Namespace) -> common.Sizes:
     return replace(found, **changes)
 
 
-def start_pg(mode: str) -> PgCluster | None:
+def start_pg(mode: str, workdir: Path) -> PgCluster | None:
     if mode == "off" or (mode == "auto" and not glob.glob("/usr/lib/postgresql/*/bin/pg_ctl")):
         return None
-    log("starting the throw-away PostgreSQL cluster on port 55444")
+    cluster = PgCluster(workdir)
+    log(f"starting the throw-away PostgreSQL cluster in {cluster.place[0]} on port {cluster.place[1]}")
     try:
-        return PgCluster().start()
+        return cluster.start()
     except Exception as exc:
         if mode == "on":
             raise
@@ -96,7 +97,8 @@ def run_all(ctx: Context, names: list[str]) -> list[str]:
 
 def machine_table(info: dict[str, Any], ctx: Context) -> str:
     pkgs = ", ".join(f"{k} {v}" for k, v in info["packages"].items() if v)
-    rows = [["date", info["date"]], ["CPU", f"{info['nproc']} × {info['cpu']}"], ["RAM", f"{info['ram_gb']} GB"],
+    rows = [["date", info["date"]], ["CPU", f"{info['nproc']} × {info['cpu']}"],
+            ["load average at start (1/5/15 min)", info["load"]], ["RAM", f"{info['ram_gb']} GB"],
             ["kernel", info["kernel"]], ["Python", info["python"]], ["SQLite", info["sqlite"]],
             ["PostgreSQL", ctx.pg.version if ctx.pg else "not used"], ["wrk", info["wrk"] or "not installed"],
             ["packages", pkgs], ["Xiuhua", info["git"]], ["sizes", str(asdict(ctx.sizes))]]
@@ -109,7 +111,7 @@ def main(argv: list[str]) -> int:
     ctx = Context(sizes(args), args.workdir, seed=args.seed, profile=args.profile)
     ctx.work.mkdir(parents=True, exist_ok=True)
     if USES_PG & set(names):
-        ctx.pg = start_pg(args.pg)
+        ctx.pg = start_pg(args.pg, ctx.work)
     try:
         info = machine()
         show(machine_table(info, ctx))

@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -122,6 +123,7 @@ def machine() -> dict[str, Any]:
     mem_kb = _first("/proc/meminfo", "MemTotal") or "0 kB"
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
         "nproc": os.cpu_count(), "cpu": _first("/proc/cpuinfo", "model name"),
         "ram_gb": round(int(mem_kb.split()[0]) / 1024 / 1024, 1),
         "kernel": platform.release(), "python": platform.python_version(),
@@ -307,20 +309,32 @@ def copy_sqlite(src: Path, dst: Path) -> Path:
 # --- PostgreSQL -----------------------------------------------------------------------------
 
 PG_DIR = "/tmp/xh-bench-pg"
-PG_PORT = "55444"
+PG_PORT = 55444
 
 
 @dataclass
 class PgCluster:
     """The throw-away cluster of ``scripts/pg-test-cluster.sh`` on its own directory and port
-    (never the test cluster on 55432); ``stop`` removes it."""
+    (never the test cluster on 55432); ``stop`` removes it. Each work directory has a cluster
+    of its own (runs with different ``--workdir`` at the same time must not stop each other's):
+    ``/tmp/xh-bench-pg`` on port 55444 for the default one, else a directory and port derived
+    from the work directory's path."""
 
+    workdir: Path | None = None
     url: str = ""
     version: str = ""
 
-    @staticmethod
-    def _env() -> dict[str, str]:
-        return {**os.environ, "XIUHUA_PG_DIR": PG_DIR, "XIUHUA_PG_PORT": PG_PORT}
+    @property
+    def place(self) -> tuple[str, int]:
+        """The cluster's directory and port."""
+        if self.workdir is None or self.workdir.resolve() == Path("/tmp/xh-bench"):
+            return PG_DIR, PG_PORT
+        key = zlib.crc32(str(self.workdir.resolve()).encode())
+        return f"{PG_DIR}-{key:08x}", PG_PORT + 1 + key % 400
+
+    def _env(self) -> dict[str, str]:
+        directory, port = self.place
+        return {**os.environ, "XIUHUA_PG_DIR": directory, "XIUHUA_PG_PORT": str(port)}
 
     def start(self) -> PgCluster:
         out = subprocess.run([str(ROOT / "scripts" / "pg-test-cluster.sh"), "start"], env=self._env(),

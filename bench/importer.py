@@ -70,7 +70,11 @@ def run(ctx: Context) -> dict[str, Any]:
         m = min(ctx.sizes.pg_cases, n)
         pg_source = dataset.history_file(ctx, m)
         name = f"xh_bench_history_{m}"
-        out["pg"] = {"cases": m, **import_cli(ctx, dataset.fresh_pg(ctx, name), pg_source, "postgresql")}
+        try:
+            out["pg"] = {"cases": m, **import_cli(ctx, dataset.fresh_pg(ctx, name), pg_source, "postgresql")}
+        except RuntimeError as exc:  # keep the SQLite figures
+            log(str(exc))
+            out["pg_error"] = str(exc).splitlines()[-1]
     if ctx.profile:
         out["profile"] = profile(ctx)
     _print(out)
