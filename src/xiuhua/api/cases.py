@@ -56,7 +56,6 @@ from xiuhua.domain.lifecycle import Case, allowed_actions, overdue_at
 from xiuhua.domain.responsibility import SCOPE_LABELS, Answer
 from xiuhua.domain.taxonomy import URGENCY_LABELS, ClassKind
 from xiuhua.services import idempotency, photos
-from xiuhua.services.accounts import audit
 from xiuhua.services.cases import (
     ActionInput,
     CaseInput,
@@ -65,7 +64,7 @@ from xiuhua.services.cases import (
     perform_action,
     prepare_report,
     report_source,
-    store_report,
+    store_user_report,
     visible_case,
 )
 from xiuhua.store.case_queries import CaseFilter, list_cases
@@ -420,12 +419,7 @@ def _report(body: ReportBody, request: Request, reader: Session, session: Sessio
     ids = photo_ids(session, settings, body, user, now)
     if prepared is None or ids != prepared.photos:  # uploaded files are named by the report too
         prepared = prepare_report(session, city, replace(given, photos=ids), now, user.actor)
-    case = store_report(session, prepared)
-    if ids:
-        photos.link_photos(session, case.case_no, ids)
-    audit(session, now, user.login, "case_action", case.case_no,
-          {"action": Action.REPORT.value, "event_seq": case.events[-1].seq},
-          client_address(request))
+    case = store_user_report(session, prepared, user, now, client_address(request))
     out = CaseCreated(case_no=case.case_no, version=case.version, status=case.status,
                       status_label=case.status.label).model_dump(mode="json")
     if idempotency_key is not None:

@@ -119,6 +119,18 @@ def store_report(session: Session, prepared: Case) -> Case:
     return case
 
 
+def store_user_report(session: Session, prepared: Case, user: Principal, at: datetime,
+                      client: str | None, **audited: str) -> Case:
+    """A user's prepared report stored, its photos linked to it, and audited (from ``client``;
+    ``audited`` adds facts to the audit row, e.g. the channel)."""
+    case = store_report(session, prepared)
+    if case.photos:
+        link_photos(session, case.case_no, case.photos)
+    audit(session, at, user.login, "case_action", case.case_no,
+          {"action": Action.REPORT.value, "event_seq": case.events[-1].seq, **audited}, client)
+    return case
+
+
 def act_on_case(session: Session, city: City, case_no: str, cmd: Command) -> Case:
     """Apply one action and save it; a concurrent save makes this one fail as stale."""
     case = load_case(session, case_no)

@@ -31,14 +31,13 @@ from xiuhua.api.deps import CityDep, NowDep, SessionDep, SettingsDep, client_add
 from xiuhua.api.schemas import MAX_PHOTOS, CaseCreate
 from xiuhua.config import Settings
 from xiuhua.domain.access import Principal
-from xiuhua.domain.choices import Action, Role, Source
+from xiuhua.domain.choices import Role, Source
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError, InvalidInput
 from xiuhua.domain.geo import CoordSys, from_wgs84
 from xiuhua.domain.taxonomy import URGENCY_LABELS, Taxonomy
 from xiuhua.services import idempotency, photos
-from xiuhua.services.accounts import audit
-from xiuhua.services.cases import prepare_report, store_report
+from xiuhua.services.cases import prepare_report, store_user_report
 from xiuhua.web.maps import display_sys, tile_config
 from xiuhua.web.pages import PageRoute, flash, page_for, render, see_other
 from xiuhua.web.views import region_name
@@ -277,11 +276,8 @@ def store_staff_report(session: Session, settings: Settings, city: City, user: P
     prepare_report(session, city, cases_api.case_input(data, user, ()), now, user.actor)
     ids = tuple(dict.fromkeys(photos.store_photo(session, settings, blob, name, user.login, now)
                               for blob, name in files))
-    case = store_report(session, prepare_report(session, city, cases_api.case_input(data, user, ids),
-                                                now, user.actor))
-    photos.link_photos(session, case.case_no, ids)
-    audit(session, now, user.login, "case_action", case.case_no,
-          {"action": Action.REPORT.value, "event_seq": case.events[-1].seq, "channel": "web"}, client)
+    prepared = prepare_report(session, city, cases_api.case_input(data, user, ids), now, user.actor)
+    case = store_user_report(session, prepared, user, now, client, channel="web")
     if key:
         idempotency.remember(session, user.login, KEY_SCOPE + key[:150], 201, {"case_no": case.case_no})
     session.commit()
