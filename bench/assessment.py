@@ -53,7 +53,8 @@ def duckdb_baseline(source: Path) -> dict[str, Any] | None:
         f"x.deadline::TIMESTAMPTZ AS deadline, x.handled_at::TIMESTAMPTZ AS handled_at, x.ended AS ended "
         f"FROM (SELECT unnest(assignments) AS x FROM read_json('{source}', format='newline_delimited', "
         f"columns={{'assignments': '{kind}'}}))"))
-    rows = con.execute("SELECT count(*) FROM a").fetchone()[0]  # type: ignore[index]
+    counted = con.execute("SELECT count(*) FROM a").fetchone()
+    rows = counted[0] if counted else 0
     sql = AGG.format(unit="unit", handled="handled_at", table="a", start="$start", end="$end")
     params = {"start": start, "end": end}
     first, best, result = timed(lambda: con.execute(sql, params).fetchall(), repeat=5)
