@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,8 +71,8 @@ def _start(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
     return server, thread, f"http://127.0.0.1:{port}"
 
 
-@pytest.fixture(scope="session")
-def server(sqlite_template: Path) -> Iterator[Server]:
+@contextmanager
+def running_server(sqlite_template: Path) -> Iterator[Server]:
     """The application over its own SQLite database, clock fixed at Friday 2026-10-16 10:00."""
     folder = Path(tempfile.mkdtemp(prefix="xiuhua-e2e-"))
     shutil.copy(sqlite_template, folder / "xiuhua.db")
@@ -82,11 +83,27 @@ def server(sqlite_template: Path) -> Iterator[Server]:
     app = create_app(Settings(data_dir=folder / "data", secret_key="e2e-secret"),
                      clock=lambda: holder.clock[0], engine=engine, migrate=False)
     uv, thread, holder.url = _start(app)
-    yield holder
-    uv.should_exit = True
-    thread.join(timeout=10)
-    engine.dispose()
-    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        yield holder
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+        engine.dispose()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server(sqlite_template: Path) -> Iterator[Server]:
+    """One server shared by the browser tests that leave the scenario's queues as they were."""
+    with running_server(sqlite_template) as found:
+        yield found
+
+
+@pytest.fixture
+def own_server(sqlite_template: Path) -> Iterator[Server]:
+    """A server of the test's own, for tests that move the scenario's cases along."""
+    with running_server(sqlite_template) as found:
+        yield found
 
 
 @pytest.fixture(scope="session")
@@ -185,6 +202,15 @@ def visit(browser: Any, server: Server) -> Iterator[Visit]:
 def phone(browser: Any, server: Server) -> Iterator[Visit]:
     """Like ``visit``, on a 375 px wide screen."""
     context, found = open_visit(browser, server, width=375, height=740)
+    yield found
+    context.close()
+    assert found.problems == [], "\n".join(found.problems)
+
+
+@pytest.fixture
+def own_phone(browser: Any, own_server: Server) -> Iterator[Visit]:
+    """Like ``phone``, on the test's own server (``own_server``)."""
+    context, found = open_visit(browser, own_server, width=375, height=740)
     yield found
     context.close()
     assert found.problems == [], "\n".join(found.problems)

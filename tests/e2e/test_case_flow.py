@@ -80,7 +80,8 @@ def on_case_page(browser: Any, server: Server, login: str, case_no: str, action:
 
 
 def test_five_people_take_a_case_from_report_to_close_with_one_rework(
-        browser: Any, server: Server) -> None:
+        browser: Any, own_server: Server) -> None:
+    server = own_server
     case_no = report_from_phone(browser, server)
     quick(browser, server, "shift01", "to_file", case_no, "立案")
     quick(browser, server, "dispatcher01", "to_dispatch", case_no, "派遣至环卫中心")

@@ -148,7 +148,8 @@ def test_rankings_show_published_months_only_and_no_people(api: Api) -> None:
 
 
 @pytest.mark.e2e
-def test_a_citizen_reports_tracks_and_rates_from_a_phone(phone: Visit, server: Server) -> None:
+def test_a_citizen_reports_tracks_and_rates_from_a_phone(own_phone: Visit, own_server: Server) -> None:
+    phone, server = own_phone, own_server  # it closes a case: not on the shared server
     page = phone.page
     phone.go("/login")
     phone.submit("a[href='/public']")
