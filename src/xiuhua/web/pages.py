@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from xiuhua.api.deps import CSRF_HEADER, SAFE_METHODS, SessionDep, csrf_token
+from xiuhua.api.deps import CSRF_HEADER, SAFE_METHODS, ReaderDep, csrf_token
 from xiuhua.domain.access import Principal
 from xiuhua.domain.calendar import SHANGHAI, TimeLimit
 from xiuhua.domain.choices import Role
@@ -160,7 +160,7 @@ async def check_csrf(request: Request) -> None:
         raise PermissionDenied("页面已过期或缺少安全令牌，请刷新页面后重试", code="csrf_failed")
 
 
-async def page_user(request: Request, session: SessionDep) -> Principal:
+async def page_user(request: Request, session: ReaderDep) -> Principal:
     """The signed-in user of the browser session; form posts must carry the CSRF token."""
     login = request.session.get("login")
     if not login:
