@@ -3,7 +3,7 @@ Each job prints one JSON line last, with ``peak_rss_mb`` (VmHWM at its end):
 
 - ``cli ARG ...``: the ``xiuhua`` command line (e.g. ``cli import cases FILE``);
 - ``assess URL PERIOD REPEAT``: ``assess_period`` timed (first and best), and each of the
-  queries it makes and the domain's computation timed one by one;
+  statements it sends and the counting in Python timed one by one;
 - ``statements URL DATA_DIR``: the SQL statements the app runs for one report, the dispatcher
   queue, a case page and the dashboard counters (in-process, starlette's TestClient).
 """
@@ -14,7 +14,6 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -58,34 +57,48 @@ def assess(url: str, period: str, repeat: int) -> dict[str, Any]:
 
 
 def assess_steps(session: Any, city: Any, period_text: str, config: Any, now: datetime) -> dict[str, Any]:
-    """The queries of ``services.assessment.period_data`` and the domain's ``assess``, one by one."""
-    from sqlalchemy import func, select
+    """The statements ``services.assessment.counted`` sends (each timed, labelled by the action
+    or table it reads), the counting in Python, and for comparison the item-by-item path that
+    the drill-down takes (``compute``)."""
+    from sqlalchemy import event
 
-    from xiuhua.domain.assessment import ASSESSED_ACTIONS, HISTORY_ACTIONS, NEEDS_HISTORY, Period, assess
-    from xiuhua.services.assessment import period_data
-    from xiuhua.store import assessment as store
-
+    from xiuhua.domain.assessment import Period, count_groups, summarize
+    from xiuhua.domain.choices import Action
+    from xiuhua.services import assessment as service
     period = Period.parse(period_text)
-    start, end = period.start, period.end
-    touched = store.touched_cases(ASSESSED_ACTIONS, start, end)
     steps: dict[str, Any] = {}
+    actions = {a.value for a in Action}
+    started: list[float] = []
 
-    def step(name: str, fn: Callable[[], Any]) -> Any:
-        t = time.perf_counter()
-        result = fn()
-        rows = len(result) if hasattr(result, "__len__") else result
-        steps[name] = {"seconds": time.perf_counter() - t, "rows": rows}
-        return result
+    def before(*_: Any) -> None:
+        started.append(time.perf_counter())
 
-    step("touched cases (count)", lambda: int(session.execute(select(func.count()).select_from(touched.subquery()))
-                                              .scalar_one()))
-    step("case_records", lambda: store.case_records(session, touched))
-    step("case_assignments", lambda: store.case_assignments(session, touched))
-    step("period_events", lambda: store.period_events(session, ASSESSED_ACTIONS, start, end))
-    step("history_events", lambda: store.history_events(session, HISTORY_ACTIONS, NEEDS_HISTORY, start, end))
-    step("people", lambda: store.people(session))
-    data = period_data(session, city, period, now)
-    step("domain assess()", lambda: assess(data, config).figures())
+    def after(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        values = params.values() if isinstance(params, dict) else params
+        action = next((v for v in values if isinstance(v, str) and v in actions), None)
+        table = "assignments" if statement.lstrip().startswith("SELECT assignments") else "events"
+        name = f"SQL {action or table}"
+        seen = steps.setdefault(name, {"seconds": 0.0, "rows": 0})  # rows: statements
+        seen["seconds"] += time.perf_counter() - started.pop()
+        seen["rows"] += 1
+
+    bind = session.connection()
+    event.listen(bind, "before_cursor_execute", before)
+    event.listen(bind, "after_cursor_execute", after)
+    meta = service.period_meta(session, city, period, now)
+    t = time.perf_counter()
+    groups = service.period_groups(session, city, meta, config)
+    total_sql = time.perf_counter() - t
+    event.remove(bind, "before_cursor_execute", before)
+    event.remove(bind, "after_cursor_execute", after)
+    steps["grouped queries in all"] = {"seconds": total_sql, "rows": sum(v["rows"] for v in steps.values())}
+    t = time.perf_counter()
+    summarize(meta, config, *count_groups(groups, meta, config)).figures()
+    steps["count_groups + summarize (Python)"] = {"seconds": time.perf_counter() - t,
+                                                  "rows": len(groups.open_at_end)}
+    t = time.perf_counter()
+    service.compute(session, city, period, config, now)
+    steps["item by item (the drill-down's path)"] = {"seconds": time.perf_counter() - t, "rows": 1}
     return steps
 
 

@@ -331,13 +331,66 @@ def _tally() -> Tally:
     return {subject: defaultdict(lambda: defaultdict(list)) for subject in MEASURES}
 
 
+class Timeliness:
+    """Whether a step was done within its limit on a working calendar (limits parsed once)."""
+
+    def __init__(self, calendars: Mapping[str, WorkCalendar]) -> None:
+        self.calendars = calendars
+        self._limits: dict[tuple[str, str], tuple[WorkCalendar, TimeLimit]] = {}
+
+    def limit(self, calendar: str, limit: str) -> tuple[WorkCalendar, TimeLimit]:
+        key = (calendar, limit)
+        if key not in self._limits:
+            cal = self.calendars.get(calendar)
+            if cal is None:
+                raise InvalidInput(f"考核配置引用了未知的工作日历“{calendar}”", code="unknown_calendar")
+            self._limits[key] = (cal, TimeLimit.parse(limit))
+        return self._limits[key]
+
+    def in_time(self, calendar: str, limit: str, start: datetime, done: datetime) -> bool:
+        """Done within ``limit`` of ``start`` on ``calendar``."""
+        cal, parsed = self.limit(calendar, limit)
+        if (done - start).total_seconds() <= parsed.seconds:
+            return True  # counted time never exceeds elapsed time: no need to ask the calendar
+        return done <= cal.deadline(start, parsed)
+
+
+def region_codes(grid_code: str | None, street_code: str | None, community_code: str | None,
+                 regions: Mapping[str, RegionRecord]) -> list[str]:
+    """The city, street, community and grid a case was filed in; a case without a grid counts
+    in the city when the city is the only one."""
+    if not grid_code:
+        cities = [r.code for r in regions.values() if r.level is RegionLevel.CITY]
+        return cities[:1] if len(cities) == 1 else []
+    codes = [grid_code[:6], street_code, community_code, grid_code]
+    return [c for c in codes if c]
+
+
+def is_inspector(actor: str | None, source: Source | None, people: Mapping[str, Person]) -> bool:
+    """An inspector's report: by a user with the inspector role, or (for a login no longer
+    known) a report whose source is the inspectors'."""
+    person = people.get(actor or "")
+    if person is not None:
+        return person.role is Role.INSPECTOR
+    return actor is not None and source is Source.INSPECTOR
+
+
+def valid_report(filed_at: datetime | None, cancelled_at: datetime | None,
+                 cancel_reason: CancelReason | None, end: datetime) -> bool:
+    """Filed before the end, and not cancelled as invalid before it."""
+    if filed_at is None or filed_at >= end:
+        return False
+    invalid = cancel_reason is CancelReason.INVALID
+    return not (invalid and cancelled_at is not None and cancelled_at < end)
+
+
 class _Counter:
     """Counts the items of one period; holds the lookups the rules share."""
 
     def __init__(self, data: PeriodData, config: AssessmentConfig) -> None:
         self.data, self.config, self.tally = data, config, _tally()
         self.end = data.cutoff
-        self._limits: dict[tuple[str, str], tuple[WorkCalendar, TimeLimit]] = {}
+        self.timeliness = Timeliness(data.calendars)
 
     def add(self, subject: str, code: str | None, measure: str, item: Item) -> None:
         if code:
@@ -352,28 +405,14 @@ class _Counter:
         return found[-1] if found else None
 
     def in_time(self, calendar: str, limit: str, start: datetime, done: datetime) -> bool:
-        """Done within ``limit`` of ``start`` on ``calendar``."""
-        key = (calendar, limit)
-        if key not in self._limits:
-            cal = self.data.calendars.get(calendar)
-            if cal is None:
-                raise InvalidInput(f"考核配置引用了未知的工作日历“{calendar}”", code="unknown_calendar")
-            self._limits[key] = (cal, TimeLimit.parse(limit))
-        cal, parsed = self._limits[key]
-        if (done - start).total_seconds() <= parsed.seconds:
-            return True  # counted time never exceeds elapsed time: no need to ask the calendar
-        return done <= cal.deadline(start, parsed)
+        return self.timeliness.in_time(calendar, limit, start, done)
 
     def region_codes(self, case_no: str) -> list[str]:
         """The city, street, community and grid the case was filed in."""
         case = self.data.cases.get(case_no)
         if case is None:
             return []
-        if not case.grid_code:
-            cities = [r.code for r in self.data.regions.values() if r.level is RegionLevel.CITY]
-            return cities[:1] if len(cities) == 1 else []
-        codes = [case.grid_code[:6], case.street_code, case.community_code, case.grid_code]
-        return [c for c in codes if c]
+        return region_codes(case.grid_code, case.street_code, case.community_code, self.data.regions)
 
 
 # --- the rules ------------------------------------------------------------------------------
@@ -483,20 +522,13 @@ def _on_close(c: _Counter, e: EventRecord) -> None:
 
 
 def _is_inspector(c: _Counter, e: EventRecord) -> bool:
-    person = c.data.people.get(e.actor or "")
-    if person is not None:
-        return person.role is Role.INSPECTOR
     case = c.data.cases.get(e.case_no)
-    return e.actor is not None and case is not None and case.source is Source.INSPECTOR
+    return is_inspector(e.actor, case.source if case is not None else None, c.data.people)
 
 
 def _valid_report(c: _Counter, case_no: str) -> bool:
-    """Filed before the end, and not cancelled as invalid before it."""
     case = c.data.cases.get(case_no)
-    if case is None or case.filed_at is None or case.filed_at >= c.end:
-        return False
-    invalid = case.cancel_reason is CancelReason.INVALID
-    return not (invalid and case.cancelled_at is not None and case.cancelled_at < c.end)
+    return case is not None and valid_report(case.filed_at, case.cancelled_at, case.cancel_reason, c.end)
 
 
 def _on_report(c: _Counter, e: EventRecord) -> None:
@@ -554,10 +586,143 @@ def count_items(data: PeriodData, config: AssessmentConfig) -> Tally:
         rule = EVENT_RULES.get(e.action)
         if rule is not None and data.period.contains(e.at) and e.at < counter.end:
             rule(counter, e)
-    for measures in counter.tally["units"].values():
+    for found in counter.tally["units"].values():
+        found["due"] = found["handled"] + found["overdue_unhandled"]
+        found["should_close"] = found["closed"] + found["overdue_unhandled"]
+    return counter.tally
+
+
+Counts = dict[str, dict[str, dict[str, int]]]  # subject -> code -> measure -> count
+CategoryCounts = dict[str, dict[str, int]]  # region -> category -> cases filed
+
+
+def new_counts() -> Counts:
+    return {subject: defaultdict(lambda: defaultdict(int)) for subject in MEASURES}
+
+
+def add_derived(counts: Counts) -> None:
+    """``due`` and ``should_close`` of every unit from the counts they sum."""
+    for measures in counts["units"].values():
         measures["due"] = measures["handled"] + measures["overdue_unhandled"]
         measures["should_close"] = measures["closed"] + measures["overdue_unhandled"]
-    return counter.tally
+
+
+def tally_counts(tally: Tally) -> Counts:
+    """The counts of a tally of items."""
+    counts = new_counts()
+    for subject, codes in tally.items():
+        for code, measures in codes.items():
+            for measure, items in measures.items():
+                counts[subject][code][measure] = len(items)
+    return counts
+
+
+def _categories() -> CategoryCounts:
+    return defaultdict(lambda: defaultdict(int))
+
+
+def categories_of(tally: Tally, data: PeriodData) -> CategoryCounts:
+    """Cases filed in the period by region and category."""
+    found = _categories()
+    for code, measures in tally["regions"].items():
+        for item in measures.get("filed", ()):
+            found[code][data.cases[item.case_no].category_code] += 1
+    return found
+
+
+@dataclass
+class PeriodGroups:
+    """The period's events and assignments grouped by what the rules ask of them (by the
+    database: :func:`xiuhua.store.assessment.period_counts`); each row ends with its count ``n``.
+    ``sure``: on time by elapsed time alone; where not, ``timed_from`` and ``done`` are the
+    instants the working calendar judges."""
+
+    ended: list[Any]  # unit_code, ended, on_time
+    open_at_end: list[tuple[Assignment, Any]]  # candidates for overdue, with grid/street/community
+    dispatch: list[Any]  # unit, actor, not_returned, sure, timed_from, done
+    filed: list[Any]  # grid_code, street_code, community_code, category_code, actor, sure, timed_from, done
+    reported: list[Any]  # grid_code, street_code, community_code, actor, source, filed_before, invalid_before
+    verified: list[Any]  # actor
+    checks: list[Any]  # action, unit, actor, sure, timed_from, done (NULL: no handled assignment judged)
+    supervised: list[Any]  # unit
+    rated: list[Any]  # unit, value
+    closed: list[Any]  # grid_code, street_code, community_code, all_on_time, unit, unit_on_time
+
+
+def count_groups(groups: PeriodGroups, data: PeriodData,
+                 config: AssessmentConfig) -> tuple[Counts, CategoryCounts]:
+    """The counts of the period from its grouped rows, by the same rules as :func:`count_items`."""
+    counts, categories = new_counts(), _categories()
+    timeliness, end = Timeliness(data.calendars), data.cutoff
+
+    def add(subject: str, code: str | None, measure: str, n: int = 1) -> None:
+        if code:
+            counts[subject][code][measure] += n
+
+    def places(row: Any) -> list[str]:
+        return region_codes(row.grid_code, row.street_code, row.community_code, data.regions)
+
+    for r in groups.ended:
+        if r.ended == AssignmentEnd.HANDLED.value:
+            add("units", r.unit_code, "handled", r.n)
+            if r.on_time:
+                add("units", r.unit_code, "handled_on_time", r.n)
+        else:
+            add("units", r.unit_code, "returned", r.n)
+    for a, place in groups.open_at_end:
+        if overdue_at(a, end):
+            add("units", a.unit_code, "overdue_unhandled")
+            for code in places(place):
+                add("regions", code, "overdue_open")
+    def on_time(r: Any, calendar: str, limit: str) -> bool:
+        return bool(r.sure) or (r.timed_from is not None
+                                and timeliness.in_time(calendar, limit, r.timed_from, r.done))
+
+    for r in groups.dispatch:
+        add("units", r.unit, "dispatched", r.n)
+        add("staff", r.actor, "dispatched", r.n)
+        if on_time(r, config.center_calendar, config.dispatch_limit):
+            add("staff", r.actor, "dispatched_on_time", r.n)
+        if r.not_returned:
+            add("staff", r.actor, "dispatched_not_returned", r.n)
+    for r in groups.filed:
+        for code in places(r):
+            add("regions", code, "filed", r.n)
+            categories[code][r.category_code] += r.n
+        add("staff", r.actor, "filed", r.n)
+        if on_time(r, config.center_calendar, config.filing_limit):
+            add("staff", r.actor, "filed_on_time", r.n)
+    for r in groups.reported:
+        for code in places(r):
+            add("regions", code, "reported", r.n)
+        if is_inspector(r.actor, Source(r.source), data.people):
+            add("inspectors", r.actor, "reports", r.n)
+            if r.filed_before and not r.invalid_before:
+                add("inspectors", r.actor, "valid_reports", r.n)
+    for r in groups.verified:
+        add("inspectors", r.actor, "verifications", r.n)
+    for r in groups.checks:
+        measure = "reworked" if r.action == Action.CHECK_FAIL.value else "checked_ok"
+        add("units", r.unit, measure, r.n)
+        add("inspectors", r.actor, "checks", r.n)
+        if on_time(r, config.task_calendar, config.check_limit):
+            add("inspectors", r.actor, "checks_on_time", r.n)
+    for r in groups.supervised:
+        add("units", r.unit, "supervised", r.n)
+    for r in groups.rated:
+        add("units", r.unit, "rated", r.n)
+        if r.value in SATISFIED:
+            add("units", r.unit, "satisfied", r.n)
+    for r in groups.closed:
+        for code in places(r):
+            add("regions", code, "closed", r.n)
+            if r.all_on_time:
+                add("regions", code, "closed_on_time", r.n)
+        add("units", r.unit, "closed", r.n)
+        if r.unit_on_time:
+            add("units", r.unit, "closed_on_time", r.n)
+    add_derived(counts)
+    return counts, categories
 
 
 # --- rates, scores, grades, ranks -----------------------------------------------------------
@@ -616,9 +781,9 @@ def _points(entries: Iterable[Entry], code: str, kind: str) -> Fraction:
                Fraction(0))
 
 
-def _unit_row(code: str, name: str, items: Mapping[str, list[Item]], data: PeriodData,
+def _unit_row(code: str, name: str, found: Mapping[str, int], data: PeriodData,
               config: AssessmentConfig) -> dict[str, Any]:
-    counts = {m: len(items.get(m, ())) for m in UNIT_MEASURES}
+    counts = {m: found.get(m, 0) for m in UNIT_MEASURES}
     rates = unit_rates(counts)
     deductions, bonus = _points(data.entries, code, "deduction"), _points(data.entries, code, "bonus")
     insufficient = counts["due"] < config.minimum_due
@@ -634,10 +799,10 @@ def _unit_row(code: str, name: str, items: Mapping[str, list[Item]], data: Perio
     }
 
 
-def unit_rows(tally: Tally, data: PeriodData, config: AssessmentConfig) -> list[dict[str, Any]]:
+def unit_rows(counts: Counts, data: PeriodData, config: AssessmentConfig) -> list[dict[str, Any]]:
     """Every listed unit with counts, rates, points, score, grade, rank and reward; ranked first."""
-    codes = set(data.units) | set(tally["units"]) | {e.unit_code for e in data.entries}
-    rows = [_unit_row(code, data.units.get(code, code), tally["units"].get(code, {}), data, config)
+    codes = set(data.units) | set(counts["units"]) | {e.unit_code for e in data.entries}
+    rows = [_unit_row(code, data.units.get(code, code), counts["units"].get(code, {}), data, config)
             for code in codes]
     ranks = competition_ranks({r["unit_code"]: Decimal(str(r["score"])) for r in rows
                                if r["score"] is not None})
@@ -660,8 +825,8 @@ def _level_of(code: str, data: PeriodData) -> RegionLevel:
         len(code), RegionLevel.GRID)
 
 
-def _region_row(code: str, items: Mapping[str, list[Item]], data: PeriodData) -> dict[str, Any]:
-    counts = {m: len(items.get(m, ())) for m in REGION_MEASURES}
+def _region_row(code: str, found: Mapping[str, int], data: PeriodData) -> dict[str, Any]:
+    counts = {m: found.get(m, 0) for m in REGION_MEASURES}
     region = data.regions.get(code)
     area_km2 = region.area_m2 / 1e6 if region is not None else None
     return {
@@ -673,22 +838,20 @@ def _region_row(code: str, items: Mapping[str, list[Item]], data: PeriodData) ->
     }
 
 
-def region_rows(tally: Tally, data: PeriodData) -> list[dict[str, Any]]:
-    codes = set(data.regions) | set(tally["regions"])
-    rows = [_region_row(code, tally["regions"].get(code, {}), data) for code in codes]
+def region_rows(counts: Counts, data: PeriodData) -> list[dict[str, Any]]:
+    codes = set(data.regions) | set(counts["regions"])
+    rows = [_region_row(code, counts["regions"].get(code, {}), data) for code in codes]
     return sorted(rows, key=lambda r: (LEVEL_ORDER[RegionLevel(r["level"])], r["region_code"]))
 
 
-def top_categories(tally: Tally, data: PeriodData, config: AssessmentConfig,
+def top_categories(categories: CategoryCounts, data: PeriodData, config: AssessmentConfig,
                    regions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The most filed categories of the city and of each street (development zone)."""
     result = []
     for row in regions:
         if row["level"] not in (RegionLevel.CITY.value, RegionLevel.STREET.value):
             continue
-        by_category: dict[str, int] = defaultdict(int)
-        for item in tally["regions"].get(row["region_code"], {}).get("filed", ()):
-            by_category[data.cases[item.case_no].category_code] += 1
+        by_category = categories.get(row["region_code"], {})
         ranked = sorted(by_category.items(), key=lambda kv: (-kv[1], kv[0]))[:config.top_categories]
         result += [{"region_code": row["region_code"], "category_code": code,
                     "name": data.category_names.get(code, code), "filed": filed}
@@ -696,15 +859,15 @@ def top_categories(tally: Tally, data: PeriodData, config: AssessmentConfig,
     return result
 
 
-def _people(data: PeriodData, tally: Tally, subject: str, roles: frozenset[Role]) -> list[str]:
+def _people(data: PeriodData, found: Counts, subject: str, roles: frozenset[Role]) -> list[str]:
     listed = {p.login for p in data.people.values() if p.role in roles}
-    return sorted(listed | set(tally[subject]))
+    return sorted(listed | set(found[subject]))
 
 
-def inspector_rows(tally: Tally, data: PeriodData) -> list[dict[str, Any]]:
+def inspector_rows(found: Counts, data: PeriodData) -> list[dict[str, Any]]:
     rows = []
-    for login in _people(data, tally, "inspectors", frozenset({Role.INSPECTOR})):
-        counts = {m: len(tally["inspectors"].get(login, {}).get(m, ())) for m in INSPECTOR_MEASURES}
+    for login in _people(data, found, "inspectors", frozenset({Role.INSPECTOR})):
+        counts = {m: found["inspectors"].get(login, {}).get(m, 0) for m in INSPECTOR_MEASURES}
         person = data.people.get(login)
         rows.append({"login": login, "name": person.name if person else None, **counts,
                      "valid_report_rate": _float(ratio(counts["valid_reports"], counts["reports"])),
@@ -712,10 +875,10 @@ def inspector_rows(tally: Tally, data: PeriodData) -> list[dict[str, Any]]:
     return rows
 
 
-def staff_rows(tally: Tally, data: PeriodData) -> list[dict[str, Any]]:
+def staff_rows(found: Counts, data: PeriodData) -> list[dict[str, Any]]:
     rows = []
-    for login in _people(data, tally, "staff", CENTER_ROLES):
-        counts = {m: len(tally["staff"].get(login, {}).get(m, ())) for m in STAFF_MEASURES}
+    for login in _people(data, found, "staff", CENTER_ROLES):
+        counts = {m: found["staff"].get(login, {}).get(m, 0) for m in STAFF_MEASURES}
         person = data.people.get(login)
         rows.append({
             "login": login, "name": person.name if person else None,
@@ -738,7 +901,7 @@ class Assessment:
     top_categories: list[dict[str, Any]]
     inspectors: list[dict[str, Any]]
     staff: list[dict[str, Any]]
-    tally: Tally = field(repr=False)
+    tally: Tally | None = field(repr=False)  # the items, when counted item by item
     cutoff: datetime
 
     def figures(self) -> dict[str, Any]:
@@ -753,16 +916,26 @@ class Assessment:
         if measure not in MEASURES.get(subject, ()):
             known = "、".join(MEASURES.get(subject, ()))
             raise InvalidInput(f"未知的考核指标“{measure}”，可选：{known}", code="unknown_measure")
+        if self.tally is None:
+            raise ValueError("this assessment was counted without its items")
         found = self.tally[subject].get(code, {}).get(measure, [])
         return sorted(found, key=lambda i: (i.at, i.case_no, i.seq or 0))
 
 
+def summarize(data: PeriodData, config: AssessmentConfig, counts: Counts, categories: CategoryCounts,
+              tally: Tally | None = None) -> Assessment:
+    """Rows, rates, scores, grades and ranks from the period's counts. ``data`` needs only what
+    names and lists the subjects (units, regions, people, entries, bands), not the cases."""
+    regions = region_rows(counts, data)
+    return Assessment(data.period, unit_rows(counts, data, config), regions,
+                      top_categories(categories, data, config, regions), inspector_rows(counts, data),
+                      staff_rows(counts, data), tally, data.cutoff)
+
+
 def assess(data: PeriodData, config: AssessmentConfig) -> Assessment:
+    """The period counted item by item (every figure can be listed case by case)."""
     tally = count_items(data, config)
-    regions = region_rows(tally, data)
-    return Assessment(data.period, unit_rows(tally, data, config), regions,
-                      top_categories(tally, data, config, regions), inspector_rows(tally, data),
-                      staff_rows(tally, data), tally, data.cutoff)
+    return summarize(data, config, tally_counts(tally), categories_of(tally, data), tally)
 
 
 def _iso(t: datetime | None) -> str | None:

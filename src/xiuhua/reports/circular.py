@@ -237,8 +237,8 @@ def overdue_items(session: Session, city: City, period: Period, config: Assessme
                   at: datetime | None) -> list[dict[str, Any]]:
     """The (case, assignment) rows behind every unit's ``overdue_unhandled``."""
     result, data = compute(session, city, period, config, at)
-    return [item_row(item, data) for code in result.tally["units"]
-            for item in result.items("units", code, "overdue_unhandled")]
+    return [item_row(item, data) for unit in result.units
+            for item in result.items("units", unit["unit_code"], "overdue_unhandled")]
 
 
 def overdue_rows(items: Sequence[Mapping[str, Any]], city: City, units: Sequence[Mapping[str, Any]],

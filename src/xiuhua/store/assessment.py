@@ -15,14 +15,17 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select, union
+from sqlalchemy import Float, Select, and_, case, delete, exists, func, insert, select, type_coerce, union
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import CompoundSelect
 
-from xiuhua.domain.assessment import CaseRecord, EventRecord, Person, RewardBand
-from xiuhua.domain.choices import Action, CancelReason, Role, Source
+from xiuhua.domain.assessment import CaseRecord, EventRecord, PeriodGroups, Person, RewardBand
+from xiuhua.domain.choices import Action, AssignmentEnd, AssignmentKind, CancelReason, Role, Source
 from xiuhua.domain.lifecycle import Assignment
 from xiuhua.store.cases import Bind, assignment_from_row
 from xiuhua.store.tables import (
+    UTCDateTime,
     assessment_corrections,
     assessment_entries,
     assessment_publications,
@@ -212,3 +215,224 @@ def insert_correction(bind: Bind, row: dict[str, Any]) -> Any:
     t = assessment_corrections
     new_id = bind.execute(insert(t).values(row).returning(t.c.id)).scalar_one()
     return bind.execute(select(t).where(t.c.id == new_id)).one()
+
+
+
+# --- the period's counts, aggregated by the database -----------------------------------------
+#
+# Each query reads one action's events of the period through ``ix_case_events_action_at`` (or
+# the assignments ended in it through ``ix_assignments_ended_at``, the open ones through the
+# same index) and groups them; per event, the rows a rule needs (the case, its assignments,
+# earlier events) are found by case number through the (case_no, seq) keys. The rules are
+# those of :mod:`xiuhua.domain.assessment`, which decides what the groups count; a test holds
+# the grouped counts equal to the item-by-item ones on every figure.
+
+
+class _Greatest(ColumnElement[datetime]):
+    """The later of two non-null instants (``max(a, b)`` on SQLite, ``GREATEST`` elsewhere)."""
+
+    inherit_cache = True
+
+    def __init__(self, a: ColumnElement[Any], b: ColumnElement[Any]) -> None:
+        self.a, self.b = a, b
+        self.type = UTCDateTime()
+
+
+@compiles(_Greatest)
+def _greatest(element: _Greatest, compiler: Any, **kw: Any) -> str:
+    return f"GREATEST({compiler.process(element.a, **kw)}, {compiler.process(element.b, **kw)})"
+
+
+@compiles(_Greatest, "sqlite")
+def _greatest_sqlite(element: _Greatest, compiler: Any, **kw: Any) -> str:
+    return f"max({compiler.process(element.a, **kw)}, {compiler.process(element.b, **kw)})"
+
+
+class _Seconds(ColumnElement[float]):
+    """Seconds elapsed from instant ``a`` to instant ``b`` (to about a millisecond)."""
+
+    inherit_cache = True
+
+    def __init__(self, a: ColumnElement[Any], b: ColumnElement[Any]) -> None:
+        self.a, self.b = a, b
+        self.type = Float()
+
+
+@compiles(_Seconds)
+def _seconds(element: _Seconds, compiler: Any, **kw: Any) -> str:
+    a, b = compiler.process(element.a, **kw), compiler.process(element.b, **kw)
+    return f"EXTRACT(EPOCH FROM ({b} - {a}))"
+
+
+@compiles(_Seconds, "sqlite")
+def _seconds_sqlite(element: _Seconds, compiler: Any, **kw: Any) -> str:
+    a, b = compiler.process(element.a, **kw), compiler.process(element.b, **kw)
+    return f"((julianday({b}) - julianday({a})) * 86400.0)"
+
+
+def _surely_within(start: ColumnElement[Any], done: ColumnElement[Any], seconds: int) -> ColumnElement[bool]:
+    """Elapsed time certainly within ``seconds`` (a second of margin for the arithmetic); the
+    other rows are judged one by one on the working calendar."""
+    return _Seconds(start, done) <= seconds - 1
+
+
+_E = case_events.alias("e")
+_e = _E.c
+
+
+def _events(action: Action, start: datetime, cutoff: datetime, with_case: bool = False) -> Select[Any]:
+    """The period's ``action`` events (joined to their cases if asked), no columns yet."""
+    source = _E.join(cases, c_.case_no == _e.case_no) if with_case else _E
+    return select().select_from(source).where(_e.action == action.value, _e.at >= start, _e.at < cutoff)
+
+
+def _grouped(bind: Bind, query: Select[Any], *columns: Any) -> list[Any]:
+    return list(bind.execute(query.add_columns(*columns, func.count().label("n")).group_by(*columns)))
+
+
+def _grouped_events(bind: Bind, query: Select[Any], *columns: Any, timed: tuple[Any, int] | None = None) -> list[Any]:
+    """``query`` with ``columns`` per event, each computed once (a materialized CTE), then
+    grouped. ``timed`` (the instant an event is timed from, the limit in seconds) adds ``sure``
+    (on time by elapsed time alone) and, where not sure, ``timed_from`` and ``done`` (the
+    instants the working calendar judges; NULL for the sure rows, which then group together)."""
+    extra = [timed[0].label("timed_from"), _e.at.label("done")] if timed else []
+    ev = query.add_columns(*columns, *extra).cte("ev").prefix_with("MATERIALIZED")
+    keys: list[Any] = [ev.c[c.key] for c in columns]
+    if timed is not None:
+        sure = _surely_within(ev.c.timed_from, ev.c.done, timed[1])
+        keys += [sure.label("sure"),
+                 type_coerce(case((sure, None), else_=ev.c.timed_from), UTCDateTime()).label("timed_from"),
+                 type_coerce(case((sure, None), else_=ev.c.done), UTCDateTime()).label("done")]
+    return list(bind.execute(select(*keys, func.count().label("n")).group_by(*keys)))
+
+
+def _event_unit() -> ColumnElement[Any]:
+    return _e.data["unit"].as_string()
+
+
+def _last(column: str) -> Any:
+    """The case's last assignment's ``column``."""
+    last = assignments.alias("last")
+    return (select(last.c[column]).where(last.c.case_no == _e.case_no)
+            .order_by(last.c.seq.desc()).limit(1).correlate(_E).scalar_subquery())
+
+
+def _ordinal(action: Action) -> Any:
+    """How many ``action`` events the case had up to and including this one."""
+    h = case_events.alias("h")
+    return (select(func.count()).where(h.c.case_no == _e.case_no, h.c.action == action.value,
+                                       h.c.seq <= _e.seq).correlate(_E).scalar_subquery())
+
+
+def _nth(action: Action, kind: AssignmentKind) -> Any:
+    """The seq of the case's ``kind`` assignment ranked as this event among its ``action`` ones."""
+    a, b = assignments.alias("nth"), assignments.alias("nth_before")
+    rank = (select(func.count()).where(b.c.case_no == a.c.case_no, b.c.kind == kind.value,
+                                       b.c.seq <= a.c.seq).scalar_subquery())
+    return (select(a.c.seq).where(a.c.case_no == _e.case_no, a.c.kind == kind.value,
+                                  rank == _ordinal(action)).correlate(_E).scalar_subquery())
+
+
+def _late_handled(unit_code: Any = None) -> Any:
+    """The case has an assignment (of ``unit_code`` if given) handled after its deadline."""
+    h = assignments.alias("late")
+    where = [h.c.case_no == _e.case_no, h.c.ended == AssignmentEnd.HANDLED.value, h.c.ended_at > h.c.deadline]
+    if unit_code is not None:
+        where.append(h.c.unit_code == unit_code)
+    return exists(select(h.c.id).where(*where).correlate(_E))
+
+
+_PLACES = (c_.grid_code, c_.street_code, c_.community_code)
+_HANDLED_OR_RETURNED = [AssignmentEnd.HANDLED.value, AssignmentEnd.RETURNED.value]
+
+
+def _ended(bind: Bind, start: datetime, cutoff: datetime) -> list[Any]:
+    query = select().where(a_.ended_at >= start, a_.ended_at < cutoff, a_.ended.in_(_HANDLED_OR_RETURNED))
+    return _grouped(bind, query, a_.unit_code, a_.ended, (a_.ended_at <= a_.deadline).label("on_time"))
+
+
+def _open_at(bind: Bind, start: datetime, t: datetime) -> list[tuple[Assignment, Any]]:
+    """The candidates for "overdue at t": assignments of the period not ended before ``t``,
+    through two ranges of the ended_at index (ended since, still open); whether they started
+    before ``t`` is for :func:`~xiuhua.domain.lifecycle.overdue_at` to say."""
+    found = []
+    for ended in (a_.ended_at >= max(start, t), a_.ended_at.is_(None)):
+        query = select(assignments, *_PLACES).join(cases, c_.case_no == a_.case_no).where(ended)
+        found += [(assignment_from_row(r._mapping), r) for r in bind.execute(query)]
+    return found
+
+
+def _dispatch(bind: Bind, start: datetime, cutoff: datetime, limit_seconds: int) -> list[Any]:
+    """Timed from filing, or from the last return before the dispatch."""
+    r, o = assignments.alias("ret").c, assignments.alias("opened").c
+    last_return = (select(func.max(r.ended_at)).where(r.case_no == _e.case_no, r.ended == AssignmentEnd.RETURNED.value,
+                                                      r.ended_at <= _e.at).correlate(_E).scalar_subquery())
+    filed = func.coalesce(c_.filed_at, c_.reported_at)
+    was_returned = (o.case_no == _e.case_no, o.kind == AssignmentKind.DISPATCH.value,
+                    o.ended == AssignmentEnd.RETURNED.value, o.ended_at < cutoff)
+    returned = and_(exists(select(o.id).where(*was_returned).correlate(_E)),  # rare: ranks only then
+                    exists(select(o.id).where(*was_returned, o.seq == _nth(Action.DISPATCH, AssignmentKind.DISPATCH))
+                           .correlate(_E)))
+    return _grouped_events(bind, _events(Action.DISPATCH, start, cutoff, with_case=True),
+                           _event_unit().label("unit"), _e.actor.label("actor"), (~returned).label("not_returned"),
+                           timed=(_Greatest(filed, func.coalesce(last_return, filed)), limit_seconds))
+
+
+def _file(bind: Bind, start: datetime, cutoff: datetime, limit_seconds: int) -> list[Any]:
+    """Timed from the report, or from the last on-site verification before filing."""
+    v = case_events.alias("verified").c
+    last_verify = (select(func.max(v.at)).where(v.case_no == _e.case_no, v.action == Action.VERIFY.value,
+                                                v.seq < _e.seq).correlate(_E).scalar_subquery())
+    return _grouped_events(bind, _events(Action.FILE, start, cutoff, with_case=True), *_PLACES, c_.category_code,
+                           _e.actor.label("actor"),
+                           timed=(_Greatest(c_.reported_at, func.coalesce(last_verify, c_.reported_at)),
+                                  limit_seconds))
+
+
+def _report(bind: Bind, start: datetime, cutoff: datetime) -> list[Any]:
+    filed_before = (c_.filed_at < cutoff).label("filed_before")
+    invalid_before = and_(c_.cancel_reason == CancelReason.INVALID.value,
+                          c_.cancelled_at < cutoff).label("invalid_before")
+    return _grouped(bind, _events(Action.REPORT, start, cutoff, with_case=True), *_PLACES, _e.actor, c_.source,
+                    filed_before, invalid_before)
+
+
+def _checks(bind: Bind, start: datetime, cutoff: datetime, limit_seconds: int) -> list[Any]:
+    """check_pass judges the case's last assignment; check_fail the one before the rework it
+    opened; timed from when that assignment was handled (NULL if there is none)."""
+    grouped: list[Any] = []
+    for action in (Action.CHECK_PASS, Action.CHECK_FAIL):
+        if action is Action.CHECK_PASS:
+            unit, fed = _last("unit_code"), _last("ended_at")
+        else:
+            k = assignments.alias("checked").c
+            same = (k.case_no == _e.case_no, k.seq == _nth(Action.CHECK_FAIL, AssignmentKind.REWORK) - 1)
+            unit = select(k.unit_code).where(*same).correlate(_E).scalar_subquery()
+            fed = select(k.ended_at).where(*same).correlate(_E).scalar_subquery()
+        grouped += _grouped_events(bind, _events(action, start, cutoff), _e.action.label("action"),
+                                   func.coalesce(unit, _event_unit()).label("unit"), _e.actor.label("actor"),
+                                   timed=(type_coerce(fed, UTCDateTime()), limit_seconds))
+    return grouped
+
+
+def _close(bind: Bind, start: datetime, cutoff: datetime) -> list[Any]:
+    return _grouped_events(bind, _events(Action.CLOSE, start, cutoff, with_case=True), *_PLACES,
+                           (~_late_handled()).label("all_on_time"), _last("unit_code").label("unit"),
+                           (~_late_handled(_last("unit_code"))).label("unit_on_time"))
+
+
+def period_counts(bind: Bind, start: datetime, cutoff: datetime, *, dispatch_seconds: int, filing_seconds: int,
+                  check_seconds: int) -> PeriodGroups:
+    """Everything one period counts, grouped by the database; events in [start, cutoff)."""
+    return PeriodGroups(
+        ended=_ended(bind, start, cutoff), open_at_end=_open_at(bind, start, cutoff),
+        dispatch=_dispatch(bind, start, cutoff, dispatch_seconds),
+        filed=_file(bind, start, cutoff, filing_seconds),
+        reported=_report(bind, start, cutoff),
+        verified=_grouped(bind, _events(Action.VERIFY, start, cutoff), _e.actor),
+        checks=_checks(bind, start, cutoff, check_seconds),
+        supervised=_grouped(bind, _events(Action.SUPERVISE, start, cutoff), _event_unit().label("unit")),
+        rated=_grouped(bind, _events(Action.RATE, start, cutoff), _last("unit_code").label("unit"),
+                       _e.data["value"].as_string().label("value")),
+        closed=_close(bind, start, cutoff),
+    )
