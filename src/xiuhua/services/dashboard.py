@@ -27,10 +27,15 @@ from __future__ import annotations
 
 import threading
 import time as monotonic
-from collections.abc import Callable
+import weakref
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from xiuhua.domain.assessment import (
@@ -70,47 +75,204 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), SHANGHAI)
 
 
-def counts(session: Session, now: datetime, bounds: list[tuple[datetime, datetime]]) -> dict[str, list[int]]:
-    """Each count of :data:`COUNTS` for each range."""
-    return {
-        "reported": store.reported(session, bounds),
-        "filed": store.actions(session, Action.FILE, bounds),
-        "dispatched": store.actions(session, Action.DISPATCH, bounds),
-        "closed": store.closed(session, bounds),
-        "overdue": store.overdue_since(session, now, bounds),
-    }
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(SHANGHAI).date()
 
 
-def funnel(session: Session, start: datetime, now: datetime) -> list[dict[str, Any]]:
-    found = store.status_counts(session, start, now)
+@dataclass(frozen=True)
+class Tally:
+    """What happened in a time range: the counts, and the groups the dashboard ranks."""
+
+    reported: int = 0
+    filed: int = 0
+    dispatched: int = 0
+    closed: int = 0
+    categories: Mapping[str, int] = field(default_factory=dict)  # filed, by category
+    grids: Mapping[str, int] = field(default_factory=dict)  # reported, by grid
+    patrolled: frozenset[str] = frozenset()  # grids an inspector verified or checked in
+    units: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # handled, on time
+
+    @staticmethod
+    def total(tallies: Iterable[Tally]) -> Tally:
+        counts = [0, 0, 0, 0]
+        categories: Counter[str] = Counter()
+        grids: Counter[str] = Counter()
+        patrolled: set[str] = set()
+        units: dict[str, list[int]] = {}
+        for t in tallies:
+            for i, n in enumerate((t.reported, t.filed, t.dispatched, t.closed)):
+                counts[i] += n
+            categories.update(t.categories)
+            grids.update(t.grids)
+            patrolled |= t.patrolled
+            for code, (n, on_time) in t.units.items():
+                had = units.setdefault(code, [0, 0])
+                had[0] += n
+                had[1] += on_time
+        reported, filed, dispatched, closed = counts
+        return Tally(reported, filed, dispatched, closed, dict(categories), dict(grids),
+                     frozenset(patrolled), {code: (n, on_time) for code, (n, on_time) in units.items()})
+
+
+def tally(session: Session, start: datetime, end: datetime) -> Tally:
+    """Count [start, end) live (index ranges of that time range)."""
+    if start >= end:
+        return Tally()
+    bounds = [(start, end)]
+    return Tally(
+        reported=store.reported(session, bounds)[0],
+        filed=store.actions(session, Action.FILE, bounds)[0],
+        dispatched=store.actions(session, Action.DISPATCH, bounds)[0],
+        closed=store.closed(session, bounds)[0],
+        categories=store.filed_categories(session, start, end),
+        grids=store.grid_reports(session, start, end),
+        patrolled=frozenset(store.patrolled_grids(session, start, end)),
+        units=store.unit_handled(session, start, end))
+
+
+class Days:
+    """The tallies of whole past days (Asia/Shanghai), each counted once from day-bounded index
+    ranges and kept, so the month's and the last 30 days' figures cost a few days' reads
+    whatever the size of the history; read through :meth:`view`.
+
+    A kept day is counted again when a write changes it. Writes are seen in the case events
+    stored since the last look (a range of the primary key): an event dated that day (a late
+    write, an import), or a report, amendment or verification (which may change the case's
+    grid or category) of a case reported before the event's day: then every day from its
+    report to the event's is forgotten. On PostgreSQL an event id can become visible after a
+    larger one (transactions commit out of order), so the ids of the last
+    :data:`RESCAN_SECONDS` are looked at again; SQLite's writers are serialised and its ids
+    appear in order. One view at a time, so a day is never kept from a snapshot older than
+    the last look.
+    """
+
+    RESCAN_SECONDS = 3600.0
+    KEEP_DAYS = 64
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._days: dict[date, Tally] = {}
+        self._marks: deque[tuple[float, int]] = deque()  # (monotonic time, last event id seen)
+        self._done: set[int] = set()  # ids of past changes already applied (PostgreSQL)
+
+    @contextmanager
+    def view(self, session: Session, today: date) -> Iterator[DayView]:
+        """The kept days brought up to date with the session's snapshot (and kept from it)."""
+        with self._lock:
+            keep = self._refresh(session)
+            for day in [d for d in self._days if d < today - timedelta(days=self.KEEP_DAYS)]:
+                del self._days[day]
+            yield DayView(self._days if keep else dict(self._days), session, today)
+
+    def _refresh(self, session: Session) -> bool:
+        """Forget the kept days that writes since the last look have changed; False when the
+        session's snapshot is older than the last look (its days are then not kept)."""
+        last = store.last_event_id(session)
+        clock = monotonic.monotonic()
+        if self._marks and last < self._marks[-1][1]:
+            return False
+        if self._marks and self._days:
+            lag = 0.0 if session.get_bind().dialect.name == "sqlite" else self.RESCAN_SECONDS
+            while len(self._marks) > 1 and self._marks[1][0] <= clock - lag:
+                self._marks.popleft()
+            before = day_start(max(self._days) + timedelta(days=1))
+            for row in store.past_changes(session, self._marks[0][1], last, before):
+                if row.id not in self._done:
+                    self._forget(row)
+                    self._done.add(row.id)
+        self._marks.append((clock, last))
+        self._done = {i for i in self._done if i > self._marks[0][1]}
+        return True
+
+    def _forget(self, row: Any) -> None:
+        at = local_day(row.at)
+        first = at
+        if row.action in (Action.AMEND.value, Action.VERIFY.value, Action.REPORT.value):
+            first = min(local_day(row.reported_at), at)
+        for day in [d for d in self._days if first <= d <= at]:
+            del self._days[day]
+
+
+@dataclass(frozen=True)
+class DayView:
+    """Tallies of whole past days as kept (counted and kept when missing), the rest live."""
+
+    kept: dict[date, Tally]
+    session: Session
+    today: date
+
+    def day(self, day: date) -> Tally:
+        """The tally of a whole day before today."""
+        found = self.kept.get(day)
+        if found is None:
+            found = self.kept[day] = tally(self.session, day_start(day), day_start(day + timedelta(days=1)))
+        return found
+
+    def between(self, start: datetime, end: datetime) -> Tally:
+        """The tally of [start, end): its whole days before today as kept, the rest live."""
+        first = local_day(start) + timedelta(days=0 if start == day_start(local_day(start)) else 1)
+        last = min(local_day(end), self.today)  # whole days are [first, last)
+        if first >= last:
+            return tally(self.session, start, end)
+        whole = [self.day(first + timedelta(days=i)) for i in range((last - first).days)]
+        return Tally.total([tally(self.session, start, day_start(first)), *whole,
+                            tally(self.session, day_start(last), end)])
+
+
+_DAYS: weakref.WeakKeyDictionary[Engine, Days] = weakref.WeakKeyDictionary()
+_DAYS_LOCK = threading.Lock()
+
+
+def days_of(session: Session) -> Days:
+    """The kept days of the session's database (one set per engine)."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with _DAYS_LOCK:
+        found = _DAYS.get(engine)
+        if found is None:
+            found = _DAYS[engine] = Days()
+        return found
+
+
+def counts(session: Session, now: datetime, found: Tally, start: datetime) -> dict[str, int]:
+    """Each count of :data:`COUNTS` in [start, now) from its tally."""
+    return {"reported": found.reported, "filed": found.filed, "dispatched": found.dispatched,
+            "closed": found.closed, "overdue": store.overdue_since(session, now, [(start, now)])[0]}
+
+
+def funnel(session: Session, start: datetime, now: datetime, reported: int) -> list[dict[str, Any]]:
+    """The stages reached by the ``reported`` cases reported in [start, now): counted for the
+    open and cancelled ones (bounded by the open cases and the cancellations), the closed are
+    the rest; every status but ``reported`` and ``cancelled`` has been filed."""
+    found = store.status_counts(session, [s for s in S if s is not S.CLOSED], start, now)
+    found[S.CLOSED.value] = reported - sum(found.values())
+    filed = (sum(n for status, n in found.items() if status not in (S.REPORTED, S.CANCELLED))
+             + store.cancelled_filed(session, start, now))
     stages = []
     for key, label, statuses in FUNNEL:
-        if statuses is None:
-            n = sum(filed for _, filed in found.values())
-        else:
-            n = sum(total for status, (total, _) in found.items() if status in statuses)
+        n = filed if statuses is None else sum(found[status.value] for status in statuses)
         stages.append({"stage": key, "label": label, "count": n})
     return stages
 
 
-def trend(session: Session, today: date, now: datetime) -> dict[str, Any]:
-    days = [today - timedelta(days=i) for i in range(TREND_DAYS - 1, -1, -1)]
-    bounds = [(day_start(d), min(day_start(d + timedelta(days=1)), now)) for d in days]
-    return {"days": [d.isoformat() for d in days], "reported": store.reported(session, bounds),
-            "closed": store.closed(session, bounds)}
+def trend(session: Session, days: DayView, today: date, now: datetime) -> dict[str, Any]:
+    dates = [today - timedelta(days=i) for i in range(TREND_DAYS - 1, -1, -1)]
+    tallies = [days.day(d) for d in dates[:-1]] + [tally(session, day_start(today), now)]
+    return {"days": [d.isoformat() for d in dates], "reported": [t.reported for t in tallies],
+            "closed": [t.closed for t in tallies]}
 
 
-def top_categories(session: Session, city: City, start: datetime, now: datetime) -> list[dict[str, Any]]:
+def top_categories(city: City, found: Tally) -> list[dict[str, Any]]:
     names = {c.code: c.name for c in city.taxonomy.matters()}
-    return [{"category_code": code, "name": names.get(code, code), "filed": n}
-            for code, n in store.filed_categories(session, start, now, TOP_CATEGORIES)]
+    top = sorted(found.categories.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_CATEGORIES]
+    return [{"category_code": code, "name": names.get(code, code), "filed": n} for code, n in top]
 
 
-def unit_on_time(session: Session, city: City, month: Period, now: datetime) -> list[dict[str, Any]]:
+def unit_on_time(session: Session, city: City, handled: Mapping[str, tuple[int, int]],
+                 now: datetime) -> list[dict[str, Any]]:
     """Each unit with something due this month: the assessment's counts and on-time rate as
-    they stand at ``now`` (handled in the month, on time; overdue now), the best rate first."""
+    they stand at ``now`` (``handled``: in the month, on time; overdue now), the best rate first."""
     names = listed_units(city)
-    handled = store.unit_handled(session, month.start, now)
     late = store.unit_overdue(session, now)
     rows = []
     for code in sorted(set(handled) | set(late)):
@@ -136,16 +298,15 @@ def _grid(city: City, code: str) -> dict[str, Any]:
             "community": parent.name if parent else ""}
 
 
-def hotspots(session: Session, city: City, start: datetime, now: datetime) -> list[dict[str, Any]]:
-    found = store.grid_reports(session, start, now)
-    top = sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[:HOTSPOTS]
+def hotspots(city: City, found: Tally) -> list[dict[str, Any]]:
+    top = sorted(found.grids.items(), key=lambda kv: (-kv[1], kv[0]))[:HOTSPOTS]
     return [{**_grid(city, code), "reported": n} for code, n in top]
 
 
-def blind_spots(session: Session, city: City, now: datetime) -> dict[str, Any]:
-    """Grids with no report and no inspector verification or check in the last 30 days."""
-    since = now - timedelta(days=BLIND_DAYS)
-    active = set(store.grid_reports(session, since, now)) | store.patrolled_grids(session, since, now)
+def blind_spots(session: Session, city: City, window: Tally) -> dict[str, Any]:
+    """Grids with no report and no inspector verification or check in the last 30 days
+    (``window``)."""
+    active = set(window.grids) | window.patrolled
     blind = sorted(code for code, r in city.regions.items()
                    if r.level is RegionLevel.GRID and code not in active)
     listed = blind[:BLIND_LISTED]
@@ -158,22 +319,27 @@ def blind_spots(session: Session, city: City, now: datetime) -> dict[str, Any]:
 
 
 def dashboard(session: Session, city: City, now: datetime) -> dict[str, Any]:
-    """Every figure of the dashboard at ``now``."""
-    today = now.astimezone(SHANGHAI).date()
+    """Every figure of the dashboard at ``now``: today counted live, the month and the last
+    30 days from the kept tallies of their whole past days (:class:`Days`) and today's."""
+    today = local_day(now)
     month = Period.parse(month_label(today))
-    found = counts(session, now, [(day_start(today), now), (month.start, now)])
-    return {
-        "as_of": now.astimezone(SHANGHAI).isoformat(), "month": month.label,
-        "today": {k: v[0] for k, v in found.items()},
-        "this_month": {k: v[1] for k, v in found.items()},
-        "overdue_now": store.overdue_count(session, now),
-        "funnel": funnel(session, month.start, now),
-        "trend": trend(session, today, now),
-        "top_categories": top_categories(session, city, month.start, now),
-        "units": unit_on_time(session, city, month, now),
-        "hotspots": hotspots(session, city, month.start, now),
-        "blind_spots": blind_spots(session, city, now),
-    }
+    with days_of(session).view(session, today) as days:
+        start = day_start(today)
+        so_far = tally(session, start, now)
+        this_month = Tally.total([days.between(month.start, start), so_far])
+        window = Tally.total([days.between(now - timedelta(days=BLIND_DAYS), start), so_far])
+        return {
+            "as_of": now.astimezone(SHANGHAI).isoformat(), "month": month.label,
+            "today": counts(session, now, so_far, start),
+            "this_month": counts(session, now, this_month, month.start),
+            "overdue_now": store.overdue_count(session, now),
+            "funnel": funnel(session, month.start, now, this_month.reported),
+            "trend": trend(session, days, today, now),
+            "top_categories": top_categories(city, this_month),
+            "units": unit_on_time(session, city, this_month.units, now),
+            "hotspots": hotspots(city, this_month),
+            "blind_spots": blind_spots(session, city, window),
+        }
 
 
 class Cache:

@@ -280,8 +280,12 @@ def pending_requests(session: Session, principal: Principal, now: datetime, colu
     return list(session.execute(query))
 
 
-def status_counts(session: Session, principal: Principal) -> dict[str, int]:
-    query = (select(cases.c.status, func.count()).where(visible_to(principal))
+def status_counts(session: Session, principal: Principal,
+                  statuses: Iterable[CaseStatus]) -> dict[str, int]:
+    """Status → cases the principal may see in it, for ``statuses`` only: the open statuses are
+    a small range of ``ix_cases_status_reported_at`` whatever the size of the (closed) history."""
+    query = (select(cases.c.status, func.count())
+             .where(visible_to(principal), cases.c.status.in_([s.value for s in statuses]))
              .group_by(cases.c.status))
     return {status: int(n) for status, n in session.execute(query)}
 

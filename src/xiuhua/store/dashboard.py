@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select
 
-from xiuhua.domain.choices import Action, AssignmentEnd, Role
+from xiuhua.domain.choices import Action, AssignmentEnd, CaseStatus, Role
 from xiuhua.store.case_queries import overdue
 from xiuhua.store.cases import Bind
 from xiuhua.store.tables import assignments, case_events, cases, users
@@ -68,21 +68,32 @@ def overdue_count(bind: Bind, now: datetime) -> int:
     return int(bind.execute(select(func.count()).select_from(cases).where(overdue(now))).scalar_one())
 
 
-def status_counts(bind: Bind, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
-    """Status → (cases reported in [start, end), of which filed) — where the period's cases stand."""
-    query = (select(c_.status, func.count(), func.count(c_.filed_at))
-             .where(_in(c_.reported_at, start, end)).group_by(c_.status))
-    return {status: (int(n), int(filed)) for status, n, filed in bind.execute(query)}
+def status_counts(bind: Bind, statuses: Sequence[CaseStatus], start: datetime,
+                  end: datetime) -> dict[str, int]:
+    """Status → cases reported in [start, end) that are in it now, for ``statuses``: one range
+    of the covering ``ix_cases_status_reported_at`` each (no row is read). For the open
+    statuses that range is bounded by the open cases, for ``cancelled`` by the cancellations."""
+    found = {}
+    for status in statuses:
+        query = select(func.count()).where(c_.status == status.value, _in(c_.reported_at, start, end))
+        found[status.value] = int(bind.execute(query).scalar_one())
+    return found
 
 
-def filed_categories(bind: Bind, start: datetime, end: datetime, limit: int) -> list[tuple[str, int]]:
-    """(category, cases filed) of the most filed categories in [start, end), most first."""
-    n = func.count().label("n")
-    query = (select(c_.category_code, n).select_from(case_events)
+def cancelled_filed(bind: Bind, start: datetime, end: datetime) -> int:
+    """Cases reported in [start, end), cancelled after they were filed (作废 of a filed case)."""
+    query = select(func.count(c_.filed_at)).where(c_.status == CaseStatus.CANCELLED.value,
+                                                  _in(c_.reported_at, start, end))
+    return int(bind.execute(query).scalar_one())
+
+
+def filed_categories(bind: Bind, start: datetime, end: datetime) -> dict[str, int]:
+    """Category → cases filed in [start, end) (``file`` events, by the case's category now)."""
+    query = (select(c_.category_code, func.count()).select_from(case_events)
              .join(cases, c_.case_no == e_.case_no)
              .where(e_.action == Action.FILE.value, _in(e_.at, start, end))
-             .group_by(c_.category_code).order_by(n.desc(), c_.category_code).limit(limit))
-    return [(code, int(count)) for code, count in bind.execute(query)]
+             .group_by(c_.category_code))
+    return {code: int(n) for code, n in bind.execute(query)}
 
 
 def grid_reports(bind: Bind, start: datetime, end: datetime) -> dict[str, int]:
@@ -120,3 +131,22 @@ def unit_overdue(bind: Bind, now: datetime) -> dict[str, int]:
     query = (select(c_.holder_unit, func.count()).where(overdue(now), c_.holder_unit.is_not(None))
              .group_by(c_.holder_unit))
     return {unit: int(n) for unit, n in bind.execute(query)}
+
+
+def past_changes(bind: Bind, after_id: int, upto_id: int, before: datetime) -> list[Any]:
+    """Case events with ``after_id < id <= upto_id`` that may change a day before ``before``
+    (id, at, action, the case's reported_at): dated before it (a late or imported write), or a
+    report, amendment or verification of a case reported before it (its place or category).
+    A range of the primary key, as long as what was written since ``after_id``."""
+    edits = [Action.REPORT.value, Action.AMEND.value, Action.VERIFY.value]
+    query = (select(e_.id, e_.at, e_.action, c_.reported_at).select_from(case_events)
+             .join(cases, c_.case_no == e_.case_no)
+             .where(e_.id > after_id, e_.id <= upto_id,
+                    (e_.at < before) | (e_.action.in_(edits) & (c_.reported_at < before)))
+             .order_by(e_.id))
+    return list(bind.execute(query))
+
+
+def last_event_id(bind: Bind) -> int:
+    """The newest case event's id (0 with none): the end of the primary key."""
+    return int(bind.execute(select(func.coalesce(func.max(e_.id), 0))).scalar_one())

@@ -243,7 +243,7 @@ def _day_start(now: datetime) -> datetime:
 
 
 def _center_counters(ctx: Ctx) -> list[Counter]:
-    counts = case_queries.status_counts(ctx.session, ctx.user)
+    counts = case_queries.status_counts(ctx.session, ctx.user, [s for s, _ in CENTER_COUNTS])
     found = [Counter(label, counts.get(status.value, 0)) for status, label in CENTER_COUNTS]
     late = case_queries.count_cases(ctx.session, ctx.user, CaseFilter(overdue=True), ctx.now)
     today = _day_start(ctx.now)
