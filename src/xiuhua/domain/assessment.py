@@ -640,13 +640,15 @@ class PeriodGroups:
     ended: list[Any]  # unit_code, ended, on_time
     open_at_end: list[tuple[Assignment, Any]]  # candidates for overdue, with grid/street/community
     dispatch: list[Any]  # unit, actor, not_returned, sure, timed_from, done
-    filed: list[Any]  # grid_code, street_code, community_code, category_code, actor, sure, timed_from, done
-    reported: list[Any]  # grid_code, street_code, community_code, actor, source, filed_before, invalid_before
+    filed: list[list[Any]]  # (grid_code, street_code, community_code), (city, street_code, category_code),
+    #                         (actor, sure, timed_from, done)
+    reported: list[list[Any]]  # (grid_code, street_code, community_code),
+    #                            (actor, source, filed_before, invalid_before)
     verified: list[Any]  # actor
-    checks: list[Any]  # action, unit, actor, sure, timed_from, done (NULL: no handled assignment judged)
+    checks: list[list[Any]]  # (action, unit), (actor, sure, timed_from, done); timed_from NULL: nothing handled
     supervised: list[Any]  # unit
     rated: list[Any]  # unit, value
-    closed: list[Any]  # grid_code, street_code, community_code, all_on_time, unit, unit_on_time
+    closed: list[list[Any]]  # (grid_code, street_code, community_code, all_on_time), (unit, unit_on_time)
 
 
 def count_groups(groups: PeriodGroups, data: PeriodData,
@@ -659,8 +661,14 @@ def count_groups(groups: PeriodGroups, data: PeriodData,
         if code:
             counts[subject][code][measure] += n
 
-    def places(row: Any) -> list[str]:
-        return region_codes(row.grid_code, row.street_code, row.community_code, data.regions)
+    by_place: dict[tuple[str | None, ...], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+
+    def at_place(row: Any, measure: str) -> None:
+        by_place[(row.grid_code, row.street_code, row.community_code)][measure] += row.n
+
+    def on_time(r: Any, calendar: str, limit: str) -> bool:
+        return bool(r.sure) or (r.timed_from is not None
+                                and timeliness.in_time(calendar, limit, r.timed_from, r.done))
 
     for r in groups.ended:
         if r.ended == AssignmentEnd.HANDLED.value:
@@ -672,12 +680,7 @@ def count_groups(groups: PeriodGroups, data: PeriodData,
     for a, place in groups.open_at_end:
         if overdue_at(a, end):
             add("units", a.unit_code, "overdue_unhandled")
-            for code in places(place):
-                add("regions", code, "overdue_open")
-    def on_time(r: Any, calendar: str, limit: str) -> bool:
-        return bool(r.sure) or (r.timed_from is not None
-                                and timeliness.in_time(calendar, limit, r.timed_from, r.done))
-
+            by_place[(place.grid_code, place.street_code, place.community_code)]["overdue_open"] += 1
     for r in groups.dispatch:
         add("units", r.unit, "dispatched", r.n)
         add("staff", r.actor, "dispatched", r.n)
@@ -685,25 +688,31 @@ def count_groups(groups: PeriodGroups, data: PeriodData,
             add("staff", r.actor, "dispatched_on_time", r.n)
         if r.not_returned:
             add("staff", r.actor, "dispatched_not_returned", r.n)
-    for r in groups.filed:
-        for code in places(r):
-            add("regions", code, "filed", r.n)
+    places, by_category, staff = groups.filed
+    for r in places:
+        at_place(r, "filed")
+    for r in by_category:  # the city and street levels of region_codes
+        codes = [r.city, r.street_code] if r.city else region_codes(None, None, None, data.regions)
+        for code in filter(None, codes):
             categories[code][r.category_code] += r.n
+    for r in staff:
         add("staff", r.actor, "filed", r.n)
         if on_time(r, config.center_calendar, config.filing_limit):
             add("staff", r.actor, "filed_on_time", r.n)
-    for r in groups.reported:
-        for code in places(r):
-            add("regions", code, "reported", r.n)
+    places, people = groups.reported
+    for r in places:
+        at_place(r, "reported")
+    for r in people:
         if is_inspector(r.actor, Source(r.source), data.people):
             add("inspectors", r.actor, "reports", r.n)
             if r.filed_before and not r.invalid_before:
                 add("inspectors", r.actor, "valid_reports", r.n)
     for r in groups.verified:
         add("inspectors", r.actor, "verifications", r.n)
-    for r in groups.checks:
-        measure = "reworked" if r.action == Action.CHECK_FAIL.value else "checked_ok"
-        add("units", r.unit, measure, r.n)
+    by_unit, by_actor = groups.checks
+    for r in by_unit:
+        add("units", r.unit, "reworked" if r.action == Action.CHECK_FAIL.value else "checked_ok", r.n)
+    for r in by_actor:
         add("inspectors", r.actor, "checks", r.n)
         if on_time(r, config.task_calendar, config.check_limit):
             add("inspectors", r.actor, "checks_on_time", r.n)
@@ -713,14 +722,19 @@ def count_groups(groups: PeriodGroups, data: PeriodData,
         add("units", r.unit, "rated", r.n)
         if r.value in SATISFIED:
             add("units", r.unit, "satisfied", r.n)
-    for r in groups.closed:
-        for code in places(r):
-            add("regions", code, "closed", r.n)
-            if r.all_on_time:
-                add("regions", code, "closed_on_time", r.n)
+    places, by_unit = groups.closed
+    for r in places:
+        at_place(r, "closed")
+        if r.all_on_time:
+            at_place(r, "closed_on_time")
+    for r in by_unit:
         add("units", r.unit, "closed", r.n)
         if r.unit_on_time:
             add("units", r.unit, "closed_on_time", r.n)
+    for (grid, street, community), measures in by_place.items():
+        for code in region_codes(grid, street, community, data.regions):
+            for measure, n in measures.items():
+                add("regions", code, measure, n)
     add_derived(counts)
     return counts, categories
 

@@ -15,7 +15,24 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Select, and_, case, delete, exists, func, insert, select, type_coerce, union
+from sqlalchemy import (
+    Float,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    type_coerce,
+    union,
+    union_all,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import CompoundSelect
@@ -290,20 +307,37 @@ def _grouped(bind: Bind, query: Select[Any], *columns: Any) -> list[Any]:
     return list(bind.execute(query.add_columns(*columns, func.count().label("n")).group_by(*columns)))
 
 
-def _grouped_events(bind: Bind, query: Select[Any], *columns: Any, timed: tuple[Any, int] | None = None) -> list[Any]:
+TIMING = "timing"  # in a grouping set: sure, timed_from, done
+
+
+def _grouped_events(bind: Bind, query: Select[Any], *columns: Any, sets: Sequence[Sequence[str]] = (),
+                    timed: tuple[Any, int] | None = None) -> list[list[Any]]:
     """``query`` with ``columns`` per event, each computed once (a materialized CTE), then
-    grouped. ``timed`` (the instant an event is timed from, the limit in seconds) adds ``sure``
+    grouped by each of ``sets`` (column keys; default: all of them) in one statement: the rows
+    of each set, every row with all the keys (NULL outside its set) and its count ``n``.
+    ``timed`` (the instant an event is timed from, the limit in seconds) adds the keys ``sure``
     (on time by elapsed time alone) and, where not sure, ``timed_from`` and ``done`` (the
     instants the working calendar judges; NULL for the sure rows, which then group together)."""
     extra = [timed[0].label("timed_from"), _e.at.label("done")] if timed else []
     ev = query.add_columns(*columns, *extra).cte("ev").prefix_with("MATERIALIZED")
-    keys: list[Any] = [ev.c[c.key] for c in columns]
+    keys: dict[str, Any] = {c.key: ev.c[c.key] for c in columns}
     if timed is not None:
         sure = _surely_within(ev.c.timed_from, ev.c.done, timed[1])
-        keys += [sure.label("sure"),
-                 type_coerce(case((sure, None), else_=ev.c.timed_from), UTCDateTime()).label("timed_from"),
-                 type_coerce(case((sure, None), else_=ev.c.done), UTCDateTime()).label("done")]
-    return list(bind.execute(select(*keys, func.count().label("n")).group_by(*keys)))
+        keys.update(sure=sure, timed_from=type_coerce(case((sure, None), else_=ev.c.timed_from), UTCDateTime()),
+                    done=type_coerce(case((sure, None), else_=ev.c.done), UTCDateTime()))
+    timing = {"sure", "timed_from", "done"}
+    chosen = [{k for k in found if k != TIMING} | (timing if TIMING in found else set()) for found in sets] \
+        or [set(keys)]
+    selects = []
+    for i, found in enumerate(chosen):
+        grouped = [keys[k].label(k) for k in keys if k in found]
+        selects.append(select(literal(i).label("grouping_set"),
+                              *[keys[k].label(k) if k in found else cast(null(), keys[k].type).label(k)
+                                for k in keys], func.count().label("n")).group_by(*grouped))
+    result: list[list[Any]] = [[] for _ in chosen]
+    for row in bind.execute(union_all(*selects) if len(selects) > 1 else selects[0]):
+        result[row.grouping_set].append(row)
+    return result
 
 
 def _event_unit() -> ColumnElement[Any]:
@@ -343,6 +377,7 @@ def _late_handled(unit_code: Any = None) -> Any:
 
 
 _PLACES = (c_.grid_code, c_.street_code, c_.community_code)
+_PLACE_KEYS = ("grid_code", "street_code", "community_code")
 _HANDLED_OR_RETURNED = [AssignmentEnd.HANDLED.value, AssignmentEnd.RETURNED.value]
 
 
@@ -375,32 +410,36 @@ def _dispatch(bind: Bind, start: datetime, cutoff: datetime, limit_seconds: int)
                            .correlate(_E)))
     return _grouped_events(bind, _events(Action.DISPATCH, start, cutoff, with_case=True),
                            _event_unit().label("unit"), _e.actor.label("actor"), (~returned).label("not_returned"),
-                           timed=(_Greatest(filed, func.coalesce(last_return, filed)), limit_seconds))
+                           timed=(_Greatest(filed, func.coalesce(last_return, filed)), limit_seconds))[0]
 
 
-def _file(bind: Bind, start: datetime, cutoff: datetime, limit_seconds: int) -> list[Any]:
+def _file(bind: Bind, start: datetime, cutoff: datetime, limit_seconds: int) -> list[list[Any]]:
     """Timed from the report, or from the last on-site verification before filing."""
     v = case_events.alias("verified").c
     last_verify = (select(func.max(v.at)).where(v.case_no == _e.case_no, v.action == Action.VERIFY.value,
                                                 v.seq < _e.seq).correlate(_E).scalar_subquery())
-    return _grouped_events(bind, _events(Action.FILE, start, cutoff, with_case=True), *_PLACES, c_.category_code,
-                           _e.actor.label("actor"),
+    city = func.substr(c_.grid_code, 1, 6, type_=String()).label("city")
+    return _grouped_events(bind, _events(Action.FILE, start, cutoff, with_case=True), *_PLACES, city,
+                           c_.category_code, _e.actor.label("actor"),
+                           sets=(_PLACE_KEYS, ("city", "street_code", "category_code"), ("actor", TIMING)),
                            timed=(_Greatest(c_.reported_at, func.coalesce(last_verify, c_.reported_at)),
                                   limit_seconds))
 
 
-def _report(bind: Bind, start: datetime, cutoff: datetime) -> list[Any]:
+def _report(bind: Bind, start: datetime, cutoff: datetime) -> list[list[Any]]:
     filed_before = (c_.filed_at < cutoff).label("filed_before")
     invalid_before = and_(c_.cancel_reason == CancelReason.INVALID.value,
                           c_.cancelled_at < cutoff).label("invalid_before")
-    return _grouped(bind, _events(Action.REPORT, start, cutoff, with_case=True), *_PLACES, _e.actor, c_.source,
-                    filed_before, invalid_before)
+    return _grouped_events(bind, _events(Action.REPORT, start, cutoff, with_case=True), *_PLACES,
+                           _e.actor.label("actor"), c_.source, filed_before, invalid_before,
+                           sets=(_PLACE_KEYS, ("actor", "source", "filed_before", "invalid_before")))
 
 
-def _checks(bind: Bind, start: datetime, cutoff: datetime, limit_seconds: int) -> list[Any]:
+def _checks(bind: Bind, start: datetime, cutoff: datetime, limit_seconds: int) -> list[list[Any]]:
     """check_pass judges the case's last assignment; check_fail the one before the rework it
     opened; timed from when that assignment was handled (NULL if there is none)."""
-    grouped: list[Any] = []
+    units: list[Any] = []
+    inspectors: list[Any] = []
     for action in (Action.CHECK_PASS, Action.CHECK_FAIL):
         if action is Action.CHECK_PASS:
             unit, fed = _last("unit_code"), _last("ended_at")
@@ -409,16 +448,20 @@ def _checks(bind: Bind, start: datetime, cutoff: datetime, limit_seconds: int) -
             same = (k.case_no == _e.case_no, k.seq == _nth(Action.CHECK_FAIL, AssignmentKind.REWORK) - 1)
             unit = select(k.unit_code).where(*same).correlate(_E).scalar_subquery()
             fed = select(k.ended_at).where(*same).correlate(_E).scalar_subquery()
-        grouped += _grouped_events(bind, _events(action, start, cutoff), _e.action.label("action"),
-                                   func.coalesce(unit, _event_unit()).label("unit"), _e.actor.label("actor"),
-                                   timed=(type_coerce(fed, UTCDateTime()), limit_seconds))
-    return grouped
+        by_unit, by_actor = _grouped_events(bind, _events(action, start, cutoff), _e.action.label("action"),
+                                            func.coalesce(unit, _event_unit()).label("unit"), _e.actor.label("actor"),
+                                            sets=(("action", "unit"), ("actor", TIMING)),
+                                            timed=(type_coerce(fed, UTCDateTime()), limit_seconds))
+        units += by_unit
+        inspectors += by_actor
+    return [units, inspectors]
 
 
-def _close(bind: Bind, start: datetime, cutoff: datetime) -> list[Any]:
+def _close(bind: Bind, start: datetime, cutoff: datetime) -> list[list[Any]]:
     return _grouped_events(bind, _events(Action.CLOSE, start, cutoff, with_case=True), *_PLACES,
                            (~_late_handled()).label("all_on_time"), _last("unit_code").label("unit"),
-                           (~_late_handled(_last("unit_code"))).label("unit_on_time"))
+                           (~_late_handled(_last("unit_code"))).label("unit_on_time"),
+                           sets=((*_PLACE_KEYS, "all_on_time"), ("unit", "unit_on_time")))
 
 
 def period_counts(bind: Bind, start: datetime, cutoff: datetime, *, dispatch_seconds: int, filing_seconds: int,
