@@ -187,3 +187,116 @@ def test_on_time_counts_agree_with_the_assessment_over_its_history(api: Api) -> 
         for key in ("handled", "handled_on_time", "overdue_unhandled", "due"):
             assert units[code][key] == row[key], (code, key)
         assert units[code]["on_time_rate"] == pytest.approx(row["on_time_rate"])
+
+
+# --- kept days: the same figures as counting everything again ----------------------------------
+
+
+def counted_afresh(api: Api) -> Any:
+    """The dashboard at the clock's time from a new engine: no kept day, everything counted now."""
+    from xiuhua.services import dashboard as service
+    from xiuhua.services.city import load_city
+    from xiuhua.store.db import make_engine, read_transaction
+
+    engine = make_engine(api.engine.url.render_as_string(hide_password=False))
+    try:
+        with read_transaction(engine) as session:
+            return service.dashboard(session, load_city(session), api.clock.now)
+    finally:
+        engine.dispose()
+
+
+def funnel_by_rows(api: Api) -> dict[str, int]:
+    """The funnel of this month's cases from their rows (status and filed_at of each case)."""
+    from sqlalchemy import select
+
+    from xiuhua.domain.assessment import Period, month_label
+    from xiuhua.services.dashboard import FUNNEL, local_day
+    from xiuhua.store.db import read_transaction
+    from xiuhua.store.tables import cases
+
+    start = Period.parse(month_label(local_day(api.clock.now))).start
+    with read_transaction(api.engine) as session:
+        rows = session.execute(select(cases.c.status, cases.c.filed_at)
+                               .where(cases.c.reported_at >= start, cases.c.reported_at < api.clock.now)).all()
+    return {key: sum(1 for status, filed_at in rows
+                     if (filed_at is not None if statuses is None else status in statuses))
+            for key, _, statuses in FUNNEL}
+
+
+def same_as_afresh(api: Api, at: str) -> Any:
+    api.clock.set(at)
+    found = dashboard(api)
+    assert found == counted_afresh(api)
+    assert {s["stage"]: s["count"] for s in found["funnel"]} == funnel_by_rows(api)
+    return found
+
+
+def test_kept_days_are_counted_again_after_writes_that_change_them(api: Api, history: dict[str, str]) -> None:
+    """Past days are kept from the first look; a late write dated in the past, an amendment of
+    a case reported days ago (its grid and category), a cancellation of a filed case and a day
+    going by all give the figures a fresh count gives."""
+    from tests.factories import ACCEPTOR
+    from xiuhua.domain.choices import CancelReason
+    from xiuhua.domain.geo import CoordSys
+    from xiuhua.services.cases import locate_input
+    from xiuhua.services.city import load_city
+    from xiuhua.store.db import transaction
+
+    e = api.engine
+    before = same_as_afresh(api, "2026-10-16 10:00")
+    dispatched(api, "2026-10-13 15:00", (2, 1))  # written now, dated three days ago
+    after = same_as_afresh(api, "2026-10-16 10:01")
+    assert after["this_month"]["reported"] == before["this_month"]["reported"] + 1
+    assert after["trend"]["reported"][-4] == before["trend"]["reported"][-4] + 1  # 10-13
+    assert grid_code(2, 1) not in {g["grid_code"] for g in after["blind_spots"]["grids"]}
+
+    old = report(e, "2026-10-14 11:00", category_code="06001", lon=center(0, 2)[0], lat=center(0, 2)[1])
+    act(e, old, Action.FILE, "2026-10-14 11:10", SHIFT)
+    same_as_afresh(api, "2026-10-16 10:02")
+    with transaction(e) as session:
+        spot = locate_input(load_city(session), *center(1, 0), CoordSys.WGS84)
+    act(e, old, Action.AMEND, "2026-10-16 10:02", ACCEPTOR, location=spot, category_code="06010")
+    amended = same_as_afresh(api, "2026-10-16 10:03")
+    blind = {g["grid_code"] for g in amended["blind_spots"]["grids"]}
+    assert grid_code(1, 0) not in blind and grid_code(0, 2) in blind
+    act(e, old, Action.CANCEL, "2026-10-16 10:03", SHIFT, reason=CancelReason.INVALID.value)
+    same_as_afresh(api, "2026-10-16 10:04")
+    same_as_afresh(api, "2026-10-17 09:00")  # the 16th is a whole past day now
+    act(e, history["A"], Action.FEEDBACK, "2026-10-17 09:30", HANDLER, note="已处置")
+    same_as_afresh(api, "2026-10-17 10:00")
+    same_as_afresh(api, "2026-11-02 09:00")
+
+
+def test_kept_days_follow_an_import_of_past_cases(api: Api) -> None:
+    """Cases stored with their whole past history (as an import does) change the kept days."""
+    from tests.unit.test_assessment import build_history
+    from xiuhua.store.cases import insert_cases
+    from xiuhua.store.db import transaction
+
+    imported = list(build_history().cases.values())
+    with transaction(api.engine) as session:
+        insert_cases(session, imported[::2])
+    first = same_as_afresh(api, "2026-11-20 09:00")
+    with transaction(api.engine) as session:
+        insert_cases(session, imported[1::2])
+    assert same_as_afresh(api, "2026-11-20 09:01") != first
+
+
+def test_home_counters_count_the_open_cases_by_status(api: Api, history: dict[str, str]) -> None:
+    """The center's counters (read over the open statuses' index range only): each open status,
+    overdue now, reported and closed today; closed and cancelled cases are in no counter."""
+    import re
+
+    from tests.e2e.test_pages_http import sign_in
+    from xiuhua.domain.choices import CancelReason
+
+    cancelled = report(api.engine, "2026-10-15 08:00", category_code="06001", lon=center(0, 0)[0],
+                       lat=center(0, 0)[1])
+    act(api.engine, cancelled, Action.CANCEL, "2026-10-15 08:10", SHIFT, reason=CancelReason.INVALID.value)
+    sign_in(api.client, "leader01")
+    html = api.client.get("/parts/counters").text
+    found = {label: int(value) for value, label in
+             re.findall(r'<span class="value">(\d+)</span><span class="label">([^<]+)</span>', html)}
+    assert found == {"待受理/立案": 1, "待派遣": 0, "处置中": 3, "挂账": 0, "待核查": 1, "待结案": 1,
+                     "超时": 2, "今日上报": 2, "今日结案": 1}
