@@ -152,6 +152,7 @@ class Days:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._days: dict[date, Tally] = {}
+        self._sums: dict[tuple[date, date], Tally] = {}  # of the kept days [first, last)
         self._marks: deque[tuple[float, int]] = deque()  # (monotonic time, last event id seen)
         self._done: set[int] = set()  # ids of past changes already applied (PostgreSQL)
 
@@ -162,7 +163,11 @@ class Days:
             keep = self._refresh(session)
             for day in [d for d in self._days if d < today - timedelta(days=self.KEEP_DAYS)]:
                 del self._days[day]
-            yield DayView(self._days if keep else dict(self._days), session, today)
+                self._sums.clear()
+            if keep:
+                yield DayView(self._days, self._sums, session, today)
+            else:
+                yield DayView(dict(self._days), {}, session, today)
 
     def _refresh(self, session: Session) -> bool:
         """Forget the kept days that writes since the last look have changed; False when the
@@ -191,6 +196,7 @@ class Days:
             first = min(local_day(row.reported_at), at)
         for day in [d for d in self._days if first <= d <= at]:
             del self._days[day]
+            self._sums.clear()
 
 
 @dataclass(frozen=True)
@@ -198,6 +204,7 @@ class DayView:
     """Tallies of whole past days as kept (counted and kept when missing), the rest live."""
 
     kept: dict[date, Tally]
+    sums: dict[tuple[date, date], Tally]
     session: Session
     today: date
 
@@ -206,6 +213,7 @@ class DayView:
         found = self.kept.get(day)
         if found is None:
             found = self.kept[day] = tally(self.session, day_start(day), day_start(day + timedelta(days=1)))
+            self.sums.clear()
         return found
 
     def between(self, start: datetime, end: datetime) -> Tally:
@@ -215,7 +223,9 @@ class DayView:
         if first >= last:
             return tally(self.session, start, end)
         whole = [self.day(first + timedelta(days=i)) for i in range((last - first).days)]
-        return Tally.total([tally(self.session, start, day_start(first)), *whole,
+        if (first, last) not in self.sums:
+            self.sums[first, last] = Tally.total(whole)
+        return Tally.total([tally(self.session, start, day_start(first)), self.sums[first, last],
                             tally(self.session, day_start(last), end)])
 
 
