@@ -19,8 +19,11 @@ Definitions (all times in Asia/Shanghai; "today" and "this month" run up to ``no
   (核实) or checked (核查) a case — the events that put an inspector in a grid (patrols are not
   recorded otherwise).
 
-Figures are kept for :data:`CACHE_SECONDS` (the page polls at that pace), so a busy city's
-leaders share one computation.
+Cost: each whole past day is counted once (:class:`Days`, kept in memory per database) and
+today live, so a build reads today's rows, the open and cancelled cases of the month and
+the writes since the last build, whatever the size of the history. Figures are kept for
+:data:`CACHE_SECONDS` (the page polls at that pace), so a busy city's leaders share one
+computation.
 """
 
 from __future__ import annotations

@@ -1,12 +1,16 @@
 """Queries of the leaders' dashboard (领导驾驶舱): every one bounded by time or by open state on an
 indexed column, never a scan of the whole history.
 
-- case counts by ``reported_at`` / ``closed_at`` ranges (``ix_cases_reported_at``,
-  ``ix_cases_closed_at``), filings and dispatches by ``(action, at)`` ranges of events
-  (``ix_case_events_action_at``), overdue cases by ``due_at`` (``ix_cases_due_at``: only open,
-  running assignments have one);
-- the units' on-time counts of the month: assignments handled in it (``ix_assignments_ended_at``)
-  and cases overdue now by the unit holding them (``ix_cases_due_at``).
+- counts and groups of one time range (the service asks for one day, or part of one):
+  cases by ``reported_at`` / ``closed_at`` (``ix_cases_reported_at``, ``ix_cases_closed_at``),
+  filings, dispatches and inspectors' checks by ``(action, at)`` ranges of events
+  (``ix_case_events_action_at``), assignments handled by ``ended_at``
+  (``ix_assignments_ended_at``);
+- where the month's cases stand: ranges of ``ix_cases_status_reported_at`` for the open and
+  cancelled statuses only (the closed are the rest);
+- overdue cases by ``due_at`` (``ix_cases_due_at``: only open, running assignments have one);
+- the case events stored since a given id (a range of the primary key), to see which past
+  days a write has changed.
 """
 
 from __future__ import annotations
