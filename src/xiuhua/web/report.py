@@ -21,7 +21,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
-from pypinyin import Style, lazy_pinyin
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -75,6 +74,8 @@ SHOWN_AT = {"lon": "position", "lat": "position", "coord_sys": "position", "grid
 def pinyin_keys(text: str) -> tuple[str, str]:
     """The pinyin initials and the full pinyin (no tones) of a Chinese name, lower case, e.g.
     "暴露垃圾" → ("bllj", "baolulaji"); characters that are not Chinese are kept."""
+    from pypinyin import Style, lazy_pinyin  # ≈ 56 MB of phrase tables: loaded by the first form
+
     letters = [w for w in lazy_pinyin(text, style=Style.NORMAL, errors="default") if w.strip()]
     initials = "".join(w[0] for w in letters if w[0].isalnum())
     return initials.lower(), "".join(w for w in letters if w.isalnum()).lower()

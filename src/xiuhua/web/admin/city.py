@@ -21,7 +21,6 @@ from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError, InvalidInput
 from xiuhua.domain.responsibility import SCOPE_LABELS, Rule, RuleScope
 from xiuhua.domain.taxonomy import URGENCY_LABELS, ClassKind
-from xiuhua.services import components, regions
 from xiuhua.services.city import import_taxonomy
 from xiuhua.services.coverage import coverage_report
 from xiuhua.services.units import delete_rule, import_rules, import_units
@@ -250,6 +249,8 @@ def geodata_page(request: Request, city: CityDep, user: AdminUser) -> Response:
 @router.post("/admin/geodata/regions")
 def regions_import(request: Request, session: SessionDep, city: CityDep, user: AdminUser,
                    form: PostedForm) -> Response:
+    from xiuhua.services import regions  # GIS file readers (pyogrio): loaded by the first upload
+
     crs = text(form, "src_crs") or None
     count, problems = run_import(
         session, form,
@@ -264,6 +265,8 @@ def regions_import(request: Request, session: SessionDep, city: CityDep, user: A
 @router.post("/admin/geodata/components")
 def components_import(request: Request, session: SessionDep, city: CityDep, user: AdminUser,
                       form: PostedForm) -> Response:
+    from xiuhua.services import components  # GIS file readers (pyogrio): loaded by the first upload
+
     crs = text(form, "src_crs") or None
     count, problems = run_import(
         session, form,
