@@ -297,19 +297,9 @@ _E = case_events.alias("e")
 _e = _E.c
 
 
-_LAST = assignments.alias("last")
-_last = _LAST.c
-
-
-def _events(action: Action, start: datetime, cutoff: datetime, with_case: bool = False,
-            with_last: bool = False) -> Select[Any]:
-    """The period's ``action`` events, no columns yet; joined to their cases and to the case's
-    last assignment (``_last``; its seq found in the (case_no, seq) key alone) if asked."""
-    source: Any = _E.join(cases, c_.case_no == _e.case_no) if with_case else _E
-    if with_last:
-        m = assignments.alias("m").c
-        last_seq = select(func.max(m.seq)).where(m.case_no == _e.case_no).correlate(_E).scalar_subquery()
-        source = source.outerjoin(_LAST, and_(_last.case_no == _e.case_no, _last.seq == last_seq))
+def _events(action: Action, start: datetime, cutoff: datetime, with_case: bool = False) -> Select[Any]:
+    """The period's ``action`` events (joined to their cases if asked), no columns yet."""
+    source = _E.join(cases, c_.case_no == _e.case_no) if with_case else _E
     return select().select_from(source).where(_e.action == action.value, _e.at >= start, _e.at < cutoff)
 
 
@@ -352,6 +342,13 @@ def _grouped_events(bind: Bind, query: Select[Any], *columns: Any, sets: Sequenc
 
 def _event_unit() -> ColumnElement[Any]:
     return _e.data["unit"].as_string()
+
+
+def _last(column: str) -> Any:
+    """The case's last assignment's ``column``."""
+    last = assignments.alias("last")
+    return (select(last.c[column]).where(last.c.case_no == _e.case_no)
+            .order_by(last.c.seq.desc()).limit(1).correlate(_E).scalar_subquery())
 
 
 def _ordinal(action: Action) -> Any:
@@ -444,17 +441,14 @@ def _checks(bind: Bind, start: datetime, cutoff: datetime, limit_seconds: int) -
     units: list[Any] = []
     inspectors: list[Any] = []
     for action in (Action.CHECK_PASS, Action.CHECK_FAIL):
-        unit: Any
-        fed: Any
         if action is Action.CHECK_PASS:
-            unit, fed = _last.unit_code, _last.ended_at
+            unit, fed = _last("unit_code"), _last("ended_at")
         else:
             k = assignments.alias("checked").c
             same = (k.case_no == _e.case_no, k.seq == _nth(Action.CHECK_FAIL, AssignmentKind.REWORK) - 1)
             unit = select(k.unit_code).where(*same).correlate(_E).scalar_subquery()
             fed = select(k.ended_at).where(*same).correlate(_E).scalar_subquery()
-        query = _events(action, start, cutoff, with_last=action is Action.CHECK_PASS)
-        by_unit, by_actor = _grouped_events(bind, query, _e.action.label("action"),
+        by_unit, by_actor = _grouped_events(bind, _events(action, start, cutoff), _e.action.label("action"),
                                             func.coalesce(unit, _event_unit()).label("unit"), _e.actor.label("actor"),
                                             sets=(("action", "unit"), ("actor", TIMING)),
                                             timed=(type_coerce(fed, UTCDateTime()), limit_seconds))
@@ -464,9 +458,9 @@ def _checks(bind: Bind, start: datetime, cutoff: datetime, limit_seconds: int) -
 
 
 def _close(bind: Bind, start: datetime, cutoff: datetime) -> list[list[Any]]:
-    return _grouped_events(bind, _events(Action.CLOSE, start, cutoff, with_case=True, with_last=True), *_PLACES,
-                           (~_late_handled()).label("all_on_time"), _last.unit_code.label("unit"),
-                           (~_late_handled(_last.unit_code)).label("unit_on_time"),
+    return _grouped_events(bind, _events(Action.CLOSE, start, cutoff, with_case=True), *_PLACES,
+                           (~_late_handled()).label("all_on_time"), _last("unit_code").label("unit"),
+                           (~_late_handled(_last("unit_code"))).label("unit_on_time"),
                            sets=((*_PLACE_KEYS, "all_on_time"), ("unit", "unit_on_time")))
 
 
@@ -481,7 +475,7 @@ def period_counts(bind: Bind, start: datetime, cutoff: datetime, *, dispatch_sec
         verified=_grouped(bind, _events(Action.VERIFY, start, cutoff), _e.actor),
         checks=_checks(bind, start, cutoff, check_seconds),
         supervised=_grouped(bind, _events(Action.SUPERVISE, start, cutoff), _event_unit().label("unit")),
-        rated=_grouped(bind, _events(Action.RATE, start, cutoff, with_last=True), _last.unit_code.label("unit"),
+        rated=_grouped(bind, _events(Action.RATE, start, cutoff), _last("unit_code").label("unit"),
                        _e.data["value"].as_string().label("value")),
         closed=_close(bind, start, cutoff),
     )
