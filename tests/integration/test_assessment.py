@@ -16,11 +16,17 @@ from sqlalchemy import Engine, select, text
 from tests.factories import build_tiny_city, cli_database, local, xiuhua
 from tests.unit.test_assessment import (
     CONFIG,
+    DISPATCHER,
+    G11,
+    HW,
+    INSPECTOR01,
     OCTOBER_INSPECTORS,
     OCTOBER_REGIONS,
     OCTOBER_STAFF,
     OCTOBER_UNITS,
     PEOPLE,
+    SHIFT,
+    ZF,
     ZF_ENTRIES,
     History,
     assert_regions,
@@ -277,3 +283,27 @@ def test_inspector_actor_for_public_reports_is_not_an_inspector_report() -> None
     h.act("P1", Action.VERIFY, "2026-10-15 10:30", Actor("inspector01", Role.INSPECTOR))
     rows = by_key(assess(period_data(h, "2026-10"), CONFIG).inspectors, "login")
     assert (rows["inspector01"]["reports"], rows["inspector01"]["verifications"]) == (0, 1)
+
+
+def test_the_closing_unit_is_on_time_though_another_unit_was_late_on_the_case(engine: Engine) -> None:
+    """U-ZF handled late, the check failed, U-ZF returned the rework and U-HW handled it in
+    time: U-HW closed on time, the grid did not (one of the case's units was late)."""
+    h = History()
+    h.report("X", "2026-10-12 09:00")
+    h.act("X", Action.FILE, "2026-10-12 09:05", SHIFT)
+    h.act("X", Action.DISPATCH, "2026-10-12 09:10", DISPATCHER, unit="U-ZF", limit="4wh")  # due 14:40
+    h.act("X", Action.FEEDBACK, "2026-10-13 10:00", ZF)  # late
+    h.act("X", Action.CHECK_FAIL, "2026-10-13 11:00", INSPECTOR01)  # rework for U-ZF
+    h.act("X", Action.RETURN, "2026-10-13 11:30", ZF, reason="不属于本单位职责")
+    h.act("X", Action.DISPATCH, "2026-10-13 11:40", DISPATCHER, unit="U-HW", limit="4wh")
+    h.act("X", Action.FEEDBACK, "2026-10-13 14:00", HW)
+    h.act("X", Action.CHECK_PASS, "2026-10-13 14:30", INSPECTOR01)
+    h.act("X", Action.CLOSE, "2026-10-13 15:00", SHIFT)
+    store_history(engine, h)
+    october = assessed(engine, "2026-10")
+    units = by_key(october["units"], "unit_code")
+    assert (units["U-HW"]["closed"], units["U-HW"]["closed_on_time"]) == (1, 1)
+    assert (units["U-ZF"]["closed"], units["U-ZF"]["handled"], units["U-ZF"]["handled_on_time"]) == (0, 1, 0)
+    grid = by_key(october["regions"], "region_code")[G11]
+    assert (grid["closed"], grid["closed_on_time"]) == (1, 0)
+    assert without_manual(october) == json.loads(json.dumps(assess(period_data(h, "2026-10"), CONFIG).figures()))
