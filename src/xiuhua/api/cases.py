@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -16,13 +17,14 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from xiuhua.api.app import API
 from xiuhua.api.deps import (
     CityDep,
     CurrentUser,
     NowDep,
-    ReaderDep,
     SessionDep,
-    SettingsDep,
+    Unit,
+    UnitDep,
     client_address,
     run_report,
 )
@@ -281,8 +283,9 @@ def _check_length(request: Request, limit: int) -> None:
         raise StarletteHTTPException(413)
 
 
-async def report_body(request: Request, settings: SettingsDep) -> ReportBody:
+async def report_body(request: Request) -> ReportBody:
     """The report, as JSON or as multipart/form-data with image files under ``photos``."""
+    settings: Settings = request.app.state.settings
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media == "multipart/form-data":
         _check_length(request, MAX_PHOTOS * settings.photo_max_bytes + MAX_JSON_BODY)
@@ -368,12 +371,19 @@ def photo_ids(session: Session, settings: Settings, body: ReportBody, user: Prin
     return tuple(dict.fromkeys([*body.data.photos, *stored]))
 
 
-def created(request: Request, status: int, body: dict[str, Any],
-            replayed: bool = False) -> JSONResponse:
-    headers = {"Location": request.app.url_path_for("get_case", case_no=body["case_no"])}
+class _JSON(JSONResponse):
+    """JSON as :class:`JSONResponse` writes it (compact, UTF-8), by orjson."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def created(status: int, body: dict[str, Any], replayed: bool = False) -> JSONResponse:
+    """The answer to a report: the case's number and where to read it (``get_case``)."""
+    headers = {"Location": f"{API}/cases/{body['case_no']}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(body, status_code=status, headers=headers)
+    return _JSON(body, status_code=status, headers=headers)
 
 
 IdempotencyKey = Annotated[str | None, Header(
@@ -387,9 +397,7 @@ IdempotencyKey = Annotated[str | None, Header(
                         **_problems(400, 401, 403, 413, 415, 422)},
              openapi_extra=_report_openapi())
 async def report(body: Annotated[ReportBody, Depends(report_body)], request: Request,
-                 reader: ReaderDep, session: SessionDep, city: CityDep, now: NowDep,
-                 settings: SettingsDep, user: CurrentUser,
-                 idempotency_key: IdempotencyKey = None) -> JSONResponse:
+                 unit: UnitDep, idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """上报 a case (inspector, acceptor, public): JSON, or multipart/form-data with the same
     fields (``reporter.name``, ``reporter.phone``) and image files under ``photos``. The body
     is read before the sign-in is checked, so no database lock waits on an upload.
@@ -398,13 +406,12 @@ async def report(body: Annotated[ReportBody, Depends(report_body)], request: Req
     (with an idempotency key, after the key is claimed, so a retry gets the first answer even
     if the rules changed since), and it commits here, before the answer is built. The work runs
     in the thread pool through :func:`run_report`, a few reports at a time."""
-    return await run_report(request, _report, body, request, reader, session, city, now,
-                            settings, user, idempotency_key)
+    return await run_report(request, _report, body, request, unit, idempotency_key)
 
 
-def _report(body: ReportBody, request: Request, reader: Session, session: Session, city: City,
-            now: datetime, settings: Settings, user: Principal,
+def _report(body: ReportBody, request: Request, unit: Unit,
             idempotency_key: str | None) -> JSONResponse:
+    reader, session, city, now, user = unit.reader, unit.session, unit.city, unit.now, unit.user
     require_reporter(city, user)
     given = case_input(body.data, user, tuple(dict.fromkeys(body.data.photos)))
     prepared = None
@@ -415,8 +422,8 @@ def _report(body: ReportBody, request: Request, reader: Session, session: Sessio
     else:
         stored = idempotency.claim(session, user.login, idempotency_key, body.fingerprint, now)
         if stored is not None:
-            return created(request, stored.status_code, stored.body, replayed=True)
-    ids = photo_ids(session, settings, body, user, now)
+            return created(stored.status_code, stored.body, replayed=True)
+    ids = photo_ids(session, unit.settings, body, user, now)
     if prepared is None or ids != prepared.photos:  # uploaded files are named by the report too
         prepared = prepare_report(session, city, replace(given, photos=ids), now, user.actor)
     case = store_user_report(session, prepared, user, now, client_address(request))
@@ -425,7 +432,7 @@ def _report(body: ReportBody, request: Request, reader: Session, session: Sessio
     if idempotency_key is not None:
         idempotency.remember(session, user.login, idempotency_key, 201, out)
     session.commit()
-    return created(request, 201, out)
+    return created(201, out)
 
 
 # --- acting ------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -46,7 +47,7 @@ async def _finish(session: Session, commit: bool, inline: bool = False) -> None:
         await run_in_threadpool(end)
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
+async def get_session(request: Request) -> AsyncGenerator[Session, None]:
     """One unit of work per request. Reads (GET, HEAD, OPTIONS) in a read-only transaction;
     other methods in a write transaction, begun by its first statement (``BEGIN IMMEDIATE``
     on SQLite) and committed when the request ends, unless the endpoint committed sooner."""
@@ -62,6 +63,14 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     await _finish(session, commit=writes, inline=inline)
 
 
+def _reader_for(request: Request, session: Session) -> Session:
+    """See :func:`get_reader`."""
+    engine = request.app.state.engine
+    if request.method in SAFE_METHODS or not is_sqlite(engine):
+        return session
+    return Session(single_reads(engine), expire_on_commit=False)
+
+
 # "function" scope: the transaction commits before the response is sent, so a 201 means stored.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
@@ -71,11 +80,10 @@ async def get_reader(request: Request, session: SessionDep) -> AsyncIterator[Ses
     for writes on SQLite, which read in a session of their own (single reads, no transaction)
     so that the write transaction (and SQLite's one write lock) begins only when the endpoint
     writes."""
-    engine = request.app.state.engine
-    if request.method in SAFE_METHODS or not is_sqlite(engine):
+    reader = _reader_for(request, session)
+    if reader is session:
         yield session
         return
-    reader = Session(single_reads(engine), expire_on_commit=False)
     try:
         yield reader
     finally:
@@ -134,6 +142,11 @@ async def read(request: Request, call: Callable[..., T], *args: Any) -> T:
 async def get_city(request: Request, reader: ReaderDep) -> City:
     """The city snapshot: checked against the model version on every request, reloaded (in
     the thread pool) when any process changed the model."""
+    return await city_of(request, reader)
+
+
+async def city_of(request: Request, reader: Session) -> City:
+    """See :func:`get_city`."""
     cache = request.app.state.city
     city: City | None = await read(request, cache.fresh, reader)
     if city is not None:
@@ -172,6 +185,12 @@ def _bearer(request: Request) -> str | None:
 
 async def optional_principal(request: Request, reader: ReaderDep, now: NowDep
                              ) -> Principal | None:
+    return await principal_of(request, reader, now)
+
+
+async def principal_of(request: Request, reader: Session, now: datetime) -> Principal | None:
+    """The signed-in user: by bearer token, else by the session cookie (a write by cookie
+    needs the CSRF header); None when neither is given."""
     token = _bearer(request)
     if token is not None:
         found = await read(request, accounts.token_user, reader, token)
@@ -195,6 +214,10 @@ async def optional_principal(request: Request, reader: ReaderDep, now: NowDep
 
 async def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]
                             ) -> Principal:
+    return signed_in(principal)
+
+
+def signed_in(principal: Principal | None) -> Principal:
     if principal is None:
         raise AuthenticationFailed("需要登录或提供访问令牌", code="not_authenticated")
     return principal
@@ -202,3 +225,46 @@ async def current_principal(principal: Annotated[Principal | None, Depends(optio
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 OptionalUser = Annotated[Principal | None, Depends(optional_principal)]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What a write endpoint needs, from one dependency (:data:`UnitDep`): its unit of work
+    (``session``), the ``reader`` the sign-in and the city were read with, the city, the
+    request's time, the settings and the signed-in user."""
+
+    session: Session
+    reader: Session
+    city: City
+    now: datetime
+    settings: Settings
+    user: Principal
+
+
+async def get_unit(request: Request) -> AsyncIterator[Unit]:
+    """:func:`get_session`, :func:`get_reader`, :func:`get_city`, :func:`get_now`, the settings
+    and :func:`current_principal` in one dependency, with the same behaviour: on a busy
+    endpoint FastAPI's solving of each dependency costs more than what most of them do."""
+    sessions = get_session(request)
+    session = await anext(sessions)
+    reader = _reader_for(request, session)
+    try:
+        now = request.app.state.clock()
+        city = await city_of(request, reader)
+        user = signed_in(await principal_of(request, reader, now))
+        yield Unit(session, reader, city, now, request.app.state.settings, user)
+    except BaseException as exc:
+        await _close_reader(reader, session)
+        await sessions.athrow(exc)
+        raise
+    await _close_reader(reader, session)
+    await anext(sessions, None)
+
+
+async def _close_reader(reader: Session, session: Session) -> None:
+    if reader is not session:
+        await _finish(reader, commit=False, inline=True)
+
+
+# "function" scope, like the session's: the unit commits before the response is sent.
+UnitDep = Annotated[Unit, Depends(get_unit, scope="function")]
