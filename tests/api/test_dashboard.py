@@ -233,9 +233,10 @@ def same_as_afresh(api: Api, at: str) -> Any:
 
 
 def test_kept_days_are_counted_again_after_writes_that_change_them(api: Api, history: dict[str, str]) -> None:
-    """Past days are kept from the first look; a late write dated in the past, an amendment of
-    a case reported days ago (its grid and category), a cancellation of a filed case and a day
-    going by all give the figures a fresh count gives."""
+    """Past days and today's past hours are kept from the first look; late writes dated in a
+    kept day or hour, an amendment of a case reported days ago (its grid and category), a
+    cancellation of a filed case, an hour and a day going by all give the figures a fresh
+    count gives."""
     from tests.factories import ACCEPTOR
     from xiuhua.domain.choices import CancelReason
     from xiuhua.domain.geo import CoordSys
@@ -262,6 +263,11 @@ def test_kept_days_are_counted_again_after_writes_that_change_them(api: Api, his
     assert grid_code(1, 0) not in blind and grid_code(0, 2) in blind
     act(e, old, Action.CANCEL, "2026-10-16 10:03", SHIFT, reason=CancelReason.INVALID.value)
     same_as_afresh(api, "2026-10-16 10:04")
+    report(e, "2026-10-16 09:45", lon=center(2, 0)[0], lat=center(2, 0)[1])  # in a kept hour
+    assert same_as_afresh(api, "2026-10-16 10:05")["today"]["reported"] == 3
+    same_as_afresh(api, "2026-10-16 11:10")  # 10:00-11:00 is a whole past hour now
+    dispatched(api, "2026-10-16 10:50", (2, 2))
+    assert same_as_afresh(api, "2026-10-16 11:11")["today"]["dispatched"] == 2
     same_as_afresh(api, "2026-10-17 09:00")  # the 16th is a whole past day now
     act(e, history["A"], Action.FEEDBACK, "2026-10-17 09:30", HANDLER, note="已处置")
     same_as_afresh(api, "2026-10-17 10:00")

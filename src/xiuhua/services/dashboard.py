@@ -19,9 +19,10 @@ Definitions (all times in Asia/Shanghai; "today" and "this month" run up to ``no
   (核实) or checked (核查) a case — the events that put an inspector in a grid (patrols are not
   recorded otherwise).
 
-Cost: each whole past day is counted once (:class:`Days`, kept in memory per database) and
-today live, so a build reads today's rows, the open and cancelled cases of the month and
-the writes since the last build, whatever the size of the history. Figures are kept for
+Cost: each whole past day, and each of today's whole past hours, is counted once
+(:class:`Days`, kept in memory per database), so a build reads the rows of the hour under way
+(and of a window's first, partial hour), the open and cancelled cases of the month and the
+writes since the last build, whatever the size of the history. Figures are kept for
 :data:`CACHE_SECONDS` (the page polls at that pace), so a busy city's leaders share one
 computation.
 """
@@ -133,19 +134,27 @@ def tally(session: Session, start: datetime, end: datetime) -> Tally:
         units=store.unit_handled(session, start, end))
 
 
-class Days:
-    """The tallies of whole past days (Asia/Shanghai), each counted once from day-bounded index
-    ranges and kept, so the month's and the last 30 days' figures cost a few days' reads
-    whatever the size of the history; read through :meth:`view`.
+Block = tuple[datetime, datetime]  # [start, end): a whole local day, or a whole hour
 
-    A kept day is counted again when a write changes it. Writes are seen in the case events
-    stored since the last look (a range of the primary key): an event dated that day (a late
-    write, an import), or a report, amendment or verification (which may change the case's
-    grid or category) of a case reported before the event's day: then every day from its
-    report to the event's is forgotten. On PostgreSQL an event id can become visible after a
+
+def hour_start(moment: datetime) -> datetime:
+    return moment.astimezone(SHANGHAI).replace(minute=0, second=0, microsecond=0)
+
+
+class Days:
+    """The tallies of whole past days, and of today's whole past hours (Asia/Shanghai), each
+    counted once from its index ranges and kept, so a build counts live only the hour under
+    way (and the first, partial hour of a window), whatever the size of the history and of a
+    busy day; read through :meth:`view`.
+
+    A kept block is counted again when a write changes it. Writes are seen in the case events
+    stored since the last look (a range of the primary key): an event dated in the block (a
+    late write, an import), or a report, amendment or verification (which may change the
+    case's grid or category) of a case reported before the event: then every block from its
+    report to the event is forgotten. On PostgreSQL an event id can become visible after a
     larger one (transactions commit out of order), so the ids of the last
     :data:`RESCAN_SECONDS` are looked at again; SQLite's writers are serialised and its ids
-    appear in order. One view at a time, so a day is never kept from a snapshot older than
+    appear in order. One view at a time, so a block is never kept from a snapshot older than
     the last look.
     """
 
@@ -154,36 +163,35 @@ class Days:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._days: dict[date, Tally] = {}
-        self._sums: dict[tuple[date, date], Tally] = {}  # of the kept days [first, last)
+        self._blocks: dict[Block, Tally] = {}
+        self._sums: dict[tuple[Block, ...], Tally] = {}  # of runs of kept blocks
         self._marks: deque[tuple[float, int]] = deque()  # (monotonic time, last event id seen)
         self._done: set[int] = set()  # ids of past changes already applied (PostgreSQL)
 
     @contextmanager
-    def view(self, session: Session, today: date) -> Iterator[DayView]:
-        """The kept days brought up to date with the session's snapshot (and kept from it)."""
+    def view(self, session: Session, now: datetime) -> Iterator[DayView]:
+        """The kept blocks brought up to date with the session's snapshot (and kept from it)."""
         with self._lock:
             keep = self._refresh(session)
-            for day in [d for d in self._days if d < today - timedelta(days=self.KEEP_DAYS)]:
-                del self._days[day]
-                self._sums.clear()
+            oldest = day_start(local_day(now) - timedelta(days=self.KEEP_DAYS))
+            self._drop([b for b in self._blocks if b[0] < oldest])
             if keep:
-                yield DayView(self._days, self._sums, session, today)
+                yield DayView(self._blocks, self._sums, session, hour_start(now))
             else:
-                yield DayView(dict(self._days), {}, session, today)
+                yield DayView(dict(self._blocks), {}, session, hour_start(now))
 
     def _refresh(self, session: Session) -> bool:
-        """Forget the kept days that writes since the last look have changed; False when the
-        session's snapshot is older than the last look (its days are then not kept)."""
+        """Forget the kept blocks that writes since the last look have changed; False when the
+        session's snapshot is older than the last look (its blocks are then not kept)."""
         last = store.last_event_id(session)
         clock = monotonic.monotonic()
         if self._marks and last < self._marks[-1][1]:
             return False
-        if self._marks and self._days:
+        if self._marks and self._blocks:
             lag = 0.0 if session.get_bind().dialect.name == "sqlite" else self.RESCAN_SECONDS
             while len(self._marks) > 1 and self._marks[1][0] <= clock - lag:
                 self._marks.popleft()
-            before = day_start(max(self._days) + timedelta(days=1))
+            before = max(end for _, end in self._blocks)
             for row in store.past_changes(session, self._marks[0][1], last, before):
                 if row.id not in self._done:
                     self._forget(row)
@@ -193,43 +201,65 @@ class Days:
         return True
 
     def _forget(self, row: Any) -> None:
-        at = local_day(row.at)
-        first = at
+        first = row.at
         if row.action in (Action.AMEND.value, Action.VERIFY.value, Action.REPORT.value):
-            first = min(local_day(row.reported_at), at)
-        for day in [d for d in self._days if first <= d <= at]:
-            del self._days[day]
+            first = min(row.reported_at, row.at)
+        self._drop([b for b in self._blocks if b[0] <= row.at and first < b[1]])
+
+    def _drop(self, blocks: list[Block]) -> None:
+        for block in blocks:
+            del self._blocks[block]
+        if blocks:
             self._sums.clear()
 
 
 @dataclass(frozen=True)
 class DayView:
-    """Tallies of whole past days as kept (counted and kept when missing), the rest live."""
+    """Tallies of whole past days and hours as kept (counted and kept when missing), the rest
+    live; blocks end by ``hour`` (the start of the hour under way)."""
 
-    kept: dict[date, Tally]
-    sums: dict[tuple[date, date], Tally]
+    kept: dict[Block, Tally]
+    sums: dict[tuple[Block, ...], Tally]
     session: Session
-    today: date
+    hour: datetime
 
-    def day(self, day: date) -> Tally:
-        """The tally of a whole day before today."""
-        found = self.kept.get(day)
+    def block(self, start: datetime, end: datetime) -> Tally:
+        """The tally of a whole past day or hour."""
+        found = self.kept.get((start, end))
         if found is None:
-            found = self.kept[day] = tally(self.session, day_start(day), day_start(day + timedelta(days=1)))
+            found = self.kept[start, end] = tally(self.session, start, end)
             self.sums.clear()
         return found
 
+    def day(self, day: date) -> Tally:
+        """The tally of a whole day before today."""
+        return self.block(day_start(day), day_start(day + timedelta(days=1)))
+
+    def blocks(self, start: datetime, end: datetime) -> tuple[list[Block], Block, Block]:
+        """[start, end) as a live head (to the first whole hour), whole days or hours ending by
+        :attr:`hour`, and a live tail."""
+        first = hour_start(start)
+        first += timedelta(hours=0 if first == start else 1)
+        last = min(max(hour_start(end), first), self.hour)
+        found: list[Block] = []
+        at = first
+        while at < last:
+            day_end = day_start(local_day(at) + timedelta(days=1))
+            step = day_end if at == day_start(local_day(at)) and day_end <= last else at + timedelta(hours=1)
+            found.append((at, step))
+            at = step
+        if first >= end or not found:
+            return [], (start, end), (end, end)
+        return found, (start, first), (last, end)
+
     def between(self, start: datetime, end: datetime) -> Tally:
-        """The tally of [start, end): its whole days before today as kept, the rest live."""
-        first = local_day(start) + timedelta(days=0 if start == day_start(local_day(start)) else 1)
-        last = min(local_day(end), self.today)  # whole days are [first, last)
-        if first >= last:
-            return tally(self.session, start, end)
-        whole = [self.day(first + timedelta(days=i)) for i in range((last - first).days)]
-        if (first, last) not in self.sums:
-            self.sums[first, last] = Tally.total(whole)
-        return Tally.total([tally(self.session, start, day_start(first)), self.sums[first, last],
-                            tally(self.session, day_start(last), end)])
+        """The tally of [start, end): whole days and hours as kept, the rest live."""
+        whole, head, tail = self.blocks(start, end)
+        key = tuple(whole)
+        if whole and key not in self.sums:
+            self.sums[key] = Tally.total(self.block(*b) for b in whole)
+        return Tally.total([tally(self.session, *head), self.sums.get(key, Tally()),
+                            tally(self.session, *tail)])
 
 
 _DAYS: weakref.WeakKeyDictionary[Engine, Days] = weakref.WeakKeyDictionary()
@@ -268,9 +298,9 @@ def funnel(session: Session, start: datetime, now: datetime, reported: int) -> l
     return stages
 
 
-def trend(session: Session, days: DayView, today: date, now: datetime) -> dict[str, Any]:
+def trend(days: DayView, today: date, so_far: Tally) -> dict[str, Any]:
     dates = [today - timedelta(days=i) for i in range(TREND_DAYS - 1, -1, -1)]
-    tallies = [days.day(d) for d in dates[:-1]] + [tally(session, day_start(today), now)]
+    tallies = [days.day(d) for d in dates[:-1]] + [so_far]
     return {"days": [d.isoformat() for d in dates], "reported": [t.reported for t in tallies],
             "closed": [t.closed for t in tallies]}
 
@@ -336,9 +366,9 @@ def dashboard(session: Session, city: City, now: datetime) -> dict[str, Any]:
     30 days from the kept tallies of their whole past days (:class:`Days`) and today's."""
     today = local_day(now)
     month = Period.parse(month_label(today))
-    with days_of(session).view(session, today) as days:
+    with days_of(session).view(session, now) as days:
         start = day_start(today)
-        so_far = tally(session, start, now)
+        so_far = days.between(start, now)
         this_month = Tally.total([days.between(month.start, start), so_far])
         window = Tally.total([days.between(now - timedelta(days=BLIND_DAYS), start), so_far])
         return {
@@ -347,7 +377,7 @@ def dashboard(session: Session, city: City, now: datetime) -> dict[str, Any]:
             "this_month": counts(session, now, this_month, month.start),
             "overdue_now": store.overdue_count(session, now),
             "funnel": funnel(session, month.start, now, this_month.reported),
-            "trend": trend(session, days, today, now),
+            "trend": trend(days, today, so_far),
             "top_categories": top_categories(city, this_month),
             "units": unit_on_time(session, city, this_month.units, now),
             "hotspots": hotspots(city, this_month),
