@@ -7,8 +7,8 @@ query parameters), served by ``xiuhua serve``. Target p95 < 50 ms at 10 M.
 The served dashboard is shared for 30 s (one computation per window) and its clock is today's,
 after the history ends (an empty month), so its computation is also timed in-process, uncached,
 at 17:00 of the history's last day (a full month and 30 days of cases): the first build (which
-counts each past day once) and the next ones (today live, the past days as kept), with the plan
-of each distinct statement.
+counts each past day and today's past hours once) and the next ones (the hour under way live,
+the rest as kept), with the plan of each distinct statement.
 
 Baselines in the same run: a bare ASGI endpoint on the same HTTP stack (the floor of any page)
 and the pages' SQL run directly with sqlite3 (the floor of the database work), with plans."""
@@ -265,7 +265,7 @@ def _print(out: dict[str, Any]) -> None:
              + " | ".join(out["sql_floor"][key]["plans"]))
     show(table(f"Dashboard figures computed in-process, uncached, at {d['now']} (SQLite; the last row of "
                "the table above is its SQL column)", ["build", "ms", "SQL statements"],
-               [["first (counts each past day once)", f"{d['first_ms']:.1f}", d["first_statements"]],
+               [["first (counts each past day and hour once)", f"{d['first_ms']:.1f}", d["first_statements"]],
                 [f"next {BUILDS}: p50 / p95", f"{d['p50_ms']:.1f} / {d['p95_ms']:.1f}", d["statements"]]]))
     show("  dashboard_api: plans on SQLite of each distinct statement:\n"
          + "\n".join(f"    {plan}  <- {sql[:160]}" for sql, plan in d["plans"].items()))
