@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -20,7 +21,7 @@ from xiuhua.domain.access import Principal
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import AuthenticationFailed, NotFound, PermissionDenied
 from xiuhua.services import accounts
-from xiuhua.store.db import is_sqlite, read_only, single_reads
+from xiuhua.store.db import cached_tables_changes, is_sqlite, read_only, single_reads
 
 T = TypeVar("T")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -146,12 +147,55 @@ async def get_city(request: Request, reader: ReaderDep) -> City:
 
 
 async def city_of(request: Request, reader: Session) -> City:
-    """See :func:`get_city`."""
+    """See :func:`get_city`; checked again after at most :data:`RECHECK_S` (at once after a
+    change in this process)."""
+    recent = _recent(request)
+    at, changes = time.monotonic(), cached_tables_changes()
+    if recent.city is not None and recent.city[1] == changes and at - recent.city[0] < RECHECK_S:
+        return recent.city[2]
     cache = request.app.state.city
-    city: City | None = await read(request, cache.fresh, reader)
-    if city is not None:
-        return city
-    return await run_in_threadpool(cache.get, reader)
+    fresh: City | None = await read(request, cache.fresh, reader)
+    city: City = fresh if fresh is not None else await run_in_threadpool(cache.get, reader)
+    recent.city = (at, changes, city)
+    return city
+
+
+# How long a server process reuses what it read of the city model's version and of a bearer
+# token's user without reading them again. A change made through this process is seen at once
+# (see store.db.cached_tables_changes); one made by another process (the CLI, another worker)
+# within this time: a token revoked or a user disabled there is refused here at most this late.
+RECHECK_S = 2.0
+MAX_RECENT_TOKENS = 1000
+
+
+@dataclass
+class _Recent:
+    """What this application read recently: (monotonic time, cached_tables_changes(), value)."""
+
+    city: tuple[float, int, City] | None = None
+    tokens: dict[str, tuple[float, int, accounts.TokenUser]] = field(default_factory=dict)
+
+
+def _recent(request: Request) -> _Recent:
+    state = request.app.state
+    found: _Recent | None = getattr(state, "recent", None)
+    if found is None:
+        found = state.recent = _Recent()
+    return found
+
+
+async def token_user(request: Request, reader: Session, token: str) -> accounts.TokenUser:
+    """:func:`accounts.token_user`, reused for :data:`RECHECK_S` (see there)."""
+    tokens = _recent(request).tokens
+    at, changes = time.monotonic(), cached_tables_changes()
+    seen = tokens.get(token)
+    if seen is not None and seen[1] == changes and at - seen[0] < RECHECK_S:
+        return seen[2]
+    found = await read(request, accounts.token_user, reader, token)
+    if len(tokens) >= MAX_RECENT_TOKENS:
+        tokens.clear()
+    tokens[token] = (at, changes, found)
+    return found
 
 
 CityDep = Annotated[City, Depends(get_city)]
@@ -193,7 +237,7 @@ async def principal_of(request: Request, reader: Session, now: datetime) -> Prin
     needs the CSRF header); None when neither is given."""
     token = _bearer(request)
     if token is not None:
-        found = await read(request, accounts.token_user, reader, token)
+        found = await token_user(request, reader, token)
         if found.due_for_note(now):
             await run_in_threadpool(accounts.note_token_use, request.app.state.engine,
                                     found.token_id, now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -119,6 +120,49 @@ def loads_json(text: object) -> Any:
     return orjson.loads(text)
 
 
+# --- what a process may cache -------------------------------------------------------------
+
+# Tables whose rows servers keep for a moment (the city model's version in settings, sign-ins):
+# a committed write to one through any engine of this process is counted at once.
+CACHED_TABLES = frozenset({"settings", "users", "user_grids", "api_tokens"})
+_CHANGED = "xiuhua_cached_tables_changed"
+_WRITE = re.compile(r'\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.I)
+
+
+class _Changes:
+    count = 0
+
+
+def cached_tables_changes() -> int:
+    """How many transactions of this process have committed writes to :data:`CACHED_TABLES`
+    (a cache of those rows is stale in this process once this moved on; other processes'
+    writes are not counted: their caches expire after a short time)."""
+    return _Changes.count
+
+
+def _note_write(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+    found = _WRITE.match(statement)
+    if found is not None and found.group(1).lower() in CACHED_TABLES:
+        conn.info[_CHANGED] = True
+
+
+def _count_commit(conn: Connection) -> None:
+    # before the COMMIT itself: a read in between may cache the old rows, but only until they
+    # expire (see xiuhua.api.deps.RECHECK_S)
+    if conn.info.pop(_CHANGED, False):
+        _Changes.count += 1
+
+
+def _forget_writes(conn: Connection) -> None:
+    conn.info.pop(_CHANGED, None)
+
+
+def _track_changes(engine: Engine) -> None:
+    event.listen(engine, "after_cursor_execute", _note_write)
+    event.listen(engine, "commit", _count_commit)
+    event.listen(engine, "rollback", _forget_writes)
+
+
 def make_engine(url: str, echo: bool = False) -> Engine:
     parsed = make_url(url)
     json_codec: dict[str, Any] = {"json_serializer": dumps_json, "json_deserializer": loads_json}
@@ -135,9 +179,11 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         event.listen(engine, "begin", partial(_sqlite_begin, gate))
         for name in ("checkin", "invalidate"):  # the write transaction is over
             event.listen(engine.pool, name, partial(_leave_gate, gate))
-        return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=POOL_SIZE,
-                         max_overflow=POOL_OVERFLOW, **json_codec)
+    else:
+        engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=POOL_SIZE,
+                               max_overflow=POOL_OVERFLOW, **json_codec)
+    _track_changes(engine)
+    return engine
 
 
 def is_sqlite(engine: Engine) -> bool:
