@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pwdlib import PasswordHash
-from sqlalchemy import Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from xiuhua.domain.access import Principal
@@ -39,7 +39,7 @@ def sha256(text: str) -> str:
 _AUDIT = insert(audit_log)  # built once: every write request is audited
 
 
-def audit(session: Session, at: datetime, actor: str | None, kind: str,
+def audit(session: Session | Connection, at: datetime, actor: str | None, kind: str,
           subject: str | None = None, detail: dict[str, Any] | None = None,
           client: str | None = None) -> None:
     session.execute(_AUDIT, {"at": at, "actor": actor, "kind": kind, "subject": subject,

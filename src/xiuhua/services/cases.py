@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from xiuhua.domain.access import Principal, can_see
@@ -110,12 +110,12 @@ def prepare_report(session: Session, city: City, data: CaseInput, at: datetime,
     return report(report_data(city, data, "", at), city.rules, actor)
 
 
-def store_report(session: Session, prepared: Case) -> Case:
+def store_report(bind: Session | Connection, prepared: Case) -> Case:
     """Number a prepared report (the next number of its local day) and store it: the short
     write at the end of 上报."""
     day = prepared.reported_at.astimezone(SHANGHAI).strftime("%Y%m%d")
-    case = replace(prepared, case_no=next_case_no(session, day))
-    save_case(session, case, 0, 0)
+    case = replace(prepared, case_no=next_case_no(bind, day))
+    save_case(bind, case, 0, 0)
     return case
 
 
@@ -123,10 +123,11 @@ def store_user_report(session: Session, prepared: Case, user: Principal, at: dat
                       client: str | None, **audited: str) -> Case:
     """A user's prepared report stored, its photos linked to it, and audited (from ``client``;
     ``audited`` adds facts to the audit row, e.g. the channel)."""
-    case = store_report(session, prepared)
+    conn = session.connection()  # its statements on the session's transaction, minus ORM work
+    case = store_report(conn, prepared)
     if case.photos:
         link_photos(session, case.case_no, case.photos)
-    audit(session, at, user.login, "case_action", case.case_no,
+    audit(conn, at, user.login, "case_action", case.case_no,
           {"action": Action.REPORT.value, "event_seq": case.events[-1].seq, **audited}, client)
     return case
 
