@@ -35,6 +35,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--cases", type=int, help="history size (import, assessment, pages)")
     p.add_argument("--pg-cases", type=int, help="history size on PostgreSQL (default: --cases)")
     p.add_argument("--months", type=int, help="months the history spans (default 12)")
+    p.add_argument("--years", type=int, default=1,
+                   help="assessment and pages: the imported history (--cases over --months) and its closed "
+                        "cases copied this many years in all, each copy a year earlier (e.g. --cases 1000000 "
+                        "--years 10: a 10 M-case history without a 10 M-case import)")
     p.add_argument("--points", type=int, help="points for point → grid")
     p.add_argument("--seconds", type=float, help="seconds of load per intake server")
     p.add_argument("--pg", choices=("auto", "on", "off"), default="auto",
@@ -108,7 +112,7 @@ def machine_table(info: dict[str, Any], ctx: Context) -> str:
 def main(argv: list[str]) -> int:
     args = parse(argv)
     names = [n for n in BENCHMARKS if n in args.benchmarks] if args.benchmarks else list(BENCHMARKS)
-    ctx = Context(sizes(args), args.workdir, seed=args.seed, profile=args.profile)
+    ctx = Context(sizes(args), args.workdir, seed=args.seed, profile=args.profile, years=max(1, args.years))
     ctx.work.mkdir(parents=True, exist_ok=True)
     if USES_PG & set(names):
         ctx.pg = start_pg(args.pg, ctx.work)

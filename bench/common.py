@@ -66,6 +66,7 @@ class Context:
     seed: int = 1
     profile: bool = False
     pg: PgCluster | None = None
+    years: int = 1  # histories of assessment and pages: the imported months, then whole years back
     results: dict[str, Any] = field(default_factory=dict)
 
     def path(self, *parts: str) -> Path:
