@@ -149,7 +149,8 @@ def run(ctx: Context) -> dict[str, Any]:
     if ctx.pg is not None:
         m = min(ctx.sizes.pg_cases, n)
         name = dataset.history_pg(ctx, m)
-        out["pg"] = {"cases": m, **assess_job(ctx, ctx.pg.database_url(name), "postgresql")}
+        out["pg"] = {"cases": int(ctx.pg.scalar(name, "SELECT count(*) FROM cases")),
+                     **assess_job(ctx, ctx.pg.database_url(name), "postgresql")}
         out["pg_sql"] = pg_baseline(ctx, name)
     if ctx.profile:
         log("profiling assess_period with py-spy")

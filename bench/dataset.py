@@ -263,25 +263,45 @@ def history_sqlite(ctx: Context, n: int) -> Path:
 CASE_TABLES = ("cases", "case_events", "assignments", "inspector_tasks")
 
 
-def _shifted(table: str, years: int) -> tuple[str, str]:
+def _shifted(table: str, years: int, dialect: str = "sqlite") -> tuple[str, str]:
     """The column list of ``table`` and, for each, its value ``years`` years earlier: instants
-    (stored as 'YYYY-MM-DD HH:MM:SS.ffffff') and case numbers (their day prefix) move back,
-    the row id is left for SQLite to assign, everything else is copied."""
+    (on SQLite stored as 'YYYY-MM-DD HH:MM:SS.ffffff') and case numbers (their day prefix) move
+    back, the row id is left to the database, everything else is copied."""
     from xiuhua.store.tables import UTCDateTime, metadata
 
     names, values = [], []
     for column in metadata.tables[table].columns:
-        if column.primary_key and column.autoincrement is not False and column.name == "id":
+        if column.primary_key and column.name == "id":
             continue
-        names.append(column.name)
+        name = column.name
+        names.append(name)
         if isinstance(column.type, UTCDateTime):
-            values.append(f"CASE WHEN {column.name} IS NULL THEN NULL ELSE strftime('%Y-%m-%d %H:%M:%S', "
-                          f"{column.name}, '-{years} years') || substr({column.name}, 20) END")
-        elif column.name == "case_no":
+            values.append(f"{name} - interval '{years} years'" if dialect == "postgresql" else
+                          f"CASE WHEN {name} IS NULL THEN NULL ELSE strftime('%Y-%m-%d %H:%M:%S', "
+                          f"{name}, '-{years} years') || substr({name}, 20) END")
+        elif name == "case_no":
             values.append(f"(CAST(substr(case_no, 1, 4) AS INTEGER) - {years}) || substr(case_no, 5)")
         else:
-            values.append(column.name)
+            values.append(name)
     return ", ".join(names), ", ".join(values)
+
+
+def _year_start() -> datetime:
+    """The first instant of the imported year (the 12 months ending with :data:`END`)."""
+    return (datetime.combine(END + timedelta(days=1), time(), SHANGHAI) - timedelta(days=366)).astimezone(UTC)
+
+
+def _copy_back(execute: Any, years: int, dialect: str) -> None:
+    """Copy the closed and cancelled cases of the imported year 1 … ``years`` − 1 years back."""
+    for back in range(1, years):
+        for table in CASE_TABLES:
+            names, values = _shifted(table, back, dialect)
+            execute(f"INSERT INTO {table} ({names}) SELECT {values} FROM {table} "
+                    f"WHERE case_no IN (SELECT case_no FROM done) ORDER BY case_no")
+        execute("COMMIT")
+        log(f"  {back} of {years - 1} earlier years copied")
+        if back < years - 1:
+            execute("BEGIN")
 
 
 def older_years(ctx: Context, n: int) -> Path:
@@ -308,8 +328,7 @@ def older_years(ctx: Context, n: int) -> Path:
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
     shutil.copyfile(base, path)
-    first = (datetime.combine(END + timedelta(days=1), time(), SHANGHAI) - timedelta(days=366)).astimezone(UTC)
-    since = first.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    since = _year_start().replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=OFF")
@@ -317,14 +336,8 @@ def older_years(ctx: Context, n: int) -> Path:
     con.execute("CREATE TEMP TABLE done AS SELECT case_no FROM cases WHERE reported_at >= ? "
                 "AND status IN ('closed', 'cancelled')", (since,))
     con.execute("CREATE UNIQUE INDEX temp.done_case_no ON done (case_no)")
-    for back in range(1, years):
-        con.execute("BEGIN")
-        for table in CASE_TABLES:
-            names, values = _shifted(table, back)
-            con.execute(f"INSERT INTO {table} ({names}) SELECT {values} FROM {table} "
-                        f"WHERE case_no IN (SELECT case_no FROM done) ORDER BY case_no")
-        con.execute("COMMIT")
-        log(f"  {back} of {years - 1} earlier years copied")
+    con.execute("BEGIN")
+    _copy_back(con.execute, years, "sqlite")
     con.execute("ANALYZE")
     con.close()
     _mark(path, want)
@@ -336,8 +349,11 @@ def mark_history(path: Path, ctx: Context, n: int) -> None:
 
 
 def history_pg(ctx: Context, n: int) -> str:
-    """The name of the PostgreSQL database with ``n`` imported cases (built if missing)."""
+    """The name of the PostgreSQL database with ``n`` imported cases (built if missing), copied
+    back over ``ctx.years`` years if more than one (as :func:`older_years`)."""
     assert ctx.pg is not None
+    if ctx.years > 1:
+        return older_years_pg(ctx, n)
     name = f"xh_bench_history_{n}"
     if not ctx.pg.exists(name) or ctx.pg.scalar(name, "SELECT count(*) FROM cases") != n:
         from xiuhua.services.interchange import import_cases_file
@@ -346,4 +362,26 @@ def history_pg(ctx: Context, n: int) -> str:
         engine = make_engine(fresh_pg(ctx, name))
         import_cases_file(engine, history_file(ctx, n))
         engine.dispose()
+    return name
+
+
+def older_years_pg(ctx: Context, n: int) -> str:
+    """:func:`older_years` on PostgreSQL: a copy of the imported database, then the earlier years."""
+    import psycopg
+
+    assert ctx.pg is not None
+    name = f"xh_bench_history_{n}_{ctx.years}y"
+    if ctx.pg.exists(name) and ctx.pg.scalar(name, "SELECT count(*) FROM cases WHERE reported_at < "
+                                            f"'{_year_start().isoformat()}'"):
+        return name
+    base = history_pg(replace(ctx, years=1), n)
+    log(f"copying {base} and its closed cases {ctx.years - 1} years back into {name} (not measured)")
+    ctx.pg.create(name, template=base)
+    with psycopg.connect(ctx.pg.libpq(name), autocommit=True) as conn:
+        conn.execute("CREATE TEMP TABLE done AS SELECT case_no FROM cases WHERE reported_at >= %s "
+                     "AND status IN ('closed', 'cancelled')", (_year_start(),))
+        conn.execute("CREATE UNIQUE INDEX ON done (case_no)")
+        conn.execute("BEGIN")
+        _copy_back(conn.execute, ctx.years, "postgresql")
+        conn.execute("ANALYZE")
     return name

@@ -245,8 +245,9 @@ def run(ctx: Context) -> dict[str, Any]:
         m = min(ctx.sizes.pg_cases, n)
         name = dataset.history_pg(ctx, m)
         url = ctx.pg.database_url(name)
-        out["pg"] = {"cases": m, **serve_pages(ctx, url, "PostgreSQL",
-                                               lambda u: request_files(ctx, sample_case_nos(u, 1000, ctx.seed)))}
+        held = int(ctx.pg.scalar(name, "SELECT count(*) FROM cases"))
+        out["pg"] = {"cases": held, **serve_pages(ctx, url, "PostgreSQL",
+                                                  lambda u: request_files(ctx, sample_case_nos(u, 1000, ctx.seed)))}
     _print(out)
     return out
 
