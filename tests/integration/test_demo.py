@@ -393,3 +393,27 @@ def test_the_grouped_assessment_counts_every_figure_as_the_item_by_item_one(
                                           "verifications", "checks_on_time", "filed_on_time", "dispatched_on_time",
                                           "dispatched_not_returned"))
         assert total["checks_on_time"] < total["checks"]  # some judged on the working calendar
+
+
+def test_a_drill_down_reads_only_its_subjects_cases_and_lists_every_counted_one(
+        demo: tuple[Engine, DemoSummary], city: City) -> None:
+    """A drill-down counts item by item only the cases that can count for its subject (a unit's,
+    a region's, a person's); every figure of the subject equals its list's length."""
+    from xiuhua.domain.assessment import MEASURES, Period
+    from xiuhua.services import assessment as service
+
+    config, october = service.load_config(), Period.parse("2026-10")
+    keys = {"units": "unit_code", "regions": "region_code", "inspectors": "login", "staff": "login"}
+    with transaction(demo[0]) as session:
+        figures = service.counted(session, city, october, config).figures()
+        whole = len(service.period_data(session, city, october).cases)
+        regions = {r["level"]: r["region_code"] for r in figures["regions"] if r["reported"]}
+        for subject, key in keys.items():
+            rows = figures[subject] if subject != "regions" else \
+                [r for r in figures[subject] if r["region_code"] in regions.values()]
+            for row in rows:
+                result, data = service.compute(session, city, october, config, subject=(subject, row[key]))
+                counted = {m: len(result.items(subject, row[key], m)) for m in MEASURES[subject]}
+                assert counted == {m: row[m] for m in MEASURES[subject]}, (subject, row[key])
+                if subject == "units" and row["dispatched"]:
+                    assert len(data.cases) < whole

@@ -47,7 +47,7 @@ from xiuhua.domain.assessment import (
     summarize,
 )
 from xiuhua.domain.calendar import SHANGHAI
-from xiuhua.domain.choices import Role, UnitKind
+from xiuhua.domain.choices import RegionLevel, Role, UnitKind
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import (
     ActionRefused,
@@ -104,24 +104,32 @@ def period_meta(session: Session, city: City, period: Period, at: datetime | Non
     )
 
 
-def period_data(session: Session, city: City, period: Period, at: datetime | None = None) -> PeriodData:
+def period_data(session: Session, city: City, period: Period, at: datetime | None = None,
+                subject: tuple[str, str] | None = None) -> PeriodData:
     """What the period needs, case by case; a period still running at ``at`` is counted as it
-    stands then."""
+    stands then. With ``subject`` (subject, code), only the cases that can count for that
+    subject's figures (each case's items depend on that case alone: its figures are whole)."""
     start, end = period.start, period.end
-    touched = store.touched_cases(ASSESSED_ACTIONS, start, end)
+    touched: Any = store.touched_cases(ASSESSED_ACTIONS, start, end)
+    only = None
+    if subject is not None:
+        cities = [code for code, r in city.regions.items() if r.level is RegionLevel.CITY]
+        only = store.subject_cases(touched, *subject, start, end, whole_city=cities == [subject[1]])
+        touched = only
     return replace(
         period_meta(session, city, period, at),
         cases=store.case_records(session, touched),
         assignments=store.case_assignments(session, touched),
-        events=store.period_events(session, ASSESSED_ACTIONS, start, end),
-        history=store.history_events(session, HISTORY_ACTIONS, NEEDS_HISTORY, start, end),
+        events=store.period_events(session, ASSESSED_ACTIONS, start, end, only),
+        history=store.history_events(session, HISTORY_ACTIONS, NEEDS_HISTORY, start, end, only),
     )
 
 
 def compute(session: Session, city: City, period: Period, config: AssessmentConfig,
-            at: datetime | None = None) -> tuple[Assessment, PeriodData]:
-    """The period counted item by item: what a drill-down lists."""
-    data = period_data(session, city, period, at)
+            at: datetime | None = None, subject: tuple[str, str] | None = None) -> tuple[Assessment, PeriodData]:
+    """The period counted item by item: what a drill-down lists (the figures of ``subject``
+    alone when given)."""
+    data = period_data(session, city, period, at, subject)
     return assess(data, config), data
 
 
@@ -233,7 +241,7 @@ def drill_down(session: Session, city: City, period_text: str, subject: str, cod
     period = Period.parse(period_text)
     if subject not in MEASURES:
         raise InvalidInput(f"未知的考核对象“{subject}”，可选：{'、'.join(MEASURES)}", code="unknown_subject")
-    result, data = compute(session, city, period, config, at)
+    result, data = compute(session, city, period, config, at, (subject, code))
     items = result.items(subject, code, measure)
     rows = [item_row(i, data) for i in items]
     frozen = store.publication(session, period.label)

@@ -28,6 +28,7 @@ from sqlalchemy import (
     insert,
     literal,
     null,
+    or_,
     select,
     text,
     type_coerce,
@@ -76,20 +77,47 @@ def touched_cases(actions: Iterable[Action], start: datetime, end: datetime) -> 
     )
 
 
+def subject_cases(touched: CompoundSelect, subject: str, code: str, start: datetime, end: datetime,
+                  whole_city: bool) -> Select[Any] | CompoundSelect:
+    """The touched cases that can count for one subject's figures (what a drill-down needs):
+    a unit's — an assignment of it, or an event of the period naming it; a region's — filed in
+    it (``whole_city``: every case); a person's — an event of the period by them."""
+    within = c_.case_no.in_(touched.scalar_subquery())
+    if subject == "units":
+        return union(
+            select(a_.case_no).where(a_.case_no.in_(touched.scalar_subquery()), a_.unit_code == code),
+            select(e_.case_no).where(e_.action.in_([a.value for a in Action]), e_.at >= start, e_.at < end,
+                                     e_.data["unit"].as_string() == code))
+    if subject == "regions":
+        if whole_city:
+            return select(c_.case_no).where(within)
+        return select(c_.case_no).where(within, or_(c_.grid_code == code, c_.street_code == code,
+                                                    c_.community_code == code,
+                                                    func.substr(c_.grid_code, 1, 6) == code))
+    return select(e_.case_no).where(e_.at >= start, e_.at < end, e_.actor == code)
+
+
 def _event(r: Any) -> EventRecord:
     return EventRecord(case_no=r.case_no, seq=r.seq, action=Action(r.action), at=r.at, actor=r.actor,
                        unit=r.unit, value=r.value)
 
 
-def period_events(bind: Bind, actions: Iterable[Action], start: datetime, end: datetime) -> list[EventRecord]:
-    return [_event(r) for r in bind.execute(events_in(actions, start, end))]
+def period_events(bind: Bind, actions: Iterable[Action], start: datetime, end: datetime,
+                  only: Select[Any] | CompoundSelect | None = None) -> list[EventRecord]:
+    query = events_in(actions, start, end)
+    if only is not None:
+        query = query.where(e_.case_no.in_(only.scalar_subquery()))
+    return [_event(r) for r in bind.execute(query)]
 
 
 def history_events(bind: Bind, actions: Iterable[Action], of_cases_with: Iterable[Action],
-                   start: datetime, end: datetime) -> dict[str, list[EventRecord]]:
+                   start: datetime, end: datetime,
+                   only: Select[Any] | CompoundSelect | None = None) -> dict[str, list[EventRecord]]:
     """All events of ``actions`` (at any time) of the cases with an ``of_cases_with`` event in P."""
     wanted = select(e_.case_no).where(e_.action.in_([a.value for a in of_cases_with]),
                                       e_.at >= start, e_.at < end)
+    if only is not None:
+        wanted = wanted.where(e_.case_no.in_(only.scalar_subquery()))
     query = (select(*EVENT_COLUMNS).where(e_.case_no.in_(wanted),
                                        e_.action.in_([a.value for a in actions]))
              .order_by(e_.case_no, e_.seq))
@@ -99,7 +127,7 @@ def history_events(bind: Bind, actions: Iterable[Action], of_cases_with: Iterabl
     return found
 
 
-def case_assignments(bind: Bind, case_nos: CompoundSelect) -> dict[str, list[Assignment]]:
+def case_assignments(bind: Bind, case_nos: CompoundSelect | Select[Any]) -> dict[str, list[Assignment]]:
     """The complete assignment list, by seq, of each case in ``case_nos`` (a subquery)."""
     query = (select(assignments).where(a_.case_no.in_(case_nos.scalar_subquery()))
              .order_by(a_.case_no, a_.seq))
@@ -114,7 +142,7 @@ CASE_COLUMNS = (c_.case_no, c_.source, c_.category_code, c_.grid_code, c_.commun
                 c_.cancel_reason)
 
 
-def case_records(bind: Bind, case_nos: CompoundSelect) -> dict[str, CaseRecord]:
+def case_records(bind: Bind, case_nos: CompoundSelect | Select[Any]) -> dict[str, CaseRecord]:
     query = select(*CASE_COLUMNS).where(c_.case_no.in_(case_nos.scalar_subquery()))
     return {r.case_no: CaseRecord(
         case_no=r.case_no, source=Source(r.source), category_code=r.category_code,
