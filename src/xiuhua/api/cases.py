@@ -240,7 +240,13 @@ def list_cases_route(session: SessionDep, city: CityDep, now: NowDep, user: Curr
 class ReportBody:
     data: CaseCreate
     files: list[tuple[bytes, str | None]]
-    fingerprint: str
+    path: str
+
+    def fingerprint(self) -> str:
+        """What the report asks for (:func:`idempotency.fingerprint`): only a report with an
+        idempotency key needs it."""
+        return idempotency.fingerprint("POST", self.path, self.data.model_dump(mode="json"),
+                                       (blob for blob, _ in self.files))
 
 
 def _invalid(exc: ValidationError) -> RequestValidationError:
@@ -272,9 +278,7 @@ async def _from_form(request: Request, max_bytes: int) -> ReportBody:
             raise _invalid(exc) from None
         files = [(await f.read(max_bytes + 1), f.filename)
                  for f in form.getlist("photos") if isinstance(f, UploadFile)]
-    payload = data.model_dump(mode="json")
-    return ReportBody(data, files, idempotency.fingerprint(
-        "POST", request.url.path, payload, (blob for blob, _ in files)))
+    return ReportBody(data, files, request.url.path)
 
 
 def _check_length(request: Request, limit: int) -> None:
@@ -300,8 +304,7 @@ async def report_body(request: Request) -> ReportBody:
         data = CaseCreate.model_validate_json(raw or b"null")
     except ValidationError as exc:
         raise _invalid(exc) from None
-    return ReportBody(data, [], idempotency.fingerprint("POST", request.url.path,
-                                                        data.model_dump(mode="json")))
+    return ReportBody(data, [], request.url.path)
 
 
 def _inline(schema: Any, defs: Mapping[str, Any]) -> Any:
@@ -406,7 +409,8 @@ async def report(body: Annotated[ReportBody, Depends(report_body)], request: Req
     (with an idempotency key, after the key is claimed, so a retry gets the first answer even
     if the rules changed since), and it commits here, before the answer is built. The work runs
     in the thread pool through :func:`run_report`, a few reports at a time."""
-    return await run_report(request, _report, body, request, unit, idempotency_key)
+    async with unit:
+        return await run_report(request, _report, body, request, unit, idempotency_key)
 
 
 def _report(body: ReportBody, request: Request, unit: Unit,
@@ -420,7 +424,7 @@ def _report(body: ReportBody, request: Request, unit: Unit,
         if reader is not session:  # done reading: an open read holds back SQLite's checkpoints
             reader.close()
     else:
-        stored = idempotency.claim(session, user.login, idempotency_key, body.fingerprint, now)
+        stored = idempotency.claim(session, user.login, idempotency_key, body.fingerprint(), now)
         if stored is not None:
             return created(stored.status_code, stored.body, replayed=True)
     ids = photo_ids(session, unit.settings, body, user, now)

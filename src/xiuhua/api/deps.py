@@ -21,6 +21,7 @@ from xiuhua.domain.access import Principal
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import AuthenticationFailed, NotFound, PermissionDenied
 from xiuhua.services import accounts
+from xiuhua.services.city import CityCache
 from xiuhua.store.db import cached_tables_changes, is_sqlite, read_only, single_reads
 
 T = TypeVar("T")
@@ -36,7 +37,7 @@ async def _finish(session: Session, commit: bool, inline: bool = False) -> None:
     transaction left or ``inline`` (ending a read on SQLite: no lock to wait for, no I/O)."""
     def end() -> None:
         try:
-            if commit:
+            if commit and session.in_transaction():
                 session.commit()
         finally:
             session.close()
@@ -52,16 +53,21 @@ async def get_session(request: Request) -> AsyncGenerator[Session, None]:
     """One unit of work per request. Reads (GET, HEAD, OPTIONS) in a read-only transaction;
     other methods in a write transaction, begun by its first statement (``BEGIN IMMEDIATE``
     on SQLite) and committed when the request ends, unless the endpoint committed sooner."""
-    engine = request.app.state.engine
-    writes = request.method not in SAFE_METHODS
-    session = Session(engine if writes else read_only(engine), expire_on_commit=False)
-    inline = not writes and is_sqlite(engine)
+    session, writes, inline = _open_session(request)
     try:
         yield session
     except BaseException:
         await _finish(session, commit=False, inline=inline)
         raise
     await _finish(session, commit=writes, inline=inline)
+
+
+def _open_session(request: Request) -> tuple[Session, bool, bool]:
+    """The request's session, whether it writes, and whether it ends inline (see :func:`_finish`)."""
+    engine = request.app.state.engine
+    writes = request.method not in SAFE_METHODS
+    session = Session(engine if writes else read_only(engine), expire_on_commit=False)
+    return session, writes, not writes and is_sqlite(engine)
 
 
 def _reader_for(request: Request, session: Session) -> Session:
@@ -155,9 +161,16 @@ async def city_of(request: Request, reader: Session) -> City:
         return recent.city[2]
     cache = request.app.state.city
     fresh: City | None = await read(request, cache.fresh, reader)
-    city: City = fresh if fresh is not None else await run_in_threadpool(cache.get, reader)
+    city: City = fresh if fresh is not None else await run_in_threadpool(_reload, cache, reader)
     recent.city = (at, changes, city)
     return city
+
+
+def _reload(cache: CityCache, reader: Session) -> City:
+    try:
+        return cache.get(reader)
+    finally:
+        reader.rollback()  # its connection back to the pool at once, like :func:`read`
 
 
 # How long a server process reuses what it read of the city model's version and of a bearer
@@ -275,7 +288,9 @@ OptionalUser = Annotated[Principal | None, Depends(optional_principal)]
 class Unit:
     """What a write endpoint needs, from one dependency (:data:`UnitDep`): its unit of work
     (``session``), the ``reader`` the sign-in and the city were read with, the city, the
-    request's time, the settings and the signed-in user."""
+    request's time, the settings and the signed-in user. The endpoint ends it: ``async with
+    unit:`` commits (unless the block raised) and closes its sessions, as :func:`get_session`
+    and :func:`get_reader` do when the request ends."""
 
     session: Session
     reader: Session
@@ -283,32 +298,42 @@ class Unit:
     now: datetime
     settings: Settings
     user: Principal
+    commit: bool
+    inline: bool
+
+    async def __aenter__(self) -> Unit:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *_: Any) -> None:
+        await self.close(commit=self.commit and exc_type is None)
+
+    async def close(self, commit: bool = False) -> None:
+        await _close(self.session, self.reader, commit=commit, inline=self.inline)
 
 
-async def get_unit(request: Request) -> AsyncIterator[Unit]:
+async def _close(session: Session, reader: Session, commit: bool, inline: bool) -> None:
+    try:
+        if reader is not session:
+            await _finish(reader, commit=False, inline=True)
+    finally:
+        await _finish(session, commit=commit, inline=inline)
+
+
+async def get_unit(request: Request) -> Unit:
     """:func:`get_session`, :func:`get_reader`, :func:`get_city`, :func:`get_now`, the settings
-    and :func:`current_principal` in one dependency, with the same behaviour: on a busy
-    endpoint FastAPI's solving of each dependency costs more than what most of them do."""
-    sessions = get_session(request)
-    session = await anext(sessions)
+    and :func:`current_principal` in one plain dependency (FastAPI's solving of each dependency,
+    and of one with ``yield`` most, costs more than what most of them do on a busy endpoint).
+    It holds no connection when it returns: its reads gave theirs back (:func:`read`)."""
+    session, writes, inline = _open_session(request)
     reader = _reader_for(request, session)
     try:
         now = request.app.state.clock()
         city = await city_of(request, reader)
         user = signed_in(await principal_of(request, reader, now))
-        yield Unit(session, reader, city, now, request.app.state.settings, user)
-    except BaseException as exc:
-        await _close_reader(reader, session)
-        await sessions.athrow(exc)
+    except BaseException:
+        await _close(session, reader, commit=False, inline=inline)
         raise
-    await _close_reader(reader, session)
-    await anext(sessions, None)
+    return Unit(session, reader, city, now, request.app.state.settings, user, writes, inline)
 
 
-async def _close_reader(reader: Session, session: Session) -> None:
-    if reader is not session:
-        await _finish(reader, commit=False, inline=True)
-
-
-# "function" scope, like the session's: the unit commits before the response is sent.
-UnitDep = Annotated[Unit, Depends(get_unit, scope="function")]
+UnitDep = Annotated[Unit, Depends(get_unit)]
