@@ -22,6 +22,7 @@ from bench.common import (
     free_port,
     job,
     log,
+    rss_mb,
     serving,
     show,
     sqlite_url,
@@ -49,10 +50,12 @@ def measure(ctx: Context, server: Server, requests: Path, headers: dict[str, str
     log(f"intake: {server.name}: {seconds:.0f} s with {CONNECTIONS} connections")
     with serving(server, probe):
         assert server.proc is not None
+        started_rss = rss_mb(server.proc.pid)  # the application built, before any report
         generate(server.url, requests, headers, CONNECTIONS, WARMUP_S)
         before, cpu = stored_cases(db_url), cpu_seconds(server.proc.pid)
         load = generate(server.url, requests, headers, CONNECTIONS, seconds)
         out = _figures(load, server.peak_rss_mb(), cpu_seconds(server.proc.pid) - cpu)
+        out["started_rss_mb"] = started_rss
         after = stored_cases(db_url)
         if before is not None and after is not None:
             out["stored"] = after - before
@@ -145,16 +148,16 @@ def _print(out: dict[str, Any]) -> None:
         share = f"{100 * r['rps'] / reference:.0f} %" if reference else "–"
         rows.append([label, fmt(r["rps"]), fmt(r["p50_ms"], 1), fmt(r["p99_ms"], 1), share,
                      fmt(r["failed"]), fmt(r.get("stored")), fmt(r["cpu_percent"], 0),
-                     fmt(r["cpu_ms_per_request"], 2), fmt(r["peak_rss_mb"], 0)])
+                     fmt(r["cpu_ms_per_request"], 2), fmt(r.get("started_rss_mb"), 0), fmt(r["peak_rss_mb"], 0)])
         if "one_connection" in r:
             o = r["one_connection"]
             rows.append([f"{label}, 1 connection", fmt(o["rps"]), fmt(o["p50_ms"], 1), fmt(o["p99_ms"], 1),
                          f"{100 * o['rps'] / reference:.0f} %" if reference else "–", fmt(o["failed"]),
-                         "", "", "", ""])
+                         "", "", "", "", ""])
     show(table(f"Intake: POST /api/v1/cases, {out['connections']} connections, {out['seconds']:.0f} s each "
                "(target on SQLite ≥ 1,000/s, p99 < 100 ms, ≥ 40 % of FastAPI + SQLite, RSS < 300 MB)",
                ["server", "req/s", "p50 ms", "p99 ms", "% of FastAPI+SQLite", "failed", "cases stored",
-                "server CPU %", "CPU ms/req", "peak RSS MB"], rows))
+                "server CPU %", "CPU ms/req", "RSS MB started", "peak RSS MB"], rows))
     report = out["statements"]["report"]
     show(f"SQL statements per report (SQLite, before COMMIT): {report['count']}\n    "
          + "\n    ".join(report["statements"]))

@@ -17,6 +17,9 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, float | None, int, str]]:
     intake = results.get("intake", {})
     for key, label in (("sqlite", "SQLite"), ("pg", "PostgreSQL")):
         if key in intake:
+            if intake[key].get("started_rss_mb") is not None:
+                found.append((f"xiuhua serve started, before any request ({label})",
+                              intake[key]["started_rss_mb"], TARGETS["server_mb"], "application built"))
             found.append((f"xiuhua serve under intake load ({label})", intake[key]["peak_rss_mb"],
                           TARGETS["server_mb"], "city, growing by the reports"))
     pages = results.get("pages", {})
