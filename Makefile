@@ -44,6 +44,6 @@ clean:
 bench: dev
 	bench/ensure-tools.sh
 	$(BIN)/pip install -q -e '.[dev,bench]'
-	$(BIN)/python -m bench $(if $(FULL),--full) $(BENCH_ARGS)
+	$(BIN)/python -m bench $(if $(FULL),--full --years 1 10) $(BENCH_ARGS)
 
 .PHONY: bench

@@ -22,23 +22,23 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, float | None, int, str]]:
                               intake[key]["started_rss_mb"], TARGETS["server_mb"], "application built"))
             found.append((f"xiuhua serve under intake load ({label})", intake[key]["peak_rss_mb"],
                           TARGETS["server_mb"], "city, growing by the reports"))
-    pages = results.get("pages", {})
-    for key, label in (("sqlite", "SQLite"), ("pg", "PostgreSQL")):
-        if key in pages:
-            found.append((f"xiuhua serve serving pages ({label})", pages[key]["peak_rss_mb"], TARGETS["server_mb"],
-                          f"{pages.get(key, {}).get('cases', pages.get('cases')):,} cases"))
+    for pages in (results[k] for k in sorted(results) if k.startswith("pages")):
+        for key, label in (("sqlite", "SQLite"), ("pg", "PostgreSQL")):
+            if key in pages:
+                found.append((f"xiuhua serve serving pages ({label})", pages[key]["peak_rss_mb"],
+                              TARGETS["server_mb"], f"{pages.get(key, {}).get('cases', pages.get('cases')):,} cases"))
     imp = results.get("import", {})
     for key, label in (("sqlite", "SQLite"), ("pg", "PostgreSQL")):
         if key in imp:
             size = imp[key].get("cases", imp.get("cases"))
             found.append((f"xiuhua import cases ({label})", imp[key]["peak_rss_mb"], TARGETS["batch_mb"],
                           f"{size:,} cases"))
-    assess = results.get("assessment", {})
-    for key, label in (("sqlite", "SQLite"), ("pg", "PostgreSQL")):
-        if key in assess:
-            size = assess[key].get("cases", assess.get("cases"))
-            found.append((f"assess_period ({label})", assess[key]["peak_rss_mb"], TARGETS["batch_mb"],
-                          f"{size:,} cases"))
+    for assess in (results[k] for k in sorted(results) if k.startswith("assessment")):
+        for key, label in (("sqlite", "SQLite"), ("pg", "PostgreSQL")):
+            if key in assess:
+                size = assess[key].get("cases", assess.get("cases"))
+                found.append((f"assess_period ({label})", assess[key]["peak_rss_mb"], TARGETS["batch_mb"],
+                              f"{size:,} cases"))
     return found
 
 
