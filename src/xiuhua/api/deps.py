@@ -170,7 +170,8 @@ def _reload(cache: CityCache, reader: Session) -> City:
     try:
         return cache.get(reader)
     finally:
-        reader.rollback()  # its connection back to the pool at once, like :func:`read`
+        if reader.get_bind().dialect.name == "sqlite":  # as :func:`read` ends its reads
+            reader.rollback()
 
 
 # How long a server process reuses what it read of the city model's version and of a bearer
@@ -323,13 +324,16 @@ async def get_unit(request: Request) -> Unit:
     """:func:`get_session`, :func:`get_reader`, :func:`get_city`, :func:`get_now`, the settings
     and :func:`current_principal` in one plain dependency (FastAPI's solving of each dependency,
     and of one with ``yield`` most, costs more than what most of them do on a busy endpoint).
-    It holds no connection when it returns: its reads gave theirs back (:func:`read`)."""
+    It holds no connection when it returns (its reads gave theirs back), so nothing is left
+    open if FastAPI refuses a parameter before the endpoint takes it over."""
     session, writes, inline = _open_session(request)
     reader = _reader_for(request, session)
     try:
         now = request.app.state.clock()
         city = await city_of(request, reader)
         user = signed_in(await principal_of(request, reader, now))
+        if reader.in_transaction():  # reads in the thread pool (PostgreSQL) leave one open
+            await run_in_threadpool(reader.rollback)
     except BaseException:
         await _close(session, reader, commit=False, inline=inline)
         raise
