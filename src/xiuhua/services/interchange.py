@@ -54,7 +54,14 @@ from xiuhua.domain.taxonomy import DEFAULT_URGENCY
 from xiuhua.services.assessment import correct_after_import
 from xiuhua.services.cases import check_grid_code
 from xiuhua.services.city import load_city
-from xiuhua.store.cases import CaseRows, case_rows, existing_case_nos, insert_case_rows, iter_cases
+from xiuhua.store.cases import (
+    CaseRows,
+    bulk_load,
+    case_rows,
+    existing_case_nos,
+    insert_case_rows,
+    iter_cases,
+)
 from xiuhua.store.db import analyze, read_transaction, transaction
 from xiuhua.store.tables import cases, components
 
@@ -93,6 +100,8 @@ _EVENT_ALLOWED = {action: frozenset((*EVENT_COMMON_KEYS, *keys, "seq"))  # "seq"
                   for action, keys in EVENT_KEYS.items()}
 _AMEND_TEXT_KEYS = ("category_code", "urgency", "component_code", "address", "description")
 _NOT_COMMAND_KEYS = frozenset({"lon", "lat", "coord_sys", "old"})
+_COMMAND_KEYS = {action: tuple(k for k in keys if k not in _NOT_COMMAND_KEYS)
+                 for action, keys in EVENT_KEYS.items()}  # the event keys given as text
 _CASE_NO = re.compile(r"[0-9]{14}")
 _MAX_ACTOR, _MAX_NAME, _MAX_PHONE = 64, 100, 32  # column widths
 
@@ -112,6 +121,8 @@ class _Fields:
         self.what = what
 
     def only(self, known: frozenset[str]) -> None:
+        if self.raw.keys() <= known:
+            return
         unknown = [key for key in self.raw if key not in known]
         if unknown:
             raise InvalidInput(f"{self.what}含未知字段：{'、'.join(unknown)}", code="unknown_field")
@@ -126,6 +137,10 @@ class _Fields:
         return InvalidInput(f"{self.what}的字段“{key}”应为{kind}", code="invalid_field")
 
     def text(self, key: str, required: bool = False, max_len: int | None = None) -> str | None:
+        value = self.raw.get(key)
+        if (type(value) is str and "\x00" not in value  # the common case, checked at once
+                and (max_len is None or len(value) <= max_len)):
+            return value
         value = self._get(key, required)
         if value is None:
             return None
@@ -237,6 +252,9 @@ def _moment(text: str, what: str) -> datetime:
 
 def _choice(f: _Fields, key: str, enum: Any, label: str) -> Any:
     text = f.required(key)
+    member = enum._value2member_map_.get(text)  # as enum(text), without its overhead
+    if member is not None:
+        return member
     try:
         return enum(text)
     except ValueError:
@@ -269,13 +287,16 @@ def parse_event(raw: object, index: int) -> _EventDraft:
     f = _Fields(raw, f"第 {index} 个事件")
     action: Action = _choice(f, "action", Action, "事件类型（action）")
     f.what = f"第 {index} 个事件（{action.value}）"
-    keys = EVENT_KEYS[action]
     f.only(_EVENT_ALLOWED[action])
-    values: dict[str, Any] = {"note": f.text("note"), "photos": f.texts("photos")}
-    values.update((key, f.text(key)) for key in keys if key not in _NOT_COMMAND_KEYS)
+    note = f.text("note")
+    values: dict[str, Any] = {"note": note} if note is not None else {}
+    values["photos"] = f.texts("photos")
     computed = COMPUTED_EVENT_KEYS.get(action, ())
-    stated = {key: values.pop(key) for key in computed if values.get(key) is not None}
-    values = {k: v for k, v in values.items() if v is not None and k not in computed}
+    stated: dict[str, Any] = {}
+    for key in _COMMAND_KEYS[action]:
+        value = f.text(key)
+        if value is not None:
+            (stated if key in computed else values)[key] = value
     point, old = None, {}
     if action is Action.AMEND:
         point = f.point()
@@ -722,7 +743,7 @@ def import_cases_file(engine: Engine, path: Path, skip_invalid: bool = False,
     file is read and replayed by ``workers`` processes (default: two for a file of 16 MB or
     more on a machine with two cores) while this one checks and stores."""
     path = Path(path)
-    with _open(path) as handle, transaction(engine) as session:
+    with _open(path) as handle, transaction(engine) as session, bulk_load(session):
         city = load_city(session)
         importer = _Importer(session, city, skip_invalid)
         importer.run(_replayed(city, engine.dialect.name, _lines(handle),

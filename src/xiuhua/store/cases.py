@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -258,7 +259,7 @@ CaseRows = tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]], 
 def case_rows(case: Case, dialect: str) -> CaseRows:
     """The rows :func:`insert_case_rows` stores for ``case`` on ``dialect`` ("sqlite" or
     "postgresql"): plain tuples (an import builds them in worker processes)."""
-    dt, js, no = (_sqlite_datetime if dialect == "sqlite" else _utc), dumps_json, case.case_no
+    dt, js, no = (_sqlite_datetimes() if dialect == "sqlite" else _utc), dumps_json, case.case_no
     return (case_values(case, dt, js), [event_values(no, e, dt, js) for e in case.events],
             [assignment_values(no, a, dt, js) for a in case.assignments],
             [task_values(no, t, dt, js) for t in case.tasks])
@@ -282,6 +283,26 @@ def insert_case_rows(bind: Bind, batch: Sequence[CaseRows]) -> None:
     _insert_values(conn, case_events, EVENT_COLUMNS, [r for rows in batch for r in rows[1]])
     _insert_values(conn, assignments, ASSIGNMENT_COLUMNS, [r for rows in batch for r in rows[2]])
     _insert_values(conn, inspector_tasks, TASK_COLUMNS, [r for rows in batch for r in rows[3]])
+
+
+BULK_CACHE_KIB = 512 * 1024  # SQLite page cache of a bulk load
+
+
+@contextmanager
+def bulk_load(bind: Bind) -> Iterator[None]:
+    """Settings of the connection for a bulk load, restored after it. SQLite: a page cache
+    large enough to hold the indexes being filled, so that their pages are not spilt to the
+    journal and read back again in the middle of the transaction."""
+    conn = bind if isinstance(bind, Connection) else bind.connection()
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(before or -2000)}")
 
 
 COPY_FROM = 100  # rows: PostgreSQL takes a batch at least this large through COPY
@@ -314,7 +335,28 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         raise ValueError("naive datetime cannot be stored")
-    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]  # without "+00:00"
+    utc = _NAIVE_EPOCH + (value - _EPOCH)  # naive UTC: formatted 3x faster than an aware one
+    text = utc.isoformat(" ")
+    return text if utc.microsecond else f"{text}.000000"
+
+
+_EPOCH, _NAIVE_EPOCH = datetime(1970, 1, 1, tzinfo=UTC), datetime(1970, 1, 1)
+
+
+def _sqlite_datetimes() -> Convert:
+    """:func:`_sqlite_datetime` remembering its texts: a case's instants recur in its rows (an
+    event's time starts an assignment, ends a task, updates the case)."""
+    texts: dict[datetime, str | None] = {}
+
+    def convert(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        text = texts.get(value)
+        if text is None:
+            text = texts[value] = _sqlite_datetime(value)
+        return text
+
+    return convert
 
 
 def _columns_sql(dialect: Dialect, table: Table, keys: Sequence[str]) -> str:
