@@ -260,7 +260,11 @@ def to_wgs84(lon: float, lat: float, coord_sys: CoordSys | str) -> tuple[float, 
 def to_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike, coord_sys: CoordSys | str) -> tuple[FloatArray, FloatArray]: ...
 def to_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike, coord_sys: CoordSys | str) -> tuple[Any, Any]:
     """Convert (lon, lat) given in ``coord_sys`` to WGS-84."""
-    return _lonlat_fn(functools.partial(_to_wgs84, coord_sys=CoordSys.parse(coord_sys)))(lon, lat)
+    system = CoordSys.parse(coord_sys)
+    if system is CoordSys.WGS84 and isinstance(lon, float | int) and isinstance(lat, float | int) \
+            and not isinstance(lon, bool) and not isinstance(lat, bool):
+        return float(lon), float(lat)  # one report's position, already WGS-84: no arrays
+    return _lonlat_fn(functools.partial(_to_wgs84, coord_sys=system))(lon, lat)
 
 
 @overload
