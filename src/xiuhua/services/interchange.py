@@ -102,6 +102,7 @@ _AMEND_TEXT_KEYS = ("category_code", "urgency", "component_code", "address", "de
 _NOT_COMMAND_KEYS = frozenset({"lon", "lat", "coord_sys", "old"})
 _COMMAND_KEYS = {action: tuple(k for k in keys if k not in _NOT_COMMAND_KEYS)
                  for action, keys in EVENT_KEYS.items()}  # the event keys given as text
+_ACTIONS = {action.value: action for action in Action}
 _CASE_NO = re.compile(r"[0-9]{14}")
 _MAX_ACTOR, _MAX_NAME, _MAX_PHONE = 64, 100, 32  # column widths
 
@@ -283,10 +284,18 @@ def _old(f: _Fields, changed: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _action(raw: object, index: int) -> tuple[Action, str]:
+    """The event's action and its name, or the error naming the event."""
+    name = raw.get("action") if type(raw) is dict else None
+    action = _ACTIONS.get(name) if type(name) is str else None
+    if action is None:
+        action = _choice(_Fields(raw, f"第 {index} 个事件"), "action", Action, "事件类型（action）")
+    return action, action.value
+
+
 def parse_event(raw: object, index: int) -> _EventDraft:
-    f = _Fields(raw, f"第 {index} 个事件")
-    action: Action = _choice(f, "action", Action, "事件类型（action）")
-    f.what = f"第 {index} 个事件（{action.value}）"
+    action, name = _action(raw, index)
+    f = _Fields(raw, f"第 {index} 个事件（{name}）")
     f.only(_EVENT_ALLOWED[action])
     note = f.text("note")
     values: dict[str, Any] = {"note": note} if note is not None else {}
