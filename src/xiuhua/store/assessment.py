@@ -30,7 +30,6 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    text,
     type_coerce,
     union,
     union_all,
@@ -42,7 +41,7 @@ from sqlalchemy.sql.selectable import CompoundSelect
 from xiuhua.domain.assessment import CaseRecord, EventRecord, PeriodGroups, Person, RewardBand
 from xiuhua.domain.choices import Action, AssignmentEnd, AssignmentKind, CancelReason, Role, Source
 from xiuhua.domain.lifecycle import Assignment
-from xiuhua.store.cases import Bind, assignment_from_row, dialect_name
+from xiuhua.store.cases import Bind, assignment_from_row
 from xiuhua.store.tables import (
     UTCDateTime,
     assessment_corrections,
@@ -496,10 +495,6 @@ def _close(bind: Bind, start: datetime, cutoff: datetime) -> list[list[Any]]:
 def period_counts(bind: Bind, start: datetime, cutoff: datetime, *, dispatch_seconds: int, filing_seconds: int,
                   check_seconds: int) -> PeriodGroups:
     """Everything one period counts, grouped by the database; events in [start, cutoff)."""
-    if dialect_name(bind) == "postgresql":
-        # PostgreSQL would JIT-compile these statements (their estimated cost is high): about a
-        # second of compiling for a few hundred milliseconds of work
-        bind.execute(text("SET LOCAL jit = off"))
     return PeriodGroups(
         ended=_ended(bind, start, cutoff), open_at_end=_open_at(bind, start, cutoff),
         dispatch=_dispatch(bind, start, cutoff, dispatch_seconds),

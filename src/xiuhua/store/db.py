@@ -180,8 +180,10 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         for name in ("checkin", "invalidate"):  # the write transaction is over
             event.listen(engine.pool, name, partial(_leave_gate, gate))
     else:
+        # no JIT compiling: it is for long analytic queries; for ours (an assessment or a
+        # dashboard reads a few index ranges) compiling took longer than running
         engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=POOL_SIZE,
-                               max_overflow=POOL_OVERFLOW, **json_codec)
+                               max_overflow=POOL_OVERFLOW, connect_args={"options": "-c jit=off"}, **json_codec)
     _track_changes(engine)
     return engine
 
