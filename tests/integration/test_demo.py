@@ -417,3 +417,23 @@ def test_a_drill_down_reads_only_its_subjects_cases_and_lists_every_counted_one(
                 assert counted == {m: row[m] for m in MEASURES[subject]}, (subject, row[key])
                 if subject == "units" and row["dispatched"]:
                     assert len(data.cases) < whole
+
+
+@pytest.mark.parametrize("at", [None, datetime(2026, 10, 20, 12, 30, tzinfo=SHANGHAI)])
+def test_the_circulars_overdue_list_reads_only_the_cases_open_at_the_end(
+        demo: tuple[Engine, DemoSummary], city: City, at: datetime | None) -> None:
+    """The circular lists every unit's overdue assignments from the cases with an assignment
+    still open at the end: the same items as counting the whole month."""
+    from xiuhua.domain.assessment import Period
+    from xiuhua.services import assessment as service
+
+    config, october = service.load_config(), Period.parse("2026-10")
+    with transaction(demo[0]) as session:
+        few, data = service.overdue(session, city, october, config, at)
+        whole, everything = service.compute(session, city, october, config, at)
+    codes = [u["unit_code"] for u in whole.units]
+    found = {c: few.items("units", c, "overdue_unhandled") for c in codes}
+    assert found == {c: whole.items("units", c, "overdue_unhandled") for c in codes}
+    assert sum(map(len, found.values())) > 0 and len(data.cases) < len(everything.cases)
+    if at is None:  # at the month's end, a few cases are still open
+        assert len(data.cases) < len(everything.cases) / 10

@@ -26,7 +26,7 @@ from xiuhua.domain.assessment import MIN_YEAR, AssessmentConfig, Period, item_ro
 from xiuhua.domain.calendar import SHANGHAI
 from xiuhua.domain.choices import RegionLevel, UnitKind
 from xiuhua.domain.city import City
-from xiuhua.services.assessment import assess_period, compute
+from xiuhua.services.assessment import assess_period, overdue
 
 TEMPLATE = Path(__file__).parent / "templates" / "circular.docx"
 TEMPLATE_FILE = "circular.docx"  # an office's own template, in the data directory
@@ -236,7 +236,7 @@ def corrections_sentence(corrections: Sequence[Mapping[str, Any]]) -> str:
 def overdue_items(session: Session, city: City, period: Period, config: AssessmentConfig,
                   at: datetime | None) -> list[dict[str, Any]]:
     """The (case, assignment) rows behind every unit's ``overdue_unhandled``."""
-    result, data = compute(session, city, period, config, at)
+    result, data = overdue(session, city, period, config, at)
     return [item_row(item, data) for unit in result.units
             for item in result.items("units", unit["unit_code"], "overdue_unhandled")]
 

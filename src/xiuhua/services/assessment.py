@@ -105,16 +105,17 @@ def period_meta(session: Session, city: City, period: Period, at: datetime | Non
 
 
 def period_data(session: Session, city: City, period: Period, at: datetime | None = None,
-                subject: tuple[str, str] | None = None) -> PeriodData:
+                subject: tuple[str, str] | None = None, only: Any = None) -> PeriodData:
     """What the period needs, case by case; a period still running at ``at`` is counted as it
     stands then. With ``subject`` (subject, code), only the cases that can count for that
-    subject's figures (each case's items depend on that case alone: its figures are whole)."""
+    subject's figures; with ``only`` (a query of case numbers), only those cases. Each case's
+    items depend on that case alone: the figures read are whole."""
     start, end = period.start, period.end
     touched: Any = store.touched_cases(ASSESSED_ACTIONS, start, end)
-    only = None
     if subject is not None:
         cities = [code for code, r in city.regions.items() if r.level is RegionLevel.CITY]
         only = store.subject_cases(touched, *subject, start, end, whole_city=cities == [subject[1]])
+    if only is not None:
         touched = only
     return replace(
         period_meta(session, city, period, at),
@@ -145,6 +146,15 @@ def period_groups(session: Session, city: City, meta: PeriodData, config: Assess
         dispatch_seconds=seconds(config.center_calendar, config.dispatch_limit),
         filing_seconds=seconds(config.center_calendar, config.filing_limit),
         check_seconds=seconds(config.task_calendar, config.check_limit))
+
+
+def overdue(session: Session, city: City, period: Period, config: AssessmentConfig,
+            at: datetime | None = None) -> tuple[Assessment, PeriodData]:
+    """The period counted item by item over the cases that can be overdue at its end (those
+    with an assignment not ended before it): every unit's ``overdue_unhandled`` items."""
+    cutoff = period_meta(session, city, period, at).cutoff
+    data = period_data(session, city, period, at, only=store.open_cases(period.start, cutoff))
+    return assess(data, config), data
 
 
 def counted(session: Session, city: City, period: Period, config: AssessmentConfig,

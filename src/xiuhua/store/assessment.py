@@ -419,10 +419,21 @@ def _open_at(bind: Bind, start: datetime, t: datetime) -> list[tuple[Assignment,
     through two ranges of the ended_at index (ended since, still open); whether they started
     before ``t`` is for :func:`~xiuhua.domain.lifecycle.overdue_at` to say."""
     found = []
-    for ended in (a_.ended_at >= max(start, t), a_.ended_at.is_(None)):
+    for ended in _not_ended_before(start, t):
         query = select(assignments, *_PLACES).join(cases, c_.case_no == a_.case_no).where(ended)
         found += [(assignment_from_row(r._mapping), r) for r in bind.execute(query)]
     return found
+
+
+def _not_ended_before(start: datetime, t: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """Assignments of a period starting at ``start`` not ended before ``t``: two index ranges."""
+    return a_.ended_at >= max(start, t), a_.ended_at.is_(None)
+
+
+def open_cases(start: datetime, t: datetime) -> CompoundSelect:
+    """The cases with an assignment of the period not ended before ``t`` (the only ones that
+    can be overdue at ``t``)."""
+    return union(*(select(a_.case_no).where(ended) for ended in _not_ended_before(start, t)))
 
 
 def _dispatch(bind: Bind, start: datetime, cutoff: datetime, limit_seconds: int) -> list[Any]:
