@@ -412,7 +412,8 @@ def test_a_drill_down_reads_only_its_subjects_cases_and_lists_every_counted_one(
             rows = figures[subject] if subject != "regions" else \
                 [r for r in figures[subject] if r["region_code"] in regions.values()]
             for row in rows:
-                result, data = service.compute(session, city, october, config, subject=(subject, row[key]))
+                only = service.subject_cases(city, october, subject, row[key])
+                result, data = service.compute(session, city, october, config, only=only)
                 counted = {m: len(result.items(subject, row[key], m)) for m in MEASURES[subject]}
                 assert counted == {m: row[m] for m in MEASURES[subject]}, (subject, row[key])
                 if subject == "units" and row["dispatched"]:

@@ -22,6 +22,7 @@ from xiuhua.domain.city import City
 from xiuhua.domain.errors import AuthenticationFailed, NotFound, PermissionDenied
 from xiuhua.services import accounts
 from xiuhua.services.city import CityCache
+from xiuhua.store.cases import dialect_name
 from xiuhua.store.db import cached_tables_changes, is_sqlite, read_only, single_reads
 
 T = TypeVar("T")
@@ -170,7 +171,7 @@ def _reload(cache: CityCache, reader: Session) -> City:
     try:
         return cache.get(reader)
     finally:
-        if reader.get_bind().dialect.name == "sqlite":  # as :func:`read` ends its reads
+        if dialect_name(reader) == "sqlite":  # as :func:`read` ends its reads
             reader.rollback()
 
 

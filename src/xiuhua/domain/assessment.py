@@ -110,6 +110,11 @@ class Period:
         """The period ``steps`` periods of the same kind later (earlier when negative)."""
         return Period.of(self.kind, self.first_month + steps * _STEP_MONTHS[self.kind])
 
+    def cutoff(self, as_of: datetime | None) -> datetime:
+        """Where counting stops: the end, or ``as_of`` while the period is running (UTC)."""
+        end = self.end.astimezone(UTC)
+        return min(end, as_of.astimezone(UTC)) if as_of is not None else end
+
     def contains(self, t: datetime) -> bool:
         start, end = self._utc  # comparing UTC instants skips the time-zone lookups
         return start <= t < end
@@ -297,8 +302,7 @@ class PeriodData:
     @property
     def cutoff(self) -> datetime:
         """Where the period's counting stops: its end, or ``as_of`` while it is running."""
-        end = self.period.end.astimezone(UTC)
-        return min(end, self.as_of.astimezone(UTC)) if self.as_of is not None else end
+        return self.period.cutoff(self.as_of)
 
 
 # --- items and tallies ----------------------------------------------------------------------
@@ -586,9 +590,7 @@ def count_items(data: PeriodData, config: AssessmentConfig) -> Tally:
         rule = EVENT_RULES.get(e.action)
         if rule is not None and data.period.contains(e.at) and e.at < counter.end:
             rule(counter, e)
-    for found in counter.tally["units"].values():
-        found["due"] = found["handled"] + found["overdue_unhandled"]
-        found["should_close"] = found["closed"] + found["overdue_unhandled"]
+    add_derived(counter.tally)
     return counter.tally
 
 
@@ -600,9 +602,10 @@ def new_counts() -> Counts:
     return {subject: defaultdict(lambda: defaultdict(int)) for subject in MEASURES}
 
 
-def add_derived(counts: Counts) -> None:
-    """``due`` and ``should_close`` of every unit from the counts they sum."""
-    for measures in counts["units"].values():
+def add_derived(found: Counts | Tally) -> None:
+    """``due`` and ``should_close`` of every unit from what they sum (counts, or item lists)."""
+    measures: Any
+    for measures in found["units"].values():
         measures["due"] = measures["handled"] + measures["overdue_unhandled"]
         measures["should_close"] = measures["closed"] + measures["overdue_unhandled"]
 

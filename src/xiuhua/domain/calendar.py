@@ -44,6 +44,16 @@ from xiuhua.domain.errors import InvalidInput
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
+
+def local_day(moment: datetime) -> date:
+    """The day an instant falls on in Asia/Shanghai."""
+    return moment.astimezone(SHANGHAI).date()
+
+
+def day_start(day: date) -> datetime:
+    """The first instant of a day in Asia/Shanghai."""
+    return datetime.combine(day, time(0), SHANGHAI)
+
 STANDARD_DAY_SECONDS = 27_000  # one standard working day: 7.5 h
 MAX_LIMIT_DAYS = 3650  # longest accepted limit, in (working or natural) days of its unit
 

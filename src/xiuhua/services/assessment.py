@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -46,7 +46,7 @@ from xiuhua.domain.assessment import (
     parse_config,
     summarize,
 )
-from xiuhua.domain.calendar import SHANGHAI
+from xiuhua.domain.calendar import SHANGHAI, day_start, local_day
 from xiuhua.domain.choices import RegionLevel, Role, UnitKind
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import (
@@ -105,18 +105,12 @@ def period_meta(session: Session, city: City, period: Period, at: datetime | Non
 
 
 def period_data(session: Session, city: City, period: Period, at: datetime | None = None,
-                subject: tuple[str, str] | None = None, only: Any = None) -> PeriodData:
+                only: Any = None) -> PeriodData:
     """What the period needs, case by case; a period still running at ``at`` is counted as it
-    stands then. With ``subject`` (subject, code), only the cases that can count for that
-    subject's figures; with ``only`` (a query of case numbers), only those cases. Each case's
-    items depend on that case alone: the figures read are whole."""
+    stands then. With ``only`` (a query of case numbers), those cases alone: each case's items
+    depend on that case alone, so the figures they count are whole."""
     start, end = period.start, period.end
-    touched: Any = store.touched_cases(ASSESSED_ACTIONS, start, end)
-    if subject is not None:
-        cities = [code for code, r in city.regions.items() if r.level is RegionLevel.CITY]
-        only = store.subject_cases(touched, *subject, start, end, whole_city=cities == [subject[1]])
-    if only is not None:
-        touched = only
+    touched = only if only is not None else store.touched_cases(ASSESSED_ACTIONS, start, end)
     return replace(
         period_meta(session, city, period, at),
         cases=store.case_records(session, touched),
@@ -126,11 +120,18 @@ def period_data(session: Session, city: City, period: Period, at: datetime | Non
     )
 
 
+def subject_cases(city: City, period: Period, subject: str, code: str) -> Any:
+    """The cases that can count for one subject's figures (a unit's, a region's, a person's)."""
+    cities = [c for c, r in city.regions.items() if r.level is RegionLevel.CITY]
+    touched = store.touched_cases(ASSESSED_ACTIONS, period.start, period.end)
+    return store.subject_cases(touched, subject, code, period.start, period.end, whole_city=cities == [code])
+
+
 def compute(session: Session, city: City, period: Period, config: AssessmentConfig,
-            at: datetime | None = None, subject: tuple[str, str] | None = None) -> tuple[Assessment, PeriodData]:
-    """The period counted item by item: what a drill-down lists (the figures of ``subject``
-    alone when given)."""
-    data = period_data(session, city, period, at, subject)
+            at: datetime | None = None, only: Any = None) -> tuple[Assessment, PeriodData]:
+    """The period counted item by item, over the cases ``only`` if given: what a drill-down
+    lists."""
+    data = period_data(session, city, period, at, only)
     return assess(data, config), data
 
 
@@ -152,9 +153,7 @@ def overdue(session: Session, city: City, period: Period, config: AssessmentConf
             at: datetime | None = None) -> tuple[Assessment, PeriodData]:
     """The period counted item by item over the cases that can be overdue at its end (those
     with an assignment not ended before it): every unit's ``overdue_unhandled`` items."""
-    cutoff = period_meta(session, city, period, at).cutoff
-    data = period_data(session, city, period, at, only=store.open_cases(period.start, cutoff))
-    return assess(data, config), data
+    return compute(session, city, period, config, at, store.open_cases(period.start, period.cutoff(at)))
 
 
 def counted(session: Session, city: City, period: Period, config: AssessmentConfig,
@@ -251,7 +250,7 @@ def drill_down(session: Session, city: City, period_text: str, subject: str, cod
     period = Period.parse(period_text)
     if subject not in MEASURES:
         raise InvalidInput(f"未知的考核对象“{subject}”，可选：{'、'.join(MEASURES)}", code="unknown_subject")
-    result, data = compute(session, city, period, config, at, (subject, code))
+    result, data = compute(session, city, period, config, at, subject_cases(city, period, subject, code))
     items = result.items(subject, code, measure)
     rows = [item_row(i, data) for i in items]
     frozen = store.publication(session, period.label)
@@ -301,20 +300,16 @@ def _check_entry(session: Session, kind: str, unit_code: str, day: date, item: s
         raise InvalidInput("须填写考核事项（不超过 500 字）", code="missing_item")
     if day.year < MIN_YEAR:
         raise InvalidInput(f"日期 {day} 无效", code="invalid_date")
-    if day > at.astimezone(SHANGHAI).date():
+    if day > local_day(at):
         raise InvalidInput(f"日期 {day} 晚于今天，不能预先登记", code="future_date")
     if photo_id and not session.execute(select(photos.c.id).where(photos.c.id == photo_id)).first():
         raise NotFound(f"证据照片“{photo_id}”不存在，请先上传", code="photo_not_found")
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), SHANGHAI)
-
-
 def booking(session: Session, day: date) -> tuple[str, str | None]:
     """(booked month, published period corrected): the entry's own month while it is open; else
     the next month no published period covers, as an adjustment of the published period."""
-    covering = store.publications_covering(session, _day_start(day))
+    covering = store.publications_covering(session, day_start(day))
     if not covering:
         return month_label(day), None
     month = Period.parse(month_label(day))

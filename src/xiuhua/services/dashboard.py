@@ -36,7 +36,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -48,11 +48,12 @@ from xiuhua.domain.assessment import (
     month_label,
     unit_rates,
 )
-from xiuhua.domain.calendar import SHANGHAI
+from xiuhua.domain.calendar import SHANGHAI, day_start, local_day
 from xiuhua.domain.choices import Action, CaseStatus, RegionLevel
 from xiuhua.domain.city import City
 from xiuhua.services.assessment import listed_units
 from xiuhua.store import dashboard as store
+from xiuhua.store.cases import dialect_name
 from xiuhua.store.city import user_names
 
 TREND_DAYS = 30
@@ -73,14 +74,6 @@ FUNNEL: tuple[tuple[str, str, frozenset[CaseStatus] | None], ...] = (
     ("checked", "核查通过", frozenset({S.CHECKED, S.CLOSED})),
     ("closed", "结案", frozenset({S.CLOSED})),
 )
-
-
-def day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), SHANGHAI)
-
-
-def local_day(moment: datetime) -> date:
-    return moment.astimezone(SHANGHAI).date()
 
 
 @dataclass(frozen=True)
@@ -188,7 +181,7 @@ class Days:
         if self._marks and last < self._marks[-1][1]:
             return False
         if self._marks and self._blocks:
-            lag = 0.0 if session.get_bind().dialect.name == "sqlite" else self.RESCAN_SECONDS
+            lag = 0.0 if dialect_name(session) == "sqlite" else self.RESCAN_SECONDS
             while len(self._marks) > 1 and self._marks[1][0] <= clock - lag:
                 self._marks.popleft()
             before = max(end for _, end in self._blocks)

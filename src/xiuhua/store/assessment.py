@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import CompoundSelect
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from xiuhua.domain.assessment import CaseRecord, EventRecord, PeriodGroups, Person, RewardBand
 from xiuhua.domain.choices import Action, AssignmentEnd, AssignmentKind, CancelReason, Role, Source
@@ -81,13 +82,13 @@ def subject_cases(touched: CompoundSelect, subject: str, code: str, start: datet
     """The touched cases that can count for one subject's figures (what a drill-down needs):
     a unit's — an assignment of it, or an event of the period naming it; a region's — filed in
     it (``whole_city``: every case); a person's — an event of the period by them."""
-    within = c_.case_no.in_(touched.scalar_subquery())
     if subject == "units":
         return union(
             select(a_.case_no).where(a_.case_no.in_(touched.scalar_subquery()), a_.unit_code == code),
             select(e_.case_no).where(e_.action.in_([a.value for a in Action]), e_.at >= start, e_.at < end,
                                      e_.data["unit"].as_string() == code))
     if subject == "regions":
+        within = c_.case_no.in_(touched.scalar_subquery())
         if whole_city:
             return select(c_.case_no).where(within)
         return select(c_.case_no).where(within, or_(c_.grid_code == code, c_.street_code == code,
@@ -273,46 +274,39 @@ def insert_correction(bind: Bind, row: dict[str, Any]) -> Any:
 # the grouped counts equal to the item-by-item ones on every figure.
 
 
-class _Greatest(ColumnElement[datetime]):
-    """The later of two non-null instants (``max(a, b)`` on SQLite, ``GREATEST`` elsewhere)."""
+class _Instants(ColumnElement[Any]):
+    """An expression of two instants ``a`` and ``b``, written per dialect by ``sql`` (the
+    default) and ``sqlite``."""
 
     inherit_cache = True
+    _traverse_internals = [("a", InternalTraversal.dp_clauseelement),  # noqa: RUF012 (in the cache key)
+                           ("b", InternalTraversal.dp_clauseelement)]
+    sql = sqlite = ""
 
     def __init__(self, a: ColumnElement[Any], b: ColumnElement[Any]) -> None:
         self.a, self.b = a, b
-        self.type = UTCDateTime()
 
 
-@compiles(_Greatest)
-def _greatest(element: _Greatest, compiler: Any, **kw: Any) -> str:
-    return f"GREATEST({compiler.process(element.a, **kw)}, {compiler.process(element.b, **kw)})"
+@compiles(_Instants)
+def _instants(element: _Instants, compiler: Any, **kw: Any) -> str:
+    text = element.sqlite if compiler.dialect.name == "sqlite" else element.sql
+    return text.format(a=compiler.process(element.a, **kw), b=compiler.process(element.b, **kw))
 
 
-@compiles(_Greatest, "sqlite")
-def _greatest_sqlite(element: _Greatest, compiler: Any, **kw: Any) -> str:
-    return f"max({compiler.process(element.a, **kw)}, {compiler.process(element.b, **kw)})"
+class _Greatest(_Instants):
+    """The later of two non-null instants."""
+
+    inherit_cache = True
+    type = UTCDateTime()
+    sql, sqlite = "GREATEST({a}, {b})", "max({a}, {b})"
 
 
-class _Seconds(ColumnElement[float]):
+class _Seconds(_Instants):
     """Seconds elapsed from instant ``a`` to instant ``b`` (to about a millisecond)."""
 
     inherit_cache = True
-
-    def __init__(self, a: ColumnElement[Any], b: ColumnElement[Any]) -> None:
-        self.a, self.b = a, b
-        self.type = Float()
-
-
-@compiles(_Seconds)
-def _seconds(element: _Seconds, compiler: Any, **kw: Any) -> str:
-    a, b = compiler.process(element.a, **kw), compiler.process(element.b, **kw)
-    return f"EXTRACT(EPOCH FROM ({b} - {a}))"
-
-
-@compiles(_Seconds, "sqlite")
-def _seconds_sqlite(element: _Seconds, compiler: Any, **kw: Any) -> str:
-    a, b = compiler.process(element.a, **kw), compiler.process(element.b, **kw)
-    return f"((julianday({b}) - julianday({a})) * 86400.0)"
+    type = Float()
+    sql, sqlite = "EXTRACT(EPOCH FROM ({b} - {a}))", "((julianday({b}) - julianday({a})) * 86400.0)"
 
 
 def _surely_within(start: ColumnElement[Any], done: ColumnElement[Any], seconds: int) -> ColumnElement[bool]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -16,7 +16,7 @@ from xiuhua.api import tasks as tasks_api
 from xiuhua.api.deps import CityDep, NowDep, SessionDep
 from xiuhua.api.schemas import UnitRef
 from xiuhua.domain.access import UNIT_STAFF, Principal
-from xiuhua.domain.calendar import SHANGHAI
+from xiuhua.domain.calendar import day_start, local_day
 from xiuhua.domain.choices import Action, CaseStatus, Role
 from xiuhua.domain.city import City
 from xiuhua.store import case_queries
@@ -238,15 +238,11 @@ CENTER_COUNTS = ((S.REPORTED, "待受理/立案"), (S.FILED, "待派遣"), (S.DI
                  (S.SUSPENDED, "挂账"), (S.HANDLED, "待核查"), (S.CHECKED, "待结案"))
 
 
-def _day_start(now: datetime) -> datetime:
-    return datetime.combine(now.astimezone(SHANGHAI).date(), time(), SHANGHAI)
-
-
 def _center_counters(ctx: Ctx) -> list[Counter]:
     counts = case_queries.status_counts(ctx.session, ctx.user, [s for s, _ in CENTER_COUNTS])
     found = [Counter(label, counts.get(status.value, 0)) for status, label in CENTER_COUNTS]
     late = case_queries.count_cases(ctx.session, ctx.user, CaseFilter(overdue=True), ctx.now)
-    today = _day_start(ctx.now)
+    today = day_start(local_day(ctx.now))
     reported = case_queries.count_cases(ctx.session, ctx.user, CaseFilter(reported_from=today), ctx.now)
     closed = case_queries.count_cases(ctx.session, ctx.user, CaseFilter(closed_from=today), ctx.now)
     return [*found, Counter("超时", late, "overdue" if late else ""),
