@@ -8,12 +8,11 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from xiuhua import __version__
 from xiuhua.api import problems
 from xiuhua.config import Settings, get_settings
-from xiuhua.http.headers import SecurityHeaders
+from xiuhua.http.headers import SecurityHeaders, TrustedHosts
 from xiuhua.services.city import CityCache, init_database
 from xiuhua.store.db import make_engine
 
@@ -53,7 +52,7 @@ def _hardening(app: FastAPI, settings: Settings) -> None:
     every response, the trusted-host check's 400 included."""
     hosts = settings.trusted_host_list
     if "*" not in hosts:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts, www_redirect=False)
+        app.add_middleware(TrustedHosts, allowed_hosts=hosts, exempt=("/healthz",))
     app.add_middleware(SecurityHeaders, settings=settings, csp_exempt=(f"{API}/docs",))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from xiuhua.config import Settings
@@ -86,3 +87,19 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class TrustedHosts(TrustedHostMiddleware):
+    """Starlette's Host header check (XIUHUA_TRUSTED_HOSTS, 400 for any other host), except for
+    the health check, which load balancers call by the process's own address and which writes no
+    URL."""
+
+    def __init__(self, app: ASGIApp, allowed_hosts: list[str], exempt: tuple[str, ...] = ()) -> None:
+        super().__init__(app, allowed_hosts=allowed_hosts, www_redirect=False)
+        self.exempt = exempt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path") in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
