@@ -71,11 +71,13 @@ def test_the_map_and_the_dashboard_tooltips_run_under_the_policy(visit: Visit) -
     visit.login("leader01")
     visit.go("/map")
     hover_a_grid(visit.page)
+    visit.shot("map-tooltip")
     visit.page.locator("#city-map path.grid-shape").first.click(position={"x": 6, "y": 6})
     visit.page.wait_for_selector("#grid-panel .grid-info")
     visit.go("/dashboard")
     show_chart_tips(visit.page)
     visit.page.wait_for_timeout(300)  # a refused inline style would be reported by now
+    visit.shot("dashboard-tooltip")
 
 
 def test_the_public_portal_runs_under_the_policy(phone: Visit) -> None:
