@@ -102,7 +102,7 @@ def test_a_host_outside_the_trusted_hosts_gets_400(client_with: Any) -> None:
     refused = api.client.get(f"{OPEN311}/discovery.json", headers=FORGED)
     assert refused.status_code == 400
     assert refused.headers["x-frame-options"] == "DENY"
-    for host in ("cg.example.gov.cn", "m.cg.example.gov.cn", "CG.example.gov.cn:8443"):
+    for host in ("cg.example.gov.cn", "m.cg.example.gov.cn", "cg.example.gov.cn:8443"):
         assert api.client.get("/healthz", headers={"host": host}).status_code == 200, host
     assert api.client.get("/login").status_code == 400  # "testserver" is not trusted either
     health = api.client.get("/healthz", headers={"host": "10.0.0.21:8000"})
@@ -140,6 +140,8 @@ def test_the_base_map_tile_host_may_serve_images() -> None:
     assert tile_source("https://webrd0{s}.is.autonavi.com/appmaptile?x={x}") == "https://*.is.autonavi.com"
     assert tile_source("http://tiles.example.com:8080/{z}/{x}/{y}.png") == "http://tiles.example.com:8080"
     assert tile_source("https://tiles.{s}.example.com/{z}/{x}/{y}.png") == "https:"
+    assert tile_source("//tiles.example.com/{z}/{x}/{y}.png") == "tiles.example.com"
+    assert tile_source("/tiles/{z}/{x}/{y}.png") is None  # served here: 'self'
     assert tile_source("") is None
 
 

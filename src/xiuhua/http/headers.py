@@ -24,17 +24,17 @@ from xiuhua.config import Settings
 def tile_source(tile_url: str) -> str | None:
     """The CSP source of a Leaflet tile URL template: ``https://t{s}.tianditu.gov.cn/…`` gives
     ``https://*.tianditu.gov.cn``; a template placeholder anywhere else in the host name leaves
-    only its scheme (``https:``). None when there is no tile URL."""
-    if not tile_url.strip():
-        return None
+    only its scheme (``https:``). None when there is no tile URL or it is on this site."""
     parts = urlsplit(tile_url.strip())
-    scheme = parts.scheme or "https"
+    if not parts.netloc:
+        return None
     labels = parts.netloc.rsplit("@", 1)[-1].split(".")
     if "{" in labels[0]:
         labels[0] = "*"
-    if not parts.netloc or any("{" in label or "}" in label for label in labels):
-        return f"{scheme}:"
-    return f"{scheme}://{'.'.join(labels)}"
+    host = ".".join(labels)
+    if "{" in host or "}" in host:
+        return f"{parts.scheme or 'https'}:"
+    return f"{parts.scheme}://{host}" if parts.scheme else host
 
 
 def content_security_policy(settings: Settings) -> str:
