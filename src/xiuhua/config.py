@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,13 @@ class Settings(BaseSettings):
     map_tile_url: str = ""
     map_tile_coord_sys: str = "wgs84"
     map_tile_attribution: str = ""
+    # The address citizens and 311 apps use, e.g. https://cg.example.gov.cn (or with a path
+    # prefix behind a proxy); every absolute URL the server writes starts with it. Unset, the
+    # request's own Host header is used (fine for the demo, to be set in production).
+    public_base_url: str = ""
+    # Host names the server answers to, comma-separated ("cg.example.gov.cn,*.example.gov.cn");
+    # any other Host header gets 400. "*" (the default) accepts every host.
+    trusted_hosts: str = "*"
 
     @field_validator("timezone")
     @classmethod
@@ -49,6 +57,25 @@ class Settings(BaseSettings):
             return CoordSys.parse(value).value
         except InvalidInput as exc:
             raise ValueError(str(exc)) from None
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query \
+                or parts.fragment or parts.username or parts.password:
+            raise ValueError("XIUHUA_PUBLIC_BASE_URL must be an http(s) address such as "
+                             f"https://cg.example.gov.cn, not {value!r}")
+        return value.rstrip("/")
+
+    @property
+    def trusted_host_list(self) -> list[str]:
+        """The host names of XIUHUA_TRUSTED_HOSTS (["*"] when it is empty)."""
+        hosts = [h.strip().lower() for h in self.trusted_hosts.split(",") if h.strip()]
+        return hosts or ["*"]
 
     @property
     def effective_database_url(self) -> str:

@@ -2,8 +2,9 @@
 SQLite database holding the tiny city and a working day (``scenario.py``), driven by Debian's
 headless Chromium through Playwright (never Playwright's own browser download).
 
-Each page records console errors, uncaught exceptions, failed requests, error responses and
-any request leaving the server's origin; a test fails if one happened."""
+Each page records console errors, uncaught exceptions, Content-Security-Policy violations, failed
+requests, error responses and any request leaving the server's origin; a test fails if one
+happened."""
 
 from __future__ import annotations
 
@@ -180,10 +181,20 @@ def _watch(visit: Visit) -> None:
     page.on("response", on_response)
 
 
-def open_visit(browser: Any, server: Server, width: int = 1280, height: int = 900) -> tuple[Any, Visit]:
+# Every Content-Security-Policy violation becomes a console error (Chromium logs most of them as
+# "Refused to …" already; this catches the rest, e.g. in report-only or in frames).
+CSP_WATCH = """document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("CSP violation: " + e.effectiveDirective + " " + (e.blockedURI || "inline") +
+                " at " + e.sourceFile + ":" + e.lineNumber);
+});"""
+
+
+def open_visit(browser: Any, server: Server, width: int = 1280, height: int = 900,
+               bypass_csp: bool = False) -> tuple[Any, Visit]:
     context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN",
-                                  timezone_id="Asia/Shanghai")
+                                  timezone_id="Asia/Shanghai", bypass_csp=bypass_csp)
     context.set_default_timeout(15_000)
+    context.add_init_script(CSP_WATCH)
     visit = Visit(context.new_page(), server.url)
     _watch(visit)
     return context, visit

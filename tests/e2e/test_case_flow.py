@@ -45,7 +45,7 @@ def report_from_phone(browser: Any, server: Server) -> str:
         page.locator("#category-results [data-code='06010'] button").click()
         tap_grid(inspector, 1, 1)
         page.wait_for_function(
-            "document.getElementById('position-status').textContent.includes('网格005')")
+            "() => document.getElementById('position-status').textContent.includes('网格005')")
         page.set_input_files("#photos", files=photo("before.jpg", (170, 60, 50)))
         page.fill("#description", "人行道上有成堆的暴露垃圾")
         inspector.submit("#report-submit")

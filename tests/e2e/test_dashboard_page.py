@@ -53,7 +53,7 @@ def test_counters_refresh_without_reloading(browser: Any, server: Server) -> Non
         before = page.inner_text("#dash-asof")
         server.clock[0] = NOW + timedelta(hours=6)  # later that day: more deadlines have passed
         page.clock.run_for(31_000)
-        page.wait_for_function(f"document.getElementById('dash-asof').textContent !== {before!r}")
+        page.wait_for_function(f"() => document.getElementById('dash-asof').textContent !== {before!r}")
         assert page.inner_text("#dash-asof").endswith("16:00")
         assert page.evaluate("window.notReloaded") is True
     finally:

@@ -158,7 +158,7 @@ def test_map_draws_grids_regions_and_case_points(visit: Visit, server: Server) -
     visit.go("/map")
     page = visit.page
     page.wait_for_selector("#city-map path.grid-shape")
-    page.wait_for_function("document.getElementById('map-status').textContent.startsWith('共')")
+    page.wait_for_function("() => document.getElementById('map-status').textContent.startsWith('共')")
     assert page.locator("#city-map path.grid-shape").count() == 9
     assert page.locator("#city-map path.community-shape").count() == 2
     assert page.locator("#city-map path.street-shape").count() == 1
@@ -174,7 +174,7 @@ def test_map_draws_grids_regions_and_case_points(visit: Visit, server: Server) -
     assert "责任单位" in panel and "测试街道办事处" in panel
     page.select_option("#f-scope", "overdue")
     page.click("#map-filter button[type=submit]")
-    page.wait_for_function("document.getElementById('map-status').textContent === '共 1 件案件'")
+    page.wait_for_function("() => document.getElementById('map-status').textContent === '共 1 件案件'")
     assert "scope=overdue" in page.url
     visit.shot("map-grid-panel")
 

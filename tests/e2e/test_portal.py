@@ -160,7 +160,7 @@ def test_a_citizen_reports_tracks_and_rates_from_a_phone(own_phone: Visit, own_s
     page.fill("#category-search", "baolu")
     page.locator("#category-results [data-code='06010'] button").click()
     tap_grid(phone, 2, 1)
-    page.wait_for_function("document.getElementById('position-status').textContent.includes('网格008')")
+    page.wait_for_function("() => document.getElementById('position-status').textContent.includes('网格008')")
     page.set_input_files("#photos", files=[{"name": "street.jpg", "mimeType": "image/jpeg",
                                              "buffer": jpeg((90, 90, 200), (120, 90))}])
     page.fill("#description", "路边垃圾无人清理")

@@ -273,7 +273,7 @@ def test_an_inspector_reports_from_a_phone(phone: Visit, server: Server) -> None
     assert page.locator("#category-results [data-code='06010']").count() == 1
     page.fill("#category-search", "")
     tap_grid(phone, 1, 1)
-    page.wait_for_function("document.getElementById('position-status').textContent.includes('网格005')")
+    page.wait_for_function("() => document.getElementById('position-status').textContent.includes('网格005')")
     assert page.input_value("#lat") != ""
     page.set_input_files("#photos", files=[{"name": "scene.jpg", "mimeType": "image/jpeg",
                                              "buffer": jpeg((180, 60, 60), (120, 90))}])
@@ -334,7 +334,7 @@ def test_the_phone_gps_position_locates_the_report(phone: Visit, server: Server)
     page.wait_for_selector("#report-map .grid-shape")
     page.select_option("#category_code", "06010")
     page.click("#locate-me")
-    page.wait_for_function("document.getElementById('position-status').textContent.includes('网格003')")
+    page.wait_for_function("() => document.getElementById('position-status').textContent.includes('网格003')")
     assert page.input_value("#coord_sys") == "wgs84"
     assert page.locator("#report-map .leaflet-marker-icon").count() == 1
     phone.submit("#report-submit")

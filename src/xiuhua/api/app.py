@@ -12,6 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from xiuhua import __version__
 from xiuhua.api import problems
 from xiuhua.config import Settings, get_settings
+from xiuhua.http.headers import SecurityHeaders, TrustedHosts
 from xiuhua.services.city import CityCache, init_database
 from xiuhua.store.db import make_engine
 
@@ -40,9 +41,19 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.add_middleware(SessionMiddleware, secret_key=settings.session_secret(),
                        session_cookie=SESSION_COOKIE, same_site="lax",
                        https_only=settings.cookie_secure, max_age=12 * 3600)
+    _hardening(app, settings)
     problems.install(app)
     _routes(app)
     return app
+
+
+def _hardening(app: FastAPI, settings: Settings) -> None:
+    """The trusted-host check (XIUHUA_TRUSTED_HOSTS) and, outermost, the security headers on
+    every response, the trusted-host check's 400 included."""
+    hosts = settings.trusted_host_list
+    if "*" not in hosts:
+        app.add_middleware(TrustedHosts, allowed_hosts=hosts, exempt=("/healthz",))
+    app.add_middleware(SecurityHeaders, settings=settings, csp_exempt=(f"{API}/docs",))
 
 
 def _routes(app: FastAPI) -> None:

@@ -36,6 +36,7 @@ from xiuhua.domain.errors import DomainError, InvalidInput, NotFound, Permission
 from xiuhua.domain.geo import CoordSys
 from xiuhua.domain.lifecycle import Case
 from xiuhua.domain.taxonomy import DEFAULT_URGENCY, URGENCY_LABELS, CaseClass, ClassKind
+from xiuhua.http.urls import absolute_url
 from xiuhua.services import public
 from xiuhua.services.accounts import api_key_name
 from xiuhua.services.cases import clean_text
@@ -158,7 +159,8 @@ def discovery(request: Request, session: SessionDep, fmt: str) -> Response:
     fmt = checked_format(fmt)
     texts = city_store.get_setting(session, "open311") or {}
     changeset = f"{city_store.model_version(session):08d}"
-    base = str(request.url_for("open311_services", fmt="json")).removesuffix("/services.json")
+    services = request.app.url_path_for("open311_services", fmt="json")
+    base = absolute_url(request, services.removesuffix("/services.json"))
     body: Value = {
         "changeset": changeset,
         "contact": texts.get("contact", "请联系本市城市管理指挥中心"),

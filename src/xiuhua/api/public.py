@@ -28,6 +28,7 @@ from xiuhua.config import Settings
 from xiuhua.domain.choices import Rating
 from xiuhua.domain.errors import InvalidInput
 from xiuhua.domain.geo import CoordSys
+from xiuhua.http.urls import absolute_url
 from xiuhua.services import photos as photo_service
 from xiuhua.services import public, ratelimit
 from xiuhua.services.public import PublicCase, PublicEvent
@@ -167,7 +168,7 @@ def rate(request: Request, session: SessionDep, city: CityDep, now: NowDep,
 
 def photo_url(request: Request, photo_id: str) -> str:
     """The address of the photo's public copy (no metadata), served without signing in."""
-    return f"{request.url_for('photo', photo_id=photo_id)}/public"
+    return absolute_url(request, f"{request.app.url_path_for('photo', photo_id=photo_id)}/public")
 
 
 def event_out(request: Request, event: PublicEvent) -> EventOut:

@@ -51,7 +51,8 @@
   }
 
   function onGrid(feature, layer) {
-    layer.bindTooltip(feature.properties.name + "（" + feature.properties.code + "）", { sticky: true });
+    var label = feature.properties.name + "（" + feature.properties.code + "）";
+    layer.bindTooltip(XiuhuaMap.escapeHtml(label), { sticky: true });
     layer.on("click", function () { openGrid(feature.properties.code); });
   }
 

@@ -1,4 +1,7 @@
-/* Shared map set-up: a Leaflet map with the optional base-map tiles, no external links. */
+/* Shared map set-up: a Leaflet map with the optional base-map tiles, no external links; and the
+   one way data reaches a popup or tooltip. Leaflet's bindTooltip/bindPopup (and ECharts' HTML
+   tooltips) put a string in with innerHTML, so names from the server (regions, grids, units,
+   categories) go through escapeHtml, or are built as DOM nodes with text (text()). */
 (function () {
   "use strict";
 
@@ -23,5 +26,14 @@
     return el;
   }
 
-  window.XiuhuaMap = { readJson: readJson, baseMap: baseMap, text: text };
+  var ENTITIES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" };
+
+  /* Data as HTML text: for every string given to bindTooltip, bindPopup or innerHTML. */
+  function escapeHtml(value) {
+    return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, function (c) {
+      return ENTITIES[c];
+    });
+  }
+
+  window.XiuhuaMap = { readJson: readJson, baseMap: baseMap, text: text, escapeHtml: escapeHtml };
 })();
