@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -88,7 +88,8 @@ def my_tokens(session: SessionDep, user: CurrentUser) -> list[TokenPublic]:
 
 
 @router.delete("/auth/tokens/{token_id}", status_code=204)
-def revoke_my_token(session: SessionDep, now: NowDep, user: CurrentUser, token_id: int) -> None:
+def revoke_my_token(session: SessionDep, now: NowDep, user: CurrentUser,
+                    token_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> None:
     """Revoke one of the signed-in user's access tokens (404 for anyone else's)."""
     accounts.revoke_token_id(session, user.login, token_id, now, actor=user.login)
 

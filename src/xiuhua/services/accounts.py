@@ -336,8 +336,8 @@ def revoke_token_id(session: Session, login: str, token_id: int, at: datetime,
     _user_row(session, login)
     done = session.execute(update(api_tokens).where(
         api_tokens.c.id == token_id, api_tokens.c.login == login,
-        api_tokens.c.revoked_at.is_(None)).values(revoked_at=at))
-    if not done.rowcount:  # type: ignore[attr-defined]
+        api_tokens.c.revoked_at.is_(None)).values(revoked_at=at)) if 0 < token_id < 2**31 else None
+    if done is None or not done.rowcount:  # type: ignore[attr-defined]
         raise NotFound(f"用户“{login}”没有编号为 {token_id} 的有效访问令牌",
                        code="token_not_found")
     audit(session, at, actor or login, "token_revoked", login, {"id": token_id})
