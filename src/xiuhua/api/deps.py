@@ -279,9 +279,10 @@ def check_csrf_header(request: Request) -> None:
 
 
 def check_origin(request: Request) -> None:
-    """A browser's request must come from a page of this site: the host of its ``Origin`` (or,
-    without one, its ``Referer``) must be the host it was sent to. Requests without either
-    header are not from a browser form and pass (browsers send ``Origin`` on every POST)."""
+    """A browser's request must come from a page of this site: the host name of its ``Origin``
+    (or, without one, its ``Referer``) must be the one it was sent to (``Host``; ports are not
+    compared: nginx passes ``$host`` without one). Requests with neither header are not from a
+    browser's form and pass (browsers send ``Origin`` with every POST)."""
     source = request.headers.get("origin") or request.headers.get("referer")
     if source is None:
         return
