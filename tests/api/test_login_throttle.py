@@ -64,7 +64,7 @@ def test_an_unknown_login_takes_as_long_as_a_wrong_password(api: Api) -> None:
 
     known = statistics.median(timed("shift01") for _ in range(3))
     unknown = statistics.median(timed(f"ghost{i}") for i in range(3))
-    assert unknown > known * 0.5, (unknown, known)  # was ~4 ms against ~220 ms
+    assert unknown > known * 0.3, (unknown, known)  # was ~4 ms against ~220 ms
 
 
 def test_a_locked_pair_leaves_the_owner_elsewhere_signing_in(api: Api) -> None:
@@ -111,10 +111,12 @@ def test_an_account_under_attack_is_slowed_down_and_admins_alerted_but_not_its_o
     assert try_login(from_address(api, "198.18.99.1"), "dispatcher01") == 401  # the 50th
     started = time.perf_counter()
     assert try_login(from_address(api, "198.18.99.2"), "dispatcher01") == 401
-    assert time.perf_counter() - started >= POLICY.account_delay_s
+    slowed = time.perf_counter() - started
+    assert slowed >= POLICY.account_delay_s
+    assert accounts.login_check(api.engine, "dispatcher01", api.clock(), "10.20.0.8").delay_s == 0
     started = time.perf_counter()
     assert try_login(office, "dispatcher01", PASSWORD) == 200
-    assert time.perf_counter() - started < POLICY.account_delay_s
+    assert time.perf_counter() - started < slowed
     with transaction(api.engine) as session:
         alerts = session.execute(select(audit_log.c.subject, audit_log.c.detail).where(
             audit_log.c.kind == "login_alert")).all()
