@@ -284,14 +284,15 @@ def user_add(
     grid: Annotated[list[str] | None, typer.Option(help="责任网格编码（监督员，可重复）")] = None,
     password: Annotated[str | None, typer.Option(help="密码（省略时在终端中输入）")] = None,
     name: Annotated[str | None, typer.Option(help="姓名（默认同登录名）")] = None,
+    enable: Annotated[bool, typer.Option("--enable", help="登录名已停用时，重新启用该账号")] = False,
 ) -> None:
-    """新建或更新用户账号。"""
+    """新建或更新用户账号（已停用的账号须加 --enable 才会修改并重新启用）。"""
     from xiuhua.services.accounts import add_user
 
     parsed = parse_role(role)
     password = password if password is not None else ask_password(required=False)
     in_transaction(add_user, login, parsed, datetime.now(SHANGHAI), name=name, unit_code=unit,
-                   grids=tuple(grid or ()), password=password, actor=cli_actor())
+                   grids=tuple(grid or ()), password=password, actor=cli_actor(), enable=enable)
     typer.echo(f"用户 {login}（{parsed.label}）已保存")
     if password is None:
         typer.echo(f"未设置新密码：如需登录，请运行 xiuhua user passwd {login}")
@@ -302,12 +303,12 @@ def user_passwd(
     login: Annotated[str, typer.Argument(help="登录名")],
     password: Annotated[str | None, typer.Option(help="新密码（省略时在终端中输入）")] = None,
 ) -> None:
-    """设置用户密码（同时解除登录锁定）。"""
+    """设置用户密码（同时解除登录锁定；该用户已登录的会话与访问令牌全部失效）。"""
     from xiuhua.services.accounts import set_password
 
     new = password if password is not None else ask_password(required=True)
     in_transaction(set_password, login, new, datetime.now(SHANGHAI), actor=cli_actor())
-    typer.echo(f"用户 {login} 的密码已更新")
+    typer.echo(f"用户 {login} 的密码已更新，其已登录的会话与访问令牌均已失效")
 
 
 @user_app.command("disable")
@@ -323,13 +324,56 @@ def user_disable(login: Annotated[str, typer.Argument(help="登录名")]) -> Non
 def user_token(
     login: Annotated[str, typer.Argument(help="登录名")],
     name: Annotated[str, typer.Option(help="令牌用途说明")] = "cli",
+    expires: Annotated[str | None, typer.Option(
+        help="有效期，如 90d（天）、12h（小时）、4w（周）；省略则长期有效，直至撤销")] = None,
 ) -> None:
     """为用户生成新的访问令牌（Bearer），最后一行即令牌，只显示这一次。"""
+    from xiuhua.domain.accounts import parse_lifetime
     from xiuhua.services.accounts import issue_token
 
-    token = in_transaction(issue_token, login, datetime.now(SHANGHAI), name=name)
-    typer.echo(f"用户 {login} 的新访问令牌（请妥善保存，只显示这一次）：")
+    with domain_errors():
+        lifetime = parse_lifetime(expires) if expires is not None else None
+    at = datetime.now(SHANGHAI)
+    token = in_transaction(issue_token, login, at, name=name, lifetime=lifetime,
+                           actor=cli_actor())
+    until = f"，有效期至 {_local_minute(at + lifetime)}" if lifetime is not None else ""
+    typer.echo(f"用户 {login} 的新访问令牌（请妥善保存，只显示这一次{until}）：")
     typer.echo(token)
+
+
+def _local_minute(at: datetime | None) -> str:
+    return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if at is not None else "—"
+
+
+@user_app.command("tokens")
+def user_tokens(login: Annotated[str, typer.Argument(help="登录名")]) -> None:
+    """列出用户未撤销的访问令牌：编号、用途、创建时间、最近使用、到期时间（不显示令牌本身）。"""
+    from xiuhua.services.accounts import list_tokens
+
+    found = in_transaction(list_tokens, login)
+    if not found:
+        typer.echo(f"用户 {login} 没有有效的访问令牌")
+        return
+    now = datetime.now(UTC)
+    typer.echo("编号\t用途\t创建时间\t最近使用\t到期时间")
+    for t in found:
+        expiry = "长期有效" if t.expires_at is None else _local_minute(t.expires_at)
+        if t.expires_at is not None and t.expires_at <= now:
+            expiry += "（已过期）"
+        typer.echo(f"{t.id}\t{t.name}\t{_local_minute(t.created_at)}\t"
+                   f"{_local_minute(t.last_used_at)}\t{expiry}")
+
+
+@user_app.command("revoke-token")
+def user_revoke_token(
+    login: Annotated[str, typer.Argument(help="登录名")],
+    token_id: Annotated[int, typer.Argument(metavar="ID", help="令牌编号（见 xiuhua user tokens）")],
+) -> None:
+    """撤销用户的一个访问令牌。"""
+    from xiuhua.services.accounts import revoke_token_id
+
+    in_transaction(revoke_token_id, login, token_id, datetime.now(SHANGHAI), actor=cli_actor())
+    typer.echo(f"用户 {login} 的访问令牌 {token_id} 已撤销")
 
 
 @apikey_app.command("add")

@@ -15,10 +15,13 @@ from fastapi.testclient import TestClient
 from tests.api.conftest import PASSWORD, Api
 from tests.e2e.scenario import NOW, build_cases
 from tests.factories import DISPATCHER, HANDLER, HANDLER_ZF, act, cell, grid_code
-from xiuhua.api.app import create_app
+from xiuhua.api.app import SESSION_COOKIE, create_app
 from xiuhua.config import Settings
+from xiuhua.domain.accounts import LOGIN_REFUSED
 from xiuhua.domain.choices import Action
 from xiuhua.domain.geo import wgs84_to_gcj02
+from xiuhua.services import accounts
+from xiuhua.store.db import transaction
 from xiuhua.web.pages import HERE, STATIC_DIR
 
 VENDOR = STATIC_DIR / "vendor"
@@ -72,7 +75,7 @@ def test_login_errors_are_shown_next_to_the_field(site: tuple[Api, dict[str, str
     assert 'id="password-error">请输入密码<' in blank.text
     wrong = client.post("/login", data={"username": "shift01", "password": "wrong-password",
                                         "csrf_token": token})
-    assert 'id="password-error">用户名或密码错误<' in wrong.text
+    assert f'id="password-error">{LOGIN_REFUSED}<' in wrong.text
     assert 'value="shift01"' in wrong.text  # what was typed stays
     stale = client.post("/login", data={"username": "shift01", "password": PASSWORD,
                                         "csrf_token": "forged"})
@@ -93,6 +96,44 @@ def test_login_goes_to_the_page_asked_for_and_logout_ends_the_session(
     out = client.post("/logout", data={"csrf_token": csrf_of(landed.text)})
     assert out.url.path == "/login" and "您已退出登录" in out.text
     assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_a_copied_session_cookie_is_worthless_after_logout(
+        site: tuple[Api, dict[str, str]]) -> None:
+    api, _ = site
+    client = api.client
+    landed = sign_in(client, "leader01")
+    saved = client.cookies[SESSION_COOKIE]
+    out = client.post("/logout", data={"csrf_token": csrf_of(landed)})
+    assert "您已退出登录" in out.text
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, saved)  # replayed, as a thief who copied it would
+    replayed = client.get("/map", follow_redirects=False)
+    assert replayed.status_code == 303 and replayed.headers["location"] == "/login?next=/map"
+
+
+def test_logout_and_login_without_the_forms_csrf_token_change_nothing(
+        site: tuple[Api, dict[str, str]]) -> None:
+    api, _ = site
+    client = api.client
+    sign_in(client, "leader01")
+    forged = client.post("/logout", data={}, follow_redirects=False)  # from another site
+    assert forged.status_code == 303 and forged.headers["location"] == "/"
+    assert client.get("/map").url.path == "/map"  # still signed in
+    client.cookies.clear()
+    blind = client.post("/login", data={"username": "leader01", "password": PASSWORD})
+    assert "页面已过期，请重新输入后登录" in blind.text
+    assert client.get("/map", follow_redirects=False).status_code == 303
+
+
+def test_a_password_reset_signs_the_user_out_of_the_pages(
+        site: tuple[Api, dict[str, str]]) -> None:
+    api, _ = site
+    sign_in(api.client, "leader01")
+    assert api.client.get("/map").url.path == "/map"
+    with transaction(api.engine) as session:
+        accounts.set_password(session, "leader01", "another-pass-9", api.clock())
+    assert api.client.get("/map", follow_redirects=False).status_code == 303
 
 
 def test_a_form_post_without_the_csrf_token_is_refused(site: tuple[Api, dict[str, str]]) -> None:

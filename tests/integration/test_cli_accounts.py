@@ -137,3 +137,85 @@ def test_a_city_changes_who_may_dispatch_and_it_is_audited(db: Engine) -> None:
     assert "action:dispatch" in subjects
     bad = xiuhua("permissions", "set", "dispatch", "wizard")
     assert bad.exit_code != 0 and "未知的操作或角色" in bad.output
+
+
+# --- issue 11: tokens with an expiry, listed and revoked; passwd ends sign-ins; add --enable ---
+
+
+def api_client(db: Engine, tmp_path: Path) -> TestClient:
+    return TestClient(create_app(Settings(data_dir=tmp_path / "api", secret_key="test-secret"),
+                                 engine=db, migrate=False))
+
+
+def me(client: TestClient, token: str) -> int:
+    return client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code
+
+
+def test_tokens_are_listed_without_their_secrets_and_revoked_one_by_one(
+        db: Engine, tmp_path: Path) -> None:
+    assert xiuhua("user", "add", "robot07", "--role", "leader").exit_code == 0
+    result = xiuhua("user", "token", "robot07", "--name", "报表机器人", "--expires", "90d")
+    assert result.exit_code == 0, result.output
+    assert "有效期至" in result.output
+    expiring = result.output.strip().splitlines()[-1]
+    lasting = xiuhua("user", "token", "robot07").output.strip().splitlines()[-1]
+    assert expiring.startswith("xh_") and lasting.startswith("xh_")
+    with api_client(db, tmp_path) as client:
+        assert me(client, expiring) == 200 and me(client, lasting) == 200
+        listed = xiuhua("user", "tokens", "robot07")
+        assert listed.exit_code == 0, listed.output
+        lines = listed.output.strip().splitlines()
+        assert lines[0] == "编号\t用途\t创建时间\t最近使用\t到期时间"
+        first, second = (line.split("\t") for line in lines[1:])
+        assert first[1] == "报表机器人" and first[3] != "—" and first[4] != "长期有效"
+        assert second[1] == "cli" and second[4] == "长期有效"
+        assert expiring not in listed.output and lasting not in listed.output
+        revoked = xiuhua("user", "revoke-token", "robot07", first[0])
+        assert revoked.exit_code == 0 and "已撤销" in revoked.output
+        assert me(client, expiring) == 401 and me(client, lasting) == 200
+        assert len(xiuhua("user", "tokens", "robot07").output.strip().splitlines()) == 2
+        again = xiuhua("user", "revoke-token", "robot07", first[0])
+        assert again.exit_code == 1 and "没有编号为" in again.output
+    with transaction(db) as session:
+        kinds = session.execute(select(audit_log.c.kind).where(
+            audit_log.c.subject == "robot07")).scalars().all()
+    assert "token_revoked" in kinds
+
+
+def test_a_bad_expiry_is_refused_in_chinese(db: Engine) -> None:
+    assert xiuhua("user", "add", "robot08", "--role", "leader").exit_code == 0
+    result = xiuhua("user", "token", "robot08", "--expires", "3 months")
+    assert result.exit_code == 1 and "有效期“3 months”格式不正确" in result.output
+    assert "xh_" not in result.output
+
+
+def test_passwd_ends_every_token_and_session_of_the_user(db: Engine, tmp_path: Path) -> None:
+    xiuhua("user", "add", "acceptor08", "--role", "acceptor", "--password", PASSWORD)
+    token = xiuhua("user", "token", "acceptor08").output.strip().splitlines()[-1]
+    with api_client(db, tmp_path) as client:
+        signed_in = client.post("/api/v1/auth/login",
+                                data={"username": "acceptor08", "password": PASSWORD})
+        assert signed_in.status_code == 200
+        assert me(client, token) == 200 and client.get("/api/v1/auth/me").status_code == 200
+        result = xiuhua("user", "passwd", "acceptor08", "--password", "new-" + PASSWORD)
+        assert result.exit_code == 0 and "均已失效" in result.output
+        assert me(client, token) == 401
+        assert client.get("/api/v1/auth/me").status_code == 401
+    assert xiuhua("user", "tokens", "acceptor08").output.strip() == "用户 acceptor08 没有有效的访问令牌"
+
+
+def test_adding_a_disabled_login_again_needs_enable(db: Engine) -> None:
+    xiuhua("user", "add", "handler08", "--role", "handler", "--unit", "U-HW",
+           "--password", PASSWORD)
+    assert xiuhua("user", "disable", "handler08").exit_code == 0
+    refused = xiuhua("user", "add", "handler08", "--role", "admin", "--password", PASSWORD)
+    assert refused.exit_code == 1
+    assert "用户“handler08”已停用，未作修改；如需重新启用，请加 --enable" in refused.output
+    row = user_row(db, "handler08")
+    assert not row.active and row.role == "handler"  # type: ignore[attr-defined]
+    with pytest.raises(AuthenticationFailed):
+        accounts.authenticate(db, "handler08", PASSWORD, AT)
+    enabled = xiuhua("user", "add", "handler08", "--role", "handler", "--unit", "U-HW", "--enable")
+    assert enabled.exit_code == 0, enabled.output
+    assert user_row(db, "handler08").active  # type: ignore[attr-defined]
+    assert accounts.authenticate(db, "handler08", PASSWORD, AT).unit_code == "U-HW"

@@ -8,6 +8,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
 
 import anyio
 import anyio.to_thread
@@ -252,7 +253,7 @@ async def principal_of(request: Request, reader: Session, now: datetime) -> Prin
     needs the CSRF header); None when neither is given."""
     token = _bearer(request)
     if token is not None:
-        found = await token_user(request, reader, token)
+        found = (await token_user(request, reader, token)).check(now)
         if found.due_for_note(now):
             await run_in_threadpool(accounts.note_token_use, request.app.state.engine,
                                     found.token_id, now)
@@ -261,14 +262,82 @@ async def principal_of(request: Request, reader: Session, now: datetime) -> Prin
     if not login:
         return None
     if request.method not in SAFE_METHODS:
-        sent = request.headers.get(CSRF_HEADER) or ""
-        if not secrets.compare_digest(sent, str(request.session.get("csrf", ""))):
-            raise PermissionDenied("缺少或错误的 CSRF 令牌，请刷新页面后重试", code="csrf_failed")
+        check_csrf_header(request)
     try:
-        return await read(request, accounts.principal, reader, str(login))
+        return await read(request, accounts.session_principal, reader, str(login),
+                          session_id(request), now)
     except (NotFound, AuthenticationFailed):
         request.session.clear()
         raise AuthenticationFailed("登录已失效，请重新登录", code="session_expired") from None
+
+
+def check_csrf_header(request: Request) -> None:
+    """A write by the browser session must send the session's CSRF token in its header."""
+    sent = request.headers.get(CSRF_HEADER) or ""
+    if not secrets.compare_digest(sent, str(request.session.get("csrf", ""))):
+        raise PermissionDenied("缺少或错误的 CSRF 令牌，请刷新页面后重试", code="csrf_failed")
+
+
+def check_origin(request: Request) -> None:
+    """A browser's request must come from a page of this site: the host name of its ``Origin``
+    (or, without one, its ``Referer``) must be the one it was sent to (``Host``; ports are not
+    compared: nginx passes ``$host`` without one). Requests with neither header are not from a
+    browser's form and pass (browsers send ``Origin`` with every POST)."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if source is None:
+        return
+    sent_to = _hostname("//" + request.headers.get("host", ""))
+    if sent_to is None or _hostname(source) != sent_to:
+        raise PermissionDenied("请求来源不是本站页面，已拒绝", code="csrf_failed")
+
+
+def _hostname(url: str) -> str | None:
+    """The host of ``url`` (without port; lower case), None if it has none (``null``)."""
+    try:
+        return urlsplit(url).hostname or None
+    except ValueError:
+        return None
+
+
+# --- signing in and out ---------------------------------------------------------------------
+
+SESSION_ID = "sid"
+
+
+def session_id(request: Request) -> str | None:
+    """The random id of the browser session (see :func:`accounts.open_session`)."""
+    found = request.session.get(SESSION_ID)
+    return str(found) if found else None
+
+
+async def sign_in(request: Request, login: str, password: str, now: datetime) -> Principal:
+    """Check a login through the throttle: refused at once when the (account, address) pair is
+    locked or the address blocked, checked after the throttle's delay when the account is under
+    attack (waited here, holding no thread)."""
+    engine, address = request.app.state.engine, client_address(request)
+    gate = await run_in_threadpool(accounts.login_check, engine, login, now, address)
+    if gate.refused is None and gate.delay_s:
+        await anyio.sleep(gate.delay_s)
+    return await run_in_threadpool(accounts.authenticate, engine, login, password, now,
+                                   address, gate)
+
+
+async def start_session(request: Request, user: Principal, now: datetime) -> None:
+    """A fresh browser session for ``user`` (a new CSRF token with it)."""
+    sid = await run_in_threadpool(accounts.open_session, request.app.state.engine, user.login,
+                                  now, client_address(request))
+    request.session.clear()
+    request.session["login"] = user.login
+    request.session[SESSION_ID] = sid
+
+
+async def end_session(request: Request, now: datetime) -> None:
+    """Sign out: the session ends server-side (its cookie is worthless from now on)."""
+    sid, login = session_id(request), request.session.get("login")
+    if sid and login:
+        await run_in_threadpool(accounts.close_session, request.app.state.engine, sid,
+                                str(login), now, client_address(request))
+    request.session.clear()
 
 
 async def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]

@@ -1,5 +1,5 @@
-"""Accounts: users with Argon2 password hashes, login lockout, personal access tokens,
-Open311 API keys, and the append-only audit log."""
+"""Accounts: users with Argon2 password hashes, the login throttle (domain.accounts),
+browser sessions, personal access tokens, Open311 API keys, and the append-only audit log."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from pwdlib import PasswordHash
@@ -18,18 +19,37 @@ from xiuhua.domain.access import Principal
 from xiuhua.domain.lifecycle import Permissions
 
 __all__ = ["Principal"]
+from xiuhua.domain.accounts import POLICY, LoginGate, login_gate, login_refused, should_alert
 from xiuhua.domain.choices import Action, Role
 from xiuhua.domain.errors import AuthenticationFailed, InvalidInput, NotFound
+from xiuhua.store import accounts as account_store
 from xiuhua.store import city as store
-from xiuhua.store.db import transaction, writable
-from xiuhua.store.tables import api_keys, api_tokens, audit_log, regions, units, user_grids, users
+from xiuhua.store.db import read_transaction, transaction, writable
+from xiuhua.store.tables import (
+    api_keys,
+    api_tokens,
+    audit_log,
+    regions,
+    units,
+    user_grids,
+    user_sessions,
+    users,
+)
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 8
 # A token's last use is kept to this resolution, so signing in is no write on most requests.
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+# A browser session ends when its user signs out, when the password changes, when the user is
+# disabled, and at the latest this long after signing in (the cookie itself expires after 12 h
+# without a request).
+SESSION_LIFETIME = timedelta(days=7)
 _hasher = PasswordHash.recommended()
+
+
+@cache
+def _dummy_hash() -> str:
+    """What an unknown login's password is checked against, so that it takes as long."""
+    return _hasher.hash(secrets.token_urlsafe(24))
 
 
 def sha256(text: str) -> str:
@@ -56,8 +76,10 @@ def hash_password(password: str) -> str:
 def add_user(session: Session, login: str, role: Role, at: datetime, *, name: str | None = None,
              unit_code: str | None = None, grids: tuple[str, ...] = (),
              password: str | None = None, password_hash: str | None = None,
-             actor: str | None = None) -> None:
-    """Create or update an account; unit staff need a unit, only inspectors have grids."""
+             actor: str | None = None, enable: bool = False, keep_disabled: bool = False) -> None:
+    """Create or update an account; unit staff need a unit, only inspectors have grids.
+    A disabled account is refused unless ``enable`` (enable it again) or ``keep_disabled``
+    (change it, still disabled)."""
     if not login or len(login) > 64 or not login.replace("_", "").replace("-", "").isalnum():
         raise InvalidInput("登录名须为 1–64 位字母、数字、- 或 _", code="invalid_login")
     if role in (Role.HANDLER, Role.UNIT_LEADER) and not unit_code:
@@ -70,14 +92,25 @@ def add_user(session: Session, login: str, role: Role, at: datetime, *, name: st
     missing = [g for g in grids if g not in known or len(g) != 15]
     if missing:
         raise InvalidInput(f"网格不存在：{', '.join(missing)}", code="unknown_grid")
+    was_active = session.execute(select(users.c.active).where(users.c.login == login)).scalar()
+    if was_active is False and not (enable or keep_disabled):
+        raise InvalidInput(f"用户“{login}”已停用，未作修改；如需重新启用，请加 --enable",
+                           code="user_disabled")
     store.save_user(session, login, name or login, role, unit_code, grids)
     if password is not None:
         password_hash = hash_password(password)
     if password_hash is not None:
         session.execute(update(users).where(users.c.login == login)
                         .values(password_hash=password_hash))
-    audit(session, at, actor, "permission_change", login,
-          {"role": role.value, "unit": unit_code, "grids": list(grids)})
+    detail: dict[str, Any] = {"role": role.value, "unit": unit_code, "grids": list(grids)}
+    if was_active is False and not enable:
+        session.execute(update(users).where(users.c.login == login).values(active=False))
+    elif was_active is False:
+        detail["active"] = True
+        account_store.clear_failures(session, login)
+    audit(session, at, actor, "permission_change", login, detail)
+    if password_hash is not None and was_active is not None:
+        _end_sign_ins(session, login, at)
 
 
 def _user_row(session: Session, login: str) -> Any:
@@ -87,28 +120,39 @@ def _user_row(session: Session, login: str) -> Any:
     return row
 
 
+def _end_sign_ins(session: Session, login: str, at: datetime) -> None:
+    """End every browser session of ``login`` and revoke its access tokens."""
+    account_store.end_sessions(session, login)
+    session.execute(update(api_tokens).where(api_tokens.c.login == login,
+                                             api_tokens.c.revoked_at.is_(None))
+                    .values(revoked_at=at))
+
+
 def set_password(session: Session, login: str, password: str, at: datetime,
                  actor: str | None = None) -> None:
+    """A new password: every session and access token of the user ends, and its login
+    failures are forgotten (a locked account is unlocked)."""
     _user_row(session, login)
     session.execute(update(users).where(users.c.login == login).values(
-        password_hash=hash_password(password), failed_logins=0, locked_until=None))
+        password_hash=hash_password(password)))
+    account_store.clear_failures(session, login)
+    _end_sign_ins(session, login, at)
     audit(session, at, actor, "password_change", login)
 
 
 def disable_user(session: Session, login: str, at: datetime, actor: str | None = None) -> None:
+    """Disable an account: its sessions end and its access tokens are revoked."""
     _user_row(session, login)
     session.execute(update(users).where(users.c.login == login).values(active=False))
-    session.execute(update(api_tokens).where(api_tokens.c.login == login,
-                                             api_tokens.c.revoked_at.is_(None))
-                    .values(revoked_at=at))
+    _end_sign_ins(session, login, at)
     audit(session, at, actor, "permission_change", login, {"active": False})
 
 
 def enable_user(session: Session, login: str, at: datetime, actor: str | None = None) -> None:
     """Let a disabled user sign in again (tokens revoked on disabling stay revoked)."""
     _user_row(session, login)
-    session.execute(update(users).where(users.c.login == login)
-                    .values(active=True, failed_logins=0, locked_until=None))
+    session.execute(update(users).where(users.c.login == login).values(active=True))
+    account_store.clear_failures(session, login)
     audit(session, at, actor, "permission_change", login, {"active": True})
 
 
@@ -153,58 +197,156 @@ def principal(session: Session, login: str) -> Principal:
     return Principal(row.login, Role(row.role), row.name, row.unit_code, grids)
 
 
+def login_check(engine: Engine, login: str, at: datetime, client: str | None = None
+                ) -> LoginGate:
+    """What the login throttle decides for an attempt of ``login`` from ``client`` at ``at``
+    (see :mod:`xiuhua.domain.accounts`): read only, before the caller waits its delay."""
+    with read_transaction(engine) as session:
+        history = account_store.login_history(session, login, client or "unknown", at, POLICY)
+    return login_gate(history, at)
+
+
 def authenticate(engine: Engine, login: str, password: str, at: datetime,
-                 client: str | None = None) -> Principal:
-    """Check a password; five failures lock the account for 15 minutes. Every try is audited,
-    in a transaction of its own, so a refused login still counts."""
+                 client: str | None = None, gate: LoginGate | None = None) -> Principal:
+    """Check a password, unless the throttle refuses the attempt (``gate``: its decision, if
+    the caller already asked :func:`login_check`). Every refusal gets the same answer and takes
+    as long as a wrong password (an unknown login is checked against a dummy hash). Every try
+    is audited, and a failure counted, in a transaction of its own after the check (the check
+    holds no lock)."""
+    address = client or "unknown"
+    gate = gate or login_check(engine, login, at, address)
+    if gate.refused is not None:
+        with transaction(engine) as session:
+            audit(session, at, login, "login_failed", login, {"reason": gate.refused.value},
+                  address)
+        raise login_refused()
+    with read_transaction(engine) as session:
+        row = session.execute(select(users.c.password_hash, users.c.active)
+                              .where(users.c.login == login)).first()
+    stored = row.password_hash if row is not None else None
+    matches = _hasher.verify(password, stored or _dummy_hash())
     with transaction(engine) as session:
-        outcome = _attempt(session, login, password, at, client)
-    if isinstance(outcome, AuthenticationFailed):
-        raise outcome
-    return outcome
+        if matches and stored and row is not None and row.active:
+            account_store.clear_failures(session, login, address)
+            account_store.note_login_address(session, login, address, at)
+            audit(session, at, login, "login", login, {}, address)
+            return principal(session, login)
+        reason = ("unknown" if row is None else "disabled" if not row.active
+                  else "no_password" if not stored else "wrong_password")
+        _count_failure(session, login, address, at, reason)
+    raise login_refused()
 
 
-def _attempt(session: Session, login: str, password: str, at: datetime,
-             client: str | None) -> Principal | AuthenticationFailed:
-    row = session.execute(select(users).where(users.c.login == login)).first()
-    refused = AuthenticationFailed("用户名或密码错误")
-    if row is None or not row.active or row.password_hash is None:
-        audit(session, at, login, "login_failed", login, {"reason": "unknown"}, client)
-        return refused
-    if row.locked_until is not None and row.locked_until > at:
-        audit(session, at, login, "login_failed", login, {"reason": "locked"}, client)
-        minutes = max(1, int((row.locked_until - at).total_seconds() // 60) + 1)
-        return AuthenticationFailed(f"连续登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试",
-                                    code="account_locked")
-    if not _hasher.verify(password, row.password_hash):
-        failed = (row.failed_logins or 0) + 1
-        locked = at + LOCKOUT if failed >= MAX_FAILED_LOGINS else None
-        session.execute(update(users).where(users.c.login == login).values(
-            failed_logins=0 if locked else failed, locked_until=locked))
-        audit(session, at, login, "login_failed", login, {"failures": failed}, client)
-        return refused
-    session.execute(update(users).where(users.c.login == login)
-                    .values(failed_logins=0, locked_until=None))
-    audit(session, at, login, "login", login, {}, client)
-    return principal(session, login)
+def _count_failure(session: Session, login: str, address: str, at: datetime,
+                   reason: str) -> None:
+    """Count and audit a failed login; alert admins (an audit row) when the account is over
+    its hourly limit, at most once per window."""
+    failures = account_store.record_failure(session, login, address, at, POLICY)
+    audit(session, at, login, "login_failed", login, {"reason": reason}, address)
+    if failures < POLICY.account_limit:
+        return
+    last = account_store.last_audit(session, "login_alert", login, at - POLICY.account_window)
+    if should_alert(failures, last, at):
+        audit(session, at, None, "login_alert", login,
+              {"failures": failures, "window_minutes": POLICY.account_window // timedelta(minutes=1),
+               "last_address": address}, address)
 
 
-def issue_token(session: Session, login: str, at: datetime, name: str = "api") -> str:
-    """A new personal access token; only its SHA-256 is stored."""
+# --- browser sessions -------------------------------------------------------------------------
+
+
+def open_session(engine: Engine, login: str, at: datetime, client: str | None = None) -> str:
+    """A new browser session of ``login``: the random id its signed cookie carries (only its
+    SHA-256 is stored)."""
+    sid = secrets.token_urlsafe(32)
+    with transaction(engine) as session:
+        account_store.add_session(session, sha256(sid), login, at, at + SESSION_LIFETIME, client)
+    return sid
+
+
+def close_session(engine: Engine, sid: str, login: str, at: datetime,
+                  client: str | None = None) -> None:
+    """Sign out: the session ``sid`` ends for every server process at once."""
+    with transaction(engine) as session:
+        account_store.end_session(session, sha256(sid))
+        audit(session, at, login, "logout", login, {}, client)
+
+
+# Built once: the statement of every request signed in by a browser session.
+_SESSION_USER = (
+    select(users.c.login, users.c.role, users.c.name, users.c.unit_code, users.c.active,
+           user_grids.c.grid_code)
+    .join(user_sessions, user_sessions.c.login == users.c.login)
+    .outerjoin(user_grids, user_grids.c.login == users.c.login)
+    .where(user_sessions.c.id_hash == bindparam("id_hash"),
+           user_sessions.c.expires_at > bindparam("at"), users.c.login == bindparam("login"))
+)
+
+
+def session_principal(session: Session, login: str, sid: str | None, at: datetime) -> Principal:
+    """The active user of the live browser session ``sid``, in one read."""
+    rows = (session.execute(_SESSION_USER, {"id_hash": sha256(sid), "at": at, "login": login})
+            .all() if sid else [])
+    if not rows or not rows[0].active:
+        raise AuthenticationFailed("登录已失效，请重新登录", code="session_expired")
+    row = rows[0]
+    grids = frozenset(r.grid_code for r in rows if r.grid_code is not None)
+    return Principal(row.login, Role(row.role), row.name, row.unit_code, grids)
+
+
+def issue_token(session: Session, login: str, at: datetime, name: str = "api",
+                lifetime: timedelta | None = None, actor: str | None = None) -> str:
+    """A new personal access token, valid until revoked or for ``lifetime``; only its SHA-256
+    is stored."""
     row = _user_row(session, login)
     if not row.active:
         raise InvalidInput(f"用户“{login}”已停用", code="user_disabled")
     token = "xh_" + secrets.token_urlsafe(32)
+    expires = at + lifetime if lifetime is not None else None
     session.execute(insert(api_tokens).values(login=login, name=name, token_hash=sha256(token),
-                                              created_at=at))
-    audit(session, at, login, "token_issued", login, {"name": name})
+                                              created_at=at, expires_at=expires))
+    audit(session, at, actor or login, "token_issued", login,
+          {"name": name, "expires_at": expires.isoformat() if expires else None})
     return token
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """An access token as its owner and admins see it (never its secret)."""
+
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+
+
+def list_tokens(session: Session, login: str) -> list[TokenInfo]:
+    """The tokens of ``login`` that are not revoked (expired ones included), oldest first."""
+    _user_row(session, login)
+    t = api_tokens.c
+    rows = session.execute(select(t.id, t.name, t.created_at, t.last_used_at, t.expires_at)
+                           .where(t.login == login, t.revoked_at.is_(None)).order_by(t.id))
+    return [TokenInfo(r.id, r.name, r.created_at, r.last_used_at, r.expires_at) for r in rows]
+
+
+def revoke_token_id(session: Session, login: str, token_id: int, at: datetime,
+                    actor: str | None = None) -> None:
+    """Revoke the token ``token_id`` of ``login`` (another user's is not found)."""
+    _user_row(session, login)
+    done = session.execute(update(api_tokens).where(
+        api_tokens.c.id == token_id, api_tokens.c.login == login,
+        api_tokens.c.revoked_at.is_(None)).values(revoked_at=at)) if 0 < token_id < 2**31 else None
+    if done is None or not done.rowcount:  # type: ignore[attr-defined]
+        raise NotFound(f"用户“{login}”没有编号为 {token_id} 的有效访问令牌",
+                       code="token_not_found")
+    audit(session, at, actor or login, "token_revoked", login, {"id": token_id})
 
 
 # Built once: the statement of every API request (building it anew costs more than running it).
 _TOKEN_USER = (
-    select(api_tokens.c.id, api_tokens.c.last_used_at, users.c.login, users.c.role,
-           users.c.name, users.c.unit_code, users.c.active, user_grids.c.grid_code)
+    select(api_tokens.c.id, api_tokens.c.last_used_at, api_tokens.c.expires_at, users.c.login,
+           users.c.role, users.c.name, users.c.unit_code, users.c.active, user_grids.c.grid_code)
     .join(users, users.c.login == api_tokens.c.login)
     .outerjoin(user_grids, user_grids.c.login == users.c.login)
     .where(api_tokens.c.token_hash == bindparam("token_hash"), api_tokens.c.revoked_at.is_(None))
@@ -213,18 +355,27 @@ _TOKEN_USER = (
 
 @dataclass(frozen=True)
 class TokenUser:
-    """The active user a bearer token signs in, and when the token was last noted in use."""
+    """The active user a bearer token signs in, when the token was last noted in use, and
+    when it expires."""
 
     principal: Principal
     token_id: int
     last_used_at: datetime | None
+    expires_at: datetime | None = None
 
     def due_for_note(self, at: datetime) -> bool:
         return self.last_used_at is None or at - self.last_used_at >= TOKEN_USE_RESOLUTION
 
+    def check(self, at: datetime) -> TokenUser:
+        """This, unless the token has expired at ``at``."""
+        if self.expires_at is not None and at >= self.expires_at:
+            raise AuthenticationFailed("访问令牌已过期", code="invalid_token")
+        return self
+
 
 def token_user(session: Session, token: str) -> TokenUser:
-    """Who ``token`` signs in, in one read (the token's user and grids).
+    """Who ``token`` signs in, in one read (the token's user and grids); the caller checks
+    its expiry (:meth:`TokenUser.check`).
 
     Tokens are looked up by their SHA-256: a token is 256 random bits, so unlike a password it
     needs no slow hash to resist guessing, and a keyed lookup finds it in the index."""
@@ -234,7 +385,7 @@ def token_user(session: Session, token: str) -> TokenUser:
     row = rows[0]
     grids = frozenset(r.grid_code for r in rows if r.grid_code is not None)
     return TokenUser(Principal(row.login, Role(row.role), row.name, row.unit_code, grids),
-                     row.id, row.last_used_at)
+                     row.id, row.last_used_at, row.expires_at)
 
 
 def note_token_use(engine: Engine, token_id: int, at: datetime) -> None:
@@ -247,7 +398,7 @@ def note_token_use(engine: Engine, token_id: int, at: datetime) -> None:
 
 def principal_for_token(session: Session, token: str, at: datetime) -> Principal:
     """The active user ``token`` signs in at ``at`` (its use noted when due)."""
-    found = token_user(session, token)
+    found = token_user(session, token).check(at)
     if found.due_for_note(at):
         bind = session.get_bind()
         note_token_use(bind if isinstance(bind, Engine) else bind.engine, found.token_id, at)

@@ -107,6 +107,37 @@ api_tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_used_at", UTCDateTime, nullable=True),
     Column("revoked_at", UTCDateTime, nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),  # None: until revoked
+)
+
+user_sessions = Table(
+    # browser sessions: the signed cookie carries a random id, this table its SHA-256; signing
+    # out deletes the row, a password change or disabling the account deletes all of the user's
+    "user_sessions", metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("login", String(64), ForeignKey("users.login"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("client", String(64), nullable=True),
+)
+
+login_failures = Table(
+    # failed logins of the last hour (unknown logins too), by account and source address
+    "login_failures", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("login", String(64), nullable=False),
+    Column("address", String(64), nullable=False),
+    Index("ix_login_failures_login_at", "login", "at"),
+    Index("ix_login_failures_address_at", "address", "at"),
+)
+
+login_addresses = Table(
+    # where each account last signed in successfully from (spared the slow-down under attack)
+    "login_addresses", metadata,
+    Column("login", String(64), ForeignKey("users.login"), primary_key=True),
+    Column("address", String(64), primary_key=True),
+    Column("last_login_at", UTCDateTime, nullable=False),
 )
 
 api_keys = Table(

@@ -7,9 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from xiuhua.api.deps import NowDep, client_address
+from xiuhua.api.deps import NowDep, end_session, sign_in, start_session
 from xiuhua.domain.errors import AuthenticationFailed, DomainError
-from xiuhua.services import accounts
 from xiuhua.web.pages import CSRF_FIELD, PageRoute, check_csrf, flash, render, safe_next, see_other
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -49,28 +48,28 @@ def _form_errors(request: Request, form: dict[str, str]) -> dict[str, str]:
 
 
 @router.post("/login")
-def login(request: Request, now: NowDep, form: FormData) -> Response:
-    """Check the password; success starts a fresh session, failure shows why by the field."""
+async def login(request: Request, now: NowDep, form: FormData) -> Response:
+    """Check the password; success starts a fresh session, failure shows why by the field
+    (one message for every refused login: it tells nothing of which accounts exist)."""
     values = {"username": form.get("username", "").strip()[:64], "next": form.get("next", "")}
     errors = _form_errors(request, form)
     if errors:
         return _login_page(request, values, errors)
     try:
-        user = accounts.authenticate(request.app.state.engine, values["username"],
-                                     form["password"][:256], now, client_address(request))
+        user = await sign_in(request, values["username"], form["password"][:256], now)
     except AuthenticationFailed as exc:
         return _login_page(request, values, {"password": exc.message})
-    request.session.clear()
-    request.session["login"] = user.login
+    await start_session(request, user, now)
     return see_other(safe_next(values["next"]))
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
+async def logout(request: Request, now: NowDep) -> Response:
+    """Sign out (the form's CSRF token required): the session ends server-side."""
     try:
         await check_csrf(request)
     except DomainError:
         return see_other("/")
-    request.session.clear()
+    await end_session(request, now)
     flash(request, "您已退出登录")
     return see_other("/login")

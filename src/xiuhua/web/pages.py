@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from xiuhua.api.deps import CSRF_HEADER, SAFE_METHODS, ReaderDep, csrf_token
+from xiuhua.api.deps import CSRF_HEADER, SAFE_METHODS, ReaderDep, csrf_token, session_id
 from xiuhua.domain.access import Principal
 from xiuhua.domain.calendar import SHANGHAI, TimeLimit
 from xiuhua.domain.choices import Role
@@ -168,7 +168,8 @@ async def page_user(request: Request, session: ReaderDep) -> Principal:
     if request.method not in SAFE_METHODS:
         await check_csrf(request)
     try:
-        user = accounts.principal(session, str(login))
+        user = accounts.session_principal(session, str(login), session_id(request),
+                                          request.app.state.clock())
     except (NotFound, AuthenticationFailed):
         request.session.clear()
         raise LoginRequired from None

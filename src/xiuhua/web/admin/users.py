@@ -135,14 +135,12 @@ def user_page(request: Request, session: SessionDep, city: CityDep, user: AdminU
 def change_user(request: Request, session: SessionDep, city: CityDep, now: NowDep,
                 user: AdminUser, form: PostedForm, login: str) -> Response:
     """Name, role, unit and grids (the password stays as it is)."""
-    account = _account(session, login)
+    _account(session, login)
     values = {k: text(form, k) for k in ("name", "role", "unit", "grids")}
     try:
         in_savepoint(session, accounts.add_user, login, _role(values["role"]), now,
                      name=values["name"] or None, unit_code=values["unit"] or None,
-                     grids=_grids(form), actor=user.login)
-        if not account["active"]:  # saving an account re-activates it: keep it disabled
-            in_savepoint(session, accounts.disable_user, login, now, actor=user.login)
+                     grids=_grids(form), actor=user.login, keep_disabled=True)
     except DomainError as exc:
         return page(request, "admin/user.html",
                       _user_context(session, city, login, values, _refusal(exc, "role")))
@@ -162,7 +160,7 @@ def reset_password(request: Request, session: SessionDep, city: CityDep, now: No
     except DomainError as exc:
         return page(request, "admin/user.html",
                       _user_context(session, city, login, None, {"password": exc.message}))
-    flash(request, f"用户 {login} 的密码已重置，登录锁定已解除")
+    flash(request, f"用户 {login} 的密码已重置，登录锁定已解除，其已登录的会话与访问令牌均已失效")
     return see_other(f"/admin/users/{login}")
 
 
