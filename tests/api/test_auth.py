@@ -176,6 +176,16 @@ def test_a_browser_login_from_another_site_is_refused(api: Api) -> None:
     assert own.status_code == 200
 
 
+def test_with_a_public_base_url_a_forged_host_does_not_pass_the_origin_check(api: Api) -> None:
+    api.client.app.state.settings.public_base_url = "https://cg.example.gov.cn"  # type: ignore[attr-defined]
+    form = {"username": "acceptor01", "password": PASSWORD}
+    forged = api.client.post("/api/v1/auth/login", data=form,
+                             headers={"Origin": "https://evil.example", "Host": "evil.example"})
+    assert forged.status_code == 403 and forged.json()["code"] == "csrf_failed"
+    own = api.client.post("/api/v1/auth/login", data=form, headers={"Origin": "https://cg.example.gov.cn"})
+    assert own.status_code == 200
+
+
 def test_logout_needs_the_sessions_csrf_header(api: Api) -> None:
     _, csrf = browser_login(api)
     refused = api.client.post("/api/v1/auth/logout")

@@ -282,11 +282,13 @@ def check_origin(request: Request) -> None:
     """A browser's request must come from a page of this site: the host name of its ``Origin``
     (or, without one, its ``Referer``) must be the one it was sent to (``Host``; ports are not
     compared: nginx passes ``$host`` without one). Requests with neither header are not from a
-    browser's form and pass (browsers send ``Origin`` with every POST)."""
+    browser's form and pass (browsers send ``Origin`` with every POST). With
+    XIUHUA_PUBLIC_BASE_URL set, its host is the expected one, not the client's Host header."""
     source = request.headers.get("origin") or request.headers.get("referer")
     if source is None:
         return
-    sent_to = _hostname("//" + request.headers.get("host", ""))
+    base = request.app.state.settings.public_base_url
+    sent_to = _hostname(base) if base else _hostname("//" + request.headers.get("host", ""))
     if sent_to is None or _hostname(source) != sent_to:
         raise PermissionDenied("请求来源不是本站页面，已拒绝", code="csrf_failed")
 
