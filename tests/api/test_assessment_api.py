@@ -3,6 +3,8 @@ every figure, manual entries, reward bands and publishing, each with its permiss
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +15,8 @@ from tests.api.test_cases_api import jpeg, upload
 from tests.factories import CITY, COMM_A, grid_code
 from tests.unit.test_assessment import OCTOBER_UNITS, History, assert_rows, build_history, by_key
 from xiuhua.domain.assessment import MEASURES
+from xiuhua.domain.errors import InvalidInput
+from xiuhua.services import assessment as service
 from xiuhua.store.cases import insert_cases
 from xiuhua.store.db import transaction
 from xiuhua.store.tables import audit_log
@@ -181,3 +185,32 @@ def test_leaders_set_the_reward_bands_of_the_year(api: Api, history: History) ->
     assert r.status_code == 422 and r.json()["code"] == "invalid_reward_bands" and len(r.json()["problems"]) == 1
     r = api.client.put(f"{API}/2026/reward-bands", json=bands, headers=api.auth("shift01"))
     assert r.status_code == 403
+
+
+def test_reward_bands_out_of_bounds_are_refused_not_stored(api: Api, history: History) -> None:
+    good = {"rank_from": 1, "rank_to": 1, "amount": 1000}
+    wrong: list[tuple[str, list[Any] | str]] = [
+        ("huge rank", [{**good, "rank_to": 10**30}]),
+        ("huge first rank", [{**good, "rank_from": 10**30, "rank_to": 10**30}]),
+        ("infinite amount", '[{"rank_from": 1, "rank_to": 1, "amount": Infinity}]'),
+        ("minus infinity", '[{"rank_from": 1, "rank_to": 1, "amount": -Infinity}]'),
+        ("not a number", '[{"rank_from": 1, "rank_to": 1, "amount": NaN}]'),
+        ("huge amount", [{**good, "amount": 1e300}]),
+    ]
+    for what, body in wrong:
+        content = body if isinstance(body, str) else json.dumps(body)
+        r = api.client.put(f"{API}/2026/reward-bands", content=content,
+                           headers={**api.auth("admin01"), "Content-Type": "application/json"})
+        assert r.status_code == 422, (what, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+    units = get(api, "/2026", "leader01")["units"]  # nothing was stored: the figures still render
+    assert all(u["reward"] is None for u in units)
+
+
+def test_reward_bands_from_a_file_are_bounded_too(api: Api, history: History, tmp_path: Path) -> None:
+    path = tmp_path / "bands.csv"
+    for row in ("2026,1,1,inf", "2026,1,1,nan", f"2026,1,{10**30},100", "2026,1,1,1e300"):
+        path.write_text(f"period,rank_from,rank_to,amount\n{row}\n", encoding="utf-8")
+        with transaction(api.engine) as session, pytest.raises(InvalidInput) as refused:
+            service.import_reward_bands(session, path, api.clock(), "admin01")
+        assert refused.value.code == "invalid_reward_bands", row

@@ -159,3 +159,13 @@ def test_bad_limits_and_calendars_are_refused(api: Api) -> None:
                    calendar="lunar") == "unknown_calendar"
     assert problem(api, "/calendar/deadline", 422, start="Friday", limit="4wh") == \
         "invalid_datetime"
+
+
+def test_dates_beyond_the_supported_years_are_refused_not_a_server_error(api: Api) -> None:
+    for start in ("9999-12-31T17:00:00", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00",
+                  "0001-01-01T00:00:00", "2201-01-01T00:00:00", "1899-12-31T23:00:00"):
+        assert problem(api, "/calendar/deadline", 422, start=start, limit="4wh") == "date_out_of_range", start
+    for bounds in ({"from": "9999-12-31"}, {"from": "0001-01-01"}, {"to": "9999-12-31"},
+                   {"from": "2200-12-20", "to": "2201-01-02"}):
+        assert problem(api, "/calendar", 422, **bounds) == "date_out_of_range", bounds
+    assert get(api, "/calendar/deadline", start="2200-12-31T08:00:00", limit="4wh")["deadline"].startswith("2200-")

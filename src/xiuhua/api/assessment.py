@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from xiuhua.api.deps import CityDep, CurrentUser, NowDep, SessionDep, SettingsDep, client_address
 from xiuhua.api.schemas import Problem
 from xiuhua.domain.access import Principal
-from xiuhua.domain.assessment import RewardBand
+from xiuhua.domain.assessment import MAX_BAND_AMOUNT, MAX_BAND_RANK, RewardBand
 from xiuhua.domain.choices import Role
 from xiuhua.domain.errors import PermissionDenied
 from xiuhua.reports import MEDIA_TYPES, render_report, report_filename
@@ -125,9 +125,10 @@ def publish(request: Request, session: SessionDep, city: CityDep, settings: Sett
 
 
 class BandIn(BaseModel):
-    rank_from: int = Field(ge=1)
-    rank_to: int = Field(ge=1)
-    amount: float = Field(description="金额（元），负数为扣减")
+    rank_from: int = Field(ge=1, le=MAX_BAND_RANK)
+    rank_to: int = Field(ge=1, le=MAX_BAND_RANK)
+    amount: float = Field(ge=-MAX_BAND_AMOUNT, le=MAX_BAND_AMOUNT, allow_inf_nan=False,
+                          description="金额（元），负数为扣减")
     note: str | None = Field(None, max_length=200)
 
 

@@ -272,6 +272,10 @@ class Entry:
     points: float
 
 
+MAX_BAND_RANK = 10_000  # more ranks than any city has handling units
+MAX_BAND_AMOUNT = 1e9  # yuan, either way
+
+
 @dataclass(frozen=True)
 class RewardBand:
     """以奖代补: ``amount`` (yuan; negative for a penalty) for ranks rank_from..rank_to."""
