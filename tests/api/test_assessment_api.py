@@ -164,7 +164,8 @@ def test_leaders_publish_a_month_and_later_entries_become_adjustments(api: Api, 
     assert post(api, "/2026-10/publish", "admin01", status=422)["code"] == "already_published"
     late = post(api, "/entries", "shift01", entry(points=3), status=201)
     assert (late["booked_period"], late["adjusts"]) == ("2026-11", "2026-10")
-    assert get(api, "/2026-10", "handler_zf") == published
+    assert get(api, "/2026-10", "leader01") == published
+    assert get(api, "/2026-10", "handler_zf") == {**published, "inspectors": [], "staff": []}  # no people's rows
     api.clock.set("2026-12-01 08:00")
     november = get(api, "/2026-11", "leader01")
     assert [a["id"] for a in november["adjustments"]] == [late["id"]]
@@ -214,3 +215,62 @@ def test_reward_bands_from_a_file_are_bounded_too(api: Api, history: History, tm
         with transaction(api.engine) as session, pytest.raises(InvalidInput) as refused:
             service.import_reward_bands(session, path, api.clock(), "admin01")
         assert refused.value.code == "invalid_reward_bands", row
+
+
+# --- people's figures: the center, leaders and admins; an inspector their own row ----------------
+
+ALL = None
+PEOPLE_VIEWS: dict[str, tuple[list[str], list[str]] | None] = {  # login -> the people's rows they see
+    "leader01": ALL, "admin01": ALL, "dispatcher01": ALL, "shift01": ALL, "acceptor01": ALL,
+    "inspector01": (["inspector01"], []), "inspector02": (["inspector02"], []),  # their own row
+    "handler_hw": ([], []), "leader_hw": ([], []),  # units and regions only
+}
+
+
+def people_names(api: Api) -> dict[str, str]:
+    figures = get(api, "/2026-10", "leader01")
+    return {r["login"]: r["name"] for r in figures["inspectors"] + figures["staff"] if r["name"]}
+
+
+def test_peoples_figures_in_the_json_only_for_those_who_may_see_them(api: Api, history: History) -> None:
+    everyone = get(api, "/2026-10", "leader01")
+    assert len(everyone["inspectors"]) == 2 and len(everyone["staff"]) >= 2
+    for login, view in PEOPLE_VIEWS.items():
+        figures = get(api, "/2026-10", login)
+        seen = ([r["login"] for r in figures["inspectors"]], [r["login"] for r in figures["staff"]])
+        assert seen == (view or ([r["login"] for r in everyone["inspectors"]],
+                                 [r["login"] for r in everyone["staff"]])), login
+        assert figures["units"] == everyone["units"] and figures["regions"] == everyone["regions"], login
+
+
+def test_peoples_figures_in_the_workbook_as_in_the_json(api: Api, history: History) -> None:
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    for login in PEOPLE_VIEWS:
+        r = api.client.get(f"{API}/2026-10/workbook.xlsx", headers=api.auth(login))
+        assert r.status_code == 200, r.text
+        book = load_workbook(BytesIO(r.content))
+        figures = get(api, "/2026-10", login)
+        for sheet, key in (("监督员", "inspectors"), ("指挥中心人员", "staff")):
+            logins = [row[0] for row in book[sheet].iter_rows(min_row=2, values_only=True)]
+            assert logins == [p["login"] for p in figures[key]], (login, sheet)
+        assert book["处置单位"].max_row > 1, login
+    names = people_names(api)
+    r = api.client.get(f"{API}/2026-10/workbook.xlsx", headers=api.auth("handler_hw"))
+    cells = {str(c) for ws in load_workbook(BytesIO(r.content)).worksheets
+             for row in ws.iter_rows(values_only=True) for c in row if c is not None}
+    assert not cells & (set(names) | set(names.values())), "a person's login or name in a unit's workbook"
+
+
+def test_the_circular_names_no_person_for_unit_staff(api: Api, history: History) -> None:
+    import zipfile
+    from io import BytesIO
+
+    names = people_names(api)
+    for login in ("handler_hw", "inspector01"):
+        r = api.client.get(f"{API}/2026-10/circular.docx", headers=api.auth(login))
+        assert r.status_code == 200, r.text
+        text = zipfile.ZipFile(BytesIO(r.content)).read("word/document.xml").decode()
+        assert not [n for n in {*names, *names.values()} - {login} if n in text], login

@@ -24,7 +24,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
-from xiuhua.domain.assessment import MIN_YEAR, AssessmentConfig, Period
+from xiuhua.domain.access import Principal
+from xiuhua.domain.assessment import MIN_YEAR, AssessmentConfig, Period, scoped_figures
 from xiuhua.domain.calendar import SHANGHAI
 from xiuhua.domain.choices import RegionLevel, Role
 from xiuhua.domain.city import City
@@ -279,8 +280,10 @@ def trend(session: Session, city: City, period: Period, config: AssessmentConfig
             for m in trend_months(period, at)]
 
 
-def workbook(session: Session, city: City, period_text: str, config: AssessmentConfig, at: datetime) -> bytes:
-    """The period's workbook (.xlsx bytes)."""
+def workbook(session: Session, city: City, period_text: str, config: AssessmentConfig, at: datetime,
+             viewer: Principal | None = None) -> bytes:
+    """The period's workbook (.xlsx bytes), with the people's figures ``viewer`` may see."""
     period = Period.parse(period_text)
     figures = assess_period(session, city, period.label, config, at)
-    return workbook_bytes(figures, trend(session, city, period, config, at, {period.label: figures}))
+    return workbook_bytes(scoped_figures(figures, viewer),
+                          trend(session, city, period, config, at, {period.label: figures}))

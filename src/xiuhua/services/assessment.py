@@ -24,7 +24,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from xiuhua.config import get_settings
-from xiuhua.domain.access import UNIT_STAFF, Principal
+from xiuhua.domain.access import PEOPLE_SUBJECTS, UNIT_STAFF, Principal, sees_person_figures
 from xiuhua.domain.assessment import (
     ASSESSED_ACTIONS,
     HISTORY_ACTIONS,
@@ -50,7 +50,7 @@ from xiuhua.domain.assessment import (
     summarize,
 )
 from xiuhua.domain.calendar import SHANGHAI, day_start, local_day
-from xiuhua.domain.choices import RegionLevel, Role, UnitKind
+from xiuhua.domain.choices import RegionLevel, UnitKind
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import (
     ActionRefused,
@@ -242,7 +242,7 @@ def may_drill(user: Principal, subject: str, code: str) -> None:
         return
     if subject == "units" and user.role in UNIT_STAFF and user.unit_code == code:
         return
-    if subject == "inspectors" and user.role is Role.INSPECTOR and user.login == code:
+    if subject in PEOPLE_SUBJECTS and sees_person_figures(user, subject, code):
         return
     raise PermissionDenied("只能查看本单位（本人）考核数据所依据的案件", code="permission_denied")
 
