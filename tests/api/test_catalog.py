@@ -3,6 +3,7 @@ taxonomy with its time limits, the working calendar and deadlines."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from shapely.geometry import shape
 
 from tests.api.conftest import Api
 from tests.factories import COMM_A, COMM_B, STREET, center, grid_code
+from xiuhua.domain.calendar import UnofficialYearWarning
 from xiuhua.domain.geo import CoordSys, wgs84_to_gcj02
 
 
@@ -168,4 +170,7 @@ def test_dates_beyond_the_supported_years_are_refused_not_a_server_error(api: Ap
     for bounds in ({"from": "9999-12-31"}, {"from": "0001-01-01"}, {"to": "9999-12-31"},
                    {"from": "2200-12-20", "to": "2201-01-02"}):
         assert problem(api, "/calendar", 422, **bounds) == "date_out_of_range", bounds
-    assert get(api, "/calendar/deadline", start="2200-12-31T08:00:00", limit="4wh")["deadline"].startswith("2200-")
+    with warnings.catch_warnings():  # 2200 has no official holiday schedule: a guess, with a warning
+        warnings.simplefilter("ignore", UnofficialYearWarning)
+        last = get(api, "/calendar/deadline", start="2200-12-31T08:00:00", limit="4wh")
+    assert last["deadline"].startswith("2200-12-31")
