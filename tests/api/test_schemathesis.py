@@ -54,7 +54,7 @@ def test_no_input_produces_a_server_error(fuzz_schema: tuple[Any, str]) -> None:
 EXTREMES = ("9999-12-31T00:00:00", "0001-01-01T00:00:00", "9999-12-31T23:59:59-12:00",
             "0001-01-01T00:00:00+14:00", "9999-12-31T17:00:00", "9999-12-31", "0001-01-01", "²", "٣", "１",
             str(10**30), str(-(10**30)), "Infinity", "-Infinity", "NaN", "1e309")
-PERIOD_EXTREMES = ("9999", "0001", "9999Q4", "0001-01", "9999-12")
+PERIOD_EXTREMES = ("9999", "0001", "9999Q4", "0001-01", "9999-12", "2999-12", "2999Q4", "1949-01", "1949")
 # a valid value for the parameters an operation requires, so that the extreme one is reached
 REQUIRED = {"start": "2026-10-16T17:00:00", "limit": "4wh", "measure": "closed", "case_no": "x",
             "fmt": "json", "period": "2026-10", "subject": "units", "code": "U-HW"}
