@@ -4,10 +4,13 @@ every figure, manual entries, reward bands and publishing, each with its permiss
 from __future__ import annotations
 
 import json
+import zipfile
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from tests.api.conftest import USERS, Api
@@ -244,10 +247,6 @@ def test_peoples_figures_in_the_json_only_for_those_who_may_see_them(api: Api, h
 
 
 def test_peoples_figures_in_the_workbook_as_in_the_json(api: Api, history: History) -> None:
-    from io import BytesIO
-
-    from openpyxl import load_workbook
-
     for login in PEOPLE_VIEWS:
         r = api.client.get(f"{API}/2026-10/workbook.xlsx", headers=api.auth(login))
         assert r.status_code == 200, r.text
@@ -265,9 +264,6 @@ def test_peoples_figures_in_the_workbook_as_in_the_json(api: Api, history: Histo
 
 
 def test_the_circular_names_no_person_for_unit_staff(api: Api, history: History) -> None:
-    import zipfile
-    from io import BytesIO
-
     names = people_names(api)
     for login in ("handler_hw", "inspector01"):
         r = api.client.get(f"{API}/2026-10/circular.docx", headers=api.auth(login))
