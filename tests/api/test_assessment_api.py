@@ -3,9 +3,14 @@ every figure, manual entries, reward bands and publishing, each with its permiss
 
 from __future__ import annotations
 
+import json
+import zipfile
+from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from tests.api.conftest import USERS, Api
@@ -13,6 +18,8 @@ from tests.api.test_cases_api import jpeg, upload
 from tests.factories import CITY, COMM_A, grid_code
 from tests.unit.test_assessment import OCTOBER_UNITS, History, assert_rows, build_history, by_key
 from xiuhua.domain.assessment import MEASURES
+from xiuhua.domain.errors import InvalidInput
+from xiuhua.services import assessment as service
 from xiuhua.store.cases import insert_cases
 from xiuhua.store.db import transaction
 from xiuhua.store.tables import audit_log
@@ -160,7 +167,8 @@ def test_leaders_publish_a_month_and_later_entries_become_adjustments(api: Api, 
     assert post(api, "/2026-10/publish", "admin01", status=422)["code"] == "already_published"
     late = post(api, "/entries", "shift01", entry(points=3), status=201)
     assert (late["booked_period"], late["adjusts"]) == ("2026-11", "2026-10")
-    assert get(api, "/2026-10", "handler_zf") == published
+    assert get(api, "/2026-10", "leader01") == published
+    assert get(api, "/2026-10", "handler_zf") == {**published, "inspectors": [], "staff": []}  # no people's rows
     api.clock.set("2026-12-01 08:00")
     november = get(api, "/2026-11", "leader01")
     assert [a["id"] for a in november["adjustments"]] == [late["id"]]
@@ -181,3 +189,84 @@ def test_leaders_set_the_reward_bands_of_the_year(api: Api, history: History) ->
     assert r.status_code == 422 and r.json()["code"] == "invalid_reward_bands" and len(r.json()["problems"]) == 1
     r = api.client.put(f"{API}/2026/reward-bands", json=bands, headers=api.auth("shift01"))
     assert r.status_code == 403
+
+
+def test_reward_bands_out_of_bounds_are_refused_not_stored(api: Api, history: History) -> None:
+    good = {"rank_from": 1, "rank_to": 1, "amount": 1000}
+    wrong: list[tuple[str, list[Any] | str]] = [
+        ("huge rank", [{**good, "rank_to": 10**30}]),
+        ("huge first rank", [{**good, "rank_from": 10**30, "rank_to": 10**30}]),
+        ("infinite amount", '[{"rank_from": 1, "rank_to": 1, "amount": Infinity}]'),
+        ("minus infinity", '[{"rank_from": 1, "rank_to": 1, "amount": -Infinity}]'),
+        ("not a number", '[{"rank_from": 1, "rank_to": 1, "amount": NaN}]'),
+        ("huge amount", [{**good, "amount": 1e300}]),
+    ]
+    for what, body in wrong:
+        content = body if isinstance(body, str) else json.dumps(body)
+        r = api.client.put(f"{API}/2026/reward-bands", content=content,
+                           headers={**api.auth("admin01"), "Content-Type": "application/json"})
+        assert r.status_code == 422, (what, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+    units = get(api, "/2026", "leader01")["units"]  # nothing was stored: the figures still render
+    assert all(u["reward"] is None for u in units)
+
+
+def test_reward_bands_from_a_file_are_bounded_too(api: Api, history: History, tmp_path: Path) -> None:
+    path = tmp_path / "bands.csv"
+    for row in ("2026,1,1,inf", "2026,1,1,nan", f"2026,1,{10**30},100", "2026,1,1,1e300"):
+        path.write_text(f"period,rank_from,rank_to,amount\n{row}\n", encoding="utf-8")
+        with transaction(api.engine) as session, pytest.raises(InvalidInput) as refused:
+            service.import_reward_bands(session, path, api.clock(), "admin01")
+        assert refused.value.code == "invalid_reward_bands", row
+
+
+# --- people's figures: the center, leaders and admins; an inspector their own row ----------------
+
+ALL = None
+PEOPLE_VIEWS: dict[str, tuple[list[str], list[str]] | None] = {  # login -> the people's rows they see
+    "leader01": ALL, "admin01": ALL, "dispatcher01": ALL, "shift01": ALL, "acceptor01": ALL,
+    "inspector01": (["inspector01"], []), "inspector02": (["inspector02"], []),  # their own row
+    "handler_hw": ([], []), "leader_hw": ([], []),  # units and regions only
+}
+
+
+def people_names(api: Api) -> dict[str, str]:
+    figures = get(api, "/2026-10", "leader01")
+    return {r["login"]: r["name"] for r in figures["inspectors"] + figures["staff"] if r["name"]}
+
+
+def test_peoples_figures_in_the_json_only_for_those_who_may_see_them(api: Api, history: History) -> None:
+    everyone = get(api, "/2026-10", "leader01")
+    assert len(everyone["inspectors"]) == 2 and len(everyone["staff"]) >= 2
+    for login, view in PEOPLE_VIEWS.items():
+        figures = get(api, "/2026-10", login)
+        seen = ([r["login"] for r in figures["inspectors"]], [r["login"] for r in figures["staff"]])
+        assert seen == (view or ([r["login"] for r in everyone["inspectors"]],
+                                 [r["login"] for r in everyone["staff"]])), login
+        assert figures["units"] == everyone["units"] and figures["regions"] == everyone["regions"], login
+
+
+def test_peoples_figures_in_the_workbook_as_in_the_json(api: Api, history: History) -> None:
+    for login in PEOPLE_VIEWS:
+        r = api.client.get(f"{API}/2026-10/workbook.xlsx", headers=api.auth(login))
+        assert r.status_code == 200, r.text
+        book = load_workbook(BytesIO(r.content))
+        figures = get(api, "/2026-10", login)
+        for sheet, key in (("监督员", "inspectors"), ("指挥中心人员", "staff")):
+            logins = [row[0] for row in book[sheet].iter_rows(min_row=2, values_only=True)]
+            assert logins == [p["login"] for p in figures[key]], (login, sheet)
+        assert book["处置单位"].max_row > 1, login
+    names = people_names(api)
+    r = api.client.get(f"{API}/2026-10/workbook.xlsx", headers=api.auth("handler_hw"))
+    cells = {str(c) for ws in load_workbook(BytesIO(r.content)).worksheets
+             for row in ws.iter_rows(values_only=True) for c in row if c is not None}
+    assert not cells & (set(names) | set(names.values())), "a person's login or name in a unit's workbook"
+
+
+def test_the_circular_names_no_person_for_unit_staff(api: Api, history: History) -> None:
+    names = people_names(api)
+    for login in ("handler_hw", "inspector01"):
+        r = api.client.get(f"{API}/2026-10/circular.docx", headers=api.auth(login))
+        assert r.status_code == 200, r.text
+        text = zipfile.ZipFile(BytesIO(r.content)).read("word/document.xml").decode()
+        assert not [n for n in {*names, *names.values()} - {login} if n in text], login

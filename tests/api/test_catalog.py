@@ -3,6 +3,7 @@ taxonomy with its time limits, the working calendar and deadlines."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from shapely.geometry import shape
 
 from tests.api.conftest import Api
 from tests.factories import COMM_A, COMM_B, STREET, center, grid_code
+from xiuhua.domain.calendar import UnofficialYearWarning
 from xiuhua.domain.geo import CoordSys, wgs84_to_gcj02
 
 
@@ -159,3 +161,16 @@ def test_bad_limits_and_calendars_are_refused(api: Api) -> None:
                    calendar="lunar") == "unknown_calendar"
     assert problem(api, "/calendar/deadline", 422, start="Friday", limit="4wh") == \
         "invalid_datetime"
+
+
+def test_dates_beyond_the_supported_years_are_refused_not_a_server_error(api: Api) -> None:
+    for start in ("9999-12-31T17:00:00", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00",
+                  "0001-01-01T00:00:00", "2201-01-01T00:00:00", "1899-12-31T23:00:00"):
+        assert problem(api, "/calendar/deadline", 422, start=start, limit="4wh") == "date_out_of_range", start
+    for bounds in ({"from": "9999-12-31"}, {"from": "0001-01-01"}, {"to": "9999-12-31"},
+                   {"from": "2200-12-20", "to": "2201-01-02"}):
+        assert problem(api, "/calendar", 422, **bounds) == "date_out_of_range", bounds
+    with warnings.catch_warnings():  # 2200 has no official holiday schedule: a guess, with a warning
+        warnings.simplefilter("ignore", UnofficialYearWarning)
+        last = get(api, "/calendar/deadline", start="2200-12-31T08:00:00", limit="4wh")
+    assert last["deadline"].startswith("2200-12-31")

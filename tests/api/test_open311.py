@@ -330,3 +330,33 @@ def test_listing_filters_and_pages(api: Api) -> None:
     root = xml_of(api.client.get(f"{BASE}/requests.xml?service_code=06012"))
     assert [r.findtext("service_request_id") for r in root.findall("request")] == [road]
     assert json.loads(api.client.get(f"{BASE}/requests.json?service_code=09003").text) == []
+
+
+def spec_xml_error(response: httpx.Response, status: int) -> str:
+    """The error in the spec's XML form; returns its description."""
+    assert response.status_code == status, response.text
+    root = xml_of(response)
+    assert root.tag == "errors" and root.findtext("error/code") == str(status)
+    return root.findtext("error/description") or ""
+
+
+EXTREMES = [
+    ("start_date", "9999-12-31T00:00:00"), ("end_date", "0001-01-01T00:00:00"),
+    ("start_date", "9999-12-31T23:59:59-12:00"), ("end_date", "0001-01-01T00:00:00+14:00"),
+    ("start_date", "0001-01-01T00:00:00%2B14:00"), ("end_date", "9999-12-31T23:59:59-12:00"),
+    ("updated_after", "9999-12-31T23:59:59-12:00"), ("updated_before", "0001-01-01T00:00:00%2B14:00"),
+    ("start_date", "1899-12-31T00:00:00Z"), ("end_date", "2201-01-01T00:00:00Z"),
+    ("page_size", "²"), ("page_size", "٣"), ("page", "１"), ("page", "99999999999999999999999"),
+    ("page_size", "%2B5"), ("page", "0x10"),
+]
+
+
+def test_extreme_values_are_400_in_the_spec_format_never_a_server_error(api: Api) -> None:
+    for name, value in EXTREMES:
+        for fmt in ("json", "xml"):
+            response = api.client.get(f"{BASE}/requests.{fmt}?{name}={value}")
+            description = (spec_error(response, 400) if fmt == "json" else spec_xml_error(response, 400))
+            assert name in description, (name, value, description)
+    both = f"{BASE}/requests.json?start_date=2200-12-31T00:00:00%2B14:00&end_date=2200-12-31T23:59:59-12:00"
+    assert api.client.get(both).status_code in (200, 400)  # the last day of the range still answers
+    assert api.client.get(f"{BASE}/requests.json?start_date=2026-10-01T00:00:00%2B14:00").status_code == 200

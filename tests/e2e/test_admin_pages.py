@@ -305,3 +305,10 @@ def test_the_admin_pages_fit_a_phone_screen(phone: Visit, server: Server) -> Non
         assert width <= 380, f"{path} is {width} px wide"
         if name:
             phone.shot(name)
+
+
+def test_page_and_year_numbers_in_digits_int_takes_but_people_do_not_type_are_ignored(api: Api) -> None:
+    """``"²".isdigit()`` is true yet ``int("²")`` fails: such numbers fall back, never a 500."""
+    for odd in ("²", "٣", "１", "1_000", str(10**30)):
+        admin_page(api, f"/admin/units?page={odd}")  # the first page
+        admin_page(api, f"/admin/calendar?year={odd}")  # this year

@@ -191,6 +191,19 @@ def test_the_circular_downloads_with_the_browser_session(api: Api, october: Hist
     assert r.status_code == 200 and r.content[:2] == b"PK"
 
 
+def test_peoples_figures_on_the_page_only_for_the_center_and_leaders(api: Api, october: History) -> None:
+    """The same rule as the JSON and the files (domain.access.sees_person_figures)."""
+    sign_in(api.client, "dispatcher01")
+    html = api.client.get("/assessment?period=2026-10").text
+    assert 'id="rank-inspectors"' in html and 'id="rank-staff"' in html and "inspector02" in html
+    for login in ("handler_hw", "leader_hw"):
+        sign_in(api.client, login)
+        html = api.client.get("/assessment?period=2026-10").text
+        assert 'data-unit="U-HW"' in html and "data-region=" in html  # units and regions
+        assert 'id="rank-inspectors"' not in html and 'id="rank-staff"' not in html, login
+        assert not [who for who in ("inspector01", "inspector02", "dispatcher01", "shift01") if who in html], login
+
+
 def test_month_on_month_changes_of_score_and_rank() -> None:
     current = [{"unit_code": "A", "score": 85.5, "rank": 1}, {"unit_code": "B", "score": 70.0, "rank": 2},
                {"unit_code": "C", "score": None, "rank": None}]

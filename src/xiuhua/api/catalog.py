@@ -17,7 +17,7 @@ from shapely.geometry import mapping
 from sqlalchemy import select
 
 from xiuhua.api.deps import CityDep, NowDep, SessionDep, current_principal
-from xiuhua.domain.calendar import SHANGHAI, TimeLimit, WorkCalendar
+from xiuhua.domain.calendar import LAST_YEAR, SHANGHAI, TimeLimit, WorkCalendar, checked_day
 from xiuhua.domain.choices import RegionLevel, UnitKind
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import InvalidInput, NotFound
@@ -279,8 +279,8 @@ def calendar_days(city: CityDep, now: NowDep,
     """Days from ``from`` (default today) to ``to`` (default 30 days on), each a working day
     or not, with statutory holidays, 调休 make-up workdays and the city's own overrides;
     ``official`` is false for years whose State Council schedule is not known yet."""
-    start = date_from or now.astimezone(SHANGHAI).date()
-    stop = date_to or start + timedelta(days=30)
+    start = checked_day(date_from or now.astimezone(SHANGHAI).date(), "from")
+    stop = checked_day(date_to or min(start + timedelta(days=30), date(LAST_YEAR, 12, 31)), "to")
     if stop < start:
         raise InvalidInput("结束日期不能早于开始日期", code="invalid_date_range")
     if (stop - start).days >= MAX_CALENDAR_DAYS:
@@ -306,7 +306,7 @@ def deadline(city: CityDep, start: Annotated[str, Query(max_length=40)],
              calendar: str = "default") -> DeadlineOut:
     """The deadline of a time limit (``4wh``, ``2wd``, ``24h``, ``3d``) from ``start`` (ISO
     8601; without an offset it is Asia/Shanghai time), as the lifecycle computes it."""
-    begin = parse_local(start)
+    begin = parse_local(start, "start")
     parsed = TimeLimit.parse(limit)
     due = city.calendar(calendar).deadline(begin, parsed)
     return DeadlineOut(start=_iso(begin), limit=parsed.text, calendar=calendar, deadline=_iso(due))

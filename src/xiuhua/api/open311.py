@@ -36,9 +36,11 @@ from xiuhua.domain.errors import DomainError, InvalidInput, NotFound, Permission
 from xiuhua.domain.geo import CoordSys
 from xiuhua.domain.lifecycle import Case
 from xiuhua.domain.taxonomy import DEFAULT_URGENCY, URGENCY_LABELS, CaseClass, ClassKind
+from xiuhua.domain.values import whole_number
 from xiuhua.http.urls import absolute_url
 from xiuhua.services import public
 from xiuhua.services.accounts import api_key_name
+from xiuhua.services.calendars import parse_local
 from xiuhua.services.cases import clean_text
 from xiuhua.store import city as city_store
 from xiuhua.store.db import transaction
@@ -347,23 +349,21 @@ def request_item(request: Request, city: City, case: Case, extensions: bool) -> 
 
 
 def _moment(text: str | None, name: str) -> datetime | None:
-    """A w3 datetime parameter; without an offset it is China Standard Time."""
+    """A w3 datetime parameter in the supported years; without an offset it is China Standard
+    Time."""
     if not clean_text(text):
         return None
-    try:
-        moment = datetime.fromisoformat((text or "").strip().replace("z", "Z"))
-    except ValueError:
-        raise InvalidInput(f"{name} 不是有效的 ISO 8601 时间（如 2026-10-01T00:00:00+08:00）",
-                           code="invalid_datetime") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
+    return parse_local((text or "").strip().replace("z", "Z"), name)
 
 
 def _number(text: str | None, name: str, default: int, high: int) -> int:
+    """A whole number 1..high in ASCII digits (:func:`~xiuhua.domain.values.whole_number`)."""
     if not clean_text(text):
         return default
-    if not (text or "").strip().isdigit() or not 1 <= int(text or "0") <= high:
+    value = whole_number(text)
+    if value is None or not 1 <= value <= high:
         raise InvalidInput(f"{name} 须为 1 到 {high} 的整数", code="invalid_number")
-    return int(text or "0")
+    return value
 
 
 def _list(text: str | None, pattern: str = ".*") -> tuple[str, ...] | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from xiuhua.api.deps import CityDep, CurrentUser, NowDep, SessionDep
@@ -20,6 +20,7 @@ from xiuhua.store.case_queries import open_tasks
 
 router = APIRouter(tags=["任务与通知"])
 MAX_TASKS = 1000
+MAX_ID = 2**63 - 1  # a row id the databases can compare with (BIGINT)
 
 
 class TaskOut(BaseModel):
@@ -110,7 +111,7 @@ def _notification(city: City, row: Any) -> NotificationOut:
 @router.get("/notifications", response_model=NotificationPageOut)
 def notification_list(session: SessionDep, city: CityDep, user: CurrentUser,
                       unread: bool = False,
-                      before: Annotated[int | None, Query(ge=1)] = None,
+                      before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                       limit: Annotated[int, Query(ge=1, le=notices.MAX_PAGE)] = 50,
                       ) -> NotificationPageOut:
     """The caller's notifications, newest first: unit staff get their unit's, the center and
@@ -122,6 +123,6 @@ def notification_list(session: SessionDep, city: CityDep, user: CurrentUser,
 
 @router.post("/notifications/{notification_id}/read", response_model=NotificationOut)
 def notification_read(session: SessionDep, city: CityDep, now: NowDep, user: CurrentUser,
-                      notification_id: int) -> NotificationOut:
+                      notification_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> NotificationOut:
     """Mark a notification read (for everyone of its audience)."""
     return _notification(city, notices.mark_read(session, user, notification_id, now))

@@ -5,6 +5,10 @@
 - inspectors see cases in their assigned grids and those they hold a 核实/核查 task for;
 - the public sees only public case views (by tracking code), never personal information.
 A case outside one's scope is answered as if it did not exist (404).
+
+People's assessment figures (inspectors and command-center staff, by name) are for the center
+roles, leaders and admins; an inspector sees their own row only; unit staff see the units' and
+regions' figures only (:func:`sees_person_figures`).
 """
 
 from __future__ import annotations
@@ -52,6 +56,18 @@ def can_see(principal: Principal, case: Case) -> bool:
         in_grid = case.location is not None and case.location.grid_code in principal.grids
         return in_grid or any(t.inspector == principal.login for t in case.tasks)
     return False
+
+
+PEOPLE_SUBJECTS = ("inspectors", "staff")  # assessment subjects that are persons, by login
+
+
+def sees_person_figures(principal: Principal, subject: str, login: str | None) -> bool:
+    """May ``principal`` see the assessment figures of the person ``login`` (a subject in
+    PEOPLE_SUBJECTS)? The center roles, leaders and admins see everyone's; an inspector their
+    own; nobody else any. The JSON, the workbook, the circular and the page all apply this."""
+    if principal.sees_all:
+        return True
+    return subject == "inspectors" and principal.role is Role.INSPECTOR and login == principal.login
 
 
 def mask_phone(phone: str | None) -> str | None:

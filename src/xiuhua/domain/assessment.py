@@ -34,6 +34,7 @@ from functools import cached_property
 from itertools import pairwise
 from typing import Any
 
+from xiuhua.domain.access import PEOPLE_SUBJECTS, Principal, sees_person_figures
 from xiuhua.domain.calendar import SHANGHAI, TimeLimit, WorkCalendar
 from xiuhua.domain.choices import Action, AssignmentEnd, AssignmentKind, CancelReason, Rating, RegionLevel, Role, Source
 from xiuhua.domain.errors import InvalidInput
@@ -272,6 +273,10 @@ class Entry:
     points: float
 
 
+MAX_BAND_RANK = 10_000  # more ranks than any city has handling units
+MAX_BAND_AMOUNT = 1e9  # yuan, either way
+
+
 @dataclass(frozen=True)
 class RewardBand:
     """以奖代补: ``amount`` (yuan; negative for a penalty) for ranks rank_from..rank_to."""
@@ -327,6 +332,21 @@ MEASURES = {"units": UNIT_MEASURES, "regions": REGION_MEASURES, "inspectors": IN
             "staff": STAFF_MEASURES}
 CENTER_ROLES = frozenset({Role.ACCEPTOR, Role.SHIFT_LEADER, Role.DISPATCHER})
 SATISFIED = frozenset({Rating.SATISFIED.value, Rating.BASICALLY_SATISFIED.value})
+
+
+def scoped_figures(figures: Mapping[str, Any], viewer: Principal | None) -> dict[str, Any]:
+    """The figures as ``viewer`` may see them: the people's rows (``inspectors``, ``staff``)
+    and the corrections of people's counts only where :func:`sees_person_figures` allows
+    (the lists stay, possibly empty); ``None`` (the server's own operator, the CLI) sees all."""
+    if viewer is None:
+        return dict(figures)
+    found = {subject: [r for r in figures.get(subject, []) if sees_person_figures(viewer, subject, r.get("login"))]
+             for subject in PEOPLE_SUBJECTS if subject in figures}
+    if "corrections" in figures:
+        found["corrections"] = [c for c in figures["corrections"] if c["subject"] not in PEOPLE_SUBJECTS
+                                or sees_person_figures(viewer, c["subject"], c["code"])]
+    return {**figures, **found}
+
 
 Tally = dict[str, dict[str, dict[str, list[Item]]]]  # subject -> code -> measure -> items
 

@@ -54,6 +54,27 @@ def day_start(day: date) -> datetime:
     """The first instant of a day in Asia/Shanghai."""
     return datetime.combine(day, time(0), SHANGHAI)
 
+
+# Dates and instants taken from outside (query parameters, files) lie in these years, so that
+# adding a window or a time limit (at most MAX_LIMIT_DAYS) or moving between time zones stays
+# far from datetime's year 1 and 9999.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+
+
+def checked_day(day: date, name: str) -> date:
+    """``day`` if it lies in the supported years, else InvalidInput naming ``name``."""
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise InvalidInput(f"{name} 超出支持的范围（{FIRST_YEAR}–{LAST_YEAR} 年）", code="date_out_of_range")
+    return day
+
+
+def checked_instant(moment: datetime, name: str) -> datetime:
+    """An aware instant in the supported years (both as written and in UTC)."""
+    checked_day(moment.date(), name)
+    if moment.tzinfo is not None:  # within the years as written, so converting cannot overflow
+        checked_day(moment.astimezone(UTC).date(), name)
+    return moment
+
 STANDARD_DAY_SECONDS = 27_000  # one standard working day: 7.5 h
 MAX_LIMIT_DAYS = 3650  # longest accepted limit, in (working or natural) days of its unit
 

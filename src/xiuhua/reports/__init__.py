@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from xiuhua.domain.access import Principal
 from xiuhua.domain.assessment import AssessmentConfig, Period
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import InvalidInput
@@ -38,11 +39,13 @@ def office_template(data_dir: Path | None) -> Path | None:
 
 
 def render_report(session: Session, city: City, period_text: str, fmt: str, config: AssessmentConfig,
-                  at: datetime, data_dir: Path | None = None) -> tuple[str, bytes]:
-    """(the period's label, the file's bytes) of the workbook (``xlsx``) or the circular (``docx``)."""
+                  at: datetime, data_dir: Path | None = None, viewer: Principal | None = None) -> tuple[str, bytes]:
+    """(the period's label, the file's bytes) of the workbook (``xlsx``) or the circular (``docx``),
+    with the people's figures ``viewer`` may see (:func:`~xiuhua.domain.assessment.scoped_figures`;
+    None: all, for the CLI)."""
     label = Period.parse(period_text).label
     if fmt == "xlsx":
-        return label, workbook(session, city, label, config, at)
+        return label, workbook(session, city, label, config, at, viewer)
     if fmt == "docx":
-        return label, circular(session, city, label, config, at, office_template(data_dir))
+        return label, circular(session, city, label, config, at, office_template(data_dir), viewer)
     raise InvalidInput(f"未知的报表格式“{fmt}”，可选：{'、'.join(MEDIA_TYPES)}", code="invalid_format")

@@ -22,7 +22,8 @@ from typing import Any
 from docxtpl import DocxTemplate, RichText
 from sqlalchemy.orm import Session
 
-from xiuhua.domain.assessment import MIN_YEAR, AssessmentConfig, Period, item_row
+from xiuhua.domain.access import Principal
+from xiuhua.domain.assessment import MIN_YEAR, AssessmentConfig, Period, item_row, scoped_figures
 from xiuhua.domain.calendar import SHANGHAI
 from xiuhua.domain.choices import RegionLevel, UnitKind
 from xiuhua.domain.city import City
@@ -354,10 +355,11 @@ def previous_figures(session: Session, city: City, period: Period, config: Asses
 
 
 def circular(session: Session, city: City, period_text: str, config: AssessmentConfig, at: datetime,
-             template: Path | None = None) -> bytes:
-    """The period's circular (.docx bytes), signed on the day of ``at``."""
+             template: Path | None = None, viewer: Principal | None = None) -> bytes:
+    """The period's circular (.docx bytes), signed on the day of ``at``, with the people's
+    figures ``viewer`` may see (the corrections it mentions)."""
     period = Period.parse(period_text)
-    figures = assess_period(session, city, period.label, config, at)
+    figures = scoped_figures(assess_period(session, city, period.label, config, at), viewer)
     previous = previous_figures(session, city, period, config, at)
     overdue = overdue_items(session, city, period, config, at)
     return render(context(figures, previous, overdue, city, at), template)

@@ -4,7 +4,9 @@ booked into the period (更正) and a trend of the last 12 months with a chart.
 
 Cells keep the unrounded values of the JSON; rates are fractions shown with a percentage number
 format, scores with two decimals. Every sheet has a frozen header row (and its name columns), a
-filter and column widths fitted to the content.
+filter and column widths fitted to the content. Every row goes through
+:func:`~xiuhua.services.tabular.append_row`: text from data (entry items, names, reasons) that a
+spreadsheet would take for a formula stays text.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
-from xiuhua.domain.assessment import MIN_YEAR, AssessmentConfig, Period
+from xiuhua.domain.access import Principal
+from xiuhua.domain.assessment import MIN_YEAR, AssessmentConfig, Period, scoped_figures
 from xiuhua.domain.calendar import SHANGHAI
 from xiuhua.domain.choices import RegionLevel, Role
 from xiuhua.domain.city import City
 from xiuhua.reports.circular import city_row
 from xiuhua.services.assessment import assess_period
+from xiuhua.services.tabular import append_row
 
 INT, PCT, DEC2, DEC3, MONEY = "0", "0.00%", "0.00", "0.000", "#,##0.00"
 DATE, TIME = "yyyy-mm-dd", "yyyy-mm-dd hh:mm"
@@ -184,9 +188,9 @@ def shown(value: Any, number_format: str | None) -> str:
 
 
 def write_table(ws: Worksheet, spec: SheetSpec, rows: Sequence[Mapping[str, Any]]) -> None:
-    ws.append([c.header for c in spec.columns])
+    append_row(ws, [c.header for c in spec.columns])
     for row in rows:
-        ws.append([c.show(row.get(c.key)) if c.show else row.get(c.key) for c in spec.columns])
+        append_row(ws, [c.show(row.get(c.key)) if c.show else row.get(c.key) for c in spec.columns])
     for index, column in enumerate(spec.columns, 1):
         cells = [ws.cell(row=r, column=index) for r in range(2, len(rows) + 2)]
         for cell in cells:
@@ -211,7 +215,7 @@ def overview(ws: Worksheet, figures: Mapping[str, Any]) -> None:
             ("发布时间", _local(figures.get("published_at"))), ("发布人", figures.get("published_by")),
             ("说明", "比率为未经舍入的原值，以百分比格式显示；得分保留两位小数；时间为北京时间。")]
     for label, value in rows:
-        ws.append([label, value])
+        append_row(ws, [label, value])
         if isinstance(value, datetime):
             ws.cell(row=ws.max_row, column=2).number_format = TIME
     ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = 16, 60
@@ -276,8 +280,10 @@ def trend(session: Session, city: City, period: Period, config: AssessmentConfig
             for m in trend_months(period, at)]
 
 
-def workbook(session: Session, city: City, period_text: str, config: AssessmentConfig, at: datetime) -> bytes:
-    """The period's workbook (.xlsx bytes)."""
+def workbook(session: Session, city: City, period_text: str, config: AssessmentConfig, at: datetime,
+             viewer: Principal | None = None) -> bytes:
+    """The period's workbook (.xlsx bytes), with the people's figures ``viewer`` may see."""
     period = Period.parse(period_text)
     figures = assess_period(session, city, period.label, config, at)
-    return workbook_bytes(figures, trend(session, city, period, config, at, {period.label: figures}))
+    return workbook_bytes(scoped_figures(figures, viewer),
+                          trend(session, city, period, config, at, {period.label: figures}))

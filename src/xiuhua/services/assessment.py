@@ -10,6 +10,7 @@ history): the published value, the value now and why, listed in that month's fig
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -23,10 +24,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from xiuhua.config import get_settings
-from xiuhua.domain.access import UNIT_STAFF, Principal
+from xiuhua.domain.access import PEOPLE_SUBJECTS, UNIT_STAFF, Principal, sees_person_figures
 from xiuhua.domain.assessment import (
     ASSESSED_ACTIONS,
     HISTORY_ACTIONS,
+    MAX_BAND_AMOUNT,
+    MAX_BAND_RANK,
     MEASURES,
     MIN_YEAR,
     NEEDS_HISTORY,
@@ -47,7 +50,7 @@ from xiuhua.domain.assessment import (
     summarize,
 )
 from xiuhua.domain.calendar import SHANGHAI, day_start, local_day
-from xiuhua.domain.choices import RegionLevel, Role, UnitKind
+from xiuhua.domain.choices import RegionLevel, UnitKind
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import (
     ActionRefused,
@@ -239,7 +242,7 @@ def may_drill(user: Principal, subject: str, code: str) -> None:
         return
     if subject == "units" and user.role in UNIT_STAFF and user.unit_code == code:
         return
-    if subject == "inspectors" and user.role is Role.INSPECTOR and user.login == code:
+    if subject in PEOPLE_SUBJECTS and sees_person_figures(user, subject, code):
         return
     raise PermissionDenied("只能查看本单位（本人）考核数据所依据的案件", code="permission_denied")
 
@@ -425,12 +428,16 @@ def correct_after_import(engine: Engine, case_nos: Iterable[str], source: str, a
 
 
 def check_bands(bands: Sequence[RewardBand]) -> list[str]:
-    """Problems of a band table: ranks from 1 up, rank_to ≥ rank_from, no overlaps."""
+    """Problems of a band table: ranks from 1 up to MAX_BAND_RANK, rank_to ≥ rank_from, no
+    overlaps, finite amounts within ±MAX_BAND_AMOUNT."""
     problems = []
     ordered = sorted(bands, key=lambda b: b.rank_from)
     for i, band in enumerate(ordered):
-        if band.rank_from < 1 or band.rank_to < band.rank_from:
-            problems.append(f"名次 {band.rank_from}–{band.rank_to} 无效：须从 1 起且止不小于起")
+        if band.rank_from < 1 or band.rank_to < band.rank_from or band.rank_to > MAX_BAND_RANK:
+            problems.append(f"名次 {band.rank_from}–{band.rank_to} 无效：须从 1 起、止不小于起且不大于 {MAX_BAND_RANK}")
+        if not (math.isfinite(band.amount) and abs(band.amount) <= MAX_BAND_AMOUNT):
+            problems.append(f"名次 {band.rank_from}–{band.rank_to} 的金额无效：须为绝对值不超过 "
+                            f"{MAX_BAND_AMOUNT:,.0f} 元的数")
         if i and band.rank_from <= ordered[i - 1].rank_to:
             problems.append(f"名次 {band.rank_from}–{band.rank_to} 与 "
                             f"{ordered[i - 1].rank_from}–{ordered[i - 1].rank_to} 重叠")

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from xiuhua.domain.calendar import SHANGHAI, TimeLimit, parse_schedule_file
+from xiuhua.domain.calendar import SHANGHAI, TimeLimit, checked_instant, parse_schedule_file
 from xiuhua.domain.errors import InvalidInput
 from xiuhua.services.accounts import audit
 from xiuhua.store import city as store
@@ -40,13 +40,15 @@ def import_schedule(engine: Engine, path: Path) -> tuple[int, set[int]]:
     return len(days), years
 
 
-def parse_local(text: str) -> datetime:
-    """An ISO date-time; without an offset it is read as Asia/Shanghai local time."""
+def parse_local(text: str, name: str | None = None) -> datetime:
+    """An ISO date-time in the supported years (:func:`checked_instant`); without an offset it
+    is read as Asia/Shanghai local time. ``name``: the parameter, for the error message."""
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"时间“{text}”无效，应为 ISO 8601 格式", code="invalid_datetime") from None
-    return value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value
+        what = f"{name} 不是有效的 ISO 8601 时间" if name else f"时间“{text}”无效，应为 ISO 8601 格式"
+        raise InvalidInput(f"{what}（如 2026-10-01T00:00:00+08:00）", code="invalid_datetime") from None
+    return checked_instant(value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value, name or "时间")
 
 
 def deadline_for(engine: Engine, start: str, limit: str, calendar: str = "default") -> datetime:

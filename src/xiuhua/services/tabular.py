@@ -1,13 +1,23 @@
-"""Reading the CSV files administrators edit (units, rules, taxonomy): one reader, errors that
-name the line."""
+"""Tabular files: reading the CSV files administrators edit (units, rules, taxonomy) with
+errors that name the line; reading and writing spreadsheets (.xlsx) safely — an import reads
+values and refuses formulas, a writer keeps text from data as text (:func:`append_row`)."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Sequence
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date, datetime, time
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, BinaryIO, TypeVar
+
+from openpyxl import load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+from openpyxl.worksheet.worksheet import Worksheet
 
 from xiuhua.domain.errors import BatchInvalid, InvalidInput
 
@@ -58,3 +68,104 @@ def checked_rows(rows: Sequence[tuple[int, dict[str, str]]], check: Callable[[di
     if problems:
         raise BatchInvalid(f"{what}有 {len(problems)} 处错误，未导入", problems, code=code)
     return items
+
+
+# --- spreadsheets (.xlsx) -------------------------------------------------------------------
+
+# A text starting with one of these is read as a formula by Excel, LibreOffice or WPS
+# (CSV/formula injection, OWASP): written from data, it must stay text.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_CELL = "formula_cell"
+
+
+def text_cell(cell: Cell) -> Cell:
+    """Keep a cell written from data as what it is: a string that a spreadsheet would take for
+    a formula is stored as a string cell with Excel's quote prefix (shown unchanged, never
+    evaluated, and still text when edited); characters XML cannot carry become spaces.
+    Numbers, dates and booleans are left alone (reward amounts may be negative)."""
+    value = cell.value
+    if isinstance(value, str):
+        if ILLEGAL_CHARACTERS_RE.search(value):
+            cell.value = value = ILLEGAL_CHARACTERS_RE.sub(" ", value)
+        if value.startswith(FORMULA_PREFIXES):
+            cell.data_type = "s"
+            cell.quotePrefix = True
+    return cell
+
+
+def append_row(ws: Worksheet, values: Iterable[Any]) -> None:
+    """Append a row of data to a sheet: every xlsx writer adds its rows through this."""
+    row = [ILLEGAL_CHARACTERS_RE.sub(" ", v) if isinstance(v, str) else v for v in values]
+    ws.append(row)
+    for cell in ws[ws.max_row]:
+        text_cell(cell)
+
+
+def _column_of(cell: Any, index: int) -> str:
+    return get_column_letter(getattr(cell, "column", None) or index)
+
+
+def xlsx_rows(source: Path | bytes | BinaryIO, sheet: str | None = None) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """(row number, plain values) of a workbook's sheet (the first unless named). Values only:
+    a formula cell is refused naming its sheet, row and column (its cached result may be
+    anything the sender's spreadsheet computed, or nothing)."""
+    book = _open_book(source)
+    try:
+        if sheet is not None and sheet not in book.sheetnames:
+            raise InvalidInput(f"工作簿中没有工作表“{sheet}”", code="missing_sheet")
+        ws = book[sheet] if sheet is not None else book.worksheets[0]
+        for number, cells in enumerate(ws.iter_rows(), 1):
+            values = []
+            for index, cell in enumerate(cells, 1):
+                if cell.data_type == "f" or isinstance(cell.value, ArrayFormula | DataTableFormula):
+                    raise InvalidInput(f"工作表“{ws.title}”第 {number} 行 {_column_of(cell, index)} 列是公式，"
+                                       f"请粘贴为数值后再导入", code=FORMULA_CELL)
+                values.append(cell.value)
+            yield number, tuple(values)
+    finally:
+        book.close()
+
+
+def _open_book(source: Path | bytes | BinaryIO) -> Any:
+    data = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        return load_workbook(data, read_only=True, data_only=False)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
+        raise InvalidInput("文件不是有效的 Excel 工作簿（.xlsx）", code="invalid_xlsx") from None
+
+
+def cell_text(value: Any) -> str:
+    """A cell's value as the text a CSV would hold: 12 not 12.0, dates as ISO 8601."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def read_xlsx(source: Path | bytes | BinaryIO, required: Sequence[str],
+              sheet: str | None = None) -> list[tuple[int, dict[str, str]]]:
+    """The rows of a sheet as :func:`read_csv` gives them (row numbers, text by header), so an
+    import takes either file; the header (row 1) must name every required column."""
+    rows = xlsx_rows(source, sheet)
+    first = next(rows, None)
+    header = [cell_text(v) for v in first[1]] if first else []
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise InvalidInput(f"工作表缺少列：{', '.join(missing)}（第 1 行表头）", code="missing_columns")
+    found = []
+    for number, values in rows:
+        texts = [cell_text(v) for v in values]
+        if not any(texts):
+            continue
+        extra = [t for t in texts[len(header):] if t]
+        if extra or any(t and not header[i] for i, t in enumerate(texts[:len(header)])):
+            raise InvalidInput(f"第 {number} 行的列数多于表头", code="invalid_xlsx")
+        found.append((number, {h: t for h, t in zip(header, texts, strict=False) if h}))
+    return found

@@ -23,7 +23,7 @@ from xiuhua.api import cases as cases_api
 from xiuhua.api.app import API
 from xiuhua.api.deps import CityDep, NowDep, SessionDep, SettingsDep
 from xiuhua.domain.access import Principal
-from xiuhua.domain.assessment import Period, competition_ranks, month_label
+from xiuhua.domain.assessment import Period, competition_ranks, month_label, scoped_figures
 from xiuhua.domain.choices import RegionLevel, Role, UnitKind
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError, InvalidInput
@@ -134,7 +134,7 @@ def figures(session: Session, city: City, config: Any, period: Period, now: date
 
 
 def page_context(city: City, found: Figures, user: Principal) -> dict[str, Any]:
-    cur, prev = found.current, found.previous
+    cur, prev = scoped_figures(found.current, user), found.previous  # people's rows as the API gives them
     return {
         "period": found.period, "period_name": period_name(found.period),
         "previous_name": period_name(found.period.shift(-1)), "figures": cur,

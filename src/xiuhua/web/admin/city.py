@@ -21,6 +21,7 @@ from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError, InvalidInput
 from xiuhua.domain.responsibility import SCOPE_LABELS, Rule, RuleScope
 from xiuhua.domain.taxonomy import URGENCY_LABELS, ClassKind
+from xiuhua.domain.values import whole_number
 from xiuhua.services.city import import_taxonomy
 from xiuhua.services.coverage import coverage_report
 from xiuhua.services.units import delete_rule, import_rules, import_units
@@ -44,8 +45,8 @@ GIS_SUFFIXES = (".geojson", ".json", ".shp", ".gpkg", ".csv")
 
 
 def _page_number(request: Request) -> int:
-    raw = request.query_params.get("page", "1")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+    found = whole_number(request.query_params.get("page"))
+    return found if found and found > 0 else 1
 
 
 def _paged(request: Request, path: str, items: list[Any],

@@ -16,6 +16,7 @@ from xiuhua.domain.calendar import SHANGHAI, UnofficialYearWarning, WorkCalendar
 from xiuhua.domain.choices import Action, Role
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError
+from xiuhua.domain.values import whole_number
 from xiuhua.services import accounts
 from xiuhua.services.assessment import CONFIG_FILE, load_config, shipped_config_text
 from xiuhua.services.calendars import set_calendar_day
@@ -56,9 +57,8 @@ def year_view(cal: WorkCalendar, year: int) -> list[dict[str, Any]]:
 
 
 def _year(request: Request, now: datetime) -> int:
-    raw = request.query_params.get("year", "")
-    this = now.astimezone(SHANGHAI).year
-    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else this
+    found = whole_number(request.query_params.get("year"))
+    return found if found is not None and 2000 <= found <= 2100 else now.astimezone(SHANGHAI).year
 
 
 def _calendar_context(city: City, year: int, values: dict[str, str] | None = None,
