@@ -250,7 +250,7 @@ def overdue_rows(items: Sequence[Mapping[str, Any]], city: City, units: Sequence
     ordered = sorted(items, key=lambda r: (order.get(r["unit_code"], len(order)), r["deadline_at_end"] or "",
                                            r["case_no"]))
     return [{"no": i, "case_no": r["case_no"], "category": _category(city, r["category_code"]),
-             "unit_name": names.get(r["unit_code"]) or _unit_name(city, r["unit_code"]),
+             "unit_name": names.get(r["unit_code"]) or city.unit_name(r["unit_code"]) or r["unit_code"] or "—",
              "deadline": local_text(r["deadline_at_end"]),
              "overdue_by": duration_text(as_of - datetime.fromisoformat(r["deadline_at_end"]))
              if r["deadline_at_end"] else "—"}
@@ -260,11 +260,6 @@ def overdue_rows(items: Sequence[Mapping[str, Any]], city: City, units: Sequence
 def _category(city: City, code: str | None) -> str:
     found = next((c.name for c in city.taxonomy.matters() if c.code == code), None)
     return found or code or "—"
-
-
-def _unit_name(city: City, code: str | None) -> str:
-    unit = city.units.get(code or "")
-    return unit.name if unit else code or "—"
 
 
 # --- context and rendering ------------------------------------------------------------------

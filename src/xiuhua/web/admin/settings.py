@@ -11,12 +11,12 @@ from typing import Any
 
 from fastapi import Request, Response
 
-from xiuhua.api.deps import CityDep, NowDep, SessionDep, SettingsDep
 from xiuhua.domain.calendar import SHANGHAI, UnofficialYearWarning, WorkCalendar
 from xiuhua.domain.choices import Action, Role
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError
 from xiuhua.domain.values import whole_number
+from xiuhua.http.deps import CityDep, NowDep, SessionDep, SettingsDep
 from xiuhua.services import accounts
 from xiuhua.services.assessment import CONFIG_FILE, load_config, shipped_config_text
 from xiuhua.services.calendars import set_calendar_day
