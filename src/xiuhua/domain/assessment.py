@@ -35,9 +35,31 @@ from itertools import pairwise
 from typing import Any
 
 from xiuhua.domain.calendar import SHANGHAI, TimeLimit, WorkCalendar
-from xiuhua.domain.choices import Action, AssignmentEnd, AssignmentKind, CancelReason, Rating, RegionLevel, Role, Source
+from xiuhua.domain.choices import (
+    Action,
+    AssessedKind,
+    AssignmentEnd,
+    AssignmentKind,
+    CancelReason,
+    Rating,
+    RegionLevel,
+    Role,
+    Source,
+    UnitKind,
+)
 from xiuhua.domain.errors import InvalidInput
 from xiuhua.domain.lifecycle import Assignment, overdue_at
+from xiuhua.domain.sources import (
+    SourceResult,
+    UnitFacts,
+    WeightedSource,
+    composite,
+    config_error,
+    config_number,
+    parse_sources,
+    register_source,
+    score_unit,
+)
 
 # --- periods --------------------------------------------------------------------------------
 
@@ -141,48 +163,64 @@ class Term:
     invert: bool = False
 
 
+DEFAULT_TERMS = (Term("on_time_rate", Fraction(2, 5)), Term("close_rate", Fraction(3, 10)),
+                 Term("rework_rate", Fraction(3, 10), invert=True))
+DEFAULT_MINIMUM_DUE = 5
+
+
 @dataclass(frozen=True)
 class AssessmentConfig:
-    terms: tuple[Term, ...] = (Term("on_time_rate", Fraction(2, 5)),
-                               Term("close_rate", Fraction(3, 10)),
-                               Term("rework_rate", Fraction(3, 10), invert=True))
+    terms: tuple[Term, ...] = DEFAULT_TERMS
     grades: tuple[tuple[str, Fraction], ...] = (("A", Fraction(90)), ("B", Fraction(75)),
                                                 ("C", Fraction(60)), ("D", Fraction(40)))
     lowest_grade: str = "E"
-    minimum_due: int = 5
+    minimum_due: int = DEFAULT_MINIMUM_DUE
     check_limit: str = "2wh"
     task_calendar: str = "default"
     filing_limit: str = "0.5wh"
     dispatch_limit: str = "0.5wh"
     center_calendar: str = "default"
     top_categories: int = 5
+    # ``[[sources]]`` of the file; None without it: the ``cases`` source alone (``terms`` and
+    # ``minimum_due`` above, weight 1) and the JSON as before sources existed (no ``sources``)
+    sources: tuple[WeightedSource, ...] | None = None
 
-
-def _bad_config(reason: str) -> InvalidInput:
-    return InvalidInput(f"考核配置有误：{reason}", code="invalid_assessment_config")
-
-
-def _number(raw: Any, what: str) -> Fraction:
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise _bad_config(f"{what}须为数字")
-    return Fraction(str(raw))
+    def score_sources(self) -> tuple[WeightedSource, ...]:
+        """The sources the score is the weighted mean of."""
+        if self.sources is not None:
+            return self.sources
+        return (WeightedSource(CASES, Fraction(1), CasesSource(self.terms, self.minimum_due)),)
 
 
 def _term(raw: Any) -> Term:
     if not isinstance(raw, dict) or raw.get("rate") not in RATES:
-        raise _bad_config(f"评分项的 rate 须为 {', '.join(RATES)} 之一")
-    weight = _number(raw.get("weight"), f"评分项 {raw['rate']} 的 weight")
+        raise config_error(f"评分项的 rate 须为 {', '.join(RATES)} 之一")
+    weight = config_number(raw.get("weight"), f"评分项 {raw['rate']} 的 weight")
     if weight <= 0:
-        raise _bad_config(f"评分项 {raw['rate']} 的 weight 须大于 0")
+        raise config_error(f"评分项 {raw['rate']} 的 weight 须大于 0")
     return Term(raw["rate"], weight, bool(raw.get("invert", False)))
+
+
+def _terms(raw: Any, default: tuple[Term, ...]) -> tuple[Term, ...]:
+    if raw is None:
+        return default
+    if not isinstance(raw, list):
+        raise config_error("terms 须为评分项（[[score.terms]] 或 [[sources.terms]]）的列表")
+    return tuple(_term(t) for t in raw)
+
+
+def _minimum_due(raw: Any) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+        raise config_error("minimum_due 须为非负整数")
+    return raw
 
 
 def _grades(raw: Any) -> tuple[tuple[str, Fraction], ...]:
     if not isinstance(raw, list) or not all(isinstance(g, list) and len(g) == 2 for g in raw):
-        raise _bad_config("grades 须为 [等级, 最低分] 的列表，如 [[\"A\", 90], [\"B\", 75]]")
-    grades = tuple((str(g[0]), _number(g[1], f"等级 {g[0]} 的最低分")) for g in raw)
+        raise config_error("grades 须为 [等级, 最低分] 的列表，如 [[\"A\", 90], [\"B\", 75]]")
+    grades = tuple((str(g[0]), config_number(g[1], f"等级 {g[0]} 的最低分")) for g in raw)
     if any(a[1] <= b[1] for a, b in pairwise(grades)):
-        raise _bad_config("grades 须按最低分从高到低排列")
+        raise config_error("grades 须按最低分从高到低排列")
     return grades
 
 
@@ -195,27 +233,24 @@ def parse_config(text: str) -> AssessmentConfig:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise _bad_config(f"TOML 格式错误：{exc}") from None
+        raise config_error(f"TOML 格式错误：{exc}") from None
     base = AssessmentConfig()
-    terms = raw.get("score", {}).get("terms")
     inspectors, center = raw.get("inspectors", {}), raw.get("center", {})
-    minimum = raw.get("minimum_due", base.minimum_due)
-    if isinstance(minimum, bool) or not isinstance(minimum, int) or minimum < 0:
-        raise _bad_config("minimum_due 须为非负整数")
     top = raw.get("regions", {}).get("top_categories", base.top_categories)
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-        raise _bad_config("top_categories 须为正整数")
+        raise config_error("top_categories 须为正整数")
     return AssessmentConfig(
-        terms=tuple(_term(t) for t in terms) if terms is not None else base.terms,
+        terms=_terms(raw.get("score", {}).get("terms"), base.terms),
         grades=_grades(raw["grades"]) if "grades" in raw else base.grades,
         lowest_grade=str(raw.get("lowest_grade", base.lowest_grade)),
-        minimum_due=minimum,
+        minimum_due=_minimum_due(raw.get("minimum_due", base.minimum_due)),
         check_limit=_limit(inspectors.get("check_limit"), base.check_limit),
         task_calendar=str(inspectors.get("calendar", base.task_calendar)),
         filing_limit=_limit(center.get("filing_limit"), base.filing_limit),
         dispatch_limit=_limit(center.get("dispatch_limit"), base.dispatch_limit),
         center_calendar=str(center.get("calendar", base.center_calendar)),
         top_categories=top,
+        sources=parse_sources(raw["sources"], raw) if "sources" in raw else None,
     )
 
 
@@ -263,6 +298,19 @@ class RegionRecord:
     area_m2: float
 
 
+_KIND_OF_UNIT = {UnitKind.DEPARTMENT: AssessedKind.DEPARTMENT, UnitKind.COMMUNITY: AssessedKind.COMMUNITY,
+                 UnitKind.CONTRACTOR: AssessedKind.CONTRACTOR, UnitKind.COMPANY: AssessedKind.COMPANY}
+ZONE_REGION = "zone"  # the kind of a development zone's street-level region
+
+
+def assessed_kind(unit_kind: str, region_kind: str | None = None) -> AssessedKind | None:
+    """The kind a unit is weighted as: a street office is a street, or a zone when its region is
+    a development zone; the command center is not assessed (None)."""
+    if unit_kind == UnitKind.STREET_OFFICE:
+        return AssessedKind.ZONE if region_kind == ZONE_REGION else AssessedKind.STREET
+    return _KIND_OF_UNIT.get(UnitKind(unit_kind)) if unit_kind in UnitKind.values() else None
+
+
 @dataclass(frozen=True)
 class Entry:
     """A manual entry counted in the period: a spot-check deduction or bonus points."""
@@ -298,6 +346,8 @@ class PeriodData:
     entries: Sequence[Entry] = ()
     reward_bands: Sequence[RewardBand] = ()
     as_of: datetime | None = None  # assess a period still running as it stands at this instant
+    unit_kinds: Mapping[str, AssessedKind] = field(default_factory=dict)  # units weighted by kind
+    loaded: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # source -> unit -> its input
 
     @property
     def cutoff(self) -> datetime:
@@ -753,15 +803,74 @@ def unit_rates(counts: Mapping[str, int]) -> dict[str, Fraction | None]:
     return {name: ratio(counts[num], sum(counts[d] for d in den)) for name, (num, den) in RATES.items()}
 
 
+def terms_score(rates: Mapping[str, Fraction | None], terms: Sequence[Term]) -> Fraction | None:
+    """The weighted mean of the non-null terms × 100 (None if all are null)."""
+    found = [(t.weight, 1 - v if t.invert else v) for t in terms if (v := rates.get(t.rate)) is not None]
+    weight = sum((w for w, _ in found), Fraction(0))
+    if not weight:
+        return None
+    return sum((w * v for w, v in found), Fraction(0)) / weight * 100
+
+
 def score(rates: Mapping[str, Fraction | None], config: AssessmentConfig,
           deductions: Fraction = Fraction(0), bonus: Fraction = Fraction(0)) -> Fraction | None:
     """The weighted mean of the non-null terms × 100 − deductions + bonus (None if all are null)."""
-    terms = [(t.weight, 1 - v if t.invert else v) for t in config.terms
-             if (v := rates.get(t.rate)) is not None]
-    weight = sum((w for w, _ in terms), Fraction(0))
-    if not weight:
-        return None
-    return sum((w * v for w, v in terms), Fraction(0)) / weight * 100 - deductions + bonus
+    value = terms_score(rates, config.terms)
+    return value - deductions + bonus if value is not None else None
+
+
+# --- the cases source -----------------------------------------------------------------------
+
+CASES = "cases"
+
+
+@dataclass(frozen=True)
+class CaseFigures:
+    """What the ``cases`` source scored a unit by: the cases due, the minimum, the terms' rates."""
+
+    due: int
+    minimum_due: int
+    rates: tuple[tuple[str, Fraction | None], ...]
+
+    @property
+    def insufficient(self) -> bool:
+        return self.due < self.minimum_due
+
+    def as_json(self) -> dict[str, Any]:
+        return {"due": self.due, "minimum_due": self.minimum_due, "insufficient": self.insufficient,
+                **{rate: _float(value) for rate, value in self.rates}}
+
+
+@dataclass(frozen=True)
+class CasesSource:
+    """Case handling (案件处置): the weighted mean of rate terms; no data when fewer cases were
+    due than ``minimum_due`` (样本不足) or every term is null."""
+
+    terms: tuple[Term, ...] = DEFAULT_TERMS
+    minimum_due: int = DEFAULT_MINIMUM_DUE
+
+    def result(self, unit: UnitFacts) -> SourceResult:
+        counts = {m: unit.counts.get(m, 0) for m in UNIT_MEASURES}
+        rates = unit_rates(counts)
+        figures = CaseFigures(counts["due"], self.minimum_due,
+                              tuple(dict.fromkeys((t.rate, rates[t.rate]) for t in self.terms)))
+        return SourceResult(None if figures.insufficient else terms_score(rates, self.terms), figures)
+
+
+_CASES_KEYS = frozenset({"terms", "minimum_due"})
+
+
+def parse_cases_source(table: Mapping[str, Any], file: Mapping[str, Any]) -> CasesSource:
+    """``terms`` (``[[sources.terms]]``) and ``minimum_due`` of the source; where left out, the
+    file's ``[[score.terms]]`` and ``minimum_due`` (or their defaults)."""
+    unknown = sorted(set(table) - _CASES_KEYS)
+    if unknown:
+        raise config_error(f"评分来源 {CASES} 不认识的设置：{'、'.join(unknown)}（可用：terms、minimum_due）")
+    terms = _terms(table.get("terms"), _terms(file.get("score", {}).get("terms"), DEFAULT_TERMS))
+    return CasesSource(terms, _minimum_due(table.get("minimum_due", file.get("minimum_due", DEFAULT_MINIMUM_DUE))))
+
+
+register_source(CASES, parse_cases_source)
 
 
 def published_score(value: Fraction) -> Decimal:
@@ -803,10 +912,14 @@ def _unit_row(code: str, name: str, found: Mapping[str, int], data: PeriodData,
     counts = {m: found.get(m, 0) for m in UNIT_MEASURES}
     rates = unit_rates(counts)
     deductions, bonus = _points(data.entries, code, "deduction"), _points(data.entries, code, "bonus")
-    insufficient = counts["due"] < config.minimum_due
-    raw = None if insufficient else score(rates, config, deductions, bonus)
+    facts = UnitFacts(code, data.unit_kinds.get(code), counts,
+                      {name: by_unit[code] for name, by_unit in data.loaded.items() if code in by_unit})
+    scored = score_unit(config.score_sources(), facts)
+    raw = composite(scored, deductions, bonus)
+    # as before sources: too few cases due, whatever the rates; with sources: none has data
+    insufficient = counts["due"] < config.minimum_due if config.sources is None else raw is None
     shown = published_score(raw) if raw is not None else None
-    return {
+    row: dict[str, Any] = {
         "unit_code": code, "unit_name": name, **counts,
         **{k: _float(v) for k, v in rates.items()},
         "deductions": float(deductions), "bonus": float(bonus),
@@ -814,6 +927,9 @@ def _unit_row(code: str, name: str, found: Mapping[str, int], data: PeriodData,
         "grade": grade(shown, config) if shown is not None else None,
         "rank": None, "insufficient": insufficient, "reward": None,
     }
+    if config.sources is not None:
+        row["sources"] = [s.as_json() for s in scored]
+    return row
 
 
 def unit_rows(counts: Counts, data: PeriodData, config: AssessmentConfig) -> list[dict[str, Any]]:

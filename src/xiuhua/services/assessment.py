@@ -40,6 +40,7 @@ from xiuhua.domain.assessment import (
     RewardBand,
     Timeliness,
     assess,
+    assessed_kind,
     count_groups,
     item_row,
     month_label,
@@ -47,7 +48,7 @@ from xiuhua.domain.assessment import (
     summarize,
 )
 from xiuhua.domain.calendar import SHANGHAI, day_start, local_day
-from xiuhua.domain.choices import RegionLevel, Role, UnitKind
+from xiuhua.domain.choices import AssessedKind, RegionLevel, Role, UnitKind
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import (
     ActionRefused,
@@ -88,6 +89,17 @@ def listed_units(city: City) -> dict[str, str]:
     return {u.code: u.name for u in city.units.values() if u.active and u.kind != UnitKind.CENTER}
 
 
+def unit_kinds(city: City) -> dict[str, AssessedKind]:
+    """Every assessed unit's kind (a street office by its region: street or development zone)."""
+    found = {}
+    for u in city.units.values():
+        region = city.regions.get(u.region_code) if u.region_code else None
+        kind = assessed_kind(u.kind, region.kind if region is not None else None)
+        if kind is not None:
+            found[u.code] = kind
+    return found
+
+
 def period_meta(session: Session, city: City, period: Period, at: datetime | None) -> PeriodData:
     """What names and lists the period's subjects, without its cases."""
     return PeriodData(
@@ -101,6 +113,7 @@ def period_meta(session: Session, city: City, period: Period, at: datetime | Non
                  for r in store.entries_booked(session, period.months())],
         reward_bands=store.reward_bands(session, period.label),
         as_of=at,
+        unit_kinds=unit_kinds(city),
     )
 
 
