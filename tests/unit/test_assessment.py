@@ -22,7 +22,8 @@ Cases (U-HW 环卫中心, U-ZF 城市管理综合执法局, U-JD1 街道办; ins
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -34,6 +35,7 @@ from xiuhua.domain.assessment import (
     HISTORY_ACTIONS,
     AssessmentConfig,
     CaseRecord,
+    CasesSource,
     Entry,
     EventRecord,
     Item,
@@ -44,6 +46,7 @@ from xiuhua.domain.assessment import (
     RewardBand,
     Term,
     assess,
+    assessed_kind,
     band_amount,
     competition_ranks,
     grade,
@@ -54,10 +57,11 @@ from xiuhua.domain.assessment import (
     unit_rates,
 )
 from xiuhua.domain.calendar import WorkCalendar
-from xiuhua.domain.choices import Action, RegionLevel, Role, Source
+from xiuhua.domain.choices import Action, AssessedKind, RegionLevel, Role, Source
 from xiuhua.domain.errors import InvalidInput
 from xiuhua.domain.geo import area_m2
 from xiuhua.domain.lifecycle import Actor, Case, Command, Event, Location, ReportData, Rules, apply, report
+from xiuhua.domain.sources import SOURCES, Scored, SourceResult, UnitFacts, composite
 from xiuhua.domain.taxonomy import Taxonomy, parse_taxonomy_csv
 from xiuhua.services.assessment import shipped_config_text
 from xiuhua.services.city import shipped_taxonomy_text
@@ -547,3 +551,149 @@ def test_a_bad_configuration_is_refused_in_chinese(text: str, fragment: str) -> 
     with pytest.raises(InvalidInput) as err:
         parse_config(text)
     assert fragment in str(err.value)
+
+
+# --- score sources ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldFigures:
+    """The figures of a stand-in for the field evaluation source (issue 16): points walked."""
+
+    points: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"points": self.points}
+
+
+@dataclass(frozen=True)
+class FieldSource:
+    """Scores a unit with what the service loaded for it (``PeriodData.loaded``), no data otherwise."""
+
+    def result(self, unit: UnitFacts) -> SourceResult:
+        found = unit.loaded.get("evaluation")
+        return SourceResult(found, FieldFigures(3 if found is not None else 0))
+
+
+def parse_field_source(table: Mapping[str, Any], file: Mapping[str, Any]) -> FieldSource:
+    return FieldSource()
+
+
+@pytest.fixture
+def field_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An ``evaluation`` source registered for one test."""
+    monkeypatch.setitem(SOURCES, "evaluation", parse_field_source)
+
+
+def scored(name: str, weight: str, value: int | None) -> Scored:
+    return Scored(name, Fraction(weight), SourceResult(Fraction(value) if value is not None else None,
+                                                       FieldFigures(0)))
+
+
+def test_the_composite_is_the_weighted_mean_of_the_sources_with_data() -> None:
+    """Issue 16's example: cases 90 (w 0.5), evaluation 80 (w 0.3), no survey data (w 0.2)."""
+    sources = [scored("cases", "0.5", 90), scored("evaluation", "0.3", 80), scored("survey", "0.2", None)]
+    assert composite(sources) == Fraction("86.25")  # (0.5·90 + 0.3·80) ÷ 0.8
+    assert composite(sources, deductions=Fraction(2)) == Fraction("84.25")  # deductions stay outside the mean
+    assert composite(sources, Fraction(2), bonus=Fraction(1, 2)) == Fraction("84.75")
+    assert composite([scored("survey", "0.2", None)]) is None  # no source has data: not scored
+
+
+def test_a_source_weighted_by_kind_counts_only_for_the_kinds_it_names() -> None:
+    config = parse_config('[[sources]]\nname = "cases"\nweight = { street = 0.5, department = 0.6 }\n')
+    assert config.sources is not None
+    cases = config.sources[0]
+    assert cases.weight_for(AssessedKind.STREET) == Fraction(1, 2)
+    assert cases.weight_for(AssessedKind.ZONE) == Fraction(1, 2)  # a zone takes the street weight
+    assert cases.weight_for(AssessedKind.DEPARTMENT) == Fraction(3, 5)
+    assert cases.weight_for(AssessedKind.COMPANY) is None and cases.weight_for(None) is None
+    zoned = parse_config('[[sources]]\nname = "cases"\nweight = { street = 0.5, zone = 2 }\n').sources
+    assert zoned is not None and zoned[0].weight_for(AssessedKind.ZONE) == 2
+    one = parse_config('[[sources]]\nname = "cases"\nweight = 0.7\n').sources
+    assert one is not None and one[0].weight_for(AssessedKind.COMPANY) == one[0].weight_for(None) == Fraction(7, 10)
+
+
+def test_units_are_weighted_as_streets_zones_departments_and_the_like() -> None:
+    assert assessed_kind("street_office") is AssessedKind.STREET
+    assert assessed_kind("street_office", "zone") is AssessedKind.ZONE
+    assert assessed_kind("department") is AssessedKind.DEPARTMENT
+    assert assessed_kind("contractor") is AssessedKind.CONTRACTOR
+    assert assessed_kind("center") is None and assessed_kind("unheard-of") is None
+    assert AssessedKind.ZONE.label == "开发区"
+
+
+def test_the_cases_source_takes_its_terms_and_minimum_from_its_table_or_the_file() -> None:
+    own = parse_config('[[sources]]\nname = "cases"\nweight = 1\nminimum_due = 2\n'
+                       '[[sources.terms]]\nrate = "close_rate"\nweight = 1\n').sources
+    assert own is not None and own[0].source == CasesSource((Term("close_rate", Fraction(1)),), 2)
+    inherited = parse_config('minimum_due = 3\n[[score.terms]]\nrate = "on_time_rate"\nweight = 1\n'
+                             '[[sources]]\nname = "cases"\nweight = 1\n').sources
+    assert inherited is not None and inherited[0].source == CasesSource((Term("on_time_rate", Fraction(1)),), 3)
+
+
+def test_one_cases_source_of_weight_one_scores_as_a_file_without_sources(history: History) -> None:
+    data = period_data(history, "2026-10", ZF_ENTRIES)
+    plain = assess(data, CONFIG).units
+    explicit = assess(data, parse_config('[[sources]]\nname = "cases"\nweight = 1\n')).units
+    assert all("sources" not in row for row in plain)
+    assert [{k: v for k, v in row.items() if k != "sources"} for row in explicit] == plain
+    hw = by_key(explicit, "unit_code")["U-HW"]["sources"]
+    assert hw == [{"name": "cases", "score": 80.0, "weight": 1.0, "figures": {
+        "due": 8, "minimum_due": 5, "insufficient": False, "on_time_rate": 0.75, "close_rate": 5 / 6,
+        "rework_rate": 1 / 6}}]
+    jd1 = by_key(explicit, "unit_code")["U-JD1"]
+    assert jd1["sources"][0]["score"] is None and jd1["sources"][0]["figures"]["insufficient"]
+    assert (jd1["score"], jd1["rank"], jd1["insufficient"]) == (None, None, True)
+
+
+TWO_SOURCES = """
+[[sources]]
+name = "cases"
+weight = { street = 0.5, department = 1 }
+
+[[sources]]
+name = "evaluation"
+weight = { street = 0.5 }
+"""
+
+
+def test_a_second_source_reweights_streets_and_ranks_a_unit_with_too_few_cases(
+        history: History, field_source: None) -> None:
+    """U-JD1 (a street office) had one case due, fewer than the minimum of 5: no case score, but a
+    field score of 90 ranks it; the departments are not field-evaluated and keep their case score."""
+    data = replace(period_data(history, "2026-10", ZF_ENTRIES),
+                   unit_kinds={"U-HW": AssessedKind.DEPARTMENT, "U-ZF": AssessedKind.DEPARTMENT,
+                               "U-JD1": AssessedKind.STREET},
+                   loaded={"evaluation": {"U-JD1": Fraction(90), "U-HW": Fraction(10)}})
+    units = by_key(assess(data, parse_config(TWO_SOURCES)).units, "unit_code")
+    assert [(c, units[c]["score"], units[c]["rank"]) for c in ("U-JD1", "U-HW", "U-ZF")] == [
+        ("U-JD1", 90.0, 1), ("U-HW", 80.0, 2), ("U-ZF", 80.0, 2)]  # U-ZF: 92 − 12.5 + 0.5
+    assert units["U-JD1"]["insufficient"] is False
+    assert [(s["name"], s["score"], s["weight"]) for s in units["U-JD1"]["sources"]] == [
+        ("cases", None, 0.5), ("evaluation", 90.0, 0.5)]
+    assert units["U-JD1"]["sources"][1]["figures"] == {"points": 3}
+    assert [s["name"] for s in units["U-HW"]["sources"]] == ["cases"]  # its field score does not count
+    # with a minimum of 1 its one case counts: (0.5 × 100 + 0.5 × 80) ÷ 1
+    small = replace(data, loaded={"evaluation": {"U-JD1": Fraction(80)}})
+    jd1 = by_key(assess(small, parse_config("minimum_due = 1\n" + TWO_SOURCES)).units, "unit_code")["U-JD1"]
+    assert [s["score"] for s in jd1["sources"]] == [100.0, 80.0] and jd1["score"] == 90.0
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ('[[sources]]\nname = "tasks"\nweight = 1\n', "未知的评分来源“tasks”"),
+    ('[[sources]]\nweight = 1\n', "name"),
+    ('[[sources]]\nname = "cases"\n', "缺少 weight"),
+    ('[[sources]]\nname = "cases"\nweight = 0\n', "大于 0"),
+    ('[[sources]]\nname = "cases"\nweight = "half"\n', "须为数字"),
+    ('[[sources]]\nname = "cases"\nweight = { park = 1 }\n', "park"),
+    ('[[sources]]\nname = "cases"\nweight = {}\n', "空表"),
+    ('[[sources]]\nname = "cases"\nweight = { street = 0 }\n', "大于 0"),
+    ('[[sources]]\nname = "cases"\nweight = 1\n[[sources]]\nname = "cases"\nweight = 1\n', "重复"),
+    ('[[sources]]\nname = "cases"\nweight = 1\nminimum = 3\n', "minimum"),
+    ('[[sources]]\nname = "cases"\nweight = 1\nminimum_due = -2\n', "minimum_due"),
+    ('sources = "cases"\n', "[[sources]]"),
+])
+def test_a_bad_source_is_refused_in_chinese(text: str, fragment: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        parse_config(text)
+    assert fragment in str(err.value) and err.value.code == "invalid_assessment_config"
