@@ -697,3 +697,15 @@ def test_a_bad_source_is_refused_in_chinese(text: str, fragment: str) -> None:
     with pytest.raises(InvalidInput) as err:
         parse_config(text)
     assert fragment in str(err.value) and err.value.code == "invalid_assessment_config"
+
+
+def test_the_example_in_the_shipped_file_is_a_valid_configuration(field_source: None) -> None:
+    lines = shipped_config_text().splitlines()
+    start = lines.index("# 示例（去掉行首的 # 启用）：") + 1
+    example = [line.removeprefix("#").strip() for line in lines[start:] if line.startswith("#")]
+    text = "\n".join(example[:next(i for i, line in enumerate(example) if "JSON" in line)])
+    config = parse_config(text)
+    assert config.sources is not None and [s.name for s in config.sources] == ["cases", "evaluation"]
+    cases = config.sources[0]
+    assert cases.source == CasesSource((Term("on_time_rate", Fraction(3, 5)), Term("close_rate", Fraction(2, 5))), 5)
+    assert cases.weight_for(AssessedKind.COMPANY) == 1 and config.sources[1].weight_for(AssessedKind.COMPANY) is None
