@@ -368,18 +368,19 @@ def test_the_deadlines_of_the_history_follow_holidays_weekends_extensions_and_su
 
 def test_every_count_rate_score_grade_and_rank_of_the_units_in_october(history: History) -> None:
     result = assess(period_data(history, "2026-10", ZF_ENTRIES), CONFIG)
-    assert [u["unit_code"] for u in result.units] == ["U-HW", "U-ZF", "U-JD1"]  # ranked first, ties by code
-    assert_rows(by_key(result.units, "unit_code"), OCTOBER_UNITS)
-    assert {u["unit_name"] for u in result.units} == set(UNITS.values())
+    units = result.figures()["units"]
+    assert [u["unit_code"] for u in units] == ["U-HW", "U-ZF", "U-JD1"]  # ranked first, ties by code
+    assert_rows(by_key(result.figures()["units"], "unit_code"), OCTOBER_UNITS)
+    assert {u["unit_name"] for u in result.figures()["units"]} == set(UNITS.values())
 
 
 def test_regions_and_top_categories_in_october(history: History) -> None:
     result = assess(period_data(history, "2026-10"), CONFIG)
-    assert_regions(result.regions, OCTOBER_REGIONS)
-    quiet = by_key(result.regions, "region_code")[grid_code(2, 2)]
+    assert_regions(result.figures()["regions"], OCTOBER_REGIONS)
+    quiet = by_key(result.figures()["regions"], "region_code")[grid_code(2, 2)]
     assert (quiet["filed"], quiet["on_time_close_rate"], quiet["density_per_km2"]) == (0, None, 0.0)
-    assert [r["level"] for r in result.regions[:4]] == ["city", "street", "community", "community"]
-    assert result.top_categories == [
+    assert [r["level"] for r in result.figures()["regions"][:4]] == ["city", "street", "community", "community"]
+    assert result.figures()["top_categories"] == [
         {"region_code": region, "category_code": code, "name": name, "filed": filed}
         for region in (CITY, STREET)
         for code, name, filed in (("06010", "暴露垃圾", 6), ("06036", "乱堆杂物", 5), ("07001", "非法小广告", 1))
@@ -388,10 +389,10 @@ def test_regions_and_top_categories_in_october(history: History) -> None:
 
 def test_inspectors_and_center_staff_in_october(history: History) -> None:
     result = assess(period_data(history, "2026-10"), CONFIG)
-    assert [i["login"] for i in result.inspectors] == ["inspector01", "inspector02"]
-    assert_rows(by_key(result.inspectors, "login"), OCTOBER_INSPECTORS)
-    assert [s["login"] for s in result.staff] == ["acceptor01", "dispatcher01", "shift01"]
-    assert_rows(by_key(result.staff, "login"), OCTOBER_STAFF)
+    assert [i["login"] for i in result.figures()["inspectors"]] == ["inspector01", "inspector02"]
+    assert_rows(by_key(result.figures()["inspectors"], "login"), OCTOBER_INSPECTORS)
+    assert [s["login"] for s in result.figures()["staff"]] == ["acceptor01", "dispatcher01", "shift01"]
+    assert_rows(by_key(result.figures()["staff"], "login"), OCTOBER_STAFF)
 
 
 def test_the_items_behind_a_figure_name_the_cases_and_assignments(history: History) -> None:
@@ -412,7 +413,7 @@ def test_the_items_behind_a_figure_name_the_cases_and_assignments(history: Histo
 
 def test_a_case_overdue_at_two_month_ends_counts_in_both_months(history: History) -> None:
     november = assess(period_data(history, "2026-11"), CONFIG)
-    hw = by_key(november.units, "unit_code")["U-HW"]
+    hw = by_key(november.figures()["units"], "unit_code")["U-HW"]
     # C5 still overdue on 1 Dec; C6 checked and closed on 2 Nov (on time: handled 30 Oct)
     assert {k: hw[k] for k in ("handled", "overdue_unhandled", "due", "checked_ok", "closed", "closed_on_time",
                                "should_close")} == {"handled": 0, "overdue_unhandled": 1, "due": 1,
@@ -420,15 +421,15 @@ def test_a_case_overdue_at_two_month_ends_counts_in_both_months(history: History
                                                     "should_close": 2}
     assert hw["insufficient"] is True and hw["score"] is None and hw["rank"] is None
     # the check of C6 came exactly 2 working hours after the feedback (Fri 16:00 → Mon 09:00)
-    assert by_key(november.inspectors, "login")["inspector01"]["checks_on_time"] == 1
-    december = by_key(assess(period_data(history, "2026-12"), CONFIG).units, "unit_code")["U-HW"]
+    assert by_key(november.figures()["inspectors"], "login")["inspector01"]["checks_on_time"] == 1
+    december = by_key(assess(period_data(history, "2026-12"), CONFIG).figures()["units"], "unit_code")["U-HW"]
     assert (december["handled"], december["handled_on_time"], december["closed_on_time"]) == (1, 0, 0)
 
 
 def test_a_running_month_is_counted_as_it_stands(history: History) -> None:
     data = replace(period_data(history, "2026-10"), as_of=local("2026-10-19 10:30"))
     result = assess(data, CONFIG)
-    hw = by_key(result.units, "unit_code")["U-HW"]
+    hw = by_key(result.figures()["units"], "unit_code")["U-HW"]
     # handled so far: C1 C3 C7; C2 has been overdue since 10:20; later events do not count yet
     assert (hw["dispatched"], hw["handled"], hw["overdue_unhandled"], hw["due"]) == (3, 3, 1, 4)
     assert result.items("units", "U-HW", "overdue_unhandled") == [Item(history.no("C2"), 1, local("2026-10-19 10:30"))]
@@ -439,7 +440,7 @@ def test_a_running_month_is_counted_as_it_stands(history: History) -> None:
 
 
 def test_a_quarter_is_assessed_over_its_three_months(history: History) -> None:
-    q4 = by_key(assess(period_data(history, "2026Q4"), CONFIG).units, "unit_code")["U-HW"]
+    q4 = by_key(assess(period_data(history, "2026Q4"), CONFIG).figures()["units"], "unit_code")["U-HW"]
     # October's 7 handled and C5 on 2 Dec; nothing is overdue on 1 Jan
     assert (q4["handled"], q4["handled_on_time"], q4["overdue_unhandled"], q4["due"]) == (8, 6, 0, 8)
     assert (q4["reworked"], q4["checked_ok"], q4["closed"], q4["closed_on_time"]) == (1, 7, 7, 5)
@@ -449,14 +450,15 @@ def test_a_quarter_is_assessed_over_its_three_months(history: History) -> None:
 
 def test_reward_bands_pay_by_rank(history: History) -> None:
     bands = (RewardBand(1, 1, 50000.0), RewardBand(2, 3, 20000.0), RewardBand(10, 20, -10000.0))
-    units = by_key(assess(period_data(history, "2026-10", ZF_ENTRIES, bands), CONFIG).units, "unit_code")
+    units = by_key(assess(period_data(history, "2026-10", ZF_ENTRIES, bands), CONFIG).figures()["units"], "unit_code")
     assert units["U-HW"]["reward"] == units["U-ZF"]["reward"] == 50000.0  # both first
     assert units["U-JD1"]["reward"] is None  # 样本不足: no rank
     assert band_amount(4, bands) is None and band_amount(12, bands) == -10000.0
 
 
 def test_a_smaller_minimum_ranks_the_small_unit(history: History) -> None:
-    units = by_key(assess(period_data(history, "2026-10"), replace(CONFIG, minimum_due=1)).units, "unit_code")
+    result = assess(period_data(history, "2026-10"), replace(CONFIG, minimum_due=1))
+    units = by_key(result.figures()["units"], "unit_code")
     # U-JD1: (0.4 × 1 + 0.3 × 1 + 0.3 × 1) × 100 = 100; U-ZF 92 without its entries; U-HW 80
     assert [(c, units[c]["score"], units[c]["rank"]) for c in ("U-JD1", "U-ZF", "U-HW")] == [
         ("U-JD1", 100.0, 1), ("U-ZF", 92.0, 2), ("U-HW", 80.0, 3)]
@@ -465,7 +467,7 @@ def test_a_smaller_minimum_ranks_the_small_unit(history: History) -> None:
 
 def test_a_city_formula_from_the_configuration_changes_the_score(history: History) -> None:
     config = parse_config('[[score.terms]]\nrate = "on_time_close_rate"\nweight = 1\n')
-    units = by_key(assess(period_data(history, "2026-10"), config).units, "unit_code")
+    units = by_key(assess(period_data(history, "2026-10"), config).figures()["units"], "unit_code")
     assert units["U-HW"]["score"] == pytest.approx(66.67)  # 4/6 × 100, published to 2 decimals
     assert units["U-HW"]["grade"] == "C"
 
@@ -633,8 +635,8 @@ def test_the_cases_source_takes_its_terms_and_minimum_from_its_table_or_the_file
 
 def test_one_cases_source_of_weight_one_scores_as_a_file_without_sources(history: History) -> None:
     data = period_data(history, "2026-10", ZF_ENTRIES)
-    plain = assess(data, CONFIG).units
-    explicit = assess(data, parse_config('[[sources]]\nname = "cases"\nweight = 1\n')).units
+    plain = assess(data, CONFIG).figures()["units"]
+    explicit = assess(data, parse_config('[[sources]]\nname = "cases"\nweight = 1\n')).figures()["units"]
     assert all("sources" not in row for row in plain)
     assert [{k: v for k, v in row.items() if k != "sources"} for row in explicit] == plain
     hw = by_key(explicit, "unit_code")["U-HW"]["sources"]
@@ -665,7 +667,7 @@ def test_a_second_source_reweights_streets_and_ranks_a_unit_with_too_few_cases(
                    unit_kinds={"U-HW": AssessedKind.DEPARTMENT, "U-ZF": AssessedKind.DEPARTMENT,
                                "U-JD1": AssessedKind.STREET},
                    loaded={"evaluation": {"U-JD1": Fraction(90), "U-HW": Fraction(10)}})
-    units = by_key(assess(data, parse_config(TWO_SOURCES)).units, "unit_code")
+    units = by_key(assess(data, parse_config(TWO_SOURCES)).figures()["units"], "unit_code")
     assert [(c, units[c]["score"], units[c]["rank"]) for c in ("U-JD1", "U-HW", "U-ZF")] == [
         ("U-JD1", 90.0, 1), ("U-HW", 80.0, 2), ("U-ZF", 80.0, 2)]  # U-ZF: 92 − 12.5 + 0.5
     assert units["U-JD1"]["insufficient"] is False
@@ -675,7 +677,8 @@ def test_a_second_source_reweights_streets_and_ranks_a_unit_with_too_few_cases(
     assert [s["name"] for s in units["U-HW"]["sources"]] == ["cases"]  # its field score does not count
     # with a minimum of 1 its one case counts: (0.5 × 100 + 0.5 × 80) ÷ 1
     small = replace(data, loaded={"evaluation": {"U-JD1": Fraction(80)}})
-    jd1 = by_key(assess(small, parse_config("minimum_due = 1\n" + TWO_SOURCES)).units, "unit_code")["U-JD1"]
+    result = assess(small, parse_config("minimum_due = 1\n" + TWO_SOURCES))
+    jd1 = by_key(result.figures()["units"], "unit_code")["U-JD1"]
     assert [s["score"] for s in jd1["sources"]] == [100.0, 80.0] and jd1["score"] == 90.0
 
 

@@ -18,10 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from xiuhua.domain.choices import AssessedKind
 from xiuhua.domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from xiuhua.domain.assessment import Measure
 
 
 def config_error(reason: str) -> InvalidInput:
@@ -55,7 +58,7 @@ class UnitFacts:
 
     code: str
     kind: AssessedKind | None
-    counts: Mapping[str, int]  # the unit's case figures (``UNIT_MEASURES``)
+    counts: Mapping[Measure, int]  # the unit's case figures (``UNIT_MEASURES``)
     loaded: Mapping[str, Any] = field(default_factory=dict)  # by source name: what the service loaded
 
 

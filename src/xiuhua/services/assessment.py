@@ -33,11 +33,13 @@ from xiuhua.domain.assessment import (
     Assessment,
     AssessmentConfig,
     Entry,
+    Measure,
     Period,
     PeriodData,
     PeriodGroups,
     RegionRecord,
     RewardBand,
+    Subject,
     Timeliness,
     assess,
     assessed_kind,
@@ -351,7 +353,7 @@ def add_entry(session: Session, city: City, kind: str, unit_code: str, day: date
 
 _NAMES = {"units": "unit_name", "regions": "name", "inspectors": "name", "staff": "name"}
 _SUBJECT_ORDER = {subject: i for i, subject in enumerate(MEASURES)}
-Key = tuple[str, str, str]  # subject, code, measure
+Key = tuple[Subject, str, Measure]  # subject, code, measure
 
 
 def correction_view(row: Any) -> dict[str, Any]:
@@ -389,15 +391,16 @@ def correct_period(session: Session, city: City, publication: Any, config: Asses
     period = Period.parse(publication.period)
     published, _ = counts_of(publication.figures)
     known = dict(published)
-    known.update({(r.subject, r.code, r.measure): r.live_value for r in store.corrections_of(session, period.label)})
+    known.update({(Subject(r.subject), r.code, Measure(r.measure)): r.live_value
+                  for r in store.corrections_of(session, period.label)})
     live, names = counts_of(counted(session, city, period, config).figures())
     changed = sorted((k for k in known.keys() | live.keys() if known.get(k, 0) != live.get(k, 0)), key=_order)
     if not changed:
         return []
     booked = booking(session, period.start.date())[0]
     rows = [store.insert_correction(session, {
-        "period": period.label, "booked_period": booked, "subject": key[0], "code": key[1],
-        "name": names.get(key[:2]), "measure": key[2], "published_value": published.get(key, 0),
+        "period": period.label, "booked_period": booked, "subject": key[0].value, "code": key[1],
+        "name": names.get(key[:2]), "measure": key[2].value, "published_value": published.get(key, 0),
         "previous_value": known.get(key, 0), "live_value": live.get(key, 0), "reason": reason,
         "booked_by": actor, "booked_at": at}) for key in changed]
     audit(session, at, actor, "assessment_correction", period.label,
