@@ -33,12 +33,14 @@ import pytest
 from tests.factories import CITY, COMM_A, COMM_B, STREET, center, features, grid_code, local
 from xiuhua.domain.assessment import (
     HISTORY_ACTIONS,
+    MEASURES,
     AssessmentConfig,
     CaseRecord,
     CasesSource,
     Entry,
     EventRecord,
     Item,
+    Measure,
     Period,
     PeriodData,
     Person,
@@ -712,3 +714,18 @@ def test_the_example_in_the_shipped_file_is_a_valid_configuration(field_source: 
     cases = config.sources[0]
     assert cases.source == CasesSource((Term("on_time_rate", Fraction(3, 5)), Term("close_rate", Fraction(2, 5))), 5)
     assert cases.weight_for(AssessedKind.COMPANY) == 1 and config.sources[1].weight_for(AssessedKind.COMPANY) is None
+
+
+def test_a_source_scores_from_0_to_100() -> None:
+    assert SourceResult(Fraction(0), FieldFigures(0)).score == 0
+    with pytest.raises(ValueError, match="outside"):
+        SourceResult(Fraction(201, 2), FieldFigures(0))
+
+
+def test_every_measure_belongs_to_a_subject_and_is_its_json_key(history: History) -> None:
+    assert set(Measure) == {m for measures in MEASURES.values() for m in measures}
+    figures = assess(period_data(history, "2026-10"), CONFIG).figures()
+    for subject, measures in MEASURES.items():
+        for row in figures[subject.value]:
+            assert {type(k) for k in row} == {str}  # plain strings, not enum members
+            assert set(measures) <= set(row)

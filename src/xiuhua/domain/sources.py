@@ -51,6 +51,10 @@ class SourceResult:
     score: Fraction | None
     figures: Figures
 
+    def __post_init__(self) -> None:
+        if self.score is not None and not 0 <= self.score <= 100:
+            raise ValueError(f"a source scored {self.score}, outside 0–100")
+
 
 @dataclass(frozen=True)
 class UnitFacts:
