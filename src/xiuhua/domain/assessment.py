@@ -18,6 +18,9 @@ Handling unit U, period P (see the assessment issue for the full wording):
   which every handled assignment of U was on time;
 - ``supervised``: ``supervise`` events in P while U held the case;
 - ``rated`` / ``satisfied``: ``rate`` events in P on cases whose last assignment was U's.
+
+A unit's score is the weighted mean of its score sources (:mod:`xiuhua.domain.sources`); the
+``cases`` source, defined here, scores the rates above.
 """
 
 from __future__ import annotations
