@@ -432,7 +432,7 @@ def test_the_circulars_overdue_list_reads_only_the_cases_open_at_the_end(
     with transaction(demo[0]) as session:
         few, data = service.overdue(session, city, october, config, at)
         whole, everything = service.compute(session, city, october, config, at)
-    codes = [u["unit_code"] for u in whole.units]
+    codes = [u["unit_code"] for u in whole.figures()["units"]]
     found = {c: few.items("units", c, "overdue_unhandled") for c in codes}
     assert found == {c: whole.items("units", c, "overdue_unhandled") for c in codes}
     assert sum(map(len, found.values())) > 0 and len(data.cases) < len(everything.cases)

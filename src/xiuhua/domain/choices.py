@@ -121,6 +121,19 @@ class UnitKind(LabelledEnum):
     COMPANY = "company"
 
 
+class AssessedKind(LabelledEnum):
+    """The kind of an assessed (evaluated) unit, by which a score source may be weighted: the
+    unit's kind, a street office split by its region into a street (街道) and a development
+    zone (开发区)."""
+
+    STREET = "street"
+    ZONE = "zone"
+    DEPARTMENT = "department"
+    COMMUNITY = "community"
+    CONTRACTOR = "contractor"
+    COMPANY = "company"
+
+
 class ComponentStatus(LabelledEnum):
     INTACT = "intact"
     DAMAGED = "damaged"
@@ -173,6 +186,10 @@ _LABELS: dict[str, dict[str, str]] = {
     "UnitKind": {
         "center": "指挥中心", "department": "职能部门", "street_office": "街道办事处",
         "community": "社区居委会", "contractor": "作业单位", "company": "企业",
+    },
+    "AssessedKind": {
+        "street": "街道", "zone": "开发区", "department": "职能部门", "community": "社区",
+        "contractor": "作业单位", "company": "企业",
     },
     "ComponentStatus": {
         "intact": "完好", "damaged": "破损", "lost": "丢失", "abandoned": "废弃", "removed": "移除",

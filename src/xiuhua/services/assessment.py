@@ -36,13 +36,16 @@ from xiuhua.domain.assessment import (
     Assessment,
     AssessmentConfig,
     Entry,
+    Measure,
     Period,
     PeriodData,
     PeriodGroups,
     RegionRecord,
     RewardBand,
+    Subject,
     Timeliness,
     assess,
+    assessed_kind,
     count_groups,
     item_row,
     month_label,
@@ -50,7 +53,7 @@ from xiuhua.domain.assessment import (
     summarize,
 )
 from xiuhua.domain.calendar import SHANGHAI, day_start, local_day
-from xiuhua.domain.choices import RegionLevel, UnitKind
+from xiuhua.domain.choices import AssessedKind, RegionLevel, UnitKind
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import (
     ActionRefused,
@@ -91,6 +94,17 @@ def listed_units(city: City) -> dict[str, str]:
     return {u.code: u.name for u in city.units.values() if u.active and u.kind != UnitKind.CENTER}
 
 
+def unit_kinds(city: City) -> dict[str, AssessedKind]:
+    """Every assessed unit's kind (a street office by its region: street or development zone)."""
+    found = {}
+    for u in city.units.values():
+        region = city.regions.get(u.region_code) if u.region_code else None
+        kind = assessed_kind(u.kind, region.kind if region is not None else None)
+        if kind is not None:
+            found[u.code] = kind
+    return found
+
+
 def period_meta(session: Session, city: City, period: Period, at: datetime | None) -> PeriodData:
     """What names and lists the period's subjects, without its cases."""
     return PeriodData(
@@ -104,6 +118,7 @@ def period_meta(session: Session, city: City, period: Period, at: datetime | Non
                  for r in store.entries_booked(session, period.months())],
         reward_bands=store.reward_bands(session, period.label),
         as_of=at,
+        unit_kinds=unit_kinds(city),
     )
 
 
@@ -341,7 +356,7 @@ def add_entry(session: Session, city: City, kind: str, unit_code: str, day: date
 
 _NAMES = {"units": "unit_name", "regions": "name", "inspectors": "name", "staff": "name"}
 _SUBJECT_ORDER = {subject: i for i, subject in enumerate(MEASURES)}
-Key = tuple[str, str, str]  # subject, code, measure
+Key = tuple[Subject, str, Measure]  # subject, code, measure
 
 
 def correction_view(row: Any) -> dict[str, Any]:
@@ -379,15 +394,16 @@ def correct_period(session: Session, city: City, publication: Any, config: Asses
     period = Period.parse(publication.period)
     published, _ = counts_of(publication.figures)
     known = dict(published)
-    known.update({(r.subject, r.code, r.measure): r.live_value for r in store.corrections_of(session, period.label)})
+    known.update({(Subject(r.subject), r.code, Measure(r.measure)): r.live_value
+                  for r in store.corrections_of(session, period.label)})
     live, names = counts_of(counted(session, city, period, config).figures())
     changed = sorted((k for k in known.keys() | live.keys() if known.get(k, 0) != live.get(k, 0)), key=_order)
     if not changed:
         return []
     booked = booking(session, period.start.date())[0]
     rows = [store.insert_correction(session, {
-        "period": period.label, "booked_period": booked, "subject": key[0], "code": key[1],
-        "name": names.get(key[:2]), "measure": key[2], "published_value": published.get(key, 0),
+        "period": period.label, "booked_period": booked, "subject": key[0].value, "code": key[1],
+        "name": names.get(key[:2]), "measure": key[2].value, "published_value": published.get(key, 0),
         "previous_value": known.get(key, 0), "live_value": live.get(key, 0), "reason": reason,
         "booked_by": actor, "booked_at": at}) for key in changed]
     audit(session, at, actor, "assessment_correction", period.label,
