@@ -238,7 +238,8 @@ def discard_unless_committed(session: Session, paths: Iterable[Path]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _keep_committed_files(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+    if not session.in_nested_transaction():  # (also fired when a savepoint is released)
+        session.info.pop(_PENDING, None)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -259,7 +260,7 @@ def _linked_cases(session: Session, photo_id: str) -> Iterator[object]:
 
 
 def _linked_entries(session: Session, photo_id: str) -> Iterator[object]:
-    units = session.execute(select(assessment_entries.c.unit_code.distinct())
+    units = session.execute(select(assessment_entries.c.unit_code).distinct()
                             .where(assessment_entries.c.photo_id == photo_id)).scalars().all()
     return (EntryScope(unit) for unit in units)
 
