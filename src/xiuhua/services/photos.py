@@ -32,6 +32,7 @@ import re
 import secrets
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,8 +66,10 @@ pillow_heif.register_heif_opener()
 # (JPEG, HEIC); PNG and WebP are decoded whole, 4 bytes a pixel at most, so 25 million (100 MB).
 MAX_PIXELS = {"JPEG": 64_000_000, "MPO": 64_000_000, "HEIF": 64_000_000,
               "PNG": 25_000_000, "WEBP": 25_000_000}
-# Pillow's own guard (a warning above, DecompressionBombError beyond twice) for any decoder.
+# Pillow's own guard (DecompressionBombError beyond twice this) for any decoder; its warning
+# above it is ours to give (the limits above), not the log's.
 Image.MAX_IMAGE_PIXELS = max(MAX_PIXELS.values())
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 # Images of more pixels than this are decoded one at a time per process, memory handed back after.
 LARGE_PIXELS = 4_000_000
 DECODING = threading.Lock()
