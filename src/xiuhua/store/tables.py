@@ -316,8 +316,10 @@ photos = Table(
     Column("lat", Float, nullable=True),
     Column("uploaded_by", String(64), nullable=True),  # the first uploader (see photo_uploads)
     Column("uploaded_at", UTCDateTime, nullable=False),
-    # the public copy's address (random, unrelated to the content): public answers name it
-    Column("public_id", String(32), nullable=False, unique=True),
+    # the public copy's address (random, unrelated to the content): public answers name it;
+    # always set (nullable only because SQLite cannot add a NOT NULL column in place)
+    Column("public_id", String(32), nullable=True),
+    Index("ix_photos_public_id", "public_id", unique=True),
 )
 
 photo_uploads = Table(

@@ -50,13 +50,14 @@ def upgrade() -> None:
         conn.execute(sa.insert(uploads), [{'photo_id': r.id, 'uploaded_by': r.uploaded_by,
                                            'uploaded_at': r.uploaded_at} for r in rows])
     with op.batch_alter_table('photos', schema=None) as batch_op:
-        batch_op.alter_column('public_id', existing_type=sa.String(length=32), nullable=False)
-        batch_op.create_unique_constraint(batch_op.f('uq_photos_public_id'), ['public_id'])
+        # a unique index, the column left nullable: SQLite would copy the table to change
+        # either, and rows of other tables refer to it (every new photo gets one)
+        batch_op.create_index('ix_photos_public_id', ['public_id'], unique=True)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('photos', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('uq_photos_public_id'), type_='unique')
+        batch_op.drop_index('ix_photos_public_id')
         batch_op.drop_column('public_id')
     with op.batch_alter_table('photo_uploads', schema=None) as batch_op:
         batch_op.drop_index('ix_photo_uploads_photo_id_uploaded_by')
