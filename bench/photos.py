@@ -10,7 +10,8 @@ the peak (VmHWM) is that case's: after a warm-up report with one small JPEG, ``P
 
 - ``7500 × 7490`` (56 MP): the finding's images; above the PNG limit (25 MP), so refused by
   their header, before any pixel is decoded;
-- ``5000 × 5000`` (25 MP): the largest PNG accepted, decoded in full.
+- ``5000 × 5000`` (25 MP): the largest PNG accepted, decoded in full;
+- three such reports at once (27 distinct PNGs): large images are decoded one at a time.
 
 Baseline (same run, own process): the same nine PNGs decoded as before the fix (verify, load
 whole, an upright copy, a copy per re-encoded size, no limit below 60 MP, no lock, no trim)."""
@@ -49,6 +50,8 @@ TARGETS = {"peak_mb": 500, "after_minute_mb": 350}
 SIZES = {"7500x7490": (7500, 7490), "5000x5000": (5000, 5000)}
 COUNT = 9
 SETTLE_S = 60
+LARGEST = "5000x5000"  # the largest PNG accepted
+CONCURRENT = 3  # reports at once in the last case: large images are decoded one at a time
 
 
 def png(path: Path, width: int, height: int, colour: tuple[int, int, int]) -> Path:
@@ -110,7 +113,9 @@ def report(base: str, point: tuple[float, float], files: list[tuple[str, bytes]]
                       files=[("photos", (name, blob, "image/png")) for name, blob in files])
 
 
-def one_case(ctx: Context, name: str) -> dict[str, Any]:
+def one_case(ctx: Context, name: str, reports: int = 1) -> dict[str, Any]:
+    """``reports`` reports sent at once, each with the nine PNGs of ``name`` (distinct
+    images per report)."""
     paths = images(ctx, name)
     url = sqlite_url(dataset.fresh_sqlite(ctx, f"photos-{name}.sqlite"))
     point = _point(ctx.seed)
@@ -128,8 +133,9 @@ def one_case(ctx: Context, name: str) -> dict[str, Any]:
         sampler = _Sampler(pid)
         sampler.start()
         begin = time.perf_counter()
-        answer = report(server.url, point, [(p.name, p.read_bytes()) for p in paths])
+        answers = _at_once(server.url, point, paths, reports)
         seconds = time.perf_counter() - begin
+        answer = answers[0]
         sampler.done.set()
         sampler.join()
         after = rss_mb(pid)
@@ -139,8 +145,33 @@ def one_case(ctx: Context, name: str) -> dict[str, Any]:
     return {"pixels": SIZES[name], "png_kb": round(sum(p.stat().st_size for p in paths) / COUNT / 1024),
             "warm_status": warm.status_code, "status": answer.status_code,
             "answer": answer.json().get("code") or answer.json().get("status"), "seconds": seconds,
+            "reports": reports, "statuses": [a.status_code for a in answers],
             "rss_started_mb": started, "rss_sampled_peak_mb": sampler.peak, "peak_rss_mb": peak,
             "rss_after_mb": after, "rss_after_minute_mb": later}
+
+
+def _variant(data: bytes, n: int) -> bytes:
+    """Other bytes, the same image: a PNG text chunk before IEND makes a distinct photo."""
+    if n == 0:
+        return data
+    text = b"Comment\x00" + str(n).encode()
+    chunk = struct.pack(">I", len(text)) + b"tEXt" + text + struct.pack(">I", zlib.crc32(b"tEXt" + text))
+    return data[:-12] + chunk + data[-12:]
+
+
+def _at_once(base: str, point: tuple[float, float], paths: list[Path], reports: int) -> list[httpx.Response]:
+    """Send ``reports`` reports at the same time (threads); their answers in order."""
+    answers: list[httpx.Response | None] = [None] * reports
+
+    def send(n: int) -> None:
+        answers[n] = report(base, point, [(p.name, _variant(p.read_bytes(), n)) for p in paths])
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(reports)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [a for a in answers if a is not None]
 
 
 def baseline(ctx: Context, name: str) -> dict[str, Any]:
@@ -154,23 +185,32 @@ def run(ctx: Context) -> dict[str, Any]:
     for name in SIZES:
         out[name] = one_case(ctx, name)
         out[f"before-{name}"] = baseline(ctx, name)
+    out["concurrent"] = one_case(ctx, LARGEST, reports=CONCURRENT)
     _print(out)
     return out
+
+
+def _within(r: dict[str, Any]) -> bool:
+    return bool((r["peak_rss_mb"] or 0) < TARGETS["peak_mb"]
+                and (r["rss_after_minute_mb"] or 0) < TARGETS["after_minute_mb"])
 
 
 def _print(out: dict[str, Any]) -> None:
     rows = []
     for name in SIZES:
         r = out[name]
-        within = (r["peak_rss_mb"] or 0) < TARGETS["peak_mb"] and (r["rss_after_minute_mb"] or 0) < \
-            TARGETS["after_minute_mb"]
         rows.append([f"xiuhua serve, 9 PNGs {name} ({r['png_kb']} KB each)", f"{r['status']} {r['answer']}",
                      fmt(r["seconds"], 1), fmt(r["rss_started_mb"], 0), fmt(r["peak_rss_mb"], 0),
-                     fmt(r["rss_after_mb"], 0), fmt(r["rss_after_minute_mb"], 0), "yes" if within else "no"])
+                     fmt(r["rss_after_mb"], 0), fmt(r["rss_after_minute_mb"], 0), "yes" if _within(r) else "no"])
         b = out[f"before-{name}"]
         rows.append([f"baseline: decoded as before the fix, {name}", b.get("outcome", ""), fmt(b["seconds"], 1),
                      fmt(b.get("rss_started_mb"), 0), fmt(b["peak_rss_mb"], 0), fmt(b.get("rss_after_mb"), 0),
                      "–", "–"])
+    c = out["concurrent"]
+    rows.append([f"xiuhua serve, {c['reports']} such reports at once, {LARGEST}",
+                 " ".join(str(s) for s in c["statuses"]), fmt(c["seconds"], 1), fmt(c["rss_started_mb"], 0),
+                 fmt(c["peak_rss_mb"], 0), fmt(c["rss_after_mb"], 0), fmt(c["rss_after_minute_mb"], 0),
+                 "yes" if _within(c) else "no"])
     show(table(f"Photos: one public report with {out['count']} PNGs (targets: peak RSS < {TARGETS['peak_mb']} MB, "
                f"< {TARGETS['after_minute_mb']} MB {out['settle_s']} s later; SQLite)",
                ["what", "answer", "seconds", "RSS MB before", "peak RSS MB", "RSS MB just after",
