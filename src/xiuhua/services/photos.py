@@ -230,27 +230,43 @@ def write_atomically(path: Path, content: bytes) -> None:
 # --- files of uploads that did not commit ---------------------------------------------------
 
 TEMP_PREFIX = ".tmp-"
-_PENDING = "xiuhua.photos.uncommitted_files"  # key in Session.info
+# Keys in Session.info: files written per (sub)transaction, and the transactions committed.
+_PENDING = "xiuhua.photos.uncommitted_files"
+_COMMITTED = "xiuhua.photos.committed_transactions"
 
 
 def discard_unless_committed(session: Session, paths: Iterable[Path]) -> None:
-    """Remove these files when the session's transaction ends without committing (a refused
-    report or action: the original, with its GPS position, must not stay behind)."""
-    session.info.setdefault(_PENDING, []).extend(paths)
+    """Remove these files when the current transaction (or savepoint) ends without
+    committing (a refused report or action: the original, with its GPS position, must not
+    stay behind). A savepoint's files pass to its parent when it is released."""
+    current = session.get_nested_transaction() or session.get_transaction()
+    if current is not None:
+        session.info.setdefault(_PENDING, {}).setdefault(current, []).extend(paths)
 
 
 @event.listens_for(Session, "after_commit")
-def _keep_committed_files(session: Session) -> None:
-    if not session.in_nested_transaction():  # (also fired when a savepoint is released)
-        session.info.pop(_PENDING, None)
+def _note_commit(session: Session) -> None:
+    if _PENDING in session.info:  # fired for a released savepoint too: the innermost one
+        current = session.get_nested_transaction() or session.get_transaction()
+        session.info.setdefault(_COMMITTED, set()).add(current)
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _remove_uncommitted_files(session: Session, trans: SessionTransaction) -> None:
-    if trans.parent is not None or trans.nested:
-        return  # a savepoint: the outer transaction may still commit
-    for path in session.info.pop(_PENDING, ()):
-        path.unlink(missing_ok=True)
+def _settle_files(session: Session, trans: SessionTransaction) -> None:
+    pending: dict[SessionTransaction, list[Path]] | None = session.info.get(_PENDING)
+    if not pending:
+        return
+    files = pending.pop(trans, [])
+    committed = trans in session.info.get(_COMMITTED, set())
+    session.info.get(_COMMITTED, set()).discard(trans)
+    if committed and trans.parent is not None:
+        pending.setdefault(trans.parent, []).extend(files)
+    elif not committed:
+        for path in files:
+            path.unlink(missing_ok=True)
+    if not pending:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_COMMITTED, None)
 
 
 # --- who may see a photo, and linking it ----------------------------------------------------
