@@ -114,8 +114,10 @@ def _image_response(*types: str) -> dict[int | str, dict[str, Any]]:
 def upload(request: Request, response: Response, body: Annotated[Upload, Depends(read_upload)],
            session: SessionDep, settings: SettingsDep, now: NowDep,
            user: CurrentUser) -> PhotoPublic:
-    """上传照片 (staff): one image under ``file``, at most ``photo_max_bytes`` (10 MB). The
-    format is recognised by content. Uploading identical content again answers the same id."""
+    """上传照片 (staff): one image under ``file``, at most ``photo_max_bytes`` (10 MB); JPEG
+    and HEIC up to 64 megapixels, PNG and WebP up to 25. The format is recognised by content.
+    Uploading identical content again answers the same id (and records the uploader: every
+    uploader of a photo may see it and link it)."""
     # ``body`` comes first: the upload is read before the sign-in query opens the transaction,
     # so no database write lock waits on a slow client.
     if user.role is Role.PUBLIC:
