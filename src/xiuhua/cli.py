@@ -516,7 +516,7 @@ PointsOpt = Annotated[float, typer.Option("--points", help="分值（大于 0，
 @assess_app.command("deduct")
 def assess_deduct(unit: UnitOpt, day: DateOpt, item: ItemOpt, points: PointsOpt,
                   photo: Annotated[str | None, typer.Option("--photo", help="证据照片编号（先上传）")] = None) -> None:
-    """登记考核检查扣分（抽查扣分）。"""
+    """登记考核检查扣分（抽查扣分）。--photo 须为已上传的照片（命令行以运维身份执行，只核对照片存在）。"""
     assess_entry("deduction", unit, day, item, points, photo)
 
 

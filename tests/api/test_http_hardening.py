@@ -84,8 +84,8 @@ def test_absolute_urls_use_the_public_base_url_whatever_the_host_header(client_w
     api = client_with(public_base_url=BASE_URL + "/")
     assert discovery_url(api) == f"{BASE_URL}/open311/v2"
     (photo,) = public_photo_urls(api)
-    assert photo.startswith(f"{BASE_URL}/api/v1/photos/") and photo.endswith("/public")
-    assert open311_media_url(api).startswith(f"{BASE_URL}/api/v1/photos/")
+    assert photo.startswith(f"{BASE_URL}/api/v1/public/photos/")
+    assert open311_media_url(api).startswith(f"{BASE_URL}/api/v1/public/photos/")
     assert "evil.example" not in api.client.get(f"{OPEN311}/discovery.xml", headers=FORGED).text
 
 

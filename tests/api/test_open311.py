@@ -189,7 +189,7 @@ def test_media_upload_becomes_the_public_media_url(api: Api) -> None:
     assert response.status_code == 200, response.text
     case_no = response.json()[0]["service_request_id"]
     (item,) = api.client.get(f"{BASE}/requests/{case_no}.json").json()
-    assert item["media_url"].startswith("http://testserver/api/v1/photos/")
+    assert item["media_url"].startswith("http://testserver/api/v1/public/photos/")  # public id
     image = api.client.get(item["media_url"])  # anonymous: the public copy, no metadata
     assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
     with transaction(api.engine) as session:

@@ -345,8 +345,22 @@ photos = Table(
     Column("taken_at", UTCDateTime, nullable=True),
     Column("lon", Float, nullable=True),
     Column("lat", Float, nullable=True),
-    Column("uploaded_by", String(64), nullable=True),
+    Column("uploaded_by", String(64), nullable=True),  # the first uploader (see photo_uploads)
     Column("uploaded_at", UTCDateTime, nullable=False),
+    # the public copy's address (random, unrelated to the content): public answers name it;
+    # always set (nullable only because SQLite cannot add a NOT NULL column in place)
+    Column("public_id", String(32), nullable=True),
+    Index("ix_photos_public_id", "public_id", unique=True),
+)
+
+photo_uploads = Table(
+    # every upload of a photo (identical bytes are one photo): whoever uploaded it may see it
+    "photo_uploads", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("photo_id", String(64), ForeignKey("photos.id"), nullable=False),
+    Column("uploaded_by", String(64), nullable=True),  # a login; NULL: anonymous (public report)
+    Column("uploaded_at", UTCDateTime, nullable=False),
+    Index("ix_photo_uploads_photo_id_uploaded_by", "photo_id", "uploaded_by"),
 )
 
 case_photos = Table(
