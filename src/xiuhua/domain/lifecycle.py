@@ -738,10 +738,10 @@ def _assignment_events(case: Case) -> list[Event]:
 
 
 def _recompute_deadline(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
+    """The deadline as today's calendar gives it (the system's step after a calendar change;
+    a replayed history records it even where the calendar already agrees)."""
     assignment = _open(case)
-    deadline = recomputed_deadline(case, rules.calendars)
-    if deadline is None or deadline == assignment.deadline:
-        raise _refuse("按当前工作日历计算，处置时限没有变化", code="deadline_unchanged")
+    deadline = recomputed_deadline(case, rules.calendars) or assignment.deadline
     previous, assignment.deadline = assignment.deadline, deadline
     assignment.deadline_log.append((cmd.at, deadline))
     return {"unit": assignment.unit_code, "from": previous.isoformat(),

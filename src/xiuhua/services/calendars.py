@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from xiuhua.domain.calendar import (
     SHANGHAI,
+    STATUTORY_HOLIDAYS,
     TimeLimit,
     WorkCalendar,
     YearSchedule,
@@ -253,4 +254,24 @@ def recompute(engine: Engine, *, apply_moves: bool, actor: str | None = None) ->
     with transaction(engine) as session:
         return recompute_deadlines(session, load_city(session), apply_moves=apply_moves,
                                    now=datetime.now(UTC), actor=actor)
+
+
+
+def schedule_template(year: int) -> str:
+    """A commented template of ``year``'s notice: the format, with no dates filled in (the
+    city copies them from the State Council notice when it is published)."""
+    check_year(year)
+    lines = [
+        f"# {year} 年放假和调休安排（按国务院办公厅通知填写，删去行首的 # 即生效）",
+        "# 每行：日期,类型,名称。日期 YYYY-MM-DD，或连续几天 YYYY-MM-DD..YYYY-MM-DD；",
+        "# 类型：休（放假，含周末）或 班（调休上班）；名称写节日名（元旦、春节、清明节、劳动节、",
+        "# 端午节、中秋节、国庆节），七个法定节假日缺一项即不予导入（除非选择“部分导入”）。",
+        "# 上一年年底的调休上班日也可写在这里（作为调整，不改变那一年的其他日子）。",
+        "# 导入：xiuhua calendar import 本文件，或 系统管理 › 工作日历 › 导入放假安排。",
+        "date,type,name",
+    ]
+    for name, _ in STATUTORY_HOLIDAYS:
+        lines.append(f"# {year}-MM-DD..{year}-MM-DD,休,{name}")
+    lines.append(f"# {year}-MM-DD,班,（某节）调休上班")
+    return "\n".join(lines) + "\n"
 
