@@ -3,6 +3,7 @@ taxonomy with its time limits, the working calendar and deadlines."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pytest
@@ -135,7 +136,8 @@ def test_the_calendar_shows_national_day_and_its_make_up_workday(api: Api) -> No
 
 
 def test_years_without_a_published_schedule_are_marked_unofficial(api: Api) -> None:
-    with pytest.warns(UserWarning):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # provisional is data, never a Python warning
         days = get(api, "/calendar", **{"from": "2030-03-04", "to": "2030-03-05"})
     assert [d["official"] for d in days] == [False, False]
     assert problem(api, "/calendar", 422, **{"from": "2026-10-02", "to": "2026-10-01"}) == \
@@ -159,3 +161,29 @@ def test_bad_limits_and_calendars_are_refused(api: Api) -> None:
                    calendar="lunar") == "unknown_calendar"
     assert problem(api, "/calendar/deadline", 422, start="Friday", limit="4wh") == \
         "invalid_datetime"
+
+
+def test_calendar_years_lists_last_to_next_year_official_or_provisional(api: Api) -> None:
+    years = get(api, "/calendar/years")
+    assert [y["year"] for y in years] == [2025, 2026, 2027]  # the clock says 2026-10-16
+    by_year = {y["year"]: y for y in years}
+    assert by_year[2026]["official"] and by_year[2026]["source"] == "package"
+    assert (by_year[2026]["holidays"], by_year[2026]["makeup_workdays"]) == (19, 6)
+    assert not by_year[2027]["official"] and by_year[2027]["source"] == "estimate"
+    assert by_year[2027]["status_label"] == "暂定" and by_year[2027]["makeup_workdays"] == 0
+
+
+@pytest.mark.parametrize("query", [{"from": "0827-01-01"}, {"from": "0944-05-01", "to": "0944-05-02"},
+                                   {"from": "2026-01-01", "to": "9999-01-01"},
+                                   {"from": "2101-01-01", "to": "2101-01-02"}])
+def test_years_outside_the_calendar_are_a_clear_422(api: Api, query: dict[str, str]) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert problem(api, "/calendar", 422, **query) == "year_out_of_range"
+
+
+def test_a_deadline_from_an_odd_year_is_a_clear_422(api: Api) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert problem(api, "/calendar/deadline", 422, start="0827-03-03T09:00",
+                       limit="4wh") == "year_out_of_range"
