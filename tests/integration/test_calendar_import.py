@@ -252,3 +252,12 @@ def test_2026_imported_from_the_notice_changes_nothing(engine: Engine, tmp_path:
     result = import_schedule(engine, write(tmp_path, NOTICE_2026, "2026.csv"))
     assert result.official and result.changes == [] and result.moves == []
 
+
+
+def test_the_docs_ship_the_template_the_page_offers() -> None:
+    from xiuhua.services.calendars import schedule_template
+
+    docs = (Path(__file__).parents[2] / "docs" / "calendar.md").read_text(encoding="utf-8")
+    assert schedule_template(2027) in docs
+    with pytest.raises(InvalidInput, match="没有任何日期"):
+        import_schedule_text(None, schedule_template(2027))  # type: ignore[arg-type]
