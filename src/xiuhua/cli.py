@@ -248,6 +248,7 @@ def _echo_moves(moves: list[Any], title: str) -> None:
     for m in moves:
         typer.echo(f"  {m.case_no} {m.unit_code} 时限 {m.limit}："
                    f"{_local(m.old)} → {_local(m.new)}")
+    warn_provisional(sorted({y for m in moves for y in m.provisional_years}))
 
 
 def _local(moment: datetime) -> str:

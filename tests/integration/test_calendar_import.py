@@ -245,6 +245,7 @@ def test_cli_recompute_lists_then_applies(db: Engine, tmp_path: Path) -> None:
     applied = xiuhua("calendar", "recompute", "--apply")
     assert applied.exit_code == 0 and "2026-10-16 11:00 → 2026-10-19 11:00" in applied.output
     assert due(db, case_no) == local("2026-10-19 11:00")
+    assert "尚未导入" not in applied.output  # 2026 is official: no hint
     assert "没有需要调整" in xiuhua("calendar", "recompute").output
 
 

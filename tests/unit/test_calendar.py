@@ -551,6 +551,17 @@ def test_a_file_lacking_statutory_holidays_is_refused_naming_them() -> None:
     assert "劳动节、端午节、中秋节、国庆节" in caught.value.message and "--partial" in caught.value.message
 
 
+def test_two_rows_of_2027_no_longer_make_2027_official() -> None:
+    # The bug this replaces: the two rows were added on top of the package's guesses (02-08 to
+    # 02-10, 06-09 stayed days off) and 2027 was called official.
+    parsed = parse_schedule("date,type,name\n2027-02-08,休,春节\n2027-02-20,班,春节调休\n")
+    assert parsed.missing == ("元旦", "清明节", "劳动节", "端午节", "中秋节", "国庆节")
+    with pytest.raises(InvalidInput):
+        parsed.schedule()
+    partial = _imported("2027-02-08,休,春节\n2027-02-20,班,春节调休\n", partial=True)
+    assert not partial.is_official_year(2027) and partial.summary(2027).status_label == "暂定"
+
+
 def test_a_partial_import_leaves_the_year_provisional_with_its_days_as_overrides() -> None:
     calendar = _imported(SCHEDULE_2031, partial=True)
     guessed = WorkCalendar()

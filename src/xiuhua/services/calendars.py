@@ -91,6 +91,7 @@ class DeadlineMove:
     started_at: datetime
     old: datetime
     new: datetime
+    provisional_years: tuple[int, ...] = ()  # years counted whose notice is not known yet
 
 
 def deadline_moves(session: Session, calendars: Mapping[str, WorkCalendar]) -> list[DeadlineMove]:
@@ -101,8 +102,10 @@ def deadline_moves(session: Session, calendars: Mapping[str, WorkCalendar]) -> l
         assignment = case.open_assignment
         new = recomputed_deadline(case, calendars)
         if assignment is not None and new is not None and new != assignment.deadline:
+            counted = calendars[assignment.calendar].provisional_years(assignment.started_at, new)
             moves.append(DeadlineMove(case.case_no, assignment.unit_code, assignment.limit,
-                                      assignment.started_at, assignment.deadline, new))
+                                      assignment.started_at, assignment.deadline, new,
+                                      tuple(counted)))
     return moves
 
 
