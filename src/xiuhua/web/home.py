@@ -15,14 +15,14 @@ from xiuhua.api import cases as cases_api
 from xiuhua.api import tasks as tasks_api
 from xiuhua.api.deps import CityDep, NowDep, SessionDep
 from xiuhua.api.schemas import UnitRef
-from xiuhua.domain.access import CENTER_ROLES, UNIT_STAFF, Principal
+from xiuhua.domain.access import UNIT_STAFF, Principal
 from xiuhua.domain.calendar import day_start, local_day
 from xiuhua.domain.choices import Action, CaseStatus, Role
 from xiuhua.domain.city import City
-from xiuhua.services.calendars import provisional_next_year
 from xiuhua.store import case_queries
 from xiuhua.store import city as city_store
 from xiuhua.store.case_queries import CaseFilter, list_cases
+from xiuhua.web.calendar_banner import calendar_banner
 from xiuhua.web.pages import PageRoute, PageUser, limit_label, local_time, not_found_page, render
 from xiuhua.web.views import WARNING_SECONDS, CaseRow, Countdown, case_rows, countdown, unit_name
 
@@ -287,14 +287,6 @@ def home(request: Request, session: SessionDep, city: CityDep, now: NowDep,
         "title": title, "counters": counters(ctx), "now": now,
         "sections": [_section_context(ctx, k) for k in keys],
         "calendar_banner": calendar_banner(city, user, now)})
-
-
-def calendar_banner(city: City, user: Principal, now: datetime) -> int | None:
-    """Next year, on the command center's and the administrator's home from 1 November while
-    its holiday notice is not imported."""
-    if user.role not in CENTER_ROLES | {Role.ADMIN}:
-        return None
-    return provisional_next_year(city.calendar(), now)
 
 
 @router.get("/parts/counters")
