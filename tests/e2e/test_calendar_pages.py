@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 
 from tests.api.conftest import Api
+from tests.e2e.conftest import Server, open_visit
 from tests.e2e.test_pages_http import csrf_of, sign_in
 from tests.factories import dispatched_case, local
 from tests.unit.test_calendar import FICTIONAL_2027, SCHEDULE_2031
@@ -132,3 +134,28 @@ def test_the_permission_table_does_not_offer_the_system_step(api: Api) -> None:
     refused = api.client.post(f"/api/v1/cases/{'2' * 14}/actions/recompute_deadline",
                               json={"version": 1}, headers=api.auth("admin01"))
     assert refused.status_code == 404 and refused.json()["code"] == "unknown_action"
+
+
+# --- in Chromium ------------------------------------------------------------------------------
+
+
+def test_an_admin_follows_the_banner_and_imports_next_years_notice(browser: Any,
+                                                                    own_server: Server) -> None:
+    own_server.clock[0] = local("2026-11-02 09:00")
+    context, visit = open_visit(browser, own_server)
+    page = visit.page
+    visit.login("admin01")
+    visit.go("/admin/calendar")
+    assert "2027 年放假安排尚未导入" in page.inner_text("#calendar-banner")
+    visit.shot("calendar-banner")
+    visit.submit("#calendar-banner a[href='/admin/calendar/import']")
+    page.set_input_files("#calendar-import-file", files=[{
+        "name": "2027.csv", "mimeType": "text/csv", "buffer": FICTIONAL_2027.encode()}])
+    visit.submit("#calendar-import button[type=submit]")
+    assert "与现行日历相比变化" in page.inner_text("#calendar-preview")
+    visit.shot("calendar-import-preview")
+    visit.submit("#calendar-confirm button[type=submit]")
+    assert "已导入 2027 年放假安排（正式）" in page.inner_text("main")
+    assert page.locator("#calendar-banner").count() == 0
+    context.close()
+    assert visit.problems == [], "\n".join(visit.problems)
