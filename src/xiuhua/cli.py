@@ -94,6 +94,7 @@ def demo(
     summary = run(build_demo_city, get_settings(), seed=seed, months=months, end=end_day,
                   history=not no_history, reset=reset, progress=sys.stderr.isatty())
     typer.echo(str(summary))
+    _warn_open_deadlines()
 
 
 @import_app.command("regions")
@@ -171,6 +172,14 @@ def import_cases(
     result = run(import_cases_file, engine(), file, skip_invalid=skip_invalid, report_path=report,
                  actor=cli_actor())
     typer.echo(str(result))
+    _warn_open_deadlines()
+
+
+def _warn_open_deadlines() -> None:
+    """The one-line hint when the deadlines just computed count a provisional year."""
+    from xiuhua.services.calendars import provisional_open_deadlines
+
+    warn_provisional(run(provisional_open_deadlines, engine()))
 
 
 @export_app.command("cases")

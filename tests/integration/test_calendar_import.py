@@ -262,3 +262,15 @@ def test_the_docs_ship_the_template_the_page_offers() -> None:
     assert schedule_template(2027) in docs
     with pytest.raises(InvalidInput, match="没有任何日期"):
         import_schedule_text(None, schedule_template(2027))  # type: ignore[arg-type]
+
+
+def test_open_deadlines_counting_a_provisional_year_are_found(city: Engine, tmp_path: Path) -> None:
+    from xiuhua.services.calendars import provisional_open_deadlines
+
+    assert provisional_open_deadlines(city) == []
+    dispatched_case(city, "2026-10-15 16:00")
+    assert provisional_open_deadlines(city) == []
+    dispatched_case(city, "2026-12-31 16:00")  # 4wh: due in January 2027
+    assert provisional_open_deadlines(city) == [2027]
+    import_schedule(city, write(tmp_path, FICTIONAL_2027))
+    assert provisional_open_deadlines(city) == []

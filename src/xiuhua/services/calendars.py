@@ -250,6 +250,24 @@ def deadline_for(engine: Engine, start: str, limit: str, calendar: str = "defaul
     return Deadline(due, cal.provisional_years(begin, due))
 
 
+def provisional_open_deadlines(engine: Engine) -> list[int]:
+    """Provisional years that the open assignments' deadlines count (after a command that
+    computed deadlines: the CLI says so in one line)."""
+    from sqlalchemy import func, select
+
+    from xiuhua.domain.choices import AssignmentEnd
+    from xiuhua.store.tables import assignments as a
+
+    with transaction(engine) as session:
+        calendars = store.load_calendars(session)
+        spans = session.execute(
+            select(a.c.calendar, func.min(a.c.started_at), func.max(a.c.deadline))
+            .where(a.c.ended == AssignmentEnd.OPEN.value).group_by(a.c.calendar)).all()
+    years = {y for name, first, last in spans if name in calendars
+             for y in calendars[name].provisional_years(first, last)}
+    return sorted(years)
+
+
 def recompute(engine: Engine, *, apply_moves: bool, actor: str | None = None) -> list[DeadlineMove]:
     """``xiuhua calendar recompute [--apply]``."""
     from xiuhua.services.city import load_city
