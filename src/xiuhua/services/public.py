@@ -43,7 +43,7 @@ PUBLIC_NOTES = frozenset({Action.FEEDBACK, Action.CLOSE, Action.CANCEL})
 _SAME_STATE = frozenset({Action.AMEND, Action.REQUEST_VERIFY, Action.VERIFY, Action.SUPERVISE,
                          Action.RATE, Action.REQUEST_EXTENSION, Action.EXTEND,
                          Action.REJECT_EXTENSION, Action.REQUEST_SUSPENSION,
-                         Action.REJECT_SUSPENSION})
+                         Action.REJECT_SUSPENSION, Action.RECOMPUTE_DEADLINE})
 
 
 # --- categories -----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 NAMING = {
@@ -224,10 +225,24 @@ calendar_days = Table(
     Column("note", String(100), nullable=True),
 )
 
+# One imported State Council notice per year: official when complete (it then defines the
+# year exactly), partial otherwise (its days are overrides and the year stays provisional).
 calendar_years = Table(
     "calendar_years", metadata,
     Column("year", Integer, primary_key=True, autoincrement=False),
     Column("imported_at", UTCDateTime, nullable=False),
+    Column("official", Boolean, nullable=False, server_default=false()),
+    Column("file_name", String(255), nullable=True),
+    Column("imported_by", String(64), nullable=True),
+)
+
+# The imported notice's days (ranges expanded): workday true = 班, false = 休.
+calendar_schedule_days = Table(
+    "calendar_schedule_days", metadata,
+    Column("year", Integer, ForeignKey("calendar_years.year"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("workday", Boolean, nullable=False),
+    Column("name", String(50), nullable=True),
 )
 
 settings = Table(

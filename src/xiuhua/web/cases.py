@@ -36,6 +36,7 @@ from xiuhua.web.pages import (
     flash,
     invalid,
     limit_label,
+    local_time,
     not_found_page,
     render,
     safe_next,
@@ -121,6 +122,9 @@ def event_details(city: City, event: Event) -> list[str]:
         lines.append(f"重复于：{data['duplicate_of']}")
     if "value" in data:
         lines.append(f"评价：{Rating(data['value']).label}")
+    if event.action is Action.RECOMPUTE_DEADLINE:
+        lines.append(f"截止时间：{local_time(datetime.fromisoformat(data['from']))} → "
+                     f"{local_time(datetime.fromisoformat(data['to']))}")
     old, new = data.get("old", {}), data.get("new", {})
     for field in new:
         label = FIELD_LABELS.get(field, field)

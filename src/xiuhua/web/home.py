@@ -22,6 +22,7 @@ from xiuhua.domain.city import City
 from xiuhua.store import case_queries
 from xiuhua.store import city as city_store
 from xiuhua.store.case_queries import CaseFilter, list_cases
+from xiuhua.web.calendar_banner import calendar_banner
 from xiuhua.web.pages import PageRoute, PageUser, limit_label, local_time, not_found_page, render
 from xiuhua.web.views import WARNING_SECONDS, CaseRow, Countdown, case_rows, countdown, unit_name
 
@@ -284,7 +285,8 @@ def home(request: Request, session: SessionDep, city: CityDep, now: NowDep,
     title, keys = _sections(user)
     return render(request, "home/index.html", {
         "title": title, "counters": counters(ctx), "now": now,
-        "sections": [_section_context(ctx, k) for k in keys]})
+        "sections": [_section_context(ctx, k) for k in keys],
+        "calendar_banner": calendar_banner(city, user, now)})
 
 
 @router.get("/parts/counters")
