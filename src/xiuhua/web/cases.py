@@ -25,8 +25,8 @@ from xiuhua.domain.errors import DomainError
 from xiuhua.domain.lifecycle import Case, Event, allowed_actions, overdue_at
 from xiuhua.domain.taxonomy import URGENCY_LABELS
 from xiuhua.services import photos
-from xiuhua.services.public import anonymous_actors
 from xiuhua.services.cases import perform_action, visible_case
+from xiuhua.services.public import anonymous_actors
 from xiuhua.store import city as city_store
 from xiuhua.web.auth import FormData
 from xiuhua.web.forms import ACTION_FORMS, FIELD_LABELS, action_form
