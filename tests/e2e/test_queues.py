@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Server, Visit, open_visit
-from tests.e2e.scenario import NOW, report_one
+from tests.e2e.scenario import report_one
 from tests.e2e.test_report_pages import tap_grid
 from tests.factories import DISPATCHER, SHIFT, act, local
 from xiuhua.domain.choices import Action, Source

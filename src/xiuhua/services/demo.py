@@ -1095,14 +1095,15 @@ def complete_months(first_day: date, now: datetime) -> list[Period]:
     return found
 
 
-def publish_months(session: Session, first_day: date, now: datetime,
+def publish_months(session: Session, first_day: date, until: datetime,
                    config: AssessmentConfig | None = None) -> list[str]:
-    """Publish (freeze) every complete month of the history, as the admin would at the start of
-    the next month: /public/rankings shows the last one; the current month stays open."""
+    """Publish (freeze) every month of the history from ``first_day`` that is complete at
+    ``until`` (its end or the present), as the admin would: /public/rankings shows the last one;
+    the current month stays open."""
     city, config = load_city(session), config or load_config()
     done = []
-    for period in complete_months(first_day, now):
-        publish(session, city, period.label, config, now, CENTER_STAFF[-1][0])
+    for period in complete_months(first_day, until):
+        publish(session, city, period.label, config, until, CENTER_STAFF[-1][0])
         done.append(period.label)
     return done
 
@@ -1134,9 +1135,10 @@ def build_demo_city_on(engine: Engine, *, seed: int = 1, months: int = 6, end: d
         steps.advance("更新查询统计信息")
         if history:
             first = history_start(last_day, months)
-            steps.add("发布已结束月份的考核结果", len(complete_months(first, now)))
+            until = min(now, datetime.combine(last_day + timedelta(days=1), time(0), SHANGHAI))
+            steps.add("发布已结束月份的考核结果", len(complete_months(first, until)))
             with transaction(engine) as session:
-                done = publish_months(session, first, now, config)
+                done = publish_months(session, first, until, config)
             steps.advance("发布已结束月份的考核结果", len(done))
     with transaction(engine) as session:
         return summarise(session, seed)
