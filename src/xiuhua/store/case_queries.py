@@ -311,10 +311,15 @@ def status_counts(session: Session, principal: Principal,
 
 
 def count_cases(session: Session, principal: Principal, filters: CaseFilter,
-                now: datetime) -> int:
-    query = select(func.count()).select_from(cases).where(visible_to(principal),
-                                                          *filters.conditions(now))
-    return int(session.execute(query).scalar_one())
+                now: datetime, cap: int | None = None) -> int:
+    """How many cases match; with ``cap``, counting stops after ``cap + 1`` (a result above
+    ``cap`` means "more than ``cap``": a search over a whole decade reads a bounded range)."""
+    conditions = (visible_to(principal), *filters.conditions(now))
+    if cap is None:
+        query = select(func.count()).select_from(cases).where(*conditions)
+        return int(session.execute(query).scalar_one())
+    first = select(cases.c.case_no).where(*conditions).limit(cap + 1).subquery()
+    return int(session.execute(select(func.count()).select_from(first)).scalar_one())
 
 
 def map_points(session: Session, principal: Principal, filters: CaseFilter,
