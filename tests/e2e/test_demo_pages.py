@@ -68,3 +68,22 @@ def test_the_public_rankings_show_the_last_complete_month(demo_visit: Visit) -> 
     assert "考核结果，发布于" in page.inner_text("main")
     assert page.locator("#period option[value='2026-10']").count() == 0  # still running
     demo_visit.shot("demo-rankings")
+
+
+def test_dashboard_bar_charts_label_every_unit_and_grid_in_full(demo_visit: Visit) -> None:
+    visit = demo_visit
+    visit.login("leader01", DEMO_PASSWORD)
+    visit.go("/dashboard")
+    page = visit.page
+    page.wait_for_function("window.XiuhuaDashboard && XiuhuaDashboard.charts['chart-units']")
+    for chart in ("chart-units", "chart-hotspots"):
+        found = page.evaluate(f"""() => {{
+            const c = XiuhuaDashboard.charts['{chart}'], axis = c.getOption().yAxis[0];
+            return [axis.data.length, axis.axisLabel.interval, axis.axisLabel.overflow,
+                    document.getElementById('{chart}').clientHeight]; }}""")
+        rows, interval, overflow, height = found
+        assert rows >= 5 and interval == 0 and overflow == "break", (chart, found)
+        assert height >= rows * 30, (chart, found)  # a row per item, not squeezed
+    units = page.evaluate("XiuhuaDashboard.charts['chart-units'].getOption().yAxis[0].data.length")
+    assert units >= 18  # every handling unit of X市
+    visit.shot("demo-dashboard")
