@@ -247,6 +247,13 @@ def test_layers_are_shifted_into_the_tiles_coordinate_system(api: Api, tmp_path:
     assert shapely.geometry.shape(first["geometry"]).bounds[:2] == pytest.approx(
         (float(lon), float(lat)), abs=2e-6)
     assert "https://tiles.example/{z}/{x}/{y}.png" in page  # the one external URL allowed
+    assert 'id="tile-hint"' not in page
+
+
+def test_the_map_page_says_how_to_add_a_base_map_when_there_is_none(api: Api) -> None:
+    sign_in(api.client, "leader01")
+    page = api.client.get("/map").text
+    assert 'id="tile-hint"' in page and "未配置底图" in page and "XIUHUA_MAP_TILE_URL" in page
 
 
 def _own_files() -> list[Path]:
