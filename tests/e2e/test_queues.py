@@ -27,6 +27,16 @@ QUEUES = {
     "leader01": ["overdue", "due_soon"],
     "admin01": ["overdue"],
 }
+# login -> counter label -> the queue whose badge it equals
+COUNTED = {
+    "acceptor01": {"待受理/立案": "new_reports"},
+    "shift01": {"待受理/立案": "to_file", "挂账": "suspended", "待结案": "to_close", "超时": "overdue"},
+    "dispatcher01": {"待派遣": "to_dispatch"},
+    "handler_hw": {"已超时": "my_overdue", "今日到期": "my_due_today", "以后到期": "my_due_later",
+                   "挂账中": "my_suspended"},
+    "inspector01": {"待办任务": "my_tasks"},
+    "leader01": {"超时": "overdue"},
+}
 EXTRA_REPORTS = 24  # with the scenario's two: more than one page of 20
 EXTRA_OVERDUE = 21
 
@@ -120,6 +130,9 @@ def test_every_queue_badge_is_its_total_and_paging_reaches_the_last_row(
     busy_day(own_server)
     for login, keys in QUEUES.items():
         context, visit = signed_in(browser, own_server, login)
+        shown = counters(visit)
+        for label, key in COUNTED.get(login, {}).items():
+            assert shown[label] == badge(visit, key), (login, label)
         for key in keys:
             total = badge(visit, key)
             every = walk(visit, key)
