@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import PASSWORD, Api
 from tests.e2e.scenario import NOW, build_cases
-from tests.factories import DISPATCHER, HANDLER, HANDLER_ZF, act, cell, grid_code
+from tests.factories import DISPATCHER, HANDLER, HANDLER_ZF, act, cell, dispatched_case, grid_code, local
 from xiuhua.api.app import create_app
 from xiuhua.config import Settings
 from xiuhua.domain.choices import Action
@@ -294,3 +294,15 @@ def test_vendored_files_are_the_recorded_ones() -> None:
     assert present == set(table)
     for name, digest in table.items():
         assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_overdue_time_is_said_in_working_hours_or_in_natural_time_after_hours(
+        site: tuple[Api, dict[str, str]]) -> None:
+    """Overdue since 17:30 and now 19:00: no working minute has passed, so the natural time."""
+    api, _ = site
+    late = dispatched_case(api.engine, "2026-10-16 13:30")  # 06010: 4 working hours → 17:30
+    api.clock.now = local("2026-10-16 19:00")
+    home = sign_in(api.client, "handler_hw")
+    assert "已超时，截止于 10-16 17:30，超出 1 小时 30 分" in home
+    api.clock.now = local("2026-10-19 10:00")  # Monday: 1.5 working hours on
+    assert "已超时，截止于 10-16 17:30，超出 1.5 工作小时" in api.client.get(f"/cases/{late}").text
