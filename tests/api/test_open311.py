@@ -330,3 +330,12 @@ def test_listing_filters_and_pages(api: Api) -> None:
     root = xml_of(api.client.get(f"{BASE}/requests.xml?service_code=06012"))
     assert [r.findtext("service_request_id") for r in root.findall("request")] == [road]
     assert json.loads(api.client.get(f"{BASE}/requests.json?service_code=09003").text) == []
+
+
+def test_the_case_timeline_names_the_open311_client_that_reported(api: Api) -> None:
+    from tests.e2e.test_pages_http import sign_in
+
+    (created,) = post_request(api, new_key(api)).json()
+    sign_in(api.client, "shift01")
+    page = api.client.get(f"/cases/{created['service_request_id']}").text
+    assert "Open311 客户端“街拍随手报”" in page and ">系统<" not in page

@@ -638,11 +638,12 @@ def live_from(until: datetime, calendar: WorkCalendar, workdays: int = 2) -> dat
     """The start of the last ``workdays`` working days up to ``until`` (days off between them
     included): the cases reported since then may still be waiting for someone."""
     day, found = until.astimezone(SHANGHAI).date(), 0
-    while True:
+    for _ in range(31):  # a long holiday is at most a few weeks
         found += calendar.is_workday(day)
         if found >= workdays:
-            return datetime.combine(day, time(0), SHANGHAI)
+            break
         day -= timedelta(days=1)
+    return datetime.combine(day, time(0), SHANGHAI)
 
 
 class Replay:
