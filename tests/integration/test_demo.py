@@ -469,3 +469,12 @@ def test_xiuhua_demo_prints_no_python_warning(tmp_path: Path) -> None:
     noise = [line for line in done.stderr.splitlines()
              if "Warning" in line and "UnofficialYearWarning" not in line]
     assert noise == []
+
+
+def test_only_months_the_history_covers_wholly_and_that_have_ended_are_published() -> None:
+    from xiuhua.services.demo import complete_months
+
+    at = datetime(2026, 10, 14, 10, 0, tzinfo=SHANGHAI)
+    assert [p.label for p in complete_months(date(2026, 8, 15), at)] == ["2026-09"]
+    assert [p.label for p in complete_months(date(2026, 8, 1), at)] == ["2026-08", "2026-09"]
+    assert complete_months(date(2026, 9, 20), at) == []
