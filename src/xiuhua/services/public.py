@@ -28,7 +28,7 @@ from xiuhua.services import photos as photo_service
 from xiuhua.services.accounts import audit
 from xiuhua.services.cases import CaseInput, act_on_case, clean_text, report_case
 from xiuhua.store.cases import iter_cases, load_case
-from xiuhua.store.tables import case_photos, cases, categories
+from xiuhua.store.tables import audit_log, case_photos, cases, categories
 
 PUBLIC = Actor(role=Role.PUBLIC)
 # Tracking codes: 10 characters without 0/O, 1/I/L — easy to read out and to type.
@@ -153,6 +153,34 @@ def submit_report(session: Session, city: City, report: PublicReport,
     audit(session, at, None, "case_action", case.case_no,
           {k: v for k, v in detail.items() if v is not None}, report.client)
     return case, code
+
+
+CITIZEN_LABEL = "市民（公众上报）"
+
+
+def anonymous_actors(session: Session, case: Case) -> dict[int, str]:
+    """Who took the case's steps that name no user, by event ``seq``: a citizen's report (through
+    the portal, or the Open311 client's key name), a citizen's rating; the rest is the system's."""
+    found: dict[int, str] = {}
+    for event in case.events:
+        if event.actor is not None:
+            continue
+        if event.action is Action.REPORT and case.source is Source.PUBLIC:
+            found[event.seq] = _reporting_client(session, case.case_no, event.at) or CITIZEN_LABEL
+        elif event.action is Action.RATE:
+            found[event.seq] = "市民（公众评价）"
+    return found
+
+
+def _reporting_client(session: Session, case_no: str, at: datetime) -> str | None:
+    """The Open311 client a public report came through (its API key's name), from the audit
+    row written with the report (at the same instant: an index range)."""
+    rows = session.execute(select(audit_log.c.detail).where(
+        audit_log.c.at == at, audit_log.c.kind == "case_action", audit_log.c.subject == case_no))
+    for (detail,) in rows:
+        if detail.get("action") == Action.REPORT.value and detail.get("channel") == "open311":
+            return f"Open311 客户端“{detail.get('api_key') or '未命名'}”"
+    return None
 
 
 def new_tracking_code() -> str:

@@ -26,6 +26,7 @@ from xiuhua.domain.lifecycle import Case, Event, allowed_actions, overdue_at
 from xiuhua.domain.taxonomy import URGENCY_LABELS
 from xiuhua.services import photos
 from xiuhua.services.cases import perform_action, visible_case
+from xiuhua.services.public import anonymous_actors
 from xiuhua.store import city as city_store
 from xiuhua.web.auth import FormData
 from xiuhua.web.forms import ACTION_FORMS, FIELD_LABELS, action_form
@@ -185,6 +186,7 @@ def page_context(session: Session, city: City, user: Principal, case: Case, now:
     return {
         "title": f"案件 {case.case_no}", "case": case, "facts": facts(city, case, user),
         "before": before, "after": after, "names": names,
+        "anonymous": anonymous_actors(session, case),
         "events": [(e, event_details(city, e)) for e in case.events],
         "assignments": assignment_views(city, case, now), "tasks": case.tasks,
         "forms": [action_form(session, city, case, a, failed) for a in actions
