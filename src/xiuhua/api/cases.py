@@ -22,7 +22,7 @@ from xiuhua.domain.access import Principal
 from xiuhua.domain.choices import Action, CaseStatus, Role, Source
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import ActionRefused, InvalidInput, PermissionDenied
-from xiuhua.domain.lifecycle import Case, allowed_actions, overdue_at
+from xiuhua.domain.lifecycle import SYSTEM_ACTIONS, Case, allowed_actions, overdue_at
 from xiuhua.domain.responsibility import SCOPE_LABELS, Answer
 from xiuhua.domain.taxonomy import URGENCY_LABELS
 from xiuhua.http.cases import action_input, case_filter, case_input, parse_action, require_reporter
@@ -72,7 +72,7 @@ router = APIRouter(tags=["案件"])
 MAX_JSON_BODY = 256 * 1024
 SUGGEST_ROLES = frozenset({Role.DISPATCHER, Role.SHIFT_LEADER, Role.ACCEPTOR, Role.LEADER,
                            Role.ADMIN})
-CASE_ACTIONS = [a.value for a in Action if a is not Action.REPORT]
+CASE_ACTIONS = [a.value for a in Action if a is not Action.REPORT and a not in SYSTEM_ACTIONS]
 
 
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -54,6 +54,7 @@ class Action(LabelledEnum):
     CLOSE = "close"
     SUPERVISE = "supervise"
     RATE = "rate"
+    RECOMPUTE_DEADLINE = "recompute_deadline"  # the system, after the calendar changed
 
 
 class Role(LabelledEnum):
@@ -154,6 +155,8 @@ class Audience(LabelledEnum):
 
 
 _LABELS: dict[str, dict[str, str]] = {
+    "YearSource": {"imported": "本市导入的放假安排", "package": "holidays 包（官方安排）",
+                   "partial": "部分导入（其余为推定）", "estimate": "holidays 包推定"},
     "CaseStatus": {
         "reported": "已上报", "filed": "已立案", "dispatched": "处置中", "suspended": "挂账",
         "handled": "已反馈待核查", "checked": "核查通过待结案", "closed": "已结案",
@@ -167,6 +170,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "request_suspension": "申请挂账", "reject_suspension": "驳回挂账", "suspend": "挂账",
         "resume": "恢复处置", "feedback": "处置反馈", "check_fail": "核查不通过（返工）",
         "check_pass": "核查通过", "close": "结案", "supervise": "督办", "rate": "评价",
+        "recompute_deadline": "按工作日历调整时限",
     },
     "Role": {
         "admin": "系统管理员", "acceptor": "受理员", "shift_leader": "值班长",

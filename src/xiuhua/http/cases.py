@@ -12,6 +12,7 @@ from xiuhua.domain.calendar import SHANGHAI
 from xiuhua.domain.choices import Action
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import InvalidInput, NotFound, PermissionDenied
+from xiuhua.domain.lifecycle import SYSTEM_ACTIONS
 from xiuhua.http.schemas import CaseActionCreate, CaseCreate, CaseQuery
 from xiuhua.services.cases import ActionInput, CaseInput, clean_text, report_source
 from xiuhua.store.case_queries import CaseFilter
@@ -82,7 +83,7 @@ def action_input(body: CaseActionCreate) -> ActionInput:
 def parse_action(name: str) -> Action:
     """A lifecycle action named in the path (``report`` is ``POST /cases``)."""
     action = next((a for a in Action if a.value == name), None)
-    if action is None or action is Action.REPORT:
+    if action is None or action is Action.REPORT or action in SYSTEM_ACTIONS:
         raise NotFound(f"没有“{name[:40]}”这种案件操作", code="unknown_action")
     return action
 

@@ -62,12 +62,13 @@ from xiuhua.domain.errors import (
     NotFound,
     PermissionDenied,
 )
+from xiuhua.services import photos as photo_service
 from xiuhua.services.accounts import audit
 from xiuhua.services.city import load_city
 from xiuhua.services.tabular import read_csv, read_text
 from xiuhua.store import assessment as store
 from xiuhua.store.db import transaction
-from xiuhua.store.tables import photos, units
+from xiuhua.store.tables import units
 
 CONFIG_FILE = "assessment.toml"
 ENTRY_KINDS = {"deduction": "扣分", "bonus": "加分"}
@@ -309,7 +310,7 @@ def _points(points: float) -> float:
 
 
 def _check_entry(session: Session, kind: str, unit_code: str, day: date, item: str,
-                 photo_id: str | None, at: datetime) -> None:
+                 at: datetime) -> None:
     if kind not in ENTRY_KINDS:
         raise InvalidInput("类型须为 deduction（扣分）或 bonus（加分）", code="invalid_entry_kind")
     if not session.execute(select(units.c.code).where(units.c.code == unit_code)).first():
@@ -320,8 +321,19 @@ def _check_entry(session: Session, kind: str, unit_code: str, day: date, item: s
         raise InvalidInput(f"日期 {day} 无效", code="invalid_date")
     if day > local_day(at):
         raise InvalidInput(f"日期 {day} 晚于今天，不能预先登记", code="future_date")
-    if photo_id and not session.execute(select(photos.c.id).where(photos.c.id == photo_id)).first():
-        raise NotFound(f"证据照片“{photo_id}”不存在，请先上传", code="photo_not_found")
+
+
+def _photo_not_found(ids: list[str]) -> NotFound:
+    return NotFound(f"证据照片“{ids[0]}”不存在，请先上传", code="photo_not_found")
+
+
+def _check_photo(session: Session, photo_id: str | None, principal: Principal | None) -> None:
+    if not photo_id:
+        return
+    if principal is None:
+        photo_service.check_exists(session, [photo_id], refuse=_photo_not_found)
+    else:
+        photo_service.check_may_link(session, principal, [photo_id], refuse=_photo_not_found)
 
 
 def booking(session: Session, day: date) -> tuple[str, str | None]:
@@ -339,9 +351,14 @@ def booking(session: Session, day: date) -> tuple[str, str | None]:
 
 def add_entry(session: Session, city: City, kind: str, unit_code: str, day: date, item: str,
               points: float, at: datetime, actor: str | None, photo_id: str | None = None,
-              client: str | None = None) -> dict[str, Any]:
-    """Enter a spot-check deduction (考核检查扣分) or bonus points for a unit; audited."""
-    _check_entry(session, kind, unit_code, day, item, photo_id, at)
+              client: str | None = None, principal: Principal | None = None) -> dict[str, Any]:
+    """Enter a spot-check deduction (考核检查扣分) or bonus points for a unit; audited.
+
+    The evidence photo must be one ``principal`` may see (``domain.photos``: uploaded by
+    them, or linked to something they see); without a principal (the operator's command line,
+    trusted like the server's account) it must only exist."""
+    _check_entry(session, kind, unit_code, day, item, at)
+    _check_photo(session, photo_id, principal)
     booked, adjusts = booking(session, day)
     row = {"kind": kind, "unit_code": unit_code, "day": day, "item": item.strip(),
            "points": _points(points), "photo_id": photo_id or None, "period": month_label(day),
