@@ -31,18 +31,19 @@ import httpx
 import pytest
 from fastapi.routing import iter_route_contexts
 from PIL import Image
-from sqlalchemy import create_engine, func, select
+from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy import create_engine, func, select, update
 
-from tests.api.conftest import PASSWORD_HASH, Api
-from tests.e2e.scenario import NOW, build_cases
-from tests.factories import center, grid_code
+from tests.api.conftest import PASSWORD, Api
+from tests.e2e.scenario import ACTORS, NOW, PLAN, STEP_ACTOR, report_one
+from tests.factories import act, center, grid_code, local
 from xiuhua.api.app import create_app  # the one place this test names the app factory
 from xiuhua.config import Settings
 from xiuhua.domain.choices import Audience, NoticeKind, Role
 from xiuhua.services import accounts
 from xiuhua.services.notifications import Notice, raise_once
 from xiuhua.store.db import transaction
-from xiuhua.store.tables import notifications
+from xiuhua.store.tables import notifications, users
 
 ANON = "anonymous"  # no token, no session
 CITIZEN = "citizen01"  # a public account (a citizens' app signs in as one)
@@ -50,6 +51,9 @@ CITIZEN = "citizen01"  # a public account (a citizens' app signs in as one)
 # Writes let through access: success, or a refusal of the request itself (never 401/403/404).
 WRITE_THROUGH = frozenset({200, 201, 204, 303, 409, 422})
 REFUSED = frozenset({403, 404})
+# The walk signs in some 200 times: with a password hash as cheap as Argon2 allows (a hash
+# carries its own cost), not the production one of conftest.PASSWORD_HASH.
+CHEAP_HASH = Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
 CSRF_REFUSALS = ("csrf_failed", "安全令牌")  # a refusal for a missing CSRF token proves nothing
 
 EXEMPT_PREFIXES = ("/public", "/api/v1/public", "/open311", "/healthz", "/static")
@@ -275,7 +279,6 @@ def jpeg(colour: tuple[int, int, int] = (120, 160, 90)) -> bytes:
 @dataclass
 class World:
     api: Api
-    cases: dict[str, str]
     values: dict[str, str]
     version: int
 
@@ -296,6 +299,15 @@ def _unit_notice(api: Api, case_no: str) -> str:
         raise_once(session, Notice(NOW, NoticeKind.WARNING, case_no, 1, "U-HW", Audience.UNIT,
                                    "即将超期"))
         return str(session.execute(select(func.max(notifications.c.id))).scalar_one())
+
+
+def _held_case(api: Api) -> str:
+    """The scenario's overdue case: held by U-HW, in grid 003 (inspector02 posts in 001 only)."""
+    category, cell, source, at, steps = PLAN["overdue"]
+    case_no = report_one(api.engine, category, cell, source, local(at))
+    for action, when, fields in steps:
+        act(api.engine, case_no, action, when, ACTORS[STEP_ACTOR[action]], **fields)
+    return case_no
 
 
 def _upload(api: Api, colour: tuple[int, int, int]) -> str:
@@ -319,11 +331,11 @@ def _case_photo(api: Api) -> str:
 @pytest.fixture
 def world(api: Api) -> World:
     api.clock.now = NOW
-    cases = build_cases(api.engine)
     with transaction(api.engine) as session:
-        accounts.add_user(session, CITIZEN, Role.PUBLIC, NOW, password_hash=PASSWORD_HASH)
+        accounts.add_user(session, CITIZEN, Role.PUBLIC, NOW)
         api.tokens[CITIZEN] = accounts.issue_token(session, CITIZEN, NOW)
-    case_no = cases["overdue"]  # held by U-HW, in grid 003 (inspector02 posts in 001 only)
+        session.execute(update(users).values(password_hash=CHEAP_HASH))
+    case_no = _held_case(api)
     lon, lat = center(0, 2)
     values = {"case_no": case_no, "grid": grid_code(0, 2), "period": "2026-10",
               "subject": "units", "code": "U-HW", "login": "handler_zf", "lon": str(lon),
@@ -331,7 +343,7 @@ def world(api: Api) -> World:
               "notification_id": _unit_notice(api, case_no), "photo_id": _case_photo(api),
               "loose_photo_id": _upload(api, (30, 60, 200))}
     version = api.client.get(f"/api/v1/cases/{case_no}", headers=api.auth("admin01")).json()
-    return World(api, cases, values, int(version["version"]))
+    return World(api, values, int(version["version"]))
 
 
 # --- walking --------------------------------------------------------------------------------
@@ -350,7 +362,7 @@ def _sign_in(w: World, login: str) -> dict[str, str]:
     client.cookies.clear()
     if login == ANON:
         return {}
-    signed = client.post("/api/v1/auth/login", data={"username": login, "password": "correct-horse-9"})
+    signed = client.post("/api/v1/auth/login", data={"username": login, "password": PASSWORD})
     assert signed.status_code == 200, signed.text
     return {"X-CSRF-Token": signed.json()["csrf_token"]}
 

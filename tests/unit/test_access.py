@@ -34,7 +34,8 @@ def test_the_dashboard_is_for_the_center_leaders_and_admins(role: Role) -> None:
 
 @pytest.mark.parametrize("role", list(Role))
 def test_notifications_are_ones_own(role: Role) -> None:
-    expected = {Role.HANDLER: (Audience.UNIT, "U-HW"), Role.UNIT_LEADER: (Audience.UNIT, "U-HW")}
+    expected: dict[Role, tuple[Audience, str | None]] = {
+        Role.HANDLER: (Audience.UNIT, "U-HW"), Role.UNIT_LEADER: (Audience.UNIT, "U-HW")}
     if role in CENTER_AND_LEADERS:
         expected[role] = (Audience.CENTER, None)
     assert notice_audience(person(role)) == expected.get(role)
