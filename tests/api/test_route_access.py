@@ -129,6 +129,7 @@ CASE_OUTSIDERS = (ANON, "handler_zf", "inspector02", CITIZEN)  # of the U-HW cas
 STAFF_ONLY = (ANON,)  # reference data for every signed-in user
 ADMIN_ONLY = (ANON, "leader01", "handler_hw", CITIZEN)
 ANY_SIGNED_IN = (ANON,)
+STAFF_PAGE = (ANON, CITIZEN)  # every staff member; a public account uses the public portal
 
 ACCESS: dict[str, Access] = {
     # account
@@ -184,18 +185,18 @@ ACCESS: dict[str, Access] = {
         "leader01", (ANON, "shift01", "leader_hw", CITIZEN), body=_bands),
     "GET /api/v1/dashboard": Access("leader01", (ANON, "handler_hw", "inspector01", CITIZEN)),
     # pages
-    "GET /": Access("handler_hw", ANY_SIGNED_IN),
-    "GET /parts/counters": Access("handler_hw", ANY_SIGNED_IN),
+    "GET /": Access("handler_hw", STAFF_PAGE),
+    "GET /parts/counters": Access("handler_hw", STAFF_PAGE),
     "GET /parts/{key}": Access("handler_hw", (ANON, "inspector01", CITIZEN),
                                params={"key": "my_assignments"}),
-    "GET /cases": Access("handler_hw", ANY_SIGNED_IN),  # a list filtered to one's scope
+    "GET /cases": Access("handler_hw", STAFF_PAGE),  # a list filtered to one's scope
     "GET /cases/{case_no}": Access("handler_hw", CASE_OUTSIDERS),
     "POST /cases/{case_no}/actions/{action}": Access(
         "handler_hw", CASE_OUTSIDERS, params={"action": "feedback"}, body=_feedback_form),
-    "GET /map": Access("handler_hw", ANY_SIGNED_IN),
-    "GET /map/layers.json": Access("handler_hw", ANY_SIGNED_IN),
-    "GET /map/cases.json": Access("handler_hw", ANY_SIGNED_IN),  # filtered to one's scope
-    "GET /map/grids/{code}": Access("handler_hw", ANY_SIGNED_IN, params={"code": "{grid}"}),
+    "GET /map": Access("handler_hw", STAFF_PAGE),
+    "GET /map/layers.json": Access("handler_hw", STAFF_PAGE),
+    "GET /map/cases.json": Access("handler_hw", STAFF_PAGE),  # filtered to one's scope
+    "GET /map/grids/{code}": Access("handler_hw", STAFF_PAGE, params={"code": "{grid}"}),
     "GET /dashboard": Access("leader01", (ANON, "handler_hw", "inspector01", CITIZEN)),
     "GET /assessment": Access("leader_hw", (ANON, "inspector01", CITIZEN)),
     "GET /assessment/{period}/{subject}/{code}/cases": Access(
@@ -259,6 +260,21 @@ def _exempt(key: str) -> bool:
 
 ROUTES = app_routes()
 WALKED = [k for k in ROUTES if not _exempt(k)]
+
+
+def undeclared(routes: list[str]) -> list[str]:
+    """The routes (not exempt) that have no access rule."""
+    return [k for k in routes if not _exempt(k) and k not in ACCESS]
+
+
+def test_every_route_declares_its_access_rule() -> None:
+    missing = undeclared(ROUTES)
+    assert not missing, f"routes without an access rule (add them to ACCESS): {missing}"
+
+
+def test_a_new_route_without_a_rule_is_caught() -> None:
+    new = ["GET /api/v1/orders/{order_id}", "POST /orders/{order_id}/photos"]
+    assert undeclared([*ROUTES, *new, "GET /public/orders", "GET /open311/v2/x.json"]) == new
 
 
 def test_every_entry_of_the_table_is_a_route() -> None:

@@ -13,6 +13,7 @@ regions' figures only (:func:`sees_person_figures`).
 One rule per kind of object, used by every route that shows or changes one (the route walk,
 tests/api/test_route_access.py, holds each route to its rule):
 
+- the staff pages: :attr:`Principal.is_staff` (a public account uses the public portal);
 - cases: :func:`can_see`; people's assessment figures: :func:`sees_person_figures`;
 - a period's assessment figures, workbook and circular: :func:`sees_assessment` (staff);
 - the leaders' dashboard: :func:`sees_dashboard`;
@@ -47,6 +48,12 @@ class Principal:
     @property
     def actor(self) -> Actor:
         return Actor(self.login, self.role, self.unit_code)
+
+    @property
+    def is_staff(self) -> bool:
+        """Every role but the public's (a citizens' app signs in with a public account): the
+        staff pages, reference data aside, are for staff only."""
+        return self.role is not Role.PUBLIC
 
     @property
     def sees_all(self) -> bool:
@@ -84,7 +91,7 @@ def sees_assessment(principal: Principal) -> bool:
     """May ``principal`` read a period's assessment figures (units', regions'; people's as
     :func:`sees_person_figures`), its workbook and circular? Staff only: a public account sees
     the published rankings of the public portal, never the running figures."""
-    return principal.role is not Role.PUBLIC
+    return principal.is_staff
 
 
 def sees_dashboard(principal: Principal) -> bool:

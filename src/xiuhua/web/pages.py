@@ -161,7 +161,8 @@ async def check_csrf(request: Request) -> None:
 
 
 async def page_user(request: Request, session: ReaderDep) -> Principal:
-    """The signed-in user of the browser session; form posts must carry the CSRF token."""
+    """The signed-in staff member of the browser session (a public account is refused: the
+    public portal is theirs); form posts must carry the CSRF token."""
     login = request.session.get("login")
     if not login:
         raise LoginRequired
@@ -173,6 +174,8 @@ async def page_user(request: Request, session: ReaderDep) -> Principal:
     except (NotFound, AuthenticationFailed):
         request.session.clear()
         raise LoginRequired from None
+    if not user.is_staff:
+        raise PermissionDenied("公众账号请使用公众服务页面（/public）", code="page_forbidden")
     request.state.user = user
     return user
 
