@@ -14,8 +14,9 @@ cases, notifications and a photo:
   walk sends the session's token with every page write).
 
 A route missing from :data:`ACCESS` fails, so a new route cannot ship without its access rule:
-add one line, e.g. ``"GET /api/v1/foo/{foo_id}": Access("handler_hw", (ANON, "handler_zf")),``
-(and a value for a new path parameter in :func:`path_values`). Exempt are the public and Open311
+add one line, e.g. ``"GET /api/v1/foo/{foo_id}": Access("handler_hw", (ANON, "handler_zf"),
+params={"foo_id": "7"}),`` (a path parameter the walk knows, such as ``case_no``, needs no
+value: see :func:`world`). Exempt are the public and Open311
 entrances, the health check and static files (:data:`EXEMPT_PREFIXES`), and the routes listed
 with their reason in :data:`EXEMPT`.
 """
@@ -386,9 +387,12 @@ def _sign_in(w: World, login: str) -> dict[str, str]:
 def call(w: World, key: str, rule: Access, login: str) -> httpx.Response:
     method, template = key.split(" ", 1)
     values = path_values(w, rule)
-    url = template.format_map(values)
-    if rule.query:
-        url += "?" + rule.query.format_map(values)
+    try:
+        url = template.format_map(values)
+        if rule.query:
+            url += "?" + rule.query.format_map(values)
+    except KeyError as exc:
+        pytest.fail(f"{key}: no value for {exc}: give it in the entry's params (or in world())")
     if template.startswith("/api/"):
         w.client.cookies.clear()
         headers = {} if login == ANON else w.api.auth(login)
