@@ -211,7 +211,8 @@ ACCESS: dict[str, Access] = {
     "GET /admin": Access("admin01", ADMIN_ONLY),
     "GET /admin/users": Access("admin01", ADMIN_ONLY),
     "POST /admin/users": Access("admin01", ADMIN_ONLY, body=_form(
-        login="handler_new", name="新处置员", role="handler", unit="U-HW")),
+        login="handler_new", name="新处置员", role="handler", unit="U-HW",
+        password="another-horse-7")),
     "GET /admin/users/{login}": Access("admin01", ADMIN_ONLY),
     "POST /admin/users/{login}": Access("admin01", ADMIN_ONLY, body=_form(
         name="孙执法", role="handler", unit="U-ZF")),

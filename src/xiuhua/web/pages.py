@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from xiuhua.api.deps import CSRF_HEADER, SAFE_METHODS, ReaderDep, csrf_token, session_id
-from xiuhua.domain.access import Principal
+from xiuhua.domain.access import SEE_ALL_ROLES, Principal
 from xiuhua.domain.calendar import SHANGHAI, TimeLimit
 from xiuhua.domain.choices import Role
 from xiuhua.domain.errors import (
@@ -91,8 +91,7 @@ class NavItem:
     roles: frozenset[Role] | None = None
 
 
-_CENTER_AND_LEADERS = frozenset({Role.ACCEPTOR, Role.SHIFT_LEADER, Role.DISPATCHER, Role.LEADER,
-                                 Role.ADMIN})
+_CENTER_AND_LEADERS = SEE_ALL_ROLES  # the dashboard's (domain.access.sees_dashboard)
 NAV: tuple[NavItem, ...] = (
     NavItem("/", "工作台"),
     NavItem("/cases", "案件查询"),
