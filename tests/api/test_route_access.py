@@ -15,10 +15,14 @@ cases, notifications and a photo:
 
 A route missing from :data:`ACCESS` fails, so a new route cannot ship without its access rule:
 add one line, e.g. ``"GET /api/v1/foo/{foo_id}": Access("handler_hw", (ANON, "handler_zf"),
-params={"foo_id": "7"}),`` (a path parameter the walk knows, such as ``case_no``, needs no
-value: see :func:`world`). Exempt are the public and Open311
-entrances, the health check and static files (:data:`EXEMPT_PREFIXES`), and the routes listed
-with their reason in :data:`EXEMPT`.
+params={"foo_id": "7"}),`` (path parameters the walk knows, such as ``case_no``, need no value:
+see :func:`world`). Exempt are the public and Open311 entrances, the health check and static
+files (:data:`EXEMPT_PREFIXES`), and the routes listed with their reason in :data:`EXEMPT`.
+
+The principals: ``handler_hw``/``leader_hw`` (unit U-HW, which holds the case), ``handler_zf``
+(another unit), ``inspector01`` (all grids) and ``inspector02`` (grid 001 only; the case is in
+003), the center roles, ``leader01``, ``admin01`` (tests/api/conftest.py), a public account
+(:data:`CITIZEN`) and nobody (:data:`ANON`).
 """
 
 from __future__ import annotations
@@ -305,9 +309,9 @@ class World:
         return self.api.client
 
 
-def _token_id(w: Api, login: str) -> str:
+def _token_id(api: Api, login: str) -> str:
     """A second token of ``login`` (the one the walk uses stays valid)."""
-    with transaction(w.engine) as session:
+    with transaction(api.engine) as session:
         accounts.issue_token(session, login, NOW)
         return str(max(t.id for t in accounts.list_tokens(session, login)))
 
@@ -348,6 +352,8 @@ def _case_photo(api: Api) -> str:
 
 @pytest.fixture
 def world(api: Api) -> World:
+    """The tiny city with its users (and a public account), a case held by U-HW, a unit
+    notification, a photo of a case and one not yet attached; the values of path parameters."""
     api.clock.now = NOW
     with transaction(api.engine) as session:
         accounts.add_user(session, CITIZEN, Role.PUBLIC, NOW)
