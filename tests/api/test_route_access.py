@@ -444,3 +444,17 @@ def test_route_is_open_in_scope_and_refused_out_of_scope(world: World, key: str)
     assert_let_through(key, rule.ok, call(world, key, rule, rule.ok))
     for login in rule.refused:
         assert_refused(key, login, call(world, key, rule, login))
+
+
+def test_the_walk_catches_a_route_that_does_not_check_access(world: World) -> None:
+    """A route that answers whoever asks (here: a case's number to any signed-in user) fails
+    the walk for the principal out of scope."""
+    key, rule = "GET /api/v1/unchecked/{case_no}", Access("handler_hw", ("handler_zf",))
+
+    def unchecked(case_no: str) -> dict[str, str]:
+        return {"case_no": case_no}
+
+    world.client.app.add_api_route("/api/v1/unchecked/{case_no}", unchecked)
+    assert_let_through(key, rule.ok, call(world, key, rule, rule.ok))
+    with pytest.raises(AssertionError, match="as handler_zf: 200"):
+        assert_refused(key, "handler_zf", call(world, key, rule, "handler_zf"))
