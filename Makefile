@@ -3,6 +3,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: demo test install dev lint typecheck clean
 
@@ -16,11 +18,12 @@ install: $(BIN)/python
 dev: $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 
-## Build the demo city into ./var/xiuhua.db, print the demo logins and serve it on :8000.
+## Build the demo city into ./var/xiuhua.db, print the demo logins and serve it on
+## http://$(HOST):$(PORT) (`make demo PORT=8080`, `make demo HOST=0.0.0.0` for the LAN).
 demo: install
 	$(BIN)/xiuhua demo
-	@echo "绣花 Xiuhua：http://127.0.0.1:8000 （Ctrl-C 停止）"
-	$(BIN)/xiuhua serve --host 127.0.0.1 --port 8000
+	@echo "绣花 Xiuhua：http://$(HOST):$(PORT) （Ctrl-C 停止）"
+	$(BIN)/xiuhua serve --host $(HOST) --port $(PORT)
 
 lint: dev
 	$(BIN)/ruff check src tests

@@ -16,12 +16,12 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from bench import assessment, common, grid, importer, intake, memory, pages
+from bench import assessment, common, grid, importer, intake, memory, pages, photos
 from bench.common import FULL, SMALL, Context, PgCluster, log, machine, show, table
 
 BENCHMARKS: dict[str, Callable[[Context], dict[str, Any]]] = {
     "grid": grid.run, "import": importer.run, "assessment": assessment.run, "pages": pages.run,
-    "intake": intake.run, "memory": memory.run,
+    "intake": intake.run, "photos": photos.run, "memory": memory.run,
 }
 USES_PG = {"grid", "import", "assessment", "pages", "intake"}
 

@@ -5,7 +5,9 @@ Each job prints one JSON line last, with ``peak_rss_mb`` (VmHWM at its end):
 - ``assess URL PERIOD REPEAT``: ``assess_period`` timed (first and best), and each of the
   statements it sends and the counting in Python timed one by one;
 - ``statements URL DATA_DIR``: the SQL statements the app runs for one report, the dispatcher
-  queue, a case page and the dashboard counters (in-process, starlette's TestClient).
+  queue, a case page and the dashboard counters (in-process, starlette's TestClient);
+- ``photo_decode_before PNG ...``: the images decoded as the server did before issue 11 (the
+  photos benchmark's baseline), in a worker thread like the server's.
 """
 
 from __future__ import annotations
@@ -138,6 +140,43 @@ def statements(url: str, data_dir: str) -> dict[str, Any]:
     return out
 
 
+def photo_decode_before(paths: list[str]) -> dict[str, Any]:
+    """Verify, load whole (60 MP limit), an upright copy, then a copy per re-encoded size: the
+    decoding of ``services.photos`` before issue 11 (no pixel limit per format, no lock, the
+    memory kept by the allocator)."""
+    import threading
+    from io import BytesIO
+
+    from PIL import Image, ImageOps
+
+    from bench.common import rss_mb
+    from xiuhua.services.photos import clean_jpeg
+
+    Image.MAX_IMAGE_PIXELS = 60_000_000
+    started = rss_mb(os.getpid())
+    outcome: list[str] = []
+
+    def work() -> None:
+        for path in paths:
+            data = Path(path).read_bytes()
+            with Image.open(BytesIO(data)) as probe:
+                probe.verify()
+            with Image.open(BytesIO(data)) as image:
+                image.draft("RGB", (2048, 2048))
+                image.load()
+                upright = ImageOps.exif_transpose(image)
+                clean_jpeg(upright, 320, quality=80)
+                clean_jpeg(upright, 2048, quality=85)
+            outcome.append("decoded")
+
+    start = time.perf_counter()
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    return {"outcome": f"{len(outcome)} decoded", "decode_seconds": time.perf_counter() - start,
+            "rss_started_mb": started, "rss_after_mb": rss_mb(os.getpid())}
+
+
 def main(argv: list[str]) -> None:
     name, *args = argv
     if name == "cli":
@@ -146,6 +185,8 @@ def main(argv: list[str]) -> None:
         result = assess(args[0], args[1], int(args[2]))
     elif name == "statements":
         result = statements(args[0], args[1])
+    elif name == "photo_decode_before":
+        result = photo_decode_before(args)
     else:
         raise SystemExit(f"unknown job {name}")
     result["peak_rss_mb"] = peak_rss_mb(os.getpid())

@@ -1,6 +1,7 @@
 """Memory: peak resident memory (VmHWM / wait4 rusage) of the server under the intake load and
 while serving pages, of the importer and of the assessment, gathered from the benchmarks run
-before it. Targets: server < 300 MB, batch jobs < 2 GB (at 10 M cases)."""
+before it. Targets: server < 300 MB, batch jobs < 2 GB (at 10 M cases); the server with nine
+large photos in one report (``photos``) < 500 MB."""
 
 from __future__ import annotations
 
@@ -27,6 +28,12 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, float | None, int, str]]:
             if key in pages:
                 found.append((f"xiuhua serve serving pages ({label})", pages[key]["peak_rss_mb"],
                               TARGETS["server_mb"], f"{pages.get(key, {}).get('cases', pages.get('cases')):,} cases"))
+    photos = results.get("photos", {})
+    for key in ("7500x7490", "5000x5000", "concurrent"):
+        if key in photos:
+            what = "three reports of nine PNGs at once" if key == "concurrent" else "nine PNGs in one report"
+            found.append((f"xiuhua serve, {what} (SQLite)", photos[key]["peak_rss_mb"],
+                          photos["targets"]["peak_mb"], "5000x5000" if key == "concurrent" else key))
     imp = results.get("import", {})
     for key, label in (("sqlite", "SQLite"), ("pg", "PostgreSQL")):
         if key in imp:

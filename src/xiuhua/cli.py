@@ -94,6 +94,7 @@ def demo(
     summary = run(build_demo_city, get_settings(), seed=seed, months=months, end=end_day,
                   history=not no_history, reset=reset, progress=sys.stderr.isatty())
     typer.echo(str(summary))
+    _warn_open_deadlines()
 
 
 @import_app.command("regions")
@@ -171,6 +172,14 @@ def import_cases(
     result = run(import_cases_file, engine(), file, skip_invalid=skip_invalid, report_path=report,
                  actor=cli_actor())
     typer.echo(str(result))
+    _warn_open_deadlines()
+
+
+def _warn_open_deadlines() -> None:
+    """The one-line hint when the deadlines just computed count a provisional year."""
+    from xiuhua.services.calendars import provisional_open_deadlines
+
+    warn_provisional(run(provisional_open_deadlines, engine()))
 
 
 @export_app.command("cases")
@@ -215,13 +224,82 @@ def calendar_set(
 
 @calendar_app.command("import")
 def calendar_import(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV：date,type[,name]")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV：date,type[,name]，可写 YYYY-MM-DD..YYYY-MM-DD")],
+    year: Annotated[int | None, typer.Option(help="通知所属年份（默认：文件中日期最多的年份）")] = None,
+    partial: Annotated[bool, typer.Option("--partial", help="只导入部分日期：缺少法定节假日也导入，该年仍为暂定")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只显示会改变什么，不导入")] = False,
 ) -> None:
-    """导入某年国务院办公厅公布的放假和调休安排。"""
+    """导入某年国务院办公厅公布的放假和调休安排（该年即以文件为准），并列出变化。"""
     from xiuhua.services.calendars import import_schedule
 
-    days, years = run(import_schedule, engine(), file)
-    typer.echo(f"已导入 {days} 天的安排，年份：{', '.join(str(y) for y in sorted(years))}")
+    result = run(import_schedule, engine(), file, year=year, partial=partial, actor=cli_actor(),
+                 dry_run=dry_run)
+    status = "正式" if result.official else "暂定（部分导入，文件中的日期作为调整）"
+    verb = "将导入" if dry_run else "已导入"
+    typer.echo(f"{verb} {result.year} 年放假安排：{result.days} 天，该年为{status}")
+    if result.other_year_days:
+        typer.echo(f"其他年份的 {len(result.other_year_days)} 天作为调整："
+                   f"{'、'.join(d.isoformat() for d in result.other_year_days)}")
+    typer.echo(f"与现行日历相比变化 {len(result.changes)} 天" + ("：" if result.changes else ""))
+    for change in result.changes:
+        typer.echo(f"  {change.day.isoformat()} 星期{WEEKDAYS[change.day.weekday()]} → {change.label}")
+    _echo_moves(result.moves, "截止时间将变化的在办案件" if result.moves else "")
+    if result.moves and not dry_run:
+        typer.echo("已设定的截止时间不会自动改变；请运行 xiuhua calendar recompute --apply 调整")
+
+
+WEEKDAYS = ("一", "二", "三", "四", "五", "六", "日")
+
+
+def _echo_moves(moves: list[Any], title: str) -> None:
+    if title:
+        typer.echo(f"{title} {len(moves)} 件：")
+    for m in moves:
+        typer.echo(f"  {m.case_no} {m.unit_code} 时限 {m.limit}："
+                   f"{_local(m.old)} → {_local(m.new)}")
+    warn_provisional(sorted({y for m in moves for y in m.provisional_years}))
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def warn_provisional(years: list[int]) -> None:
+    """One line when a deadline was computed across years whose notice is not known yet."""
+    if years:
+        listed = "、".join(f"{y} 年" for y in years)
+        err(f"提示：{listed}放假安排尚未导入，时限暂按推定的节假日计算；"
+            f"公布后请用 xiuhua calendar import 导入")
+
+
+@calendar_app.command("recompute")
+def calendar_recompute(
+    apply: Annotated[bool, typer.Option("--apply", help="调整截止时间（记入案件办理过程和审计日志）")] = False,
+) -> None:
+    """列出（加 --apply 则调整）计时跨过已变更日子的在办案件截止时间。"""
+    from xiuhua.services.calendars import recompute
+
+    moves = run(recompute, engine(), apply_moves=apply, actor=cli_actor())
+    if not moves:
+        typer.echo("没有需要调整的截止时间")
+        return
+    _echo_moves(moves, "已调整截止时间" if apply else "截止时间需调整的在办案件")
+    if not apply:
+        typer.echo("加 --apply 调整这些截止时间")
+
+
+@calendar_app.command("status")
+def calendar_status() -> None:
+    """列出去年到明年每年的日历状态：正式或暂定、来源、节假日和调休上班天数。"""
+    from xiuhua.services.calendars import calendar_status as status
+
+    for s in run(status, engine()):
+        origin = s.source.label
+        if s.file_name or s.imported_at:
+            when = _local(s.imported_at) if s.imported_at else ""
+            origin += f"（{s.file_name or '文件'}，{when} 导入）"
+        typer.echo(f"{s.year} 年：{s.status_label}；来源：{origin}；工作日 {s.workdays} 天，"
+                   f"节假日（工作日放假）{s.holidays} 天，调休上班 {s.makeup_workdays} 天")
 
 
 @calendar_app.command("show")
@@ -234,7 +312,8 @@ def calendar_show(
     from xiuhua.services.calendars import deadline_for
 
     due = run(deadline_for, engine(), start, limit, calendar)
-    typer.echo(due.astimezone(SHANGHAI).isoformat())
+    typer.echo(due.deadline.astimezone(SHANGHAI).isoformat())
+    warn_provisional(due.provisional_years)
 
 
 def in_transaction(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -516,7 +595,7 @@ PointsOpt = Annotated[float, typer.Option("--points", help="分值（大于 0，
 @assess_app.command("deduct")
 def assess_deduct(unit: UnitOpt, day: DateOpt, item: ItemOpt, points: PointsOpt,
                   photo: Annotated[str | None, typer.Option("--photo", help="证据照片编号（先上传）")] = None) -> None:
-    """登记考核检查扣分（抽查扣分）。"""
+    """登记考核检查扣分（抽查扣分）。--photo 须为已上传的照片（命令行以运维身份执行，只核对照片存在）。"""
     assess_entry("deduction", unit, day, item, points, photo)
 
 
@@ -546,12 +625,15 @@ app.add_typer(permissions_app, name="permissions")
 @permissions_app.command("show")
 def permissions_show() -> None:
     """列出每个案件操作允许的角色。"""
+    from xiuhua.domain.lifecycle import SYSTEM_ACTIONS
     from xiuhua.store.city import load_permissions
     from xiuhua.store.db import read_transaction
 
     with read_transaction(engine()) as session:
         table = load_permissions(session)
     for action in Action:
+        if action in SYSTEM_ACTIONS:
+            continue
         roles = sorted(table.table.get(action, frozenset()))
         typer.echo(f"{action.value}（{action.label}）：{'、'.join(f'{r.value}（{r.label}）' for r in roles) or '无'}")
 

@@ -11,7 +11,6 @@ from shapely.geometry import shape
 
 from tests.api.conftest import Api
 from tests.factories import COMM_A, COMM_B, STREET, center, grid_code
-from xiuhua.domain.calendar import UnofficialYearWarning
 from xiuhua.domain.geo import CoordSys, wgs84_to_gcj02
 
 
@@ -137,7 +136,8 @@ def test_the_calendar_shows_national_day_and_its_make_up_workday(api: Api) -> No
 
 
 def test_years_without_a_published_schedule_are_marked_unofficial(api: Api) -> None:
-    with pytest.warns(UserWarning):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # provisional is data, never a Python warning
         days = get(api, "/calendar", **{"from": "2030-03-04", "to": "2030-03-05"})
     assert [d["official"] for d in days] == [False, False]
     assert problem(api, "/calendar", 422, **{"from": "2026-10-02", "to": "2026-10-01"}) == \
@@ -165,12 +165,36 @@ def test_bad_limits_and_calendars_are_refused(api: Api) -> None:
 
 def test_dates_beyond_the_supported_years_are_refused_not_a_server_error(api: Api) -> None:
     for start in ("9999-12-31T17:00:00", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00",
-                  "0001-01-01T00:00:00", "2201-01-01T00:00:00", "1899-12-31T23:00:00"):
+                  "0001-01-01T00:00:00", "2101-01-01T00:00:00", "1949-12-31T23:00:00"):
         assert problem(api, "/calendar/deadline", 422, start=start, limit="4wh") == "date_out_of_range", start
     for bounds in ({"from": "9999-12-31"}, {"from": "0001-01-01"}, {"to": "9999-12-31"},
-                   {"from": "2200-12-20", "to": "2201-01-02"}):
+                   {"from": "2100-12-20", "to": "2101-01-02"}):
         assert problem(api, "/calendar", 422, **bounds) == "date_out_of_range", bounds
-    with warnings.catch_warnings():  # 2200 has no official holiday schedule: a guess, with a warning
-        warnings.simplefilter("ignore", UnofficialYearWarning)
-        last = get(api, "/calendar/deadline", start="2200-12-31T08:00:00", limit="4wh")
-    assert last["deadline"].startswith("2200-12-31")
+    last = get(api, "/calendar/deadline", start="2100-06-01T08:00:00", limit="4wh")
+    assert last["deadline"].startswith("2100-06-")
+
+
+def test_calendar_years_lists_last_to_next_year_official_or_provisional(api: Api) -> None:
+    years = get(api, "/calendar/years")
+    assert [y["year"] for y in years] == [2025, 2026, 2027]  # the clock says 2026-10-16
+    by_year = {y["year"]: y for y in years}
+    assert by_year[2026]["official"] and by_year[2026]["source"] == "package"
+    assert (by_year[2026]["holidays"], by_year[2026]["makeup_workdays"]) == (19, 6)
+    assert not by_year[2027]["official"] and by_year[2027]["source"] == "estimate"
+    assert by_year[2027]["status_label"] == "暂定" and by_year[2027]["makeup_workdays"] == 0
+
+
+@pytest.mark.parametrize("query", [{"from": "0827-01-01"}, {"from": "0944-05-01", "to": "0944-05-02"},
+                                   {"from": "2026-01-01", "to": "9999-01-01"},
+                                   {"from": "2101-01-01", "to": "2101-01-02"}])
+def test_years_outside_the_calendar_are_a_clear_422(api: Api, query: dict[str, str]) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert problem(api, "/calendar", 422, **query) == "date_out_of_range"
+
+
+def test_a_deadline_from_an_odd_year_is_a_clear_422(api: Api) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert problem(api, "/calendar/deadline", 422, start="0827-03-03T09:00",
+                       limit="4wh") == "date_out_of_range"

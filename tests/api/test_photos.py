@@ -17,9 +17,10 @@ import pytest
 from PIL import ExifTags, Image, ImageCms
 from sqlalchemy import func, select, update
 
-from tests.api.conftest import Api
+from tests.api.conftest import ALL_GRIDS, Api
 from tests.api.test_cases_api import dispatched, report
 from tests.factories import center
+from xiuhua.domain.access import Principal
 from xiuhua.domain.choices import Role
 from xiuhua.domain.errors import InvalidInput
 from xiuhua.services import accounts
@@ -315,42 +316,54 @@ def test_the_uploader_sees_an_unattached_photo_and_nobody_else(api: Api) -> None
 
 
 def test_photos_of_a_case_follow_who_may_see_the_case(api: Api) -> None:
-    photo_id = uploaded(api, image_bytes(exif=camera_exif()), login="inspector02")
-    case_no = dispatched(api, "U-HW", (1, 1), photos=[photo_id])
+    photo_id = uploaded(api, image_bytes(exif=camera_exif()), login="inspector01")
+    case_no = dispatched(api, "U-HW", (1, 1), photos=[photo_id])  # reported by inspector01
     with transaction(api.engine) as session:
         assert session.execute(select(case_photos.c.case_no)).scalars().all() == [case_no]
     for login in ("handler_hw", "leader_hw", "dispatcher01", "inspector01"):
         for variant in ("", "thumb", "public"):
             assert fetch(api, photo_id, variant, login).status_code == 200, (login, variant)
     for login in ("handler_zf", "inspector02"):  # another unit; an inspector of another grid
-        assert fetch(api, photo_id, "", login).status_code == 404
-        assert fetch(api, photo_id, "thumb", login).status_code == 404
-    assert fetch(api, photo_id, "", None).status_code == 401
-    assert fetch(api, photo_id, "thumb", None).status_code == 401
+        for variant in ("", "thumb", "public"):
+            assert fetch(api, photo_id, variant, login).status_code == 404, (login, variant)
+    for variant in ("", "thumb", "public"):
+        assert fetch(api, photo_id, variant, None).status_code == 401
 
 
-def test_the_public_copy_is_anonymous_only_for_cases_the_public_sees(api: Api) -> None:
+def public_id_of(api: Api, photo_id: str) -> str:
+    with transaction(api.engine) as session:
+        return str(session.execute(select(photos.c.public_id)
+                                   .where(photos.c.id == photo_id)).scalar_one())
+
+
+def test_the_public_copy_is_anonymous_only_by_its_public_id_for_cases_the_public_sees(
+        api: Api) -> None:
     photo_id = uploaded(api, image_bytes(exif=camera_exif()))
+    public_id = public_id_of(api, photo_id)
+    assert len(public_id) >= 20 and public_id not in photo_id
     # 流浪乞讨 is not reported by the public: its cases are not public without a tracking code.
     case_no = report(api, "inspector01", (1, 1), category_code="09003", photos=[photo_id])
-    assert fetch(api, photo_id, "public", None).status_code == 401
+    assert api.client.get(f"/api/v1/public/photos/{public_id}").status_code == 404
     with transaction(api.engine) as session:
         session.execute(update(cases).where(cases.c.case_no == case_no)
                         .values(tracking_code="ABCDEFGH23"))
-    public = fetch(api, photo_id, "public", None)
+    public = api.client.get(f"/api/v1/public/photos/{public_id}")
     assert public.status_code == 200 and public.headers["content-type"] == "image/jpeg"
     assert len(opened(public.content).getexif()) == 0
-    assert fetch(api, photo_id, "", None).status_code == 401
-    assert fetch(api, photo_id, "thumb", None).status_code == 401
+    assert photo_id not in public.headers["content-disposition"]
+    for variant in ("", "thumb", "public"):  # by the content hash: staff only
+        assert fetch(api, photo_id, variant, None).status_code == 401
+    assert api.client.get(f"/api/v1/public/photos/{photo_id}").status_code in (404, 422)
 
 
 def test_linking_photos_is_idempotent_and_refuses_unknown_ids(api: Api) -> None:
-    photo_id = uploaded(api, image_bytes())
+    photo_id = uploaded(api, image_bytes())  # by inspector01
     case_no = report(api)
+    inspector = Principal("inspector01", Role.INSPECTOR, grids=frozenset(ALL_GRIDS))
     with transaction(api.engine) as session:
-        link_photos(session, case_no, [photo_id, photo_id])
-        link_photos(session, case_no, [photo_id])
+        link_photos(session, inspector, case_no, [photo_id, photo_id])
+        link_photos(session, inspector, case_no, [photo_id])
         assert session.scalar(select(func.count()).select_from(case_photos)) == 1
         with pytest.raises(InvalidInput) as refused:
-            link_photos(session, case_no, ["f" * 64])
+            link_photos(session, inspector, case_no, ["f" * 64])
     assert refused.value.code == "unknown_photo"

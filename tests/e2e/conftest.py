@@ -15,9 +15,10 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,14 +74,19 @@ def _start(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
 
 
 @contextmanager
-def running_server(sqlite_template: Path) -> Iterator[Server]:
-    """The application over its own SQLite database, clock fixed at Friday 2026-10-16 10:00."""
+def running_server(sqlite_template: Path, build: Callable[[Engine], dict[str, str]] | None = None,
+                   now: datetime = NOW) -> Iterator[Server]:
+    """The application over its own SQLite database, clock fixed at ``now`` (Friday 2026-10-16
+    10:00): the tiny city and its working day, or what ``build`` puts in the database."""
     folder = Path(tempfile.mkdtemp(prefix="xiuhua-e2e-"))
     shutil.copy(sqlite_template, folder / "xiuhua.db")
     engine = make_engine(f"sqlite:///{folder / 'xiuhua.db'}")
-    build_tiny_city(engine)
-    cases = build_scenario(engine)
-    holder = Server("", engine, cases)
+    if build is None:
+        build_tiny_city(engine)
+        cases = build_scenario(engine)
+    else:
+        cases = build(engine)
+    holder = Server("", engine, cases, [now])
     app = create_app(Settings(data_dir=folder / "data", secret_key="e2e-secret"),
                      clock=lambda: holder.clock[0], engine=engine, migrate=False)
     uv, thread, holder.url = _start(app)

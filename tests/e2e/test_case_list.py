@@ -50,11 +50,14 @@ def test_a_unit_sees_only_its_cases_and_long_lists_go_page_by_page(api: Api) -> 
     sign_in(api.client, "shift01")
     first = api.client.get("/cases").text
     assert len(listed(first)) == 50 and "回到第一页" not in first
+    total = len(cases) + len(made)
+    assert f"共 {total} 件，第一页，本页 50 件" in first
     following = re.search(r'href="(/cases\?cursor=[^"]+)" rel="next"', first)
     assert following, "no next page link"
     second = api.client.get(following.group(1).replace("&amp;", "&")).text
     assert not set(listed(first)) & set(listed(second))
     assert made <= set(listed(first)) | set(listed(second))
+    assert f"共 {total} 件，续页，本页 {total - 50} 件" in second
     sign_in(api.client, "handler_zf")
     theirs = set(listed(api.client.get("/cases").text))
     assert cases["extension"] in theirs and cases["overdue"] not in theirs

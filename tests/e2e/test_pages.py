@@ -18,7 +18,7 @@ HOMES = {
     "acceptor01": ("受理员工作台（监督中心）", ["new_reports", "closed_follow_up"]),
     "shift01": ("值班长工作台（监督中心）", ["to_file", "extensions", "suspended", "to_close"]),
     "dispatcher01": ("派遣员工作台（指挥中心）", ["to_dispatch"]),
-    "handler_hw": ("处置单位工作台", ["my_assignments"]),
+    "handler_hw": ("处置单位工作台", ["my_overdue", "my_due_today", "my_due_later", "my_suspended"]),
     "inspector01": ("监督员工作台", ["my_tasks"]),
     "leader01": ("领导首页", ["overdue"]),
 }
@@ -49,7 +49,7 @@ def test_login_lands_on_the_home_of_the_role(visit: Visit, login: str) -> None:
 def test_acceptor_and_shift_leader_see_their_queues(visit: Visit, server: Server) -> None:
     cases = server.cases
     visit.login("acceptor01")
-    assert queue(visit, "new_reports") == [cases["reported"], cases["public"]]
+    assert queue(visit, "new_reports") == [cases["public"], cases["reported"]]  # newest first
     assert "核实中：张监督" in row(visit, "new_reports", cases["public"]).inner_text()
     assert queue(visit, "closed_follow_up") == [cases["closed"]]
     visit.go("/")  # the same browser session stays signed in
@@ -67,16 +67,19 @@ def test_dispatcher_sees_the_suggested_unit_and_why(visit: Visit, server: Server
     assert line.locator("button").inner_text() == "派遣至测试街道办事处"
 
 
-def test_unit_queue_is_sorted_by_deadline_and_coloured(visit: Visit, server: Server) -> None:
+def test_unit_queues_group_the_work_by_deadline_and_colour_it(visit: Visit, server: Server) -> None:
     cases = server.cases
     visit.login("handler_hw")
-    order = queue(visit, "my_assignments")
-    assert order[:2] == [cases["overdue"], cases["soon"]]
-    assert "overdue" in (row(visit, "my_assignments", cases["overdue"]).get_attribute("class") or "")
-    soon = row(visit, "my_assignments", cases["soon"])
+    assert queue(visit, "my_overdue") == [cases["overdue"]]
+    late = row(visit, "my_overdue", cases["overdue"])
+    assert "overdue" in (late.get_attribute("class") or "")
+    assert "已超时，截止于 10-14 11:10，超出 1 个工作日 6.3 工作小时" in late.inner_text()
+    assert queue(visit, "my_due_today")[0] == cases["soon"]
+    soon = row(visit, "my_due_today", cases["soon"])
     assert "warning" in (soon.get_attribute("class") or "")
-    assert "剩余 45 分（工作时间）" in soon.inner_text()
-    assert cases["extension"] not in order  # another unit's case
+    assert "剩余 45 工作分钟" in soon.inner_text()
+    everything = [n for key in HOMES["handler_hw"][1] for n in queue(visit, key)]
+    assert cases["extension"] not in everything  # another unit's case
 
 
 def test_inspector_sees_verify_and_check_tasks(visit: Visit, server: Server) -> None:
@@ -102,7 +105,7 @@ def test_case_page_shows_facts_map_timeline_and_countdown(visit: Visit, server: 
     assert page.locator("#action-close summary").inner_text() == "结案"
     visit.shot("case-checked")
     visit.go(f"/cases/{server.cases['soon']}")
-    assert "剩余 45 分（工作时间）" in page.inner_text("#assignments")
+    assert "剩余 45 工作分钟" in page.inner_text("#assignments")
 
 
 def test_refused_action_shows_its_reason_in_chinese(visit: Visit, server: Server) -> None:

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import PASSWORD, Api
 from tests.e2e.scenario import NOW, build_cases
-from tests.factories import DISPATCHER, HANDLER, HANDLER_ZF, act, cell, grid_code
+from tests.factories import DISPATCHER, HANDLER, HANDLER_ZF, act, cell, dispatched_case, grid_code, local
 from xiuhua.api.app import SESSION_COOKIE, create_app
 from xiuhua.config import Settings
 from xiuhua.domain.accounts import LOGIN_REFUSED
@@ -176,15 +176,15 @@ def test_cases_outside_the_scope_do_not_exist(site: tuple[Api, dict[str, str]]) 
 def test_each_role_sees_its_queues(site: tuple[Api, dict[str, str]]) -> None:
     api, cases = site
     shift = sign_in(api.client, "shift01")
-    assert "挂账中，恢复后剩余 5 小时 30 分" in shift
-    assert "剩余 13 个工作日 6 小时 40 分（工作时间）" in shift  # the extension request's case
+    assert "挂账中，恢复后剩余 5.5 工作小时" in shift
+    assert "剩余 13 个工作日 6.7 工作小时" in shift  # the extension request's case
     dispatcher = sign_in(api.client, "dispatcher01")
     assert "建议派遣至测试街道办事处（全市属地规则（属地兜底））" in dispatcher
     handler = sign_in(api.client, "handler_hw")
     assert handler.index(cases["overdue"]) < handler.index(cases["soon"])
-    assert "已超时 1 个工作日 6 小时 20 分（工作时间）" in handler
-    part = api.client.get("/parts/my_assignments")
-    assert part.text.startswith('<section class="queue card" id="sec-my_assignments"')
+    assert "已超时，截止于 10-14 11:10，超出 1 个工作日 6.3 工作小时" in handler
+    part = api.client.get("/parts/my_overdue")
+    assert part.text.startswith('<section class="queue card" id="sec-my_overdue"')
     assert 'hx-trigger="every 30s"' in part.text
 
 
@@ -234,7 +234,7 @@ def test_the_shift_leader_watches_overdue_cases_and_those_due_within_a_working_h
     soon = api.client.get("/parts/due_soon").text
     assert cases["overdue"] in late and cases["soon"] not in late
     assert cases["soon"] in soon and cases["overdue"] not in soon
-    assert "剩余 45 分" in soon  # due 10:45, two working hours after 08:45
+    assert "剩余 45 工作分钟" in soon  # due 10:45, two working hours after 08:45
 
 
 def test_a_unit_queue_lists_the_cases_it_holds_not_those_it_returned(
@@ -246,10 +246,9 @@ def test_a_unit_queue_lists_the_cases_it_holds_not_those_it_returned(
     act(api.engine, returned, Action.DISPATCH, "2026-10-16 09:20", DISPATCHER, unit="U-HW")
     sign_in(api.client, "handler_zf")
     assert api.client.get(f"/cases/{returned}").status_code == 200  # it held the case once
-    mine = api.client.get("/parts/my_assignments").text
+    mine = sign_in(api.client, "handler_zf")
     assert cases["extension"] in mine and cases["suspended"] in mine and returned not in mine
-    sign_in(api.client, "handler_hw")
-    assert returned in api.client.get("/parts/my_assignments").text
+    assert returned in sign_in(api.client, "handler_hw")
 
 
 def test_map_data_counts_cases_by_grid_and_filters(site: tuple[Api, dict[str, str]]) -> None:
@@ -289,6 +288,13 @@ def test_layers_are_shifted_into_the_tiles_coordinate_system(api: Api, tmp_path:
     assert shapely.geometry.shape(first["geometry"]).bounds[:2] == pytest.approx(
         (float(lon), float(lat)), abs=2e-6)
     assert "https://tiles.example/{z}/{x}/{y}.png" in page  # the one external URL allowed
+    assert 'id="tile-hint"' not in page
+
+
+def test_the_map_page_says_how_to_add_a_base_map_when_there_is_none(api: Api) -> None:
+    sign_in(api.client, "leader01")
+    page = api.client.get("/map").text
+    assert 'id="tile-hint"' in page and "未配置底图" in page and "XIUHUA_MAP_TILE_URL" in page
 
 
 def _own_files() -> list[Path]:
@@ -329,3 +335,15 @@ def test_vendored_files_are_the_recorded_ones() -> None:
     assert present == set(table)
     for name, digest in table.items():
         assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_overdue_time_is_said_in_working_hours_or_in_natural_time_after_hours(
+        site: tuple[Api, dict[str, str]]) -> None:
+    """Overdue since 17:30 and now 19:00: no working minute has passed, so the natural time."""
+    api, _ = site
+    late = dispatched_case(api.engine, "2026-10-16 13:30")  # 06010: 4 working hours → 17:30
+    api.clock.now = local("2026-10-16 19:00")
+    home = sign_in(api.client, "handler_hw")
+    assert "已超时，截止于 10-16 17:30，超出 1 小时 30 分" in home
+    api.clock.now = local("2026-10-19 10:00")  # Monday: 1.5 working hours on
+    assert "已超时，截止于 10-16 17:30，超出 1.5 工作小时" in api.client.get(f"/cases/{late}").text

@@ -8,6 +8,7 @@ a citizen reports on the map with a photo, tracks the case, and rates it once it
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
@@ -69,8 +70,9 @@ def test_a_citizen_reports_with_a_photo_and_tracks_the_case(api: Api) -> None:
     assert again.url.params["code"] == code and count(api, cases) == 1
     assert f"您的查询码是 {code}" in first.text
     assert 'id="tracking-code">' + code in first.text and "暴露垃圾" in first.text
-    photo = re.search(r'src="(/api/v1/photos/[0-9a-f]{64}/public)"', first.text)
-    assert photo, "the track page shows the photo"
+    photo = re.search(r'src="(/api/v1/public/photos/[\w-]{20,32})"', first.text)
+    assert photo, "the track page shows the photo (by its public id)"
+    assert hashlib.sha256(jpeg()).hexdigest() not in first.text
     api.client.cookies.clear()
     image = api.client.get(photo.group(1))
     assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"

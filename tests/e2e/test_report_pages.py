@@ -236,11 +236,15 @@ def test_a_refused_action_keeps_no_photo(api: Api) -> None:
     case_no = made["handled"]  # waiting for the check
     page = sign_in(api.client, "inspector01")
     before = count(api, photos)
+    stored = Path(api.client.app.state.settings.data_dir) / "photos"  # type: ignore[attr-defined]
+    files_before = sorted(stored.rglob("*")) if stored.exists() else []
     refused = api.client.post(f"/cases/{case_no}/actions/check_pass",
                               data={"csrf_token": csrf_of(page), "version": "1"},
                               files={"photos": ("x.jpg", jpeg((1, 2, 3)), "image/jpeg")})
     assert "核查通过未完成" in refused.text
     assert count(api, photos) == before
+    files_after = sorted(p for p in stored.rglob("*") if p.is_file()) if stored.exists() else []
+    assert files_after == [p for p in files_before if p.is_file()]  # the original (GPS) too
 
 
 # --- in the browser ---------------------------------------------------------------------------

@@ -281,7 +281,7 @@ def test_inspector_actor_for_public_reports_is_not_an_inspector_report() -> None
     h = History()
     h.report("P1", "2026-10-15 10:00", Actor(None, Role.PUBLIC), category="06036", source=Source.PUBLIC)
     h.act("P1", Action.VERIFY, "2026-10-15 10:30", Actor("inspector01", Role.INSPECTOR))
-    rows = by_key(assess(period_data(h, "2026-10"), CONFIG).inspectors, "login")
+    rows = by_key(assess(period_data(h, "2026-10"), CONFIG).figures()["inspectors"], "login")
     assert (rows["inspector01"]["reports"], rows["inspector01"]["verifications"]) == (0, 1)
 
 

@@ -173,3 +173,17 @@ def test_concurrent_reports_get_distinct_numbers(city_engine: Engine) -> None:
         t.join(timeout=timedelta(seconds=60).total_seconds())
     assert not errors
     assert sorted(numbers) == [f"20261016{i:06d}" for i in range(1, 9)]
+
+
+def test_a_capped_count_stops_after_the_cap_and_counts_exactly_below_it(city_engine: Engine) -> None:
+    from xiuhua.domain.access import Principal
+    from xiuhua.store.case_queries import CaseFilter, count_cases
+
+    for minute in range(5):
+        _report(city_engine, f"2026-10-16 09:0{minute}")
+    center = Principal("leader01", Role.LEADER)
+    now = local("2026-10-16 10:00")
+    with transaction(city_engine) as session:
+        assert count_cases(session, center, CaseFilter(), now) == 5
+        assert count_cases(session, center, CaseFilter(), now, cap=10) == 5
+        assert count_cases(session, center, CaseFilter(), now, cap=3) == 4  # "more than 3"

@@ -195,7 +195,8 @@ def test_a_month_has_about_ten_thousand_cases_with_every_action_and_cancel_reaso
         reasons = set(conn.execute(select(cases.c.cancel_reason).distinct()).scalars())
         sources = set(conn.execute(select(cases.c.source).distinct()).scalars())
     assert 8000 <= summary.total_cases <= 12000
-    assert actions == {a.value for a in Action} - {Action.AMEND.value}
+    # every action a person takes (the calendar recompute is the system's, after a change)
+    assert actions == {a.value for a in Action} - {Action.AMEND.value, Action.RECOMPUTE_DEADLINE.value}
     assert reasons - {None} == {r.value for r in CancelReason}
     assert {"inspector", "public", "hotline"} <= sources
     assert summary.first_day == date(2026, 10, 1) and summary.last_day == END
@@ -432,9 +433,48 @@ def test_the_circulars_overdue_list_reads_only_the_cases_open_at_the_end(
     with transaction(demo[0]) as session:
         few, data = service.overdue(session, city, october, config, at)
         whole, everything = service.compute(session, city, october, config, at)
-    codes = [u["unit_code"] for u in whole.units]
+    codes = [u["unit_code"] for u in whole.figures()["units"]]
     found = {c: few.items("units", c, "overdue_unhandled") for c in codes}
     assert found == {c: whole.items("units", c, "overdue_unhandled") for c in codes}
     assert sum(map(len, found.values())) > 0 and len(data.cases) < len(everything.cases)
     if at is None:  # at the month's end, a few cases are still open
         assert len(data.cases) < len(everything.cases) / 10
+
+
+def test_a_live_demo_publishes_its_complete_months_and_leaves_work_at_every_step(
+        sqlite_engine: Engine) -> None:
+    now = datetime(2026, 10, 14, 10, 0, tzinfo=SHANGHAI)  # a Wednesday morning
+    summary = build_demo_city_on(sqlite_engine, seed=2, months=2, now=now)
+    assert summary.published == ("2026-09",) and "已发布考核月份：2026-09" in str(summary)
+    waiting = {s: summary.cases.get(s.value, 0) for s in CaseStatus if s.is_open}
+    assert all(n > 0 for n in waiting.values()), waiting
+    with sqlite_engine.connect() as conn:
+        asked = conn.execute(select(assignments.c.extension_requested, assignments.c.suspension_requested)
+                             .where(assignments.c.ended == "open")).all()
+    assert any(r.extension_requested for r in asked) and any(r.suspension_requested for r in asked)
+
+
+def test_xiuhua_demo_prints_no_python_warning(tmp_path: Path) -> None:
+    """What `make demo` shows in a terminal: the summary, and no Python warning (a provisional
+    calendar year is said in one Chinese line, not as a warning)."""
+    import os
+    import subprocess
+    import sys
+
+    xiuhua = Path(sys.executable).parent / "xiuhua"
+    env = {**os.environ, "XIUHUA_DATA_DIR": str(tmp_path), "XIUHUA_DATABASE_URL": ""}
+    done = subprocess.run([str(xiuhua), "demo", "--months", "1", "--seed", "4"], env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "示范城市“X市”已生成" in done.stdout
+    noise = [line for line in done.stderr.splitlines() + done.stdout.splitlines() if "Warning" in line]
+    assert noise == []
+
+
+def test_only_months_the_history_covers_wholly_and_that_have_ended_are_published() -> None:
+    from xiuhua.services.demo import complete_months
+
+    at = datetime(2026, 10, 14, 10, 0, tzinfo=SHANGHAI)
+    assert [p.label for p in complete_months(date(2026, 8, 15), at)] == ["2026-09"]
+    assert [p.label for p in complete_months(date(2026, 8, 1), at)] == ["2026-08", "2026-09"]
+    assert complete_months(date(2026, 9, 20), at) == []

@@ -240,6 +240,7 @@ def _full_history(engine: Engine) -> str:
     ]
     steps_next_day: list[tuple[Action, str, Actor, dict[str, Any]]] = [
         (Action.RESUME, "09:00", SHIFT, {}),
+        (Action.RECOMPUTE_DEADLINE, "09:10", Actor("admin01"), {}),  # after a calendar change
         (Action.SUPERVISE, "09:30", LEADER, {"note": "请加快"}),
         (Action.FEEDBACK, "10:00", HANDLER, {"note": "已清理", "photos": ("c" * 64,)}),
         (Action.CHECK_FAIL, "10:30", INSPECTOR, {"note": "未清理干净"}),

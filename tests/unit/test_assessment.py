@@ -22,7 +22,8 @@ Cases (U-HW 环卫中心, U-ZF 城市管理综合执法局, U-JD1 街道办; ins
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -32,11 +33,14 @@ import pytest
 from tests.factories import CITY, COMM_A, COMM_B, STREET, center, features, grid_code, local
 from xiuhua.domain.assessment import (
     HISTORY_ACTIONS,
+    MEASURES,
     AssessmentConfig,
     CaseRecord,
+    CasesSource,
     Entry,
     EventRecord,
     Item,
+    Measure,
     Period,
     PeriodData,
     Person,
@@ -44,6 +48,7 @@ from xiuhua.domain.assessment import (
     RewardBand,
     Term,
     assess,
+    assessed_kind,
     band_amount,
     competition_ranks,
     grade,
@@ -54,10 +59,11 @@ from xiuhua.domain.assessment import (
     unit_rates,
 )
 from xiuhua.domain.calendar import WorkCalendar
-from xiuhua.domain.choices import Action, RegionLevel, Role, Source
+from xiuhua.domain.choices import Action, AssessedKind, RegionLevel, Role, Source
 from xiuhua.domain.errors import InvalidInput
 from xiuhua.domain.geo import area_m2
 from xiuhua.domain.lifecycle import Actor, Case, Command, Event, Location, ReportData, Rules, apply, report
+from xiuhua.domain.sources import SOURCES, Scored, SourceResult, UnitFacts, composite
 from xiuhua.domain.taxonomy import Taxonomy, parse_taxonomy_csv
 from xiuhua.services.assessment import shipped_config_text
 from xiuhua.services.city import shipped_taxonomy_text
@@ -364,18 +370,19 @@ def test_the_deadlines_of_the_history_follow_holidays_weekends_extensions_and_su
 
 def test_every_count_rate_score_grade_and_rank_of_the_units_in_october(history: History) -> None:
     result = assess(period_data(history, "2026-10", ZF_ENTRIES), CONFIG)
-    assert [u["unit_code"] for u in result.units] == ["U-HW", "U-ZF", "U-JD1"]  # ranked first, ties by code
-    assert_rows(by_key(result.units, "unit_code"), OCTOBER_UNITS)
-    assert {u["unit_name"] for u in result.units} == set(UNITS.values())
+    units = result.figures()["units"]
+    assert [u["unit_code"] for u in units] == ["U-HW", "U-ZF", "U-JD1"]  # ranked first, ties by code
+    assert_rows(by_key(result.figures()["units"], "unit_code"), OCTOBER_UNITS)
+    assert {u["unit_name"] for u in result.figures()["units"]} == set(UNITS.values())
 
 
 def test_regions_and_top_categories_in_october(history: History) -> None:
     result = assess(period_data(history, "2026-10"), CONFIG)
-    assert_regions(result.regions, OCTOBER_REGIONS)
-    quiet = by_key(result.regions, "region_code")[grid_code(2, 2)]
+    assert_regions(result.figures()["regions"], OCTOBER_REGIONS)
+    quiet = by_key(result.figures()["regions"], "region_code")[grid_code(2, 2)]
     assert (quiet["filed"], quiet["on_time_close_rate"], quiet["density_per_km2"]) == (0, None, 0.0)
-    assert [r["level"] for r in result.regions[:4]] == ["city", "street", "community", "community"]
-    assert result.top_categories == [
+    assert [r["level"] for r in result.figures()["regions"][:4]] == ["city", "street", "community", "community"]
+    assert result.figures()["top_categories"] == [
         {"region_code": region, "category_code": code, "name": name, "filed": filed}
         for region in (CITY, STREET)
         for code, name, filed in (("06010", "暴露垃圾", 6), ("06036", "乱堆杂物", 5), ("07001", "非法小广告", 1))
@@ -384,10 +391,10 @@ def test_regions_and_top_categories_in_october(history: History) -> None:
 
 def test_inspectors_and_center_staff_in_october(history: History) -> None:
     result = assess(period_data(history, "2026-10"), CONFIG)
-    assert [i["login"] for i in result.inspectors] == ["inspector01", "inspector02"]
-    assert_rows(by_key(result.inspectors, "login"), OCTOBER_INSPECTORS)
-    assert [s["login"] for s in result.staff] == ["acceptor01", "dispatcher01", "shift01"]
-    assert_rows(by_key(result.staff, "login"), OCTOBER_STAFF)
+    assert [i["login"] for i in result.figures()["inspectors"]] == ["inspector01", "inspector02"]
+    assert_rows(by_key(result.figures()["inspectors"], "login"), OCTOBER_INSPECTORS)
+    assert [s["login"] for s in result.figures()["staff"]] == ["acceptor01", "dispatcher01", "shift01"]
+    assert_rows(by_key(result.figures()["staff"], "login"), OCTOBER_STAFF)
 
 
 def test_the_items_behind_a_figure_name_the_cases_and_assignments(history: History) -> None:
@@ -408,7 +415,7 @@ def test_the_items_behind_a_figure_name_the_cases_and_assignments(history: Histo
 
 def test_a_case_overdue_at_two_month_ends_counts_in_both_months(history: History) -> None:
     november = assess(period_data(history, "2026-11"), CONFIG)
-    hw = by_key(november.units, "unit_code")["U-HW"]
+    hw = by_key(november.figures()["units"], "unit_code")["U-HW"]
     # C5 still overdue on 1 Dec; C6 checked and closed on 2 Nov (on time: handled 30 Oct)
     assert {k: hw[k] for k in ("handled", "overdue_unhandled", "due", "checked_ok", "closed", "closed_on_time",
                                "should_close")} == {"handled": 0, "overdue_unhandled": 1, "due": 1,
@@ -416,15 +423,15 @@ def test_a_case_overdue_at_two_month_ends_counts_in_both_months(history: History
                                                     "should_close": 2}
     assert hw["insufficient"] is True and hw["score"] is None and hw["rank"] is None
     # the check of C6 came exactly 2 working hours after the feedback (Fri 16:00 → Mon 09:00)
-    assert by_key(november.inspectors, "login")["inspector01"]["checks_on_time"] == 1
-    december = by_key(assess(period_data(history, "2026-12"), CONFIG).units, "unit_code")["U-HW"]
+    assert by_key(november.figures()["inspectors"], "login")["inspector01"]["checks_on_time"] == 1
+    december = by_key(assess(period_data(history, "2026-12"), CONFIG).figures()["units"], "unit_code")["U-HW"]
     assert (december["handled"], december["handled_on_time"], december["closed_on_time"]) == (1, 0, 0)
 
 
 def test_a_running_month_is_counted_as_it_stands(history: History) -> None:
     data = replace(period_data(history, "2026-10"), as_of=local("2026-10-19 10:30"))
     result = assess(data, CONFIG)
-    hw = by_key(result.units, "unit_code")["U-HW"]
+    hw = by_key(result.figures()["units"], "unit_code")["U-HW"]
     # handled so far: C1 C3 C7; C2 has been overdue since 10:20; later events do not count yet
     assert (hw["dispatched"], hw["handled"], hw["overdue_unhandled"], hw["due"]) == (3, 3, 1, 4)
     assert result.items("units", "U-HW", "overdue_unhandled") == [Item(history.no("C2"), 1, local("2026-10-19 10:30"))]
@@ -435,7 +442,7 @@ def test_a_running_month_is_counted_as_it_stands(history: History) -> None:
 
 
 def test_a_quarter_is_assessed_over_its_three_months(history: History) -> None:
-    q4 = by_key(assess(period_data(history, "2026Q4"), CONFIG).units, "unit_code")["U-HW"]
+    q4 = by_key(assess(period_data(history, "2026Q4"), CONFIG).figures()["units"], "unit_code")["U-HW"]
     # October's 7 handled and C5 on 2 Dec; nothing is overdue on 1 Jan
     assert (q4["handled"], q4["handled_on_time"], q4["overdue_unhandled"], q4["due"]) == (8, 6, 0, 8)
     assert (q4["reworked"], q4["checked_ok"], q4["closed"], q4["closed_on_time"]) == (1, 7, 7, 5)
@@ -445,14 +452,15 @@ def test_a_quarter_is_assessed_over_its_three_months(history: History) -> None:
 
 def test_reward_bands_pay_by_rank(history: History) -> None:
     bands = (RewardBand(1, 1, 50000.0), RewardBand(2, 3, 20000.0), RewardBand(10, 20, -10000.0))
-    units = by_key(assess(period_data(history, "2026-10", ZF_ENTRIES, bands), CONFIG).units, "unit_code")
+    units = by_key(assess(period_data(history, "2026-10", ZF_ENTRIES, bands), CONFIG).figures()["units"], "unit_code")
     assert units["U-HW"]["reward"] == units["U-ZF"]["reward"] == 50000.0  # both first
     assert units["U-JD1"]["reward"] is None  # 样本不足: no rank
     assert band_amount(4, bands) is None and band_amount(12, bands) == -10000.0
 
 
 def test_a_smaller_minimum_ranks_the_small_unit(history: History) -> None:
-    units = by_key(assess(period_data(history, "2026-10"), replace(CONFIG, minimum_due=1)).units, "unit_code")
+    result = assess(period_data(history, "2026-10"), replace(CONFIG, minimum_due=1))
+    units = by_key(result.figures()["units"], "unit_code")
     # U-JD1: (0.4 × 1 + 0.3 × 1 + 0.3 × 1) × 100 = 100; U-ZF 92 without its entries; U-HW 80
     assert [(c, units[c]["score"], units[c]["rank"]) for c in ("U-JD1", "U-ZF", "U-HW")] == [
         ("U-JD1", 100.0, 1), ("U-ZF", 92.0, 2), ("U-HW", 80.0, 3)]
@@ -461,7 +469,7 @@ def test_a_smaller_minimum_ranks_the_small_unit(history: History) -> None:
 
 def test_a_city_formula_from_the_configuration_changes_the_score(history: History) -> None:
     config = parse_config('[[score.terms]]\nrate = "on_time_close_rate"\nweight = 1\n')
-    units = by_key(assess(period_data(history, "2026-10"), config).units, "unit_code")
+    units = by_key(assess(period_data(history, "2026-10"), config).figures()["units"], "unit_code")
     assert units["U-HW"]["score"] == pytest.approx(66.67)  # 4/6 × 100, published to 2 decimals
     assert units["U-HW"]["grade"] == "C"
 
@@ -547,3 +555,177 @@ def test_a_bad_configuration_is_refused_in_chinese(text: str, fragment: str) -> 
     with pytest.raises(InvalidInput) as err:
         parse_config(text)
     assert fragment in str(err.value)
+
+
+# --- score sources ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldFigures:
+    """The figures of a stand-in for the field evaluation source (issue 16): points walked."""
+
+    points: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"points": self.points}
+
+
+@dataclass(frozen=True)
+class FieldSource:
+    """Scores a unit with what the service loaded for it (``PeriodData.loaded``), no data otherwise."""
+
+    def result(self, unit: UnitFacts) -> SourceResult:
+        found = unit.loaded.get("evaluation")
+        return SourceResult(found, FieldFigures(3 if found is not None else 0))
+
+
+def parse_field_source(table: Mapping[str, Any], file: Mapping[str, Any]) -> FieldSource:
+    return FieldSource()
+
+
+@pytest.fixture
+def field_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An ``evaluation`` source registered for one test."""
+    monkeypatch.setitem(SOURCES, "evaluation", parse_field_source)
+
+
+def scored(name: str, weight: str, value: int | None) -> Scored:
+    return Scored(name, Fraction(weight), SourceResult(Fraction(value) if value is not None else None,
+                                                       FieldFigures(0)))
+
+
+def test_the_composite_is_the_weighted_mean_of_the_sources_with_data() -> None:
+    """Issue 16's example: cases 90 (w 0.5), evaluation 80 (w 0.3), no survey data (w 0.2)."""
+    sources = [scored("cases", "0.5", 90), scored("evaluation", "0.3", 80), scored("survey", "0.2", None)]
+    assert composite(sources) == Fraction("86.25")  # (0.5·90 + 0.3·80) ÷ 0.8
+    assert composite(sources, deductions=Fraction(2)) == Fraction("84.25")  # deductions stay outside the mean
+    assert composite(sources, Fraction(2), bonus=Fraction(1, 2)) == Fraction("84.75")
+    assert composite([scored("survey", "0.2", None)]) is None  # no source has data: not scored
+
+
+def test_a_source_weighted_by_kind_counts_only_for_the_kinds_it_names() -> None:
+    config = parse_config('[[sources]]\nname = "cases"\nweight = { street = 0.5, department = 0.6 }\n')
+    assert config.sources is not None
+    cases = config.sources[0]
+    assert cases.weight_for(AssessedKind.STREET) == Fraction(1, 2)
+    assert cases.weight_for(AssessedKind.ZONE) == Fraction(1, 2)  # a zone takes the street weight
+    assert cases.weight_for(AssessedKind.DEPARTMENT) == Fraction(3, 5)
+    assert cases.weight_for(AssessedKind.COMPANY) is None and cases.weight_for(None) is None
+    zoned = parse_config('[[sources]]\nname = "cases"\nweight = { street = 0.5, zone = 2 }\n').sources
+    assert zoned is not None and zoned[0].weight_for(AssessedKind.ZONE) == 2
+    one = parse_config('[[sources]]\nname = "cases"\nweight = 0.7\n').sources
+    assert one is not None and one[0].weight_for(AssessedKind.COMPANY) == one[0].weight_for(None) == Fraction(7, 10)
+
+
+def test_units_are_weighted_as_streets_zones_departments_and_the_like() -> None:
+    assert assessed_kind("street_office") is AssessedKind.STREET
+    assert assessed_kind("street_office", "zone") is AssessedKind.ZONE
+    assert assessed_kind("department") is AssessedKind.DEPARTMENT
+    assert assessed_kind("contractor") is AssessedKind.CONTRACTOR
+    assert assessed_kind("center") is None and assessed_kind("unheard-of") is None
+    assert AssessedKind.ZONE.label == "开发区"
+
+
+def test_the_cases_source_takes_its_terms_and_minimum_from_its_table_or_the_file() -> None:
+    own = parse_config('[[sources]]\nname = "cases"\nweight = 1\nminimum_due = 2\n'
+                       '[[sources.terms]]\nrate = "close_rate"\nweight = 1\n').sources
+    assert own is not None and own[0].source == CasesSource((Term("close_rate", Fraction(1)),), 2)
+    inherited = parse_config('minimum_due = 3\n[[score.terms]]\nrate = "on_time_rate"\nweight = 1\n'
+                             '[[sources]]\nname = "cases"\nweight = 1\n').sources
+    assert inherited is not None and inherited[0].source == CasesSource((Term("on_time_rate", Fraction(1)),), 3)
+
+
+def test_one_cases_source_of_weight_one_scores_as_a_file_without_sources(history: History) -> None:
+    data = period_data(history, "2026-10", ZF_ENTRIES)
+    plain = assess(data, CONFIG).figures()["units"]
+    explicit = assess(data, parse_config('[[sources]]\nname = "cases"\nweight = 1\n')).figures()["units"]
+    assert all("sources" not in row for row in plain)
+    assert [{k: v for k, v in row.items() if k != "sources"} for row in explicit] == plain
+    hw = by_key(explicit, "unit_code")["U-HW"]["sources"]
+    assert hw == [{"name": "cases", "score": 80.0, "weight": 1.0, "figures": {
+        "due": 8, "minimum_due": 5, "insufficient": False, "on_time_rate": 0.75, "close_rate": 5 / 6,
+        "rework_rate": 1 / 6}}]
+    jd1 = by_key(explicit, "unit_code")["U-JD1"]
+    assert jd1["sources"][0]["score"] is None and jd1["sources"][0]["figures"]["insufficient"]
+    assert (jd1["score"], jd1["rank"], jd1["insufficient"]) == (None, None, True)
+
+
+TWO_SOURCES = """
+[[sources]]
+name = "cases"
+weight = { street = 0.5, department = 1 }
+
+[[sources]]
+name = "evaluation"
+weight = { street = 0.5 }
+"""
+
+
+def test_a_second_source_reweights_streets_and_ranks_a_unit_with_too_few_cases(
+        history: History, field_source: None) -> None:
+    """U-JD1 (a street office) had one case due, fewer than the minimum of 5: no case score, but a
+    field score of 90 ranks it; the departments are not field-evaluated and keep their case score."""
+    data = replace(period_data(history, "2026-10", ZF_ENTRIES),
+                   unit_kinds={"U-HW": AssessedKind.DEPARTMENT, "U-ZF": AssessedKind.DEPARTMENT,
+                               "U-JD1": AssessedKind.STREET},
+                   loaded={"evaluation": {"U-JD1": Fraction(90), "U-HW": Fraction(10)}})
+    units = by_key(assess(data, parse_config(TWO_SOURCES)).figures()["units"], "unit_code")
+    assert [(c, units[c]["score"], units[c]["rank"]) for c in ("U-JD1", "U-HW", "U-ZF")] == [
+        ("U-JD1", 90.0, 1), ("U-HW", 80.0, 2), ("U-ZF", 80.0, 2)]  # U-ZF: 92 − 12.5 + 0.5
+    assert units["U-JD1"]["insufficient"] is False
+    assert [(s["name"], s["score"], s["weight"]) for s in units["U-JD1"]["sources"]] == [
+        ("cases", None, 0.5), ("evaluation", 90.0, 0.5)]
+    assert units["U-JD1"]["sources"][1]["figures"] == {"points": 3}
+    assert [s["name"] for s in units["U-HW"]["sources"]] == ["cases"]  # its field score does not count
+    # with a minimum of 1 its one case counts: (0.5 × 100 + 0.5 × 80) ÷ 1
+    small = replace(data, loaded={"evaluation": {"U-JD1": Fraction(80)}})
+    result = assess(small, parse_config("minimum_due = 1\n" + TWO_SOURCES))
+    jd1 = by_key(result.figures()["units"], "unit_code")["U-JD1"]
+    assert [s["score"] for s in jd1["sources"]] == [100.0, 80.0] and jd1["score"] == 90.0
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ('[[sources]]\nname = "tasks"\nweight = 1\n', "未知的评分来源“tasks”"),
+    ('[[sources]]\nweight = 1\n', "name"),
+    ('[[sources]]\nname = "cases"\n', "缺少 weight"),
+    ('[[sources]]\nname = "cases"\nweight = 0\n', "大于 0"),
+    ('[[sources]]\nname = "cases"\nweight = "half"\n', "须为数字"),
+    ('[[sources]]\nname = "cases"\nweight = { park = 1 }\n', "park"),
+    ('[[sources]]\nname = "cases"\nweight = {}\n', "空表"),
+    ('[[sources]]\nname = "cases"\nweight = { street = 0 }\n', "大于 0"),
+    ('[[sources]]\nname = "cases"\nweight = 1\n[[sources]]\nname = "cases"\nweight = 1\n', "重复"),
+    ('[[sources]]\nname = "cases"\nweight = 1\nminimum = 3\n', "minimum"),
+    ('[[sources]]\nname = "cases"\nweight = 1\nminimum_due = -2\n', "minimum_due"),
+    ('sources = "cases"\n', "[[sources]]"),
+])
+def test_a_bad_source_is_refused_in_chinese(text: str, fragment: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        parse_config(text)
+    assert fragment in str(err.value) and err.value.code == "invalid_assessment_config"
+
+
+def test_the_example_in_the_shipped_file_is_a_valid_configuration(field_source: None) -> None:
+    lines = shipped_config_text().splitlines()
+    start = lines.index("# 示例（去掉行首的 # 启用）：") + 1
+    example = [line.removeprefix("#").strip() for line in lines[start:] if line.startswith("#")]
+    text = "\n".join(example[:next(i for i, line in enumerate(example) if "JSON" in line)])
+    config = parse_config(text)
+    assert config.sources is not None and [s.name for s in config.sources] == ["cases", "evaluation"]
+    cases = config.sources[0]
+    assert cases.source == CasesSource((Term("on_time_rate", Fraction(3, 5)), Term("close_rate", Fraction(2, 5))), 5)
+    assert cases.weight_for(AssessedKind.COMPANY) == 1 and config.sources[1].weight_for(AssessedKind.COMPANY) is None
+
+
+def test_a_source_scores_from_0_to_100() -> None:
+    assert SourceResult(Fraction(0), FieldFigures(0)).score == 0
+    with pytest.raises(ValueError, match="outside"):
+        SourceResult(Fraction(201, 2), FieldFigures(0))
+
+
+def test_every_measure_belongs_to_a_subject_and_is_its_json_key(history: History) -> None:
+    assert set(Measure) == {m for measures in MEASURES.values() for m in measures}
+    figures = assess(period_data(history, "2026-10"), CONFIG).figures()
+    for subject, measures in MEASURES.items():
+        for row in figures[subject.value]:
+            assert {type(k) for k in row} == {str}  # plain strings, not enum members
+            assert set(measures) <= set(row)

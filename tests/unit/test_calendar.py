@@ -15,10 +15,11 @@ from xiuhua.domain.calendar import (
     LimitUnit,
     SeasonalSchedule,
     TimeLimit,
-    UnofficialYearWarning,
     WorkCalendar,
     WorkPeriod,
-    parse_schedule_file,
+    YearSchedule,
+    YearSource,
+    parse_schedule,
 )
 from xiuhua.domain.errors import InvalidInput
 
@@ -137,7 +138,8 @@ def test_case_dispatched_before_a_make_up_saturday_is_due_that_saturday(
 def test_2026_is_an_official_year_and_2031_is_not(cal: WorkCalendar) -> None:
     assert cal.is_official_year(2026)
     assert not cal.is_official_year(2031)
-    assert WorkCalendar(official_years={2031}).is_official_year(2031)
+    assert WorkCalendar(schedules=[YearSchedule(2031, {})]).is_official_year(2031)
+    assert not WorkCalendar(schedules=[YearSchedule(2031, {}, official=False)]).is_official_year(2031)
 
 
 # --- city overrides ------------------------------------------------------------------------
@@ -155,7 +157,7 @@ def test_city_declares_a_saturday_a_working_day() -> None:
 
 def test_with_overrides_returns_a_new_calendar_and_keeps_the_old_one(
         cal: WorkCalendar) -> None:
-    city = cal.with_overrides({date(2026, 10, 19): False}, official_years={2031})
+    city = cal.with_overrides({date(2026, 10, 19): False}, [YearSchedule(2031, {})])
     assert not city.is_workday(date(2026, 10, 19))
     assert cal.is_workday(date(2026, 10, 19))
     assert city.is_official_year(2031) and not cal.is_official_year(2031)
@@ -171,39 +173,36 @@ def test_overrides_must_map_dates_to_booleans() -> None:
         WorkCalendar(overrides={date(2026, 10, 19): "holiday"})  # type: ignore[dict-item]
 
 
-# --- unofficial years ----------------------------------------------------------------------
+# --- provisional years: a product message, never a Python warning ------------------------
 
 
-def test_using_a_year_without_official_schedule_warns_once_per_calendar() -> None:
-    calendar = WorkCalendar("城区")
-    with pytest.warns(UnofficialYearWarning, match="2031"):
-        calendar.is_workday(date(2031, 3, 3))
+def test_a_provisional_year_is_computed_without_any_warning() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        calendar.is_workday(date(2031, 3, 4))  # the same year: no second warning
-    with pytest.warns(UnofficialYearWarning, match="2031"):
-        WorkCalendar("城区").is_workday(date(2031, 3, 3))  # another calendar warns again
-
-
-def test_a_deadline_running_into_an_unofficial_year_warns() -> None:
-    calendar = WorkCalendar(official_years={2030})
-    with pytest.warns(UnofficialYearWarning, match="2031"):
-        calendar.deadline(at(2030, 12, 31, 10, 0), TimeLimit.parse("3wd"))
-
-
-def test_a_year_the_city_imported_does_not_warn() -> None:
-    calendar = WorkCalendar(official_years={2031})
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        calendar = WorkCalendar("城区")
         assert calendar.is_workday(date(2031, 3, 3))
+        due(calendar, at(2030, 12, 31, 10, 0), "3wd")
+        WorkCalendar(seven_day=True, periods=COMMAND_CENTER_PERIODS).is_workday(date(2031, 3, 3))
 
 
-def test_official_year_and_seven_day_calendar_do_not_warn() -> None:
+def test_provisional_years_between_two_instants_are_named() -> None:
+    calendar = WorkCalendar()
+    assert calendar.provisional_years(at(2026, 12, 30), at(2027, 1, 5)) == [2027]
+    assert calendar.provisional_years(at(2026, 3, 1), at(2026, 3, 2)) == []
+    imported = WorkCalendar(schedules=[YearSchedule(2027, {})])
+    assert imported.provisional_years(at(2026, 12, 30), at(2027, 1, 5)) == []
+    center = WorkCalendar(seven_day=True, periods=COMMAND_CENTER_PERIODS)
+    assert center.provisional_years(at(2030, 1, 1), at(2031, 1, 1)) == []
+
+
+@pytest.mark.parametrize("year", [1, 827, 944, 1949, 2101, 9999])
+def test_years_outside_the_calendar_are_refused_not_guessed(year: int) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        WorkCalendar().is_workday(date(2026, 3, 3))
-        WorkCalendar(seven_day=True, periods=COMMAND_CENTER_PERIODS).is_workday(date(2031, 3, 3))
-        WorkCalendar(warn_unofficial=False).is_workday(date(2031, 3, 3))
+        with pytest.raises(InvalidInput) as caught:
+            WorkCalendar().is_workday(date(year, 3, 3))
+    assert caught.value.code == "year_out_of_range"
+    assert WorkCalendar(seven_day=True, periods=COMMAND_CENTER_PERIODS).is_workday(date(year, 3, 3))
 
 
 # --- schedules -----------------------------------------------------------------------------
@@ -416,7 +415,7 @@ def test_unit_labels_are_chinese() -> None:
 # --- official schedule files ---------------------------------------------------------------
 
 
-SCHEDULE_2031 = """\ufeff# 2031 年部分节假日安排（国办发明电）
+SCHEDULE_2031 = """\ufeff# 2031 年部分节假日安排（示例，不是真实通知）
 date,type,name
 
 2031-01-01,holiday,元旦
@@ -428,30 +427,178 @@ date,type,name
 2031-04-05,休息,"清明节, 扫墓"
 """
 
+# The State Council's notices for 2025 (国办发明电〔2024〕12号) and 2026 (国办发明电〔2025〕7号),
+# as an office copies them: the days off as ranges, the make-up working days one by one.
+NOTICE_2025 = """date,type,name
+2025-01-01,休,元旦
+2025-01-28..2025-02-04,休,春节
+2025-01-26,班,春节调休
+2025-02-08,班,春节调休
+2025-04-04..2025-04-06,休,清明节
+2025-05-01..2025-05-05,休,劳动节
+2025-04-27,班,劳动节调休
+2025-05-31..2025-06-02,休,端午节
+2025-10-01..2025-10-08,休,国庆节、中秋节
+2025-09-28,班,国庆节调休
+2025-10-11,班,国庆节调休
+"""
+NOTICE_2026 = """# no header: the layout copied from the notice
+2026-01-01..2026-01-03,休,元旦
+2026-01-04,班,元旦调休
+2026-02-15..2026-02-23,休,春节
+2026-02-14,班,春节调休
+2026-02-28,班,春节调休
+2026-04-04..2026-04-06,休,清明节
+2026-05-01..2026-05-05,休,劳动节
+2026-05-09,班,劳动节调休
+2026-06-19..2026-06-21,休,端午节
+2026-09-25..2026-09-27,休,中秋节
+2026-10-01..2026-10-07,休,国庆节
+2026-09-20,班,国庆节调休
+2026-10-10,班,国庆节调休
+"""
+# A made-up 2027 notice (test data only: the real one is not published yet). Its days differ
+# from the package's guesses (02-05 to 02-10 with "observed" days, 06-09, no make-up days).
+FICTIONAL_2027 = """date,type,name
+2026-12-27,班,元旦调休（跨年）
+2027-01-01..2027-01-03,holiday,元旦
+2027-02-06..2027-02-12,休,春节
+2027-02-20,班,春节调休
+2027-04-05,休
+2027-05-01..2027-05-05,休,劳动节
+2027-05-08,workday,劳动节调休
+2027-06-09,休,端午节
+2027-09-15,休
+2027-10-01..2027-10-07,休,国庆节
+2027-10-09,班,国庆节调休
+"""
 
-def test_schedule_file_is_parsed_into_overrides_and_years() -> None:
-    overrides, years = parse_schedule_file(SCHEDULE_2031)
-    assert overrides == {
-        date(2031, 1, 1): False, date(2031, 1, 22): False, date(2031, 1, 23): False,
-        date(2031, 1, 26): True, date(2031, 2, 8): True, date(2030, 12, 28): True,
-        date(2031, 4, 5): False,
-    }
-    # A late-December make-up day belongs to next year's schedule: 2030 is not covered.
-    assert years == {2031}
+
+def _file_rule(text: str, year: int) -> dict[date, bool]:
+    """Every day of ``year`` by the file's rule, read independently of the parser: listed 休
+    days off, listed 班 days working, every other weekday working, every other weekend off."""
+    listed: dict[date, bool] = {}
+    for line in text.splitlines():
+        fields = line.split(",")
+        if len(fields) < 2 or not fields[0][:1].isdigit():
+            continue
+        first, _, last = fields[0].partition("..")
+        day, end = date.fromisoformat(first), date.fromisoformat(last or first)
+        while day <= end:
+            listed[day] = fields[1] in ("班", "workday", "上班")
+            day += timedelta(days=1)
+    return {d: listed.get(d, d.weekday() < 5) for d in _days_of(year)}
 
 
-def test_an_imported_schedule_is_official_and_applied() -> None:
-    overrides, years = parse_schedule_file(SCHEDULE_2031)
-    calendar = WorkCalendar().with_overrides(overrides, years)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert calendar.is_workday(date(2031, 1, 26))  # a Sunday make-up day
-        assert not calendar.is_workday(date(2031, 1, 22))
+def _imported(text: str, year: int | None = None, partial: bool = False,
+              base: WorkCalendar | None = None) -> WorkCalendar:
+    schedule = parse_schedule(text, year).schedule(partial=partial)
+    return (base or WorkCalendar()).with_overrides({}, [schedule])
+
+
+@pytest.mark.parametrize("text, year", [(NOTICE_2025, 2025), (NOTICE_2026, 2026),
+                                        (FICTIONAL_2027, 2027)])
+def test_an_imported_year_is_exactly_its_file_on_every_day(text: str, year: int) -> None:
+    calendar = _imported(text)
+    table = _file_rule(text, year)
+    assert {d: calendar.is_workday(d) for d in _days_of(year)} == table
+    assert calendar.is_official_year(year) and calendar.summary(year).source is YearSource.IMPORTED
+
+
+@pytest.mark.parametrize("text, year", [(NOTICE_2025, 2025), (NOTICE_2026, 2026)])
+def test_2025_and_2026_match_the_official_notices_day_by_day(text: str, year: int,
+                                                             cal: WorkCalendar) -> None:
+    # The shipped calendar (the holidays package) and the notice agree on all 365 days.
+    table = _file_rule(text, year)
+    assert [d for d in _days_of(year) if cal.is_workday(d) != table[d]] == []
+    assert cal.summary(year).source is YearSource.PACKAGE
+
+
+def test_no_guess_of_the_package_survives_an_imported_year() -> None:
+    guessed = WorkCalendar()
+    assert not guessed.is_workday(date(2027, 2, 10))  # the package's 春节（补假）
+    assert not guessed.is_official_year(2027)
+    calendar = _imported(FICTIONAL_2027)
+    assert calendar.is_workday(date(2027, 2, 5))  # the package's 除夕 guess: not in the file
+    assert not calendar.is_workday(date(2027, 2, 12))
+    assert calendar.is_workday(date(2027, 2, 20))  # a make-up Saturday
+    assert calendar.summary(2027).makeup_workdays == 3
+    assert calendar.holiday_name(date(2027, 2, 8)) == "春节"
+    assert calendar.holiday_name(date(2027, 2, 13)) is None  # a plain Saturday
+
+
+def test_a_row_in_another_year_is_an_override_of_that_year() -> None:
+    parsed = parse_schedule(FICTIONAL_2027)
+    assert parsed.year == 2027 and parsed.other_year_days == [date(2026, 12, 27)]
+    calendar = _imported(FICTIONAL_2027)
+    assert calendar.is_workday(date(2026, 12, 27))  # a Sunday
+    assert not calendar.is_workday(date(2026, 12, 26))  # the rest of 2026 as the package says
+    assert calendar.is_workday(date(2026, 10, 10)) and not calendar.is_workday(date(2026, 10, 5))
+
+
+def test_city_overrides_still_apply_on_top_of_an_imported_year() -> None:
+    calendar = _imported(FICTIONAL_2027, base=WorkCalendar(overrides={
+        date(2027, 2, 12): True, date(2027, 3, 3): False}))
+    assert calendar.is_workday(date(2027, 2, 12)) and not calendar.is_workday(date(2027, 3, 3))
+
+
+def test_a_file_lacking_statutory_holidays_is_refused_naming_them() -> None:
+    parsed = parse_schedule(SCHEDULE_2031)
+    assert parsed.missing == ("劳动节", "端午节", "中秋节", "国庆节")
+    with pytest.raises(InvalidInput) as caught:
+        parsed.schedule()
+    assert caught.value.code == "incomplete_schedule"
+    assert "劳动节、端午节、中秋节、国庆节" in caught.value.message and "--partial" in caught.value.message
+
+
+def test_two_rows_of_2027_no_longer_make_2027_official() -> None:
+    # The bug this replaces: the two rows were added on top of the package's guesses (02-08 to
+    # 02-10, 06-09 stayed days off) and 2027 was called official.
+    parsed = parse_schedule("date,type,name\n2027-02-08,休,春节\n2027-02-20,班,春节调休\n")
+    assert parsed.missing == ("元旦", "清明节", "劳动节", "端午节", "中秋节", "国庆节")
+    with pytest.raises(InvalidInput):
+        parsed.schedule()
+    partial = _imported("2027-02-08,休,春节\n2027-02-20,班,春节调休\n", partial=True)
+    assert not partial.is_official_year(2027) and partial.summary(2027).status_label == "暂定"
+
+
+def test_a_partial_import_leaves_the_year_provisional_with_its_days_as_overrides() -> None:
+    calendar = _imported(SCHEDULE_2031, partial=True)
+    guessed = WorkCalendar()
+    assert not calendar.is_official_year(2031)
+    assert calendar.summary(2031).source is YearSource.PARTIAL
+    assert calendar.is_workday(date(2031, 1, 26))  # a Sunday made a working day
+    assert not calendar.is_workday(date(2031, 1, 22))
+    may_day = [date(2031, 5, d) for d in range(1, 6)]  # not in the file: the package's guess
+    assert [calendar.is_workday(d) for d in may_day] == [guessed.is_workday(d) for d in may_day]
+
+
+def test_holidays_are_recognised_by_their_day_when_rows_carry_no_name() -> None:
+    text = ("2027-01-01,休\n2027-02-06,休\n2027-04-05,休\n2027-05-01,休\n2027-06-09,休\n"
+            "2027-09-15,休\n2027-10-01,休\n")
+    assert parse_schedule(text).missing == ()
+    assert parse_schedule(text.replace("2027-09-15,休\n", "2027-09-16,休\n")).missing == ("中秋节",)
+
+
+def test_the_notice_year_is_the_year_most_rows_fall_in_or_the_one_given() -> None:
+    text = "date,type\n2026-12-26,班\n2026-12-27,班\n2027-01-01,休\n"
+    assert parse_schedule(text).year == 2026
+    chosen = parse_schedule(text, year=2027)
+    assert chosen.year == 2027 and chosen.other_year_days == [date(2026, 12, 26), date(2026, 12, 27)]
+    assert parse_schedule("2026-12-31,休\n2027-01-01,休\n").year == 2027  # a tie: the later
+    with pytest.raises(InvalidInput, match="没有 2028 年"):
+        parse_schedule(text, year=2028)
+
+
+def test_a_range_row_gives_every_day_and_its_name() -> None:
+    parsed = parse_schedule("2027-10-01..2027-10-07,休,国庆节\n", year=2027)
+    assert sorted(parsed.days) == [date(2027, 10, d) for d in range(1, 8)]
+    assert set(parsed.names.values()) == {"国庆节"} and not any(parsed.days.values())
 
 
 @pytest.mark.parametrize("text, line", [
     ("date,kind\n2031-01-01,holiday\n", 1),
-    ("2031-01-01,holiday\n", 1),
+    ("when,type\n2031-01-01,holiday\n", 1),
     ("date,type\n2031-01-01,holiday\n2031/01/02,holiday\n", 3),
     ("date,type\n2031-02-30,holiday\n", 2),
     ("date,type\n20310101,holiday\n", 2),
@@ -459,10 +606,15 @@ def test_an_imported_schedule_is_official_and_applied() -> None:
     ("date,type\n2031-01-01\n", 2),
     ("date,type,name\n2031-01-01,holiday,元旦,extra\n", 2),
     ("date,type\n2031-01-01,holiday\n2031-01-02,holiday\n2031-01-01,workday\n", 4),
+    ("date,type\n2031-01-01..2031-01-03,休\n2031-01-03,班\n", 3),
+    ("date,type\n2031-01-05..2031-01-03,休\n", 2),
+    ("date,type\n2031-01-01..2031-03-01,休\n", 2),
+    ("date,type\n0827-01-01,休\n", 2),
+    ("date,type,name\n2031-01-01,休," + "元" * 51 + "\n", 2),
 ])
 def test_schedule_file_errors_name_the_line(text: str, line: int) -> None:
     with pytest.raises(InvalidInput) as caught:
-        parse_schedule_file(text)
+        parse_schedule(text)
     assert caught.value.code == "invalid_schedule_file"
     assert f"第 {line} 行" in caught.value.message
 
@@ -470,13 +622,31 @@ def test_schedule_file_errors_name_the_line(text: str, line: int) -> None:
 @pytest.mark.parametrize("text", ["", "# only a comment\n", "date,type\n\n"])
 def test_empty_schedule_file_is_refused(text: str) -> None:
     with pytest.raises(InvalidInput):
-        parse_schedule_file(text)
+        parse_schedule(text)
 
 
 def test_duplicate_date_error_names_both_lines() -> None:
     text = "date,type\n2031-01-01,holiday\n2031-01-01,workday\n"
     with pytest.raises(InvalidInput, match=r"第 3 行.*第 2 行"):
-        parse_schedule_file(text)
+        parse_schedule(text)
+
+
+_YEAR_2027 = [date(2027, 1, 1) + timedelta(days=i) for i in range(365)]
+
+
+@settings(max_examples=60)
+@given(listed=st.dictionaries(st.sampled_from(_YEAR_2027), st.booleans(), max_size=40),
+       city=st.dictionaries(st.sampled_from(_YEAR_2027), st.booleans(), max_size=5))
+def test_any_imported_year_follows_the_file_rule_under_the_city_overrides(
+        listed: dict[date, bool], city: dict[date, bool]) -> None:
+    festivals = {date(2027, 1, 1), date(2027, 2, 6), date(2027, 4, 5), date(2027, 5, 1),
+                 date(2027, 6, 9), date(2027, 9, 15), date(2027, 10, 1)}
+    days = {**listed, **dict.fromkeys(festivals, False)}
+    text = "".join(f"{d.isoformat()},{'班' if w else '休'}\n" for d, w in sorted(days.items()))
+    calendar = _imported(text, base=WorkCalendar(overrides=city))
+    for day in _YEAR_2027:
+        expected = city.get(day, days.get(day, day.weekday() < 5))
+        assert calendar.is_workday(day) is expected, day
 
 
 # --- sanity for bulk use (no timing: speed targets live in bench/) --------------------------
@@ -488,7 +658,7 @@ def test_many_deadlines_and_a_decade_long_limit_are_computed(cal: WorkCalendar) 
     results = [cal.deadline(start + timedelta(minutes=37 * i), limits[i % len(limits)])
                for i in range(5_000)]
     assert all(r > start for r in results)
-    quiet = WorkCalendar(warn_unofficial=False)
+    quiet = WorkCalendar()
     decade = quiet.deadline(start, TimeLimit.parse("3650wd"))
     assert quiet.counted_seconds(start, decade, True) == 3650 * STANDARD_DAY
 
@@ -496,10 +666,9 @@ def test_many_deadlines_and_a_decade_long_limit_are_computed(cal: WorkCalendar) 
 # --- properties ----------------------------------------------------------------------------
 
 CALENDARS = [
-    WorkCalendar(warn_unofficial=False),
-    WorkCalendar("seasonal", seasonal=[SUMMER, WINTER], warn_unofficial=False),
-    WorkCalendar("overrides", overrides={date(2026, 10, 19): False, date(2026, 10, 17): True},
-                 warn_unofficial=False),
+    WorkCalendar(),
+    WorkCalendar("seasonal", seasonal=[SUMMER, WINTER]),
+    WorkCalendar("overrides", overrides={date(2026, 10, 19): False, date(2026, 10, 17): True}),
     WorkCalendar("指挥中心", seven_day=True, periods=COMMAND_CENTER_PERIODS),
     WorkCalendar("夜班", seven_day=True, periods=[period("00:00-06:00"), period("20:00-24:00")]),
 ]

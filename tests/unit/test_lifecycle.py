@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import FrozenInstanceError, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -40,6 +40,7 @@ from xiuhua.domain.lifecycle import (
     allowed_actions,
     apply,
     overdue_at,
+    recomputed_deadline,
     report,
 )
 from xiuhua.domain.taxonomy import Taxonomy, parse_taxonomy_csv
@@ -90,6 +91,7 @@ SPEC_FROM: dict[Action, set[CaseStatus]] = {
     A.CLOSE: {S.CHECKED},
     A.SUPERVISE: {S.REPORTED, S.FILED, S.DISPATCHED, S.SUSPENDED, S.HANDLED, S.CHECKED},
     A.RATE: {S.CLOSED},
+    A.RECOMPUTE_DEADLINE: {S.DISPATCHED},
 }
 SPEC_TO: dict[Action, CaseStatus | None] = {  # None: the case stays where it was
     A.AMEND: None, A.REQUEST_VERIFY: S.REPORTED, A.VERIFY: S.REPORTED, A.FILE: S.FILED, A.CANCEL: S.CANCELLED,
@@ -98,6 +100,7 @@ SPEC_TO: dict[Action, CaseStatus | None] = {  # None: the case stays where it wa
     A.REQUEST_SUSPENSION: S.DISPATCHED, A.REJECT_SUSPENSION: S.DISPATCHED, A.SUSPEND: S.SUSPENDED,
     A.RESUME: S.DISPATCHED, A.FEEDBACK: S.HANDLED, A.CHECK_FAIL: S.DISPATCHED,
     A.CHECK_PASS: S.CHECKED, A.CLOSE: S.CLOSED, A.SUPERVISE: None, A.RATE: S.CLOSED,
+    A.RECOMPUTE_DEADLINE: None,
 }
 SPEC_ROLES: dict[Action, set[Role]] = {
     A.REPORT: {Role.INSPECTOR, Role.ACCEPTOR, Role.PUBLIC},
@@ -121,6 +124,7 @@ SPEC_ROLES: dict[Action, set[Role]] = {
     A.CLOSE: {Role.SHIFT_LEADER},
     A.SUPERVISE: {Role.SHIFT_LEADER, Role.LEADER},
     A.RATE: {Role.PUBLIC, Role.ACCEPTOR},
+    A.RECOMPUTE_DEADLINE: set(),  # the system only (xiuhua calendar recompute)
 }
 
 
@@ -944,4 +948,49 @@ def test_allowed_actions_follows_pending_extensions_ratings_and_locations() -> N
 
 def test_the_system_may_take_every_action_of_the_state() -> None:
     assert allowed_actions(in_state(S.DISPATCHED), SYSTEM, RULES) == [
-        A.RETURN, A.REQUEST_EXTENSION, A.REQUEST_SUSPENSION, A.SUSPEND, A.FEEDBACK, A.SUPERVISE]
+        A.RETURN, A.REQUEST_EXTENSION, A.REQUEST_SUSPENSION, A.SUSPEND, A.FEEDBACK, A.SUPERVISE,
+        A.RECOMPUTE_DEADLINE]
+
+
+# --- recomputing a deadline after the calendar changed ---------------------------------------
+
+# Friday 2026-10-16 made a day off (say, an imported notice): it changes counted time.
+FRIDAY_OFF = make_rules(calendars={"default": WorkCalendar(overrides={date(2026, 10, 16): False})})
+
+
+def test_a_deadline_crossing_a_changed_day_is_replayed_on_the_new_calendar() -> None:
+    case = dispatched("2026-10-15 16:00")  # 4wh: Thu 1.5 h + Fri 2.5 h -> Fri 11:00
+    assert case.assignments[-1].deadline == local("2026-10-16 11:00")
+    assert recomputed_deadline(case, FRIDAY_OFF.calendars) == local("2026-10-19 11:00")
+    assert recomputed_deadline(case, RULES.calendars) == local("2026-10-16 11:00")  # unchanged
+
+
+def test_a_deadline_not_crossing_the_changed_day_stays() -> None:
+    case = dispatched("2026-10-15 08:30")  # due Thursday 14:00
+    assert recomputed_deadline(case, FRIDAY_OFF.calendars) == case.assignments[-1].deadline
+
+
+def test_extensions_and_suspensions_are_replayed_on_the_new_calendar() -> None:
+    case = dispatched("2026-10-14 08:30")  # due Wed 14:00
+    act(case, A.REQUEST_EXTENSION, "2026-10-14 09:00", HANDLER, limit="1wd")
+    act(case, A.EXTEND, "2026-10-14 09:10", SHIFT_LEADER)  # + 7.5 h: Thu 14:00
+    act(case, A.SUSPEND, "2026-10-14 10:00", SHIFT_LEADER, reason="等待施工许可")
+    assert recomputed_deadline(case, FRIDAY_OFF.calendars) is None  # suspended: nothing to move
+    act(case, A.RESUME, "2026-10-15 16:00", SHIFT_LEADER)  # 10 h left: Thu 1.5 h, Fri, Mon 1 h
+    assert case.assignments[-1].deadline == local("2026-10-19 09:30")
+    assert recomputed_deadline(case, FRIDAY_OFF.calendars) == local("2026-10-20 09:30")
+
+
+def test_the_recompute_step_moves_the_deadline_and_logs_it() -> None:
+    case = dispatched("2026-10-15 16:00")
+    event = act(case, A.RECOMPUTE_DEADLINE, "2026-10-15 17:00", rules=FRIDAY_OFF).events[-1]
+    assignment = case.assignments[-1]
+    assert assignment.deadline == local("2026-10-19 11:00") and case.status is S.DISPATCHED
+    assert assignment.deadline_log[-1] == (local("2026-10-15 17:00"), local("2026-10-19 11:00"))
+    assert assignment.deadline_at(local("2026-10-15 16:30")) == local("2026-10-16 11:00")
+    assert event.data["unit"] == "U-HW"
+    assert datetime.fromisoformat(event.data["from"]) == local("2026-10-16 11:00")
+    assert datetime.fromisoformat(event.data["to"]) == local("2026-10-19 11:00")
+    for role in Role:  # no role may be granted it, whatever the city's table says
+        table = Permissions({A.RECOMPUTE_DEADLINE: frozenset(Role)})
+        assert not table.allows(role, A.RECOMPUTE_DEADLINE)

@@ -129,7 +129,7 @@ class CaseHistory(RuleBasedStateMachine):
     # --- drawing commands ----------------------------------------------------------------
 
     def draw_actor(self, data: st.DataObject, action: Action) -> Actor:
-        fitting = sorted(SPEC_ROLES[action])
+        fitting = sorted(SPEC_ROLES[action]) or [None]  # a system-only action: the system
         role = data.draw(st.sampled_from(fitting if data.draw(MOSTLY) else [*Role, None]),
                          label="role")
         if role not in UNIT_ROLES:

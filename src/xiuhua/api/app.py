@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     settings = settings or get_settings()
     app = FastAPI(title="绣花 Xiuhua API", version=__version__,
                   description="城市精细化管理（数字化城管）平台接口",
-                  openapi_url=f"{API}/openapi.json", docs_url=f"{API}/docs", redoc_url=None)
+                  openapi_url=f"{API}/openapi.json", docs_url=None, redoc_url=None)  # docs: web/api_docs.py
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.effective_database_url,
                                              echo=settings.sql_echo)
@@ -53,7 +53,7 @@ def _hardening(app: FastAPI, settings: Settings) -> None:
     hosts = settings.trusted_host_list
     if "*" not in hosts:
         app.add_middleware(TrustedHosts, allowed_hosts=hosts, exempt=("/healthz",))
-    app.add_middleware(SecurityHeaders, settings=settings, csp_exempt=(f"{API}/docs",))
+    app.add_middleware(SecurityHeaders, settings=settings)
 
 
 def _routes(app: FastAPI) -> None:

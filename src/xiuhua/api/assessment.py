@@ -108,7 +108,8 @@ class EntryCreate(BaseModel):
     date: date
     item: str = Field(min_length=1, max_length=500, description="考核事项")
     points: float = Field(gt=0, le=100, description="分值，最多两位小数")
-    photo_id: str | None = Field(None, max_length=64, description="证据照片（先上传）")
+    photo_id: str | None = Field(None, max_length=64,
+                                 description="证据照片（先上传；须为本人上传或可查看的照片）")
 
 
 @router.post("/entries", status_code=201, responses=_problems(401, 403, 422))
@@ -118,7 +119,8 @@ def create_entry(request: Request, session: SessionDep, city: CityDep, now: NowD
     published period is booked into the next open month as an adjustment."""
     _require(user, ENTRY_ROLES, "登记考核扣分、加分")
     return service.add_entry(session, city, body.kind, body.unit_code, body.date, body.item, body.points,
-                             now, user.login, photo_id=body.photo_id, client=client_address(request))
+                             now, user.login, photo_id=body.photo_id, client=client_address(request),
+                             principal=user)
 
 
 @router.post("/{period}/publish", responses=_problems(401, 403, 422))

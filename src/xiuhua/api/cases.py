@@ -54,7 +54,7 @@ from xiuhua.domain.calendar import SHANGHAI
 from xiuhua.domain.choices import Action, CaseStatus, Role, Source
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import ActionRefused, InvalidInput, NotFound, PermissionDenied
-from xiuhua.domain.lifecycle import Case, allowed_actions, overdue_at
+from xiuhua.domain.lifecycle import SYSTEM_ACTIONS, Case, allowed_actions, overdue_at
 from xiuhua.domain.responsibility import SCOPE_LABELS, Answer
 from xiuhua.domain.taxonomy import URGENCY_LABELS, ClassKind
 from xiuhua.services import idempotency, photos
@@ -77,7 +77,7 @@ router = APIRouter(tags=["案件"])
 MAX_JSON_BODY = 256 * 1024
 SUGGEST_ROLES = frozenset({Role.DISPATCHER, Role.SHIFT_LEADER, Role.ACCEPTOR, Role.LEADER,
                            Role.ADMIN})
-CASE_ACTIONS = [a.value for a in Action if a is not Action.REPORT]
+CASE_ACTIONS = [a.value for a in Action if a is not Action.REPORT and a not in SYSTEM_ACTIONS]
 
 
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -449,7 +449,7 @@ def action_input(body: CaseActionCreate) -> ActionInput:
 def parse_action(name: str) -> Action:
     """A lifecycle action named in the path (``report`` is ``POST /cases``)."""
     action = next((a for a in Action if a.value == name), None)
-    if action is None or action is Action.REPORT:
+    if action is None or action is Action.REPORT or action in SYSTEM_ACTIONS:
         raise NotFound(f"没有“{name[:40]}”这种案件操作", code="unknown_action")
     return action
 

@@ -4,10 +4,8 @@ taxonomy with its time limits, the working calendar and deadline arithmetic."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from typing import Annotated, Any
 
-import holidays
 import numpy as np
 import orjson
 import shapely
@@ -23,7 +21,7 @@ from xiuhua.domain.city import City
 from xiuhua.domain.errors import InvalidInput, NotFound
 from xiuhua.domain.geo import CoordSys
 from xiuhua.domain.taxonomy import URGENCY_LABELS, CaseClass, ClassKind
-from xiuhua.services.calendars import parse_local
+from xiuhua.services.calendars import parse_local, year_summaries
 from xiuhua.store import city as city_store
 from xiuhua.store.tables import regions
 
@@ -248,25 +246,20 @@ DAY_KINDS = {"workday": "工作日", "weekend": "休息日", "holiday": "节假�
              "makeup_workday": "调休上班"}
 
 
-@lru_cache(maxsize=32)
-def _holiday_names(year: int) -> dict[date, str]:
-    return dict(holidays.country_holidays("CN", years=year, language="zh_CN").items())
-
-
-def _day_kind(calendar: WorkCalendar, d: date, workday: bool) -> str:
+def _day_kind(calendar: WorkCalendar, d: date, workday: bool, name: str | None) -> str:
     weekend = d.weekday() >= 5 and not calendar.seven_day
     if workday:
         return "makeup_workday" if weekend else "workday"
-    return "weekend" if weekend and d not in _holiday_names(d.year) else "holiday"
+    return "weekend" if weekend and name is None else "holiday"
 
 
 def _day(calendar: WorkCalendar, d: date) -> DayOut:
     workday = calendar.is_workday(d)
-    kind = _day_kind(calendar, d, workday)
+    name = calendar.holiday_name(d)
+    kind = _day_kind(calendar, d, workday, name)
     return DayOut(
         date=d, weekday=d.isoweekday(), weekday_label=f"星期{WEEKDAYS[d.weekday()]}",
-        workday=workday, kind=kind, kind_label=DAY_KINDS[kind],
-        holiday_name=_holiday_names(d.year).get(d) if not workday else None,
+        workday=workday, kind=kind, kind_label=DAY_KINDS[kind], holiday_name=name,
         periods=[str(p) for p in calendar.periods_for(d)] if workday else [],
         overridden=d in calendar.overrides, official=calendar.is_official_year(d.year))
 
@@ -278,7 +271,8 @@ def calendar_days(city: CityDep, now: NowDep,
                   calendar: str = "default") -> list[DayOut]:
     """Days from ``from`` (default today) to ``to`` (default 30 days on), each a working day
     or not, with statutory holidays, 调休 make-up workdays and the city's own overrides;
-    ``official`` is false for years whose State Council schedule is not known yet."""
+    ``official`` is false for years whose State Council schedule is not known yet (see
+    ``/calendar/years``). Dates outside 1950–2100 are refused (422)."""
     start = checked_day(date_from or now.astimezone(SHANGHAI).date(), "from")
     stop = checked_day(date_to or min(start + timedelta(days=30), date(LAST_YEAR, 12, 31)), "to")
     if stop < start:
@@ -287,6 +281,33 @@ def calendar_days(city: CityDep, now: NowDep,
         raise InvalidInput(f"一次最多查询 {MAX_CALENDAR_DAYS} 天", code="invalid_date_range")
     cal = city.calendar(calendar)
     return [_day(cal, start + timedelta(days=i)) for i in range((stop - start).days + 1)]
+
+
+class CalendarYearOut(BaseModel):
+    year: int
+    official: bool
+    status_label: str
+    source: str
+    source_label: str
+    file_name: str | None
+    imported_at: datetime | None
+    workdays: int
+    holidays: int
+    makeup_workdays: int
+
+
+@router.get("/calendar/years", response_model=list[CalendarYearOut])
+def calendar_years(city: CityDep, now: NowDep) -> list[CalendarYearOut]:
+    """Each year from last year to next year (and any other year the city imported): official
+    (its State Council notice imported, or carried by the holidays package) or provisional
+    (festivals guessed, no make-up days), where it comes from, its working days, weekdays
+    off and make-up working days."""
+    today = now.astimezone(SHANGHAI).date()
+    return [CalendarYearOut(
+        year=s.year, official=s.official, status_label=s.status_label, source=s.source.value,
+        source_label=s.source.label, file_name=s.file_name, imported_at=s.imported_at,
+        workdays=s.workdays, holidays=s.holidays, makeup_workdays=s.makeup_workdays)
+        for s in year_summaries(city.calendar(), today)]
 
 
 class DeadlineOut(BaseModel):

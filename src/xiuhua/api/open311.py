@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFil
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xiuhua.api.deps import CityDep, NowDep, SessionDep, SettingsDep, client_address
@@ -322,10 +323,11 @@ def note_item(event: public.PublicEvent) -> Value:
             "description": "：".join([event.action.label, *[e for e in extra if e]])}
 
 
-def request_item(request: Request, city: City, case: Case, extensions: bool) -> Value:
+def request_item(request: Request, session: Session, city: City, case: Case,
+                 extensions: bool) -> Value:
     matter = city.taxonomy.classes.get((ClassKind.MATTER, case.category_code))
     open_a = case.open_assignment
-    photos = public.public_photos(case)
+    photos = public.public_photo_ids(session, case)  # public ids, never the content hash
     loc = case.location
     item: dict[str, Value] = {
         "service_request_id": case.case_no,
@@ -435,7 +437,7 @@ def requests(request: Request, session: SessionDep, city: CityDep, now: NowDep, 
     found = public.find_public_cases(session, params.to_query(now))
     extensions = (params.extensions or "").strip().lower() == "true"
     return render(fmt, "service_requests",
-                  [request_item(request, city, c, extensions) for c in found])
+                  [request_item(request, session, city, c, extensions) for c in found])
 
 
 @router.get("/requests/{service_request_id}.{fmt}")
@@ -449,7 +451,7 @@ def request_by_id(request: Request, session: SessionDep, city: CityDep, fmt: str
     if not found:
         raise NotFound(f"服务请求“{service_request_id}”不存在", code="request_not_found")
     wanted = (extensions or "").strip().lower() == "true"
-    return render(fmt, "service_requests", [request_item(request, city, found[0], wanted)])
+    return render(fmt, "service_requests", [request_item(request, session, city, found[0], wanted)])
 
 
 @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],

@@ -1,5 +1,7 @@
-"""Photos: upload one image (staff), then fetch its original (staff who may see it), its
-thumbnail, or its public copy without metadata (also anonymous, for photos the public sees)."""
+"""Photos: upload one image (staff), then fetch its original, its thumbnail or its public copy
+without metadata — each for staff who may see the photo (``domain.photos``: they uploaded it,
+or they may see a case or an assessment entry it is linked to). The public reaches the public
+copy of a photo of a public step only by its public id (``GET /api/v1/public/photos/{id}``)."""
 
 from __future__ import annotations
 
@@ -13,18 +15,16 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from xiuhua.api.deps import CurrentUser, NowDep, OptionalUser, SessionDep, SettingsDep
+from xiuhua.api.deps import CurrentUser, NowDep, SessionDep, SettingsDep
 from xiuhua.api.schemas import PHOTO_ID, Problem
 from xiuhua.config import Settings
-from xiuhua.domain.access import Principal
 from xiuhua.domain.choices import Role
-from xiuhua.domain.errors import AuthenticationFailed, NotFound, PermissionDenied
-from xiuhua.services import photos, public
+from xiuhua.domain.errors import PermissionDenied
+from xiuhua.services import photos
 from xiuhua.services.photos import Photo, PhotoTooLarge, Variant
 
 router = APIRouter(prefix="/photos", tags=["照片"])
@@ -114,8 +114,10 @@ def _image_response(*types: str) -> dict[int | str, dict[str, Any]]:
 def upload(request: Request, response: Response, body: Annotated[Upload, Depends(read_upload)],
            session: SessionDep, settings: SettingsDep, now: NowDep,
            user: CurrentUser) -> PhotoPublic:
-    """上传照片 (staff): one image under ``file``, at most ``photo_max_bytes`` (10 MB). The
-    format is recognised by content. Uploading identical content again answers the same id."""
+    """上传照片 (staff): one image under ``file``, at most ``photo_max_bytes`` (10 MB); JPEG
+    and HEIC up to 64 megapixels, PNG and WebP up to 25. The format is recognised by content.
+    Uploading identical content again answers the same id (and records the uploader: every
+    uploader of a photo may see it and link it)."""
     # ``body`` comes first: the upload is read before the sign-in query opens the transaction,
     # so no database write lock waits on a slow client.
     if user.role is Role.PUBLIC:
@@ -128,18 +130,13 @@ def upload(request: Request, response: Response, body: Annotated[Upload, Depends
                        lon=photo.lon, lat=photo.lat)
 
 
-def visible_photo(session: Session, user: Principal, photo_id: str) -> Photo:
-    """The photo if the user may see it; 404 otherwise (as if it did not exist)."""
-    photo = photos.get_photo(session, photo_id)
-    if not photos.may_see(session, user, photo):
-        raise NotFound("照片不存在", code="photo_not_found")
-    return photo
-
-
-def photo_file(settings: Settings, photo: Photo, variant: Variant, cache: str) -> FileResponse:
+def photo_file(settings: Settings, photo: Photo, variant: Variant, cache: str,
+               name: str | None = None) -> FileResponse:
+    """The file of one variant, named ``name`` (default: the photo id) in its headers."""
     path = photos.stored_file(settings, photo, variant)
     return FileResponse(path, media_type=photos.media_type(photo, variant),
-                        filename=f"{photo.id}{path.suffix}", content_disposition_type="inline",
+                        filename=f"{name or photo.id}{path.suffix}",
+                        content_disposition_type="inline",
                         headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff"})
 
 
@@ -150,9 +147,9 @@ PRIVATE = "private, max-age=3600"
             responses=_image_response(*IMAGE_TYPES))
 def original(session: SessionDep, settings: SettingsDep, user: CurrentUser,
              photo_id: PhotoIdPath) -> FileResponse:
-    """原图 (staff who may see a case of the photo, or its uploader until it is attached):
-    the file as uploaded, with its metadata."""
-    photo = visible_photo(session, user, photo_id)
+    """原图 (staff who uploaded the photo, or who may see a case or an assessment entry it
+    is linked to): the file as uploaded, with its metadata."""
+    photo = photos.visible_photo(session, user, photo_id)
     return photo_file(settings, photo, "original", PRIVATE)
 
 
@@ -161,23 +158,15 @@ def original(session: SessionDep, settings: SettingsDep, user: CurrentUser,
 def thumb(session: SessionDep, settings: SettingsDep, user: CurrentUser,
           photo_id: PhotoIdPath) -> FileResponse:
     """缩略图: JPEG at most 320 px a side, without metadata (same access as the original)."""
-    photo = visible_photo(session, user, photo_id)
+    photo = photos.visible_photo(session, user, photo_id)
     return photo_file(settings, photo, "thumb", PRIVATE)
 
 
 @router.get("/{photo_id}/public", response_class=FileResponse,
             responses=_image_response("image/jpeg"))
-def public_copy(session: SessionDep, settings: SettingsDep, user: OptionalUser,
+def public_copy(session: SessionDep, settings: SettingsDep, user: CurrentUser,
                 photo_id: PhotoIdPath) -> FileResponse:
-    """公开图: JPEG without any metadata (no GPS). Staff as for the original; anyone, without
-    signing in, for a photo the public sees (a public step of a publicly visible case)."""
-    if user is not None:
-        photo = photos.get_photo(session, photo_id)
-        if photos.may_see(session, user, photo):
-            return photo_file(settings, photo, "public", PRIVATE)
-    if public.is_public_photo(session, photo_id):
-        photo = photos.get_photo(session, photo_id)
-        return photo_file(settings, photo, "public", "public, max-age=86400")
-    if user is None:
-        raise AuthenticationFailed("需要登录或提供访问令牌", code="not_authenticated")
-    raise NotFound("照片不存在", code="photo_not_found")
+    """公开图: JPEG without any metadata (no GPS), same access as the original. The public
+    reaches it by the photo's public id: ``GET /api/v1/public/photos/{public_id}``."""
+    photo = photos.visible_photo(session, user, photo_id)
+    return photo_file(settings, photo, "public", PRIVATE)

@@ -7,11 +7,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from xiuhua.api.deps import CityDep, NowDep, SessionDep, SettingsDep, client_address
+from xiuhua.api.photos import photo_file
 from xiuhua.api.schemas import (
     MAX_PHOTOS,
     Address,
@@ -23,6 +25,7 @@ from xiuhua.api.schemas import (
     Note,
     Phone,
     Photos,
+    Problem,
 )
 from xiuhua.config import Settings
 from xiuhua.domain.choices import Rating
@@ -166,9 +169,26 @@ def rate(request: Request, session: SessionDep, city: CityDep, now: NowDep,
     return case_out(request, view)
 
 
-def photo_url(request: Request, photo_id: str) -> str:
+def photo_url(request: Request, public_id: str) -> str:
     """The address of the photo's public copy (no metadata), served without signing in."""
-    return absolute_url(request, f"{request.app.url_path_for('photo', photo_id=photo_id)}/public")
+    return absolute_url(request, request.app.url_path_for("public_photo", public_id=public_id))
+
+
+PublicPhotoId = Annotated[str, Path(max_length=32, pattern=r"^[A-Za-z0-9_-]+$",
+                                    description="照片公开编号（公开查询结果中给出）")]
+
+
+@router.get("/photos/{public_id}", name="public_photo", response_class=FileResponse,
+            responses={200: {"content": {"image/jpeg": {"schema": {"type": "string",
+                                                                   "format": "binary"}}},
+                             "description": "公开图"},
+                       404: {"model": Problem, "description": "照片不存在或不公开"}})
+def public_photo(session: SessionDep, settings: SettingsDep,
+                 public_id: PublicPhotoId) -> FileResponse:
+    """公开图 of a photo of a public step of a case the public may look at: JPEG without any
+    metadata (no GPS), by its public id (unrelated to the photo's content). No sign-in."""
+    photo = public.public_photo(session, public_id)
+    return photo_file(settings, photo, "public", "public, max-age=86400", name=public_id)
 
 
 def event_out(request: Request, event: PublicEvent) -> EventOut:

@@ -18,6 +18,9 @@ Handling unit U, period P (see the assessment issue for the full wording):
   which every handled assignment of U was on time;
 - ``supervised``: ``supervise`` events in P while U held the case;
 - ``rated`` / ``satisfied``: ``rate`` events in P on cases whose last assignment was U's.
+
+A unit's score is the weighted mean of its score sources (:mod:`xiuhua.domain.sources`); the
+``cases`` source, defined here, scores the rates above.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ import re
 import tomllib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 from fractions import Fraction
 from functools import cached_property
 from itertools import pairwise
@@ -36,9 +40,32 @@ from typing import Any
 
 from xiuhua.domain.access import PEOPLE_SUBJECTS, Principal, sees_person_figures
 from xiuhua.domain.calendar import SHANGHAI, TimeLimit, WorkCalendar
-from xiuhua.domain.choices import Action, AssignmentEnd, AssignmentKind, CancelReason, Rating, RegionLevel, Role, Source
+from xiuhua.domain.choices import (
+    Action,
+    AssessedKind,
+    AssignmentEnd,
+    AssignmentKind,
+    CancelReason,
+    Rating,
+    RegionLevel,
+    Role,
+    Source,
+    UnitKind,
+)
 from xiuhua.domain.errors import InvalidInput
 from xiuhua.domain.lifecycle import Assignment, overdue_at
+from xiuhua.domain.sources import (
+    Scored,
+    SourceResult,
+    UnitFacts,
+    WeightedSource,
+    composite,
+    config_error,
+    config_number,
+    parse_sources,
+    register_source,
+    score_unit,
+)
 
 # --- periods --------------------------------------------------------------------------------
 
@@ -121,15 +148,54 @@ class Period:
         return start <= t < end
 
 
+class Measure(StrEnum):
+    """A counted figure (its JSON key); see the module docstring for what each counts."""
+
+    DISPATCHED = "dispatched"
+    HANDLED = "handled"
+    HANDLED_ON_TIME = "handled_on_time"
+    OVERDUE_UNHANDLED = "overdue_unhandled"
+    DUE = "due"
+    RETURNED = "returned"
+    REWORKED = "reworked"
+    CHECKED_OK = "checked_ok"
+    CLOSED = "closed"
+    CLOSED_ON_TIME = "closed_on_time"
+    SHOULD_CLOSE = "should_close"
+    SUPERVISED = "supervised"
+    RATED = "rated"
+    SATISFIED = "satisfied"
+    REPORTED = "reported"
+    FILED = "filed"
+    OVERDUE_OPEN = "overdue_open"
+    REPORTS = "reports"
+    VALID_REPORTS = "valid_reports"
+    VERIFICATIONS = "verifications"
+    CHECKS = "checks"
+    CHECKS_ON_TIME = "checks_on_time"
+    FILED_ON_TIME = "filed_on_time"
+    DISPATCHED_ON_TIME = "dispatched_on_time"
+    DISPATCHED_NOT_RETURNED = "dispatched_not_returned"
+
+
+class Subject(StrEnum):
+    """Who the figures are of (the JSON key of their rows)."""
+
+    UNITS = "units"
+    REGIONS = "regions"
+    INSPECTORS = "inspectors"
+    STAFF = "staff"
+
+
 # --- configuration --------------------------------------------------------------------------
 
-RATES: dict[str, tuple[str, tuple[str, ...]]] = {
+RATES: dict[str, tuple[Measure, tuple[Measure, ...]]] = {
     # rate -> (numerator, measures summed for the denominator)
-    "on_time_rate": ("handled_on_time", ("due",)),
-    "rework_rate": ("reworked", ("reworked", "checked_ok")),
-    "close_rate": ("closed", ("should_close",)),
-    "on_time_close_rate": ("closed_on_time", ("should_close",)),
-    "satisfaction_rate": ("satisfied", ("rated",)),
+    "on_time_rate": (Measure.HANDLED_ON_TIME, (Measure.DUE,)),
+    "rework_rate": (Measure.REWORKED, (Measure.REWORKED, Measure.CHECKED_OK)),
+    "close_rate": (Measure.CLOSED, (Measure.SHOULD_CLOSE,)),
+    "on_time_close_rate": (Measure.CLOSED_ON_TIME, (Measure.SHOULD_CLOSE,)),
+    "satisfaction_rate": (Measure.SATISFIED, (Measure.RATED,)),
 }
 
 
@@ -142,48 +208,64 @@ class Term:
     invert: bool = False
 
 
+DEFAULT_TERMS = (Term("on_time_rate", Fraction(2, 5)), Term("close_rate", Fraction(3, 10)),
+                 Term("rework_rate", Fraction(3, 10), invert=True))
+DEFAULT_MINIMUM_DUE = 5
+
+
 @dataclass(frozen=True)
 class AssessmentConfig:
-    terms: tuple[Term, ...] = (Term("on_time_rate", Fraction(2, 5)),
-                               Term("close_rate", Fraction(3, 10)),
-                               Term("rework_rate", Fraction(3, 10), invert=True))
+    terms: tuple[Term, ...] = DEFAULT_TERMS
     grades: tuple[tuple[str, Fraction], ...] = (("A", Fraction(90)), ("B", Fraction(75)),
                                                 ("C", Fraction(60)), ("D", Fraction(40)))
     lowest_grade: str = "E"
-    minimum_due: int = 5
+    minimum_due: int = DEFAULT_MINIMUM_DUE
     check_limit: str = "2wh"
     task_calendar: str = "default"
     filing_limit: str = "0.5wh"
     dispatch_limit: str = "0.5wh"
     center_calendar: str = "default"
     top_categories: int = 5
+    # ``[[sources]]`` of the file; None without it: the ``cases`` source alone (``terms`` and
+    # ``minimum_due`` above, weight 1) and the JSON as before sources existed (no ``sources``)
+    sources: tuple[WeightedSource, ...] | None = None
 
-
-def _bad_config(reason: str) -> InvalidInput:
-    return InvalidInput(f"考核配置有误：{reason}", code="invalid_assessment_config")
-
-
-def _number(raw: Any, what: str) -> Fraction:
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise _bad_config(f"{what}须为数字")
-    return Fraction(str(raw))
+    def score_sources(self) -> tuple[WeightedSource, ...]:
+        """The sources the score is the weighted mean of."""
+        if self.sources is not None:
+            return self.sources
+        return (WeightedSource(CASES, Fraction(1), CasesSource(self.terms, self.minimum_due)),)
 
 
 def _term(raw: Any) -> Term:
     if not isinstance(raw, dict) or raw.get("rate") not in RATES:
-        raise _bad_config(f"评分项的 rate 须为 {', '.join(RATES)} 之一")
-    weight = _number(raw.get("weight"), f"评分项 {raw['rate']} 的 weight")
+        raise config_error(f"评分项的 rate 须为 {', '.join(RATES)} 之一")
+    weight = config_number(raw.get("weight"), f"评分项 {raw['rate']} 的 weight")
     if weight <= 0:
-        raise _bad_config(f"评分项 {raw['rate']} 的 weight 须大于 0")
+        raise config_error(f"评分项 {raw['rate']} 的 weight 须大于 0")
     return Term(raw["rate"], weight, bool(raw.get("invert", False)))
+
+
+def _terms(raw: Any, default: tuple[Term, ...]) -> tuple[Term, ...]:
+    if raw is None:
+        return default
+    if not isinstance(raw, list):
+        raise config_error("terms 须为评分项（[[score.terms]] 或 [[sources.terms]]）的列表")
+    return tuple(_term(t) for t in raw)
+
+
+def _minimum_due(raw: Any) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+        raise config_error("minimum_due 须为非负整数")
+    return raw
 
 
 def _grades(raw: Any) -> tuple[tuple[str, Fraction], ...]:
     if not isinstance(raw, list) or not all(isinstance(g, list) and len(g) == 2 for g in raw):
-        raise _bad_config("grades 须为 [等级, 最低分] 的列表，如 [[\"A\", 90], [\"B\", 75]]")
-    grades = tuple((str(g[0]), _number(g[1], f"等级 {g[0]} 的最低分")) for g in raw)
+        raise config_error("grades 须为 [等级, 最低分] 的列表，如 [[\"A\", 90], [\"B\", 75]]")
+    grades = tuple((str(g[0]), config_number(g[1], f"等级 {g[0]} 的最低分")) for g in raw)
     if any(a[1] <= b[1] for a, b in pairwise(grades)):
-        raise _bad_config("grades 须按最低分从高到低排列")
+        raise config_error("grades 须按最低分从高到低排列")
     return grades
 
 
@@ -196,27 +278,24 @@ def parse_config(text: str) -> AssessmentConfig:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise _bad_config(f"TOML 格式错误：{exc}") from None
+        raise config_error(f"TOML 格式错误：{exc}") from None
     base = AssessmentConfig()
-    terms = raw.get("score", {}).get("terms")
     inspectors, center = raw.get("inspectors", {}), raw.get("center", {})
-    minimum = raw.get("minimum_due", base.minimum_due)
-    if isinstance(minimum, bool) or not isinstance(minimum, int) or minimum < 0:
-        raise _bad_config("minimum_due 须为非负整数")
     top = raw.get("regions", {}).get("top_categories", base.top_categories)
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-        raise _bad_config("top_categories 须为正整数")
+        raise config_error("top_categories 须为正整数")
     return AssessmentConfig(
-        terms=tuple(_term(t) for t in terms) if terms is not None else base.terms,
+        terms=_terms(raw.get("score", {}).get("terms"), base.terms),
         grades=_grades(raw["grades"]) if "grades" in raw else base.grades,
         lowest_grade=str(raw.get("lowest_grade", base.lowest_grade)),
-        minimum_due=minimum,
+        minimum_due=_minimum_due(raw.get("minimum_due", base.minimum_due)),
         check_limit=_limit(inspectors.get("check_limit"), base.check_limit),
         task_calendar=str(inspectors.get("calendar", base.task_calendar)),
         filing_limit=_limit(center.get("filing_limit"), base.filing_limit),
         dispatch_limit=_limit(center.get("dispatch_limit"), base.dispatch_limit),
         center_calendar=str(center.get("calendar", base.center_calendar)),
         top_categories=top,
+        sources=parse_sources(raw["sources"], raw) if "sources" in raw else None,
     )
 
 
@@ -264,6 +343,19 @@ class RegionRecord:
     area_m2: float
 
 
+_KIND_OF_UNIT = {UnitKind.DEPARTMENT: AssessedKind.DEPARTMENT, UnitKind.COMMUNITY: AssessedKind.COMMUNITY,
+                 UnitKind.CONTRACTOR: AssessedKind.CONTRACTOR, UnitKind.COMPANY: AssessedKind.COMPANY}
+ZONE_REGION = "zone"  # the kind of a development zone's street-level region
+
+
+def assessed_kind(unit_kind: str, region_kind: str | None = None) -> AssessedKind | None:
+    """The kind a unit is weighted as: a street office is a street, or a zone when its region is
+    a development zone; the command center is not assessed (None)."""
+    if unit_kind == UnitKind.STREET_OFFICE:
+        return AssessedKind.ZONE if region_kind == ZONE_REGION else AssessedKind.STREET
+    return _KIND_OF_UNIT.get(UnitKind(unit_kind)) if unit_kind in UnitKind.values() else None
+
+
 @dataclass(frozen=True)
 class Entry:
     """A manual entry counted in the period: a spot-check deduction or bonus points."""
@@ -303,6 +395,8 @@ class PeriodData:
     entries: Sequence[Entry] = ()
     reward_bands: Sequence[RewardBand] = ()
     as_of: datetime | None = None  # assess a period still running as it stands at this instant
+    unit_kinds: Mapping[str, AssessedKind] = field(default_factory=dict)  # units weighted by kind
+    loaded: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # source -> unit -> its input
 
     @property
     def cutoff(self) -> datetime:
@@ -322,14 +416,16 @@ class Item:
     at: datetime
 
 
-UNIT_MEASURES = ("dispatched", "handled", "handled_on_time", "overdue_unhandled", "due", "returned",
-                 "reworked", "checked_ok", "closed", "closed_on_time", "should_close", "supervised",
-                 "rated", "satisfied")
-REGION_MEASURES = ("reported", "filed", "closed", "closed_on_time", "overdue_open")
-INSPECTOR_MEASURES = ("reports", "valid_reports", "verifications", "checks", "checks_on_time")
-STAFF_MEASURES = ("filed", "filed_on_time", "dispatched", "dispatched_on_time", "dispatched_not_returned")
-MEASURES = {"units": UNIT_MEASURES, "regions": REGION_MEASURES, "inspectors": INSPECTOR_MEASURES,
-            "staff": STAFF_MEASURES}
+M = Measure
+UNIT_MEASURES = (M.DISPATCHED, M.HANDLED, M.HANDLED_ON_TIME, M.OVERDUE_UNHANDLED, M.DUE, M.RETURNED,
+                 M.REWORKED, M.CHECKED_OK, M.CLOSED, M.CLOSED_ON_TIME, M.SHOULD_CLOSE, M.SUPERVISED,
+                 M.RATED, M.SATISFIED)
+REGION_MEASURES = (M.REPORTED, M.FILED, M.CLOSED, M.CLOSED_ON_TIME, M.OVERDUE_OPEN)
+INSPECTOR_MEASURES = (M.REPORTS, M.VALID_REPORTS, M.VERIFICATIONS, M.CHECKS, M.CHECKS_ON_TIME)
+STAFF_MEASURES = (M.FILED, M.FILED_ON_TIME, M.DISPATCHED, M.DISPATCHED_ON_TIME, M.DISPATCHED_NOT_RETURNED)
+MEASURES: dict[Subject, tuple[Measure, ...]] = {
+    Subject.UNITS: UNIT_MEASURES, Subject.REGIONS: REGION_MEASURES, Subject.INSPECTORS: INSPECTOR_MEASURES,
+    Subject.STAFF: STAFF_MEASURES}
 CENTER_ROLES = frozenset({Role.ACCEPTOR, Role.SHIFT_LEADER, Role.DISPATCHER})
 SATISFIED = frozenset({Rating.SATISFIED.value, Rating.BASICALLY_SATISFIED.value})
 
@@ -348,7 +444,7 @@ def scoped_figures(figures: Mapping[str, Any], viewer: Principal | None) -> dict
     return {**figures, **found}
 
 
-Tally = dict[str, dict[str, dict[str, list[Item]]]]  # subject -> code -> measure -> items
+Tally = dict[Subject, dict[str, dict[Measure, list[Item]]]]  # subject -> code -> measure -> items
 
 
 def _tally() -> Tally:
@@ -416,7 +512,7 @@ class _Counter:
         self.end = data.cutoff
         self.timeliness = Timeliness(data.calendars)
 
-    def add(self, subject: str, code: str | None, measure: str, item: Item) -> None:
+    def add(self, subject: Subject, code: str | None, measure: Measure, item: Item) -> None:
         if code:
             self.tally[subject][code][measure].append(item)
 
@@ -450,16 +546,16 @@ def _count_assignments(c: _Counter) -> None:
             item = Item(case_no, a.seq, a.ended_at or c.end)
             if a.ended_at is not None and period.contains(a.ended_at) and a.ended_at < c.end:
                 if a.ended is AssignmentEnd.HANDLED:
-                    c.add("units", a.unit_code, "handled", item)
+                    c.add(Subject.UNITS, a.unit_code, Measure.HANDLED, item)
                     if a.on_time:
-                        c.add("units", a.unit_code, "handled_on_time", item)
+                        c.add(Subject.UNITS, a.unit_code, Measure.HANDLED_ON_TIME, item)
                 elif a.ended is AssignmentEnd.RETURNED:
-                    c.add("units", a.unit_code, "returned", item)
+                    c.add(Subject.UNITS, a.unit_code, Measure.RETURNED, item)
             if overdue_at(a, c.end):
                 overdue = Item(case_no, a.seq, c.end)
-                c.add("units", a.unit_code, "overdue_unhandled", overdue)
+                c.add(Subject.UNITS, a.unit_code, Measure.OVERDUE_UNHANDLED, overdue)
                 for code in c.region_codes(case_no):
-                    c.add("regions", code, "overdue_open", overdue)
+                    c.add(Subject.REGIONS, code, Measure.OVERDUE_OPEN, overdue)
 
 
 def _ordinal(c: _Counter, e: EventRecord) -> int:
@@ -484,15 +580,15 @@ def _dispatch_start(c: _Counter, e: EventRecord) -> datetime:
 def _on_dispatch(c: _Counter, e: EventRecord) -> None:
     opened = _nth(c, e.case_no, AssignmentKind.DISPATCH, _ordinal(c, e))
     item = Item(e.case_no, opened.seq if opened else None, e.at)
-    c.add("units", e.unit, "dispatched", item)
-    c.add("staff", e.actor, "dispatched", item)
+    c.add(Subject.UNITS, e.unit, Measure.DISPATCHED, item)
+    c.add(Subject.STAFF, e.actor, Measure.DISPATCHED, item)
     limit = c.config.dispatch_limit
     if c.in_time(c.config.center_calendar, limit, _dispatch_start(c, e), e.at):
-        c.add("staff", e.actor, "dispatched_on_time", item)
+        c.add(Subject.STAFF, e.actor, Measure.DISPATCHED_ON_TIME, item)
     returned = (opened is not None and opened.ended is AssignmentEnd.RETURNED
                 and opened.ended_at is not None and opened.ended_at < c.end)
     if not returned:
-        c.add("staff", e.actor, "dispatched_not_returned", item)
+        c.add(Subject.STAFF, e.actor, Measure.DISPATCHED_NOT_RETURNED, item)
 
 
 def _checked_assignment(c: _Counter, e: EventRecord) -> Assignment | None:
@@ -506,17 +602,17 @@ def _checked_assignment(c: _Counter, e: EventRecord) -> Assignment | None:
 def _on_check(c: _Counter, e: EventRecord) -> None:
     checked = _checked_assignment(c, e)
     item = Item(e.case_no, checked.seq if checked else None, e.at)
-    measure = "reworked" if e.action is Action.CHECK_FAIL else "checked_ok"
-    c.add("units", checked.unit_code if checked else e.unit, measure, item)
-    c.add("inspectors", e.actor, "checks", item)
+    measure = Measure.REWORKED if e.action is Action.CHECK_FAIL else Measure.CHECKED_OK
+    c.add(Subject.UNITS, checked.unit_code if checked else e.unit, measure, item)
+    c.add(Subject.INSPECTORS, e.actor, Measure.CHECKS, item)
     fed = checked.ended_at if checked else None
     if fed is not None and c.in_time(c.config.task_calendar, c.config.check_limit, fed, e.at):
-        c.add("inspectors", e.actor, "checks_on_time", item)
+        c.add(Subject.INSPECTORS, e.actor, Measure.CHECKS_ON_TIME, item)
 
 
 def _on_supervise(c: _Counter, e: EventRecord) -> None:
     held = [a for a in c.data.assignments.get(e.case_no, ()) if a.started_at <= e.at]
-    c.add("units", e.unit, "supervised", Item(e.case_no, held[-1].seq if held else None, e.at))
+    c.add(Subject.UNITS, e.unit, Measure.SUPERVISED, Item(e.case_no, held[-1].seq if held else None, e.at))
 
 
 def _on_rate(c: _Counter, e: EventRecord) -> None:
@@ -524,9 +620,9 @@ def _on_rate(c: _Counter, e: EventRecord) -> None:
     if last is None:
         return
     item = Item(e.case_no, last.seq, e.at)
-    c.add("units", last.unit_code, "rated", item)
+    c.add(Subject.UNITS, last.unit_code, Measure.RATED, item)
     if e.value in SATISFIED:
-        c.add("units", last.unit_code, "satisfied", item)
+        c.add(Subject.UNITS, last.unit_code, Measure.SATISFIED, item)
 
 
 def _on_close(c: _Counter, e: EventRecord) -> None:
@@ -535,14 +631,14 @@ def _on_close(c: _Counter, e: EventRecord) -> None:
     last = found[-1] if found else None
     item = Item(e.case_no, last.seq if last else None, e.at)
     for code in c.region_codes(e.case_no):
-        c.add("regions", code, "closed", item)
+        c.add(Subject.REGIONS, code, Measure.CLOSED, item)
         if all(a.on_time for a in handled):
-            c.add("regions", code, "closed_on_time", item)
+            c.add(Subject.REGIONS, code, Measure.CLOSED_ON_TIME, item)
     if last is None:
         return
-    c.add("units", last.unit_code, "closed", item)
+    c.add(Subject.UNITS, last.unit_code, Measure.CLOSED, item)
     if all(a.on_time for a in handled if a.unit_code == last.unit_code):
-        c.add("units", last.unit_code, "closed_on_time", item)
+        c.add(Subject.UNITS, last.unit_code, Measure.CLOSED_ON_TIME, item)
 
 
 def _is_inspector(c: _Counter, e: EventRecord) -> bool:
@@ -558,11 +654,11 @@ def _valid_report(c: _Counter, case_no: str) -> bool:
 def _on_report(c: _Counter, e: EventRecord) -> None:
     item = Item(e.case_no, None, e.at)
     for code in c.region_codes(e.case_no):
-        c.add("regions", code, "reported", item)
+        c.add(Subject.REGIONS, code, Measure.REPORTED, item)
     if _is_inspector(c, e):
-        c.add("inspectors", e.actor, "reports", item)
+        c.add(Subject.INSPECTORS, e.actor, Measure.REPORTS, item)
         if _valid_report(c, e.case_no):
-            c.add("inspectors", e.actor, "valid_reports", item)
+            c.add(Subject.INSPECTORS, e.actor, Measure.VALID_REPORTS, item)
 
 
 def _filing_start(c: _Counter, e: EventRecord) -> datetime:
@@ -575,14 +671,14 @@ def _filing_start(c: _Counter, e: EventRecord) -> datetime:
 def _on_file(c: _Counter, e: EventRecord) -> None:
     item = Item(e.case_no, None, e.at)
     for code in c.region_codes(e.case_no):
-        c.add("regions", code, "filed", item)
-    c.add("staff", e.actor, "filed", item)
+        c.add(Subject.REGIONS, code, Measure.FILED, item)
+    c.add(Subject.STAFF, e.actor, Measure.FILED, item)
     if c.in_time(c.config.center_calendar, c.config.filing_limit, _filing_start(c, e), e.at):
-        c.add("staff", e.actor, "filed_on_time", item)
+        c.add(Subject.STAFF, e.actor, Measure.FILED_ON_TIME, item)
 
 
 def _on_verify(c: _Counter, e: EventRecord) -> None:
-    c.add("inspectors", e.actor, "verifications", Item(e.case_no, None, e.at))
+    c.add(Subject.INSPECTORS, e.actor, Measure.VERIFICATIONS, Item(e.case_no, None, e.at))
 
 
 EVENT_RULES: dict[Action, Callable[[_Counter, EventRecord], None]] = {
@@ -614,7 +710,7 @@ def count_items(data: PeriodData, config: AssessmentConfig) -> Tally:
     return counter.tally
 
 
-Counts = dict[str, dict[str, dict[str, int]]]  # subject -> code -> measure -> count
+Counts = dict[Subject, dict[str, dict[Measure, int]]]  # subject -> code -> measure -> count
 CategoryCounts = dict[str, dict[str, int]]  # region -> category -> cases filed
 
 
@@ -625,9 +721,9 @@ def new_counts() -> Counts:
 def add_derived(found: Counts | Tally) -> None:
     """``due`` and ``should_close`` of every unit from what they sum (counts, or item lists)."""
     measures: Any
-    for measures in found["units"].values():
-        measures["due"] = measures["handled"] + measures["overdue_unhandled"]
-        measures["should_close"] = measures["closed"] + measures["overdue_unhandled"]
+    for measures in found[Subject.UNITS].values():
+        measures[Measure.DUE] = measures[Measure.HANDLED] + measures[Measure.OVERDUE_UNHANDLED]
+        measures[Measure.SHOULD_CLOSE] = measures[Measure.CLOSED] + measures[Measure.OVERDUE_UNHANDLED]
 
 
 def tally_counts(tally: Tally) -> Counts:
@@ -647,8 +743,8 @@ def _categories() -> CategoryCounts:
 def categories_of(tally: Tally, data: PeriodData) -> CategoryCounts:
     """Cases filed in the period by region and category."""
     found = _categories()
-    for code, measures in tally["regions"].items():
-        for item in measures.get("filed", ()):
+    for code, measures in tally[Subject.REGIONS].items():
+        for item in measures.get(Measure.FILED, ()):
             found[code][data.cases[item.case_no].category_code] += 1
     return found
 
@@ -680,13 +776,13 @@ def count_groups(groups: PeriodGroups, data: PeriodData,
     counts, categories = new_counts(), _categories()
     timeliness, end = Timeliness(data.calendars), data.cutoff
 
-    def add(subject: str, code: str | None, measure: str, n: int = 1) -> None:
+    def add(subject: Subject, code: str | None, measure: Measure, n: int = 1) -> None:
         if code:
             counts[subject][code][measure] += n
 
-    by_place: dict[tuple[str | None, ...], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_place: dict[tuple[str | None, ...], dict[Measure, int]] = defaultdict(lambda: defaultdict(int))
 
-    def at_place(row: Any, measure: str) -> None:
+    def at_place(row: Any, measure: Measure) -> None:
         by_place[(row.grid_code, row.street_code, row.community_code)][measure] += row.n
 
     def on_time(r: Any, calendar: str, limit: str) -> bool:
@@ -695,69 +791,70 @@ def count_groups(groups: PeriodGroups, data: PeriodData,
 
     for r in groups.ended:
         if r.ended == AssignmentEnd.HANDLED.value:
-            add("units", r.unit_code, "handled", r.n)
+            add(Subject.UNITS, r.unit_code, Measure.HANDLED, r.n)
             if r.on_time:
-                add("units", r.unit_code, "handled_on_time", r.n)
+                add(Subject.UNITS, r.unit_code, Measure.HANDLED_ON_TIME, r.n)
         else:
-            add("units", r.unit_code, "returned", r.n)
+            add(Subject.UNITS, r.unit_code, Measure.RETURNED, r.n)
     for a, place in groups.open_at_end:
         if overdue_at(a, end):
-            add("units", a.unit_code, "overdue_unhandled")
-            by_place[(place.grid_code, place.street_code, place.community_code)]["overdue_open"] += 1
+            add(Subject.UNITS, a.unit_code, Measure.OVERDUE_UNHANDLED)
+            by_place[(place.grid_code, place.street_code, place.community_code)][Measure.OVERDUE_OPEN] += 1
     for r in groups.dispatch:
-        add("units", r.unit, "dispatched", r.n)
-        add("staff", r.actor, "dispatched", r.n)
+        add(Subject.UNITS, r.unit, Measure.DISPATCHED, r.n)
+        add(Subject.STAFF, r.actor, Measure.DISPATCHED, r.n)
         if on_time(r, config.center_calendar, config.dispatch_limit):
-            add("staff", r.actor, "dispatched_on_time", r.n)
+            add(Subject.STAFF, r.actor, Measure.DISPATCHED_ON_TIME, r.n)
         if r.not_returned:
-            add("staff", r.actor, "dispatched_not_returned", r.n)
+            add(Subject.STAFF, r.actor, Measure.DISPATCHED_NOT_RETURNED, r.n)
     places, by_category, staff = groups.filed
     for r in places:
-        at_place(r, "filed")
+        at_place(r, Measure.FILED)
     for r in by_category:  # the city and street levels of region_codes
         codes = [r.city, r.street_code] if r.city else region_codes(None, None, None, data.regions)
         for code in filter(None, codes):
             categories[code][r.category_code] += r.n
     for r in staff:
-        add("staff", r.actor, "filed", r.n)
+        add(Subject.STAFF, r.actor, Measure.FILED, r.n)
         if on_time(r, config.center_calendar, config.filing_limit):
-            add("staff", r.actor, "filed_on_time", r.n)
+            add(Subject.STAFF, r.actor, Measure.FILED_ON_TIME, r.n)
     places, people = groups.reported
     for r in places:
-        at_place(r, "reported")
+        at_place(r, Measure.REPORTED)
     for r in people:
         if is_inspector(r.actor, Source(r.source), data.people):
-            add("inspectors", r.actor, "reports", r.n)
+            add(Subject.INSPECTORS, r.actor, Measure.REPORTS, r.n)
             if r.filed_before and not r.invalid_before:
-                add("inspectors", r.actor, "valid_reports", r.n)
+                add(Subject.INSPECTORS, r.actor, Measure.VALID_REPORTS, r.n)
     for r in groups.verified:
-        add("inspectors", r.actor, "verifications", r.n)
+        add(Subject.INSPECTORS, r.actor, Measure.VERIFICATIONS, r.n)
     by_unit, by_actor = groups.checks
     for r in by_unit:
-        add("units", r.unit, "reworked" if r.action == Action.CHECK_FAIL.value else "checked_ok", r.n)
+        add(Subject.UNITS, r.unit, Measure.REWORKED if r.action == Action.CHECK_FAIL.value else Measure.CHECKED_OK,
+            r.n)
     for r in by_actor:
-        add("inspectors", r.actor, "checks", r.n)
+        add(Subject.INSPECTORS, r.actor, Measure.CHECKS, r.n)
         if on_time(r, config.task_calendar, config.check_limit):
-            add("inspectors", r.actor, "checks_on_time", r.n)
+            add(Subject.INSPECTORS, r.actor, Measure.CHECKS_ON_TIME, r.n)
     for r in groups.supervised:
-        add("units", r.unit, "supervised", r.n)
+        add(Subject.UNITS, r.unit, Measure.SUPERVISED, r.n)
     for r in groups.rated:
-        add("units", r.unit, "rated", r.n)
+        add(Subject.UNITS, r.unit, Measure.RATED, r.n)
         if r.value in SATISFIED:
-            add("units", r.unit, "satisfied", r.n)
+            add(Subject.UNITS, r.unit, Measure.SATISFIED, r.n)
     places, by_unit = groups.closed
     for r in places:
-        at_place(r, "closed")
+        at_place(r, Measure.CLOSED)
         if r.all_on_time:
-            at_place(r, "closed_on_time")
+            at_place(r, Measure.CLOSED_ON_TIME)
     for r in by_unit:
-        add("units", r.unit, "closed", r.n)
+        add(Subject.UNITS, r.unit, Measure.CLOSED, r.n)
         if r.unit_on_time:
-            add("units", r.unit, "closed_on_time", r.n)
+            add(Subject.UNITS, r.unit, Measure.CLOSED_ON_TIME, r.n)
     for (grid, street, community), measures in by_place.items():
         for code in region_codes(grid, street, community, data.regions):
             for measure, n in measures.items():
-                add("regions", code, measure, n)
+                add(Subject.REGIONS, code, measure, n)
     add_derived(counts)
     return counts, categories
 
@@ -769,19 +866,78 @@ def ratio(numerator: int, denominator: int) -> Fraction | None:
     return Fraction(numerator, denominator) if denominator else None
 
 
-def unit_rates(counts: Mapping[str, int]) -> dict[str, Fraction | None]:
+def unit_rates(counts: Mapping[Measure, int]) -> dict[str, Fraction | None]:
     return {name: ratio(counts[num], sum(counts[d] for d in den)) for name, (num, den) in RATES.items()}
+
+
+def terms_score(rates: Mapping[str, Fraction | None], terms: Sequence[Term]) -> Fraction | None:
+    """The weighted mean of the non-null terms × 100 (None if all are null)."""
+    found = [(t.weight, 1 - v if t.invert else v) for t in terms if (v := rates.get(t.rate)) is not None]
+    weight = sum((w for w, _ in found), Fraction(0))
+    if not weight:
+        return None
+    return sum((w * v for w, v in found), Fraction(0)) / weight * 100
 
 
 def score(rates: Mapping[str, Fraction | None], config: AssessmentConfig,
           deductions: Fraction = Fraction(0), bonus: Fraction = Fraction(0)) -> Fraction | None:
     """The weighted mean of the non-null terms × 100 − deductions + bonus (None if all are null)."""
-    terms = [(t.weight, 1 - v if t.invert else v) for t in config.terms
-             if (v := rates.get(t.rate)) is not None]
-    weight = sum((w for w, _ in terms), Fraction(0))
-    if not weight:
-        return None
-    return sum((w * v for w, v in terms), Fraction(0)) / weight * 100 - deductions + bonus
+    value = terms_score(rates, config.terms)
+    return value - deductions + bonus if value is not None else None
+
+
+# --- the cases source -----------------------------------------------------------------------
+
+CASES = "cases"
+
+
+@dataclass(frozen=True)
+class CaseFigures:
+    """What the ``cases`` source scored a unit by: the cases due, the minimum, the terms' rates."""
+
+    due: int
+    minimum_due: int
+    rates: tuple[tuple[str, Fraction | None], ...]
+
+    @property
+    def insufficient(self) -> bool:
+        return self.due < self.minimum_due
+
+    def as_json(self) -> dict[str, Any]:
+        return {"due": self.due, "minimum_due": self.minimum_due, "insufficient": self.insufficient,
+                **{rate: _float(value) for rate, value in self.rates}}
+
+
+@dataclass(frozen=True)
+class CasesSource:
+    """Case handling (案件处置): the weighted mean of rate terms; no data when fewer cases were
+    due than ``minimum_due`` (样本不足) or every term is null."""
+
+    terms: tuple[Term, ...] = DEFAULT_TERMS
+    minimum_due: int = DEFAULT_MINIMUM_DUE
+
+    def result(self, unit: UnitFacts) -> SourceResult:
+        counts = _counts(unit.counts, UNIT_MEASURES)
+        rates = unit_rates(counts)
+        figures = CaseFigures(counts[Measure.DUE], self.minimum_due,
+                              tuple(dict.fromkeys((t.rate, rates[t.rate]) for t in self.terms)))
+        return SourceResult(None if figures.insufficient else terms_score(rates, self.terms), figures)
+
+
+_CASES_KEYS = frozenset({"terms", "minimum_due"})
+
+
+def parse_cases_source(table: Mapping[str, Any], file: Mapping[str, Any]) -> CasesSource:
+    """``terms`` (``[[sources.terms]]``) and ``minimum_due`` of the source; where left out, the
+    file's ``[[score.terms]]`` and ``minimum_due`` (or their defaults)."""
+    unknown = sorted(set(table) - _CASES_KEYS)
+    if unknown:
+        raise config_error(f"评分来源 {CASES} 不认识的设置：{'、'.join(unknown)}（可用：terms、minimum_due）")
+    terms = _terms(table.get("terms"), _terms(file.get("score", {}).get("terms"), DEFAULT_TERMS))
+    return CasesSource(terms, _minimum_due(table.get("minimum_due", file.get("minimum_due", DEFAULT_MINIMUM_DUE))))
+
+
+register_source(CASES, parse_cases_source)
 
 
 def published_score(value: Fraction) -> Decimal:
@@ -818,35 +974,73 @@ def _points(entries: Iterable[Entry], code: str, kind: str) -> Fraction:
                Fraction(0))
 
 
-def _unit_row(code: str, name: str, found: Mapping[str, int], data: PeriodData,
-              config: AssessmentConfig) -> dict[str, Any]:
-    counts = {m: found.get(m, 0) for m in UNIT_MEASURES}
-    rates = unit_rates(counts)
+def _counts(found: Mapping[Measure, int], measures: Sequence[Measure]) -> dict[Measure, int]:
+    return {m: found.get(m, 0) for m in measures}
+
+
+def _json_counts(counts: Mapping[Measure, int]) -> dict[str, int]:
+    return {m.value: n for m, n in counts.items()}
+
+
+def _json_rates(rates: Mapping[str, Fraction | None]) -> dict[str, float | None]:
+    return {name: _float(value) for name, value in rates.items()}
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """A handling unit's figures: counts, rates, manual points, the published score (2 decimals),
+    grade, rank and reward; ``sources`` only when the configuration lists ``[[sources]]``."""
+
+    unit_code: str
+    unit_name: str
+    counts: Mapping[Measure, int]  # UNIT_MEASURES
+    rates: Mapping[str, Fraction | None]  # RATES
+    deductions: Fraction
+    bonus: Fraction
+    score: Decimal | None
+    grade: str | None
+    insufficient: bool
+    sources: tuple[Scored, ...] | None = None
+    rank: int | None = None
+    reward: float | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "unit_code": self.unit_code, "unit_name": self.unit_name, **_json_counts(self.counts),
+            **_json_rates(self.rates), "deductions": float(self.deductions), "bonus": float(self.bonus),
+            "score": float(self.score) if self.score is not None else None, "grade": self.grade,
+            "rank": self.rank, "insufficient": self.insufficient, "reward": self.reward,
+        }
+        if self.sources is not None:
+            row["sources"] = [s.as_json() for s in self.sources]
+        return row
+
+
+def _unit_row(code: str, name: str, found: Mapping[Measure, int], data: PeriodData,
+              config: AssessmentConfig) -> UnitRow:
+    counts = _counts(found, UNIT_MEASURES)
     deductions, bonus = _points(data.entries, code, "deduction"), _points(data.entries, code, "bonus")
-    insufficient = counts["due"] < config.minimum_due
-    raw = None if insufficient else score(rates, config, deductions, bonus)
+    facts = UnitFacts(code, data.unit_kinds.get(code), counts,
+                      {name: by_unit[code] for name, by_unit in data.loaded.items() if code in by_unit})
+    scored = score_unit(config.score_sources(), facts)
+    raw = composite(scored, deductions, bonus)
+    # as before sources: too few cases due, whatever the rates; with sources: none has data
+    insufficient = counts[Measure.DUE] < config.minimum_due if config.sources is None else raw is None
     shown = published_score(raw) if raw is not None else None
-    return {
-        "unit_code": code, "unit_name": name, **counts,
-        **{k: _float(v) for k, v in rates.items()},
-        "deductions": float(deductions), "bonus": float(bonus),
-        "score": float(shown) if shown is not None else None,
-        "grade": grade(shown, config) if shown is not None else None,
-        "rank": None, "insufficient": insufficient, "reward": None,
-    }
+    return UnitRow(code, name, counts, unit_rates(counts), deductions, bonus, shown,
+                   grade(shown, config) if shown is not None else None, insufficient,
+                   tuple(scored) if config.sources is not None else None)
 
 
-def unit_rows(counts: Counts, data: PeriodData, config: AssessmentConfig) -> list[dict[str, Any]]:
+def unit_rows(counts: Counts, data: PeriodData, config: AssessmentConfig) -> list[UnitRow]:
     """Every listed unit with counts, rates, points, score, grade, rank and reward; ranked first."""
-    codes = set(data.units) | set(counts["units"]) | {e.unit_code for e in data.entries}
-    rows = [_unit_row(code, data.units.get(code, code), counts["units"].get(code, {}), data, config)
-            for code in codes]
-    ranks = competition_ranks({r["unit_code"]: Decimal(str(r["score"])) for r in rows
-                               if r["score"] is not None})
-    for row in rows:
-        row["rank"] = ranks.get(row["unit_code"])
-        row["reward"] = band_amount(row["rank"], data.reward_bands)
-    return sorted(rows, key=lambda r: (r["rank"] is None, r["rank"] or 0, r["unit_code"]))
+    found = counts[Subject.UNITS]
+    codes = set(data.units) | set(found) | {e.unit_code for e in data.entries}
+    rows = [_unit_row(code, data.units.get(code, code), found.get(code, {}), data, config) for code in codes]
+    ranks = competition_ranks({r.unit_code: r.score for r in rows if r.score is not None})
+    ranked = [replace(r, rank=ranks.get(r.unit_code), reward=band_amount(ranks.get(r.unit_code), data.reward_bands))
+              for r in rows]
+    return sorted(ranked, key=lambda r: (r.rank is None, r.rank or 0, r.unit_code))
 
 
 # --- regions, categories, people ------------------------------------------------------------
@@ -862,82 +1056,148 @@ def _level_of(code: str, data: PeriodData) -> RegionLevel:
         len(code), RegionLevel.GRID)
 
 
-def _region_row(code: str, found: Mapping[str, int], data: PeriodData) -> dict[str, Any]:
-    counts = {m: found.get(m, 0) for m in REGION_MEASURES}
+@dataclass(frozen=True)
+class RegionRow:
+    """A region's figures: counts, on-time close rate and cases filed per km²."""
+
+    region_code: str
+    level: RegionLevel
+    name: str | None
+    counts: Mapping[Measure, int]  # REGION_MEASURES
+    area_km2: float | None
+
+    @property
+    def on_time_close_rate(self) -> Fraction | None:
+        c = self.counts
+        return ratio(c[Measure.CLOSED_ON_TIME], c[Measure.CLOSED] + c[Measure.OVERDUE_OPEN])
+
+    @property
+    def density_per_km2(self) -> float | None:
+        return self.counts[Measure.FILED] / self.area_km2 if self.area_km2 else None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"region_code": self.region_code, "level": self.level.value, "name": self.name,
+                **_json_counts(self.counts), "on_time_close_rate": _float(self.on_time_close_rate),
+                "density_per_km2": self.density_per_km2, "area_km2": self.area_km2}
+
+
+def _region_row(code: str, found: Mapping[Measure, int], data: PeriodData) -> RegionRow:
     region = data.regions.get(code)
-    area_km2 = region.area_m2 / 1e6 if region is not None else None
-    return {
-        "region_code": code, "level": _level_of(code, data).value,
-        "name": region.name if region else None, **counts,
-        "on_time_close_rate": _float(ratio(counts["closed_on_time"], counts["closed"] + counts["overdue_open"])),
-        "density_per_km2": counts["filed"] / area_km2 if area_km2 else None,
-        "area_km2": area_km2,
-    }
+    return RegionRow(code, _level_of(code, data), region.name if region else None,
+                     _counts(found, REGION_MEASURES), region.area_m2 / 1e6 if region is not None else None)
 
 
-def region_rows(counts: Counts, data: PeriodData) -> list[dict[str, Any]]:
-    codes = set(data.regions) | set(counts["regions"])
-    rows = [_region_row(code, counts["regions"].get(code, {}), data) for code in codes]
-    return sorted(rows, key=lambda r: (LEVEL_ORDER[RegionLevel(r["level"])], r["region_code"]))
+def region_rows(counts: Counts, data: PeriodData) -> list[RegionRow]:
+    found = counts[Subject.REGIONS]
+    rows = [_region_row(code, found.get(code, {}), data) for code in set(data.regions) | set(found)]
+    return sorted(rows, key=lambda r: (LEVEL_ORDER[r.level], r.region_code))
+
+
+@dataclass(frozen=True)
+class CategoryRow:
+    """One of the most filed categories (高发问题) of the city or a street."""
+
+    region_code: str
+    category_code: str
+    name: str
+    filed: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"region_code": self.region_code, "category_code": self.category_code, "name": self.name,
+                "filed": self.filed}
 
 
 def top_categories(categories: CategoryCounts, data: PeriodData, config: AssessmentConfig,
-                   regions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+                   regions: Sequence[RegionRow]) -> list[CategoryRow]:
     """The most filed categories of the city and of each street (development zone)."""
     result = []
     for row in regions:
-        if row["level"] not in (RegionLevel.CITY.value, RegionLevel.STREET.value):
+        if row.level not in (RegionLevel.CITY, RegionLevel.STREET):
             continue
-        by_category = categories.get(row["region_code"], {})
+        by_category = categories.get(row.region_code, {})
         ranked = sorted(by_category.items(), key=lambda kv: (-kv[1], kv[0]))[:config.top_categories]
-        result += [{"region_code": row["region_code"], "category_code": code,
-                    "name": data.category_names.get(code, code), "filed": filed}
+        result += [CategoryRow(row.region_code, code, data.category_names.get(code, code), filed)
                    for code, filed in ranked]
     return result
 
 
-def _people(data: PeriodData, found: Counts, subject: str, roles: frozenset[Role]) -> list[str]:
+def _people(data: PeriodData, found: Counts, subject: Subject, roles: frozenset[Role]) -> list[str]:
     listed = {p.login for p in data.people.values() if p.role in roles}
     return sorted(listed | set(found[subject]))
 
 
-def inspector_rows(found: Counts, data: PeriodData) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class InspectorRow:
+    """An inspector's (监督员) figures: reports, valid reports, verifications and checks."""
+
+    login: str
+    name: str | None
+    counts: Mapping[Measure, int]  # INSPECTOR_MEASURES
+
+    @property
+    def rates(self) -> dict[str, Fraction | None]:
+        c = self.counts
+        return {"valid_report_rate": ratio(c[Measure.VALID_REPORTS], c[Measure.REPORTS]),
+                "check_on_time_rate": ratio(c[Measure.CHECKS_ON_TIME], c[Measure.CHECKS])}
+
+    def as_json(self) -> dict[str, Any]:
+        return {"login": self.login, "name": self.name, **_json_counts(self.counts), **_json_rates(self.rates)}
+
+
+def inspector_rows(found: Counts, data: PeriodData) -> list[InspectorRow]:
     rows = []
-    for login in _people(data, found, "inspectors", frozenset({Role.INSPECTOR})):
-        counts = {m: found["inspectors"].get(login, {}).get(m, 0) for m in INSPECTOR_MEASURES}
+    for login in _people(data, found, Subject.INSPECTORS, frozenset({Role.INSPECTOR})):
         person = data.people.get(login)
-        rows.append({"login": login, "name": person.name if person else None, **counts,
-                     "valid_report_rate": _float(ratio(counts["valid_reports"], counts["reports"])),
-                     "check_on_time_rate": _float(ratio(counts["checks_on_time"], counts["checks"]))})
+        rows.append(InspectorRow(login, person.name if person else None,
+                                 _counts(found[Subject.INSPECTORS].get(login, {}), INSPECTOR_MEASURES)))
     return rows
 
 
-def staff_rows(found: Counts, data: PeriodData) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class StaffRow:
+    """A command-center person's figures: filing and dispatching, on time and accurate."""
+
+    login: str
+    name: str | None
+    role: Role | None
+    counts: Mapping[Measure, int]  # STAFF_MEASURES
+
+    @property
+    def rates(self) -> dict[str, Fraction | None]:
+        c = self.counts
+        return {"filing_on_time_rate": ratio(c[Measure.FILED_ON_TIME], c[Measure.FILED]),
+                "dispatch_on_time_rate": ratio(c[Measure.DISPATCHED_ON_TIME], c[Measure.DISPATCHED]),
+                "dispatch_accuracy": ratio(c[Measure.DISPATCHED_NOT_RETURNED], c[Measure.DISPATCHED])}
+
+    def as_json(self) -> dict[str, Any]:
+        return {"login": self.login, "name": self.name, "role": self.role.value if self.role else None,
+                **_json_counts(self.counts), **_json_rates(self.rates)}
+
+
+def staff_rows(found: Counts, data: PeriodData) -> list[StaffRow]:
     rows = []
-    for login in _people(data, found, "staff", CENTER_ROLES):
-        counts = {m: found["staff"].get(login, {}).get(m, 0) for m in STAFF_MEASURES}
+    for login in _people(data, found, Subject.STAFF, CENTER_ROLES):
         person = data.people.get(login)
-        rows.append({
-            "login": login, "name": person.name if person else None,
-            "role": person.role.value if person and person.role else None, **counts,
-            "filing_on_time_rate": _float(ratio(counts["filed_on_time"], counts["filed"])),
-            "dispatch_on_time_rate": _float(ratio(counts["dispatched_on_time"], counts["dispatched"])),
-            "dispatch_accuracy": _float(ratio(counts["dispatched_not_returned"], counts["dispatched"])),
-        })
+        rows.append(StaffRow(login, person.name if person else None, person.role if person else None,
+                             _counts(found[Subject.STAFF].get(login, {}), STAFF_MEASURES)))
     return rows
 
 
 # --- the whole period -----------------------------------------------------------------------
 
 
+def _json(rows: Iterable[UnitRow | RegionRow | CategoryRow | InspectorRow | StaffRow]) -> list[dict[str, Any]]:
+    return [r.as_json() for r in rows]
+
+
 @dataclass
 class Assessment:
     period: Period
-    units: list[dict[str, Any]]
-    regions: list[dict[str, Any]]
-    top_categories: list[dict[str, Any]]
-    inspectors: list[dict[str, Any]]
-    staff: list[dict[str, Any]]
+    units: list[UnitRow]
+    regions: list[RegionRow]
+    top_categories: list[CategoryRow]
+    inspectors: list[InspectorRow]
+    staff: list[StaffRow]
     tally: Tally | None = field(repr=False)  # the items, when counted item by item
     cutoff: datetime
 
@@ -945,17 +1205,18 @@ class Assessment:
         """The JSON figures: period, start, end, units, regions, top_categories, people."""
         return {"period": self.period.label, "start": self.period.start.isoformat(),
                 "end": self.period.end.isoformat(), "as_of": _iso(self.cutoff),
-                "complete": self.cutoff == self.period.end, "units": self.units, "regions": self.regions,
-                "top_categories": self.top_categories, "inspectors": self.inspectors,
-                "staff": self.staff}
+                "complete": self.cutoff == self.period.end, "units": _json(self.units),
+                "regions": _json(self.regions), "top_categories": _json(self.top_categories),
+                "inspectors": _json(self.inspectors), "staff": _json(self.staff)}
 
     def items(self, subject: str, code: str, measure: str) -> list[Item]:
-        if measure not in MEASURES.get(subject, ()):
-            known = "、".join(MEASURES.get(subject, ()))
-            raise InvalidInput(f"未知的考核指标“{measure}”，可选：{known}", code="unknown_measure")
+        """The items behind one figure (``subject`` and ``measure`` as the API names them)."""
+        known = MEASURES[Subject(subject)] if subject in MEASURES else ()
+        if measure not in known:
+            raise InvalidInput(f"未知的考核指标“{measure}”，可选：{'、'.join(known)}", code="unknown_measure")
         if self.tally is None:
             raise ValueError("this assessment was counted without its items")
-        found = self.tally[subject].get(code, {}).get(measure, [])
+        found = self.tally[Subject(subject)].get(code, {}).get(Measure(measure), [])
         return sorted(found, key=lambda i: (i.at, i.case_no, i.seq or 0))
 
 

@@ -5,10 +5,16 @@ Rules (product spec):
 * Calendars are computed in Asia/Shanghai. A working day is Monday–Friday, minus the Chinese
   statutory holidays, plus the 调休 make-up working days. Both are seeded from the ``holidays``
   package (``holidays.China``) and the city may override any single date (workday/holiday).
-* The package only knows the official schedule (State Council notice) of the years listed in
-  its per-year substitution tables (``special_public_holidays``, which also yield
-  ``weekend_workdays``). For any other year it guesses; using such a year, unless the city
-  imported its schedule, emits :class:`UnofficialYearWarning` once per calendar and year.
+* A year is **official** when the city imported its State Council notice (a
+  :class:`YearSchedule` whose file names all seven statutory holidays) or when the package
+  carries the notice (the years in its per-year substitution tables,
+  ``special_public_holidays``, which also yield ``weekend_workdays``); otherwise it is
+  **provisional**: the package guesses the festivals and knows no make-up days.
+* For an imported official year the schedule is exactly the file: its 休 days are off, its 班
+  days work, every other weekday works and every other weekend day is off (no package guess
+  survives). A file's days in another year, and every day of a partial file, are overrides on
+  top of that year's rule; the city's own overrides (``calendar set``) come on top of all.
+  Years outside :data:`FIRST_YEAR`–:data:`LAST_YEAR` are refused (``year_out_of_range``).
 * Working periods default to 08:30–12:00 and 13:30–17:30 (7.5 h); seasonal schedules may
   replace them for a month-day range. A ``seven_day`` calendar (the command center) works
   every day with its own periods. A period ending at ``time(0, 0)`` ends at 24:00, i.e. at
@@ -27,9 +33,9 @@ from __future__ import annotations
 
 import csv
 import re
-import warnings
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache, lru_cache
@@ -55,10 +61,11 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), SHANGHAI)
 
 
-# Dates and instants taken from outside (query parameters, files) lie in these years, so that
-# adding a window or a time limit (at most MAX_LIMIT_DAYS) or moving between time zones stays
-# far from datetime's year 1 and 9999.
-FIRST_YEAR, LAST_YEAR = 1900, 2200
+# The years the calendar computes (the span the holidays package covers); dates and instants
+# taken from outside (query parameters, files) must lie in them too, so that adding a window or
+# a time limit (at most MAX_LIMIT_DAYS) or moving between time zones stays far from datetime's
+# year 1 and 9999. Other years are refused, never guessed.
+FIRST_YEAR, LAST_YEAR = 1950, 2100
 
 
 def checked_day(day: date, name: str) -> date:
@@ -75,6 +82,7 @@ def checked_instant(moment: datetime, name: str) -> datetime:
         checked_day(moment.astimezone(UTC).date(), name)
     return moment
 
+
 STANDARD_DAY_SECONDS = 27_000  # one standard working day: 7.5 h
 MAX_LIMIT_DAYS = 3650  # longest accepted limit, in (working or natural) days of its unit
 
@@ -87,8 +95,12 @@ _MAX_ADD_SECONDS = MAX_LIMIT_DAYS * _DAY_SECONDS
 Bounds = tuple[tuple[int, int], ...]  # a day's working periods as epoch microseconds
 
 
-class UnofficialYearWarning(UserWarning):
-    """A year without an official holiday schedule was used; its working days are a guess."""
+def check_year(year: int) -> int:
+    """``year`` if the calendar can compute it, else a clear refusal (never a guess)."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InvalidInput(f"{year} 年超出工作日历支持的范围（{FIRST_YEAR}–{LAST_YEAR} 年）",
+                           code="year_out_of_range")
+    return year
 
 
 # --- time limits ----------------------------------------------------------------------------
@@ -339,6 +351,82 @@ def _package_year(year: int) -> tuple[frozenset[date], frozenset[date]]:
     return days_off, workdays
 
 
+@lru_cache(maxsize=256)
+def package_holiday_names(year: int) -> Mapping[date, str]:
+    """The package's zh-CN holiday names of ``year`` (its guesses, for a provisional year)."""
+    china = holidays.country_holidays("CN", years=check_year(year), language="zh_CN")
+    return MappingProxyType(dict(china.items()))
+
+
+# The seven statutory holidays, each with the words that name it in a notice.
+STATUTORY_HOLIDAYS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("元旦", ("元旦",)), ("春节", ("春节",)), ("清明节", ("清明",)),
+    ("劳动节", ("劳动节", "五一")), ("端午节", ("端午",)), ("中秋节", ("中秋",)),
+    ("国庆节", ("国庆",)),
+)
+_FIXED_FESTIVALS = {"元旦": (1, 1), "劳动节": (5, 1), "国庆节": (10, 1)}
+
+
+@lru_cache(maxsize=256)
+def festival_days(year: int) -> Mapping[str, date]:
+    """The day each statutory holiday falls on in ``year``: 01-01, 05-01 and 10-01, and the
+    lunisolar festivals and 清明 as the package computes them (dates, not guesses)."""
+    found = {name: date(year, month, day) for name, (month, day) in _FIXED_FESTIVALS.items()}
+    for day, name in sorted(package_holiday_names(year).items()):
+        if name in ("春节", "清明节", "端午节", "中秋节"):
+            found.setdefault(name, day)
+    return MappingProxyType(found)
+
+
+@dataclass(frozen=True)
+class YearSchedule:
+    """One year's State Council notice as the city imported it.
+
+    ``days`` are the file's rows (ranges expanded; True = 班, False = 休) and ``names`` the
+    names they carry. An ``official`` schedule defines its ``year`` exactly; its days in other
+    years, and every day of a partial (not official) import, are overrides.
+    """
+
+    year: int
+    days: Mapping[date, bool]
+    names: Mapping[date, str] = field(default_factory=dict)
+    official: bool = True
+    source: str | None = None  # the imported file's name
+    imported_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        check_year(self.year)
+        object.__setattr__(self, "days", MappingProxyType(_checked_overrides(self.days)))
+        object.__setattr__(self, "names", MappingProxyType(dict(self.names)))
+
+
+class YearSource(LabelledEnum):
+    """Where a year's working days come from."""
+
+    IMPORTED = "imported"  # the city's imported notice (official)
+    PACKAGE = "package"  # the notice as the holidays package carries it (official)
+    PARTIAL = "partial"  # some days imported, the rest guessed (provisional)
+    ESTIMATE = "estimate"  # the package's guess (provisional)
+
+
+@dataclass(frozen=True)
+class YearSummary:
+    """A year of the calendar: official or provisional, its source, and what it counts."""
+
+    year: int
+    official: bool
+    source: YearSource
+    file_name: str | None
+    imported_at: datetime | None
+    workdays: int  # working days in the year
+    holidays: int  # weekdays off (statutory holidays and their bridges)
+    makeup_workdays: int  # weekend days that are working days (调休上班)
+
+    @property
+    def status_label(self) -> str:
+        return "正式" if self.official else "暂定"
+
+
 # --- the calendar ----------------------------------------------------------------------------
 
 
@@ -348,42 +436,93 @@ class WorkCalendar:
     def __init__(self, name: str = "default", *, periods: Sequence[WorkPeriod] = DEFAULT_PERIODS,
                  seasonal: Sequence[SeasonalSchedule] = (), seven_day: bool = False,
                  overrides: Mapping[date, bool] | None = None,
-                 official_years: Iterable[int] = (),
-                 standard_day_seconds: int = STANDARD_DAY_SECONDS,
-                 warn_unofficial: bool = True) -> None:
+                 schedules: Iterable[YearSchedule] = (),
+                 standard_day_seconds: int = STANDARD_DAY_SECONDS) -> None:
         self.name = name
         self.periods = _checked_periods(periods)
         self.seasonal = tuple(seasonal)
         self.seven_day = bool(seven_day)
         self.overrides: Mapping[date, bool] = MappingProxyType(_checked_overrides(overrides))
-        self.official_years = frozenset(int(year) for year in official_years)
+        by_year = {s.year: s for s in sorted(schedules, key=lambda s: s.year)}
+        self.schedules: Mapping[int, YearSchedule] = MappingProxyType(by_year)
         self.standard_day_seconds = _check_standard_day(standard_day_seconds)
-        self.warn_unofficial = warn_unofficial
+        self._exact = {year: s for year, s in by_year.items() if s.official}
+        self._file_days = {day: workday for s in by_year.values() for day, workday in s.days.items()
+                           if not s.official or day.year != s.year}
+        self._names = {day: name for s in by_year.values() for day, name in s.names.items()}
         self._by_md = _season_table(self.seasonal)
         self._days: dict[int, tuple[int, Bounds]] = {}
-        self._warned: set[int] = set()
 
     def __repr__(self) -> str:
         return (f"WorkCalendar({self.name!r}, periods={[str(p) for p in self.periods]}, "
                 f"seasonal={len(self.seasonal)}, seven_day={self.seven_day}, "
-                f"overrides={len(self.overrides)})")
+                f"overrides={len(self.overrides)}, schedules={sorted(self.schedules)})")
 
     # -- days ----------------------------------------------------------------------------
 
     def is_official_year(self, year: int) -> bool:
-        return year in self.official_years or year in _package_official_years()
+        """The year's notice is known: imported by the city or carried by the package."""
+        return year in self._exact or year in _package_official_years()
+
+    def provisional_years(self, start: datetime, end: datetime) -> list[int]:
+        """Provisional years whose days count between two instants (none on a seven-day
+        calendar): a deadline computed across them may move when their notice is imported."""
+        if self.seven_day:
+            return []
+        first, last = sorted((local_day(start).year, local_day(end).year))
+        return [y for y in range(first, last + 1) if not self.is_official_year(y)]
 
     def is_workday(self, d: date) -> bool:
-        if self.seven_day:
-            return True
+        return True if self.seven_day else self._scheduled_workday(d)
+
+    def _scheduled_workday(self, d: date) -> bool:
+        """Whether ``d`` works by the overrides and the year's schedule (seven-day aside)."""
         override = self.overrides.get(d)
+        if override is None:
+            override = self._file_days.get(d)
         if override is not None:
             return override
-        self._check_year(d.year)
+        exact = self._exact.get(check_year(d.year))
+        if exact is not None:
+            listed = exact.days.get(d)
+            return d.weekday() < 5 if listed is None else listed
         days_off, weekend_workdays = _package_year(d.year)
         if d.weekday() >= 5:
             return d in weekend_workdays
         return d not in days_off
+
+    def holiday_name(self, d: date) -> str | None:
+        """The name of the holiday ``d`` is part of, if it is a day off with a name: the
+        imported file's name, else (for a year not imported) the package's."""
+        if self.is_workday(d):
+            return None
+        if d in self._names:
+            return self._names[d]
+        if d.year in self._exact:
+            return None
+        return package_holiday_names(d.year).get(d)
+
+    def summary(self, year: int) -> YearSummary:
+        """The year's status and its counts (by the schedule, whatever ``seven_day`` says)."""
+        check_year(year)
+        days = [date(year, 1, 1) + timedelta(days=i)
+                for i in range((date(year, 12, 31) - date(year, 1, 1)).days + 1)]
+        working = {d: self._scheduled_workday(d) for d in days}
+        imported = self.schedules.get(year)
+        return YearSummary(
+            year=year, official=self.is_official_year(year), source=self._source(year),
+            file_name=imported.source if imported else None,
+            imported_at=imported.imported_at if imported else None,
+            workdays=sum(working.values()),
+            holidays=sum(1 for d, w in working.items() if not w and d.weekday() < 5),
+            makeup_workdays=sum(1 for d, w in working.items() if w and d.weekday() >= 5))
+
+    def _source(self, year: int) -> YearSource:
+        if year in self._exact:
+            return YearSource.IMPORTED
+        if year in _package_official_years():
+            return YearSource.PACKAGE
+        return YearSource.PARTIAL if year in self.schedules else YearSource.ESTIMATE
 
     def periods_for(self, d: date) -> tuple[WorkPeriod, ...]:
         """The schedule in force on ``d`` (seasonal or default), working day or not."""
@@ -402,23 +541,14 @@ class WorkCalendar:
         return TimeLimit.parse(text, self.standard_day_seconds)
 
     def with_overrides(self, overrides: Mapping[date, bool],
-                       official_years: Iterable[int] = ()) -> WorkCalendar:
-        """A new calendar with the same schedule and these overrides on top of the current."""
+                       schedules: Iterable[YearSchedule] = ()) -> WorkCalendar:
+        """A new calendar with the same schedule, these overrides on top of the current ones
+        and these imported years in place of the current ones of the same year."""
         return WorkCalendar(
             self.name, periods=self.periods, seasonal=self.seasonal, seven_day=self.seven_day,
             overrides={**self.overrides, **_checked_overrides(overrides)},
-            official_years=self.official_years | set(official_years),
-            standard_day_seconds=self.standard_day_seconds,
-            warn_unofficial=self.warn_unofficial)
-
-    def _check_year(self, year: int) -> None:
-        if not self.warn_unofficial or year in self._warned or self.is_official_year(year):
-            return
-        self._warned.add(year)
-        warnings.warn(UnofficialYearWarning(
-            f"工作日历“{self.name}”：{year} 年没有官方放假安排（holidays 包与本市导入的数据均未"
-            f"包含），暂按周末和推定节日计算；请用 xiuhua calendar import 导入该年放假安排"),
-            stacklevel=4)
+            schedules={**self.schedules, **{s.year: s for s in schedules}}.values(),
+            standard_day_seconds=self.standard_day_seconds)
 
     def _day(self, ordinal: int) -> tuple[int, Bounds]:
         """(working microseconds, period bounds in epoch microseconds) of a local date."""
@@ -525,30 +655,98 @@ _WORKDAY_WORDS = frozenset({"workday", "上班", "班", "工作日"})
 _HOLIDAY_WORDS = frozenset({"holiday", "休", "休息", "假", "放假"})
 _HEADER_WORDS = ({"date", "日期"}, {"type", "类型"}, {"name", "名称"})
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_RANGE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})\s*(?:\.\.|至)\s*([0-9]{4}-[0-9]{2}-[0-9]{2})")
+MAX_NAME_LENGTH = 50
+MAX_RANGE_DAYS = 31  # the longest run of days one row may give (a notice's longest is 9)
 
 
-def parse_schedule_file(text: str) -> tuple[dict[date, bool], set[int]]:
-    """Parse an official schedule (CSV ``date,type[,name]``) into overrides and years.
+@dataclass(frozen=True)
+class ScheduleFile:
+    """A parsed schedule file: the notice ``year`` it belongs to, its days and names, and
+    the statutory holidays of that year it does not name (by name or by date)."""
 
-    ``type`` is ``workday`` (上班/班/工作日) or ``holiday`` (休/休息/假/放假). Blank lines and
-    ``#`` comments are skipped. The years returned are those with at least one holiday in
-    the file: a 调休 workday in late December that belongs to next year's schedule does not
-    make its own year count as imported.
+    year: int
+    days: Mapping[date, bool]
+    names: Mapping[date, str]
+    missing: tuple[str, ...]
+
+    def schedule(self, *, partial: bool = False, source: str | None = None,
+                 imported_at: datetime | None = None) -> YearSchedule:
+        """The schedule to keep; a file lacking a statutory holiday is refused unless
+        ``partial`` (a partial import leaves the year provisional: its days are overrides)."""
+        if self.missing and not partial:
+            raise InvalidInput(
+                f"{self.year} 年放假安排缺少法定节假日：{'、'.join(self.missing)}；"
+                f"若只想导入其中几天，请选择“部分导入”（--partial），该年仍为暂定",
+                code="incomplete_schedule")
+        return YearSchedule(self.year, self.days, self.names, official=not partial,
+                            source=source, imported_at=imported_at)
+
+    @property
+    def other_year_days(self) -> list[date]:
+        """Rows outside the notice year (overrides, such as a make-up day in late December)."""
+        return sorted(d for d in self.days if d.year != self.year)
+
+
+def parse_schedule(text: str, year: int | None = None) -> ScheduleFile:
+    """Parse an official schedule (CSV ``date,type[,name]``, header optional).
+
+    ``date`` is ``YYYY-MM-DD`` or a range ``YYYY-MM-DD..YYYY-MM-DD``; ``type`` is ``workday``
+    (上班/班/工作日) or ``holiday`` (休/休息/假/放假). Blank lines and ``#`` comments are
+    skipped. The file belongs to ``year`` or, by default, to the year most of its days fall in
+    (the later one on a tie).
     """
-    overrides: dict[date, bool] = {}
+    days: dict[date, bool] = {}
+    names: dict[date, str] = {}
     first_line: dict[date, int] = {}
-    rows = _schedule_rows(text)
-    header_line, header = next(rows, (1, list[str]()))
-    _check_header(header_line, header)
-    for line_no, fields in rows:
-        day, workday = _schedule_row(line_no, fields)
-        if day in first_line:
-            raise _bad_line(line_no, f"日期 {day} 重复（第 {first_line[day]} 行已出现）")
-        first_line[day] = line_no
-        overrides[day] = workday
-    if not overrides:
+    for line_no, fields in _data_rows(text):
+        run, workday, name = _schedule_row(line_no, fields)
+        for day in run:
+            if day in first_line:
+                raise _bad_line(line_no, f"日期 {day} 重复（第 {first_line[day]} 行已出现）")
+            first_line[day], days[day] = line_no, workday
+            if name:
+                names[day] = name
+    if not days:
         raise InvalidInput("放假安排文件中没有任何日期", code="invalid_schedule_file")
-    return overrides, {day.year for day, workday in overrides.items() if not workday}
+    notice_year = _notice_year(days, year)
+    return ScheduleFile(notice_year, MappingProxyType(days), MappingProxyType(names),
+                        _missing_holidays(notice_year, days, names))
+
+
+def _notice_year(days: Mapping[date, bool], year: int | None) -> int:
+    counts = Counter(day.year for day in days)
+    if year is None:
+        return max(counts, key=lambda y: (counts[y], y))
+    check_year(year)
+    if year not in counts:
+        raise InvalidInput(f"放假安排文件中没有 {year} 年的日期", code="invalid_schedule_file")
+    return year
+
+
+def _missing_holidays(year: int, days: Mapping[date, bool],
+                      names: Mapping[date, str]) -> tuple[str, ...]:
+    """Statutory holidays with no day off in the file, by name or on the festival's day."""
+    off = [d for d, workday in days.items() if not workday]
+    named = " ".join(names.get(d, "") for d in off)
+    festivals = festival_days(year)
+    return tuple(holiday for holiday, words in STATUTORY_HOLIDAYS
+                 if not any(word in named for word in words)
+                 and festivals.get(holiday) not in off)
+
+
+def _data_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """The rows after an optional ``date,type[,name]`` header."""
+    rows = _schedule_rows(text)
+    for line_no, fields in rows:
+        if fields and fields[0].lower() in _HEADER_WORDS[0]:
+            _check_header(line_no, fields)
+        elif fields and _ISO_DATE.match(fields[0]):
+            yield line_no, fields
+        else:
+            raise _bad_line(line_no, "表头应为 date,type 或 date,type,name")
+        break
+    yield from rows
 
 
 def _schedule_rows(text: str) -> Iterator[tuple[int, list[str]]]:
@@ -566,21 +764,43 @@ def _check_header(line_no: int, fields: list[str]) -> None:
         raise _bad_line(line_no, "表头应为 date,type 或 date,type,name")
 
 
-def _schedule_row(line_no: int, fields: list[str]) -> tuple[date, bool]:
+def _schedule_row(line_no: int, fields: list[str]) -> tuple[list[date], bool, str | None]:
     if len(fields) not in (2, 3):
         raise _bad_line(line_no, f"应有 2 或 3 列（date,type[,name]），实际 {len(fields)} 列")
-    raw_date, raw_type = fields[0], fields[1].lower()
-    try:
-        if not _ISO_DATE.fullmatch(raw_date):
-            raise ValueError(raw_date)
-        day = date.fromisoformat(raw_date)
-    except ValueError:
-        raise _bad_line(line_no, f"日期“{raw_date}”无效，应为 YYYY-MM-DD") from None
+    raw_type = fields[1].lower()
+    name = fields[2] if len(fields) == 3 and fields[2] else None
+    if name is not None and len(name) > MAX_NAME_LENGTH:
+        raise _bad_line(line_no, f"名称过长（不超过 {MAX_NAME_LENGTH} 字）")
     if raw_type in _WORKDAY_WORDS:
-        return day, True
+        return _row_days(line_no, fields[0]), True, name
     if raw_type in _HOLIDAY_WORDS:
-        return day, False
-    raise _bad_line(line_no, f"类型“{fields[1]}”无效，应为 workday（上班）或 holiday（休）")
+        return _row_days(line_no, fields[0]), False, name
+    raise _bad_line(line_no, f"类型“{fields[1]}”无效，应为 workday（班）或 holiday（休）")
+
+
+def _row_days(line_no: int, raw: str) -> list[date]:
+    """The day, or every day of a range ``YYYY-MM-DD..YYYY-MM-DD``, of one row."""
+    match = _RANGE.fullmatch(raw)
+    first, last = (match[1], match[2]) if match else (raw, raw)
+    start, end = _row_date(line_no, first), _row_date(line_no, last)
+    if end < start:
+        raise _bad_line(line_no, f"日期范围“{raw}”的结束日期早于开始日期")
+    if (end - start).days >= MAX_RANGE_DAYS:
+        raise _bad_line(line_no, f"日期范围“{raw}”超过 {MAX_RANGE_DAYS} 天")
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def _row_date(line_no: int, raw: str) -> date:
+    try:
+        if not _ISO_DATE.fullmatch(raw):
+            raise ValueError(raw)
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise _bad_line(line_no, f"日期“{raw}”无效，应为 YYYY-MM-DD 或 YYYY-MM-DD..YYYY-MM-DD") \
+            from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise _bad_line(line_no, f"日期“{raw}”超出工作日历支持的范围（{FIRST_YEAR}–{LAST_YEAR} 年）")
+    return day
 
 
 def _bad_line(line_no: int, reason: str) -> InvalidInput:

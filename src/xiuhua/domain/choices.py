@@ -54,6 +54,7 @@ class Action(LabelledEnum):
     CLOSE = "close"
     SUPERVISE = "supervise"
     RATE = "rate"
+    RECOMPUTE_DEADLINE = "recompute_deadline"  # the system, after the calendar changed
 
 
 class Role(LabelledEnum):
@@ -121,6 +122,19 @@ class UnitKind(LabelledEnum):
     COMPANY = "company"
 
 
+class AssessedKind(LabelledEnum):
+    """The kind of an assessed (evaluated) unit, by which a score source may be weighted: the
+    unit's kind, a street office split by its region into a street (街道) and a development
+    zone (开发区)."""
+
+    STREET = "street"
+    ZONE = "zone"
+    DEPARTMENT = "department"
+    COMMUNITY = "community"
+    CONTRACTOR = "contractor"
+    COMPANY = "company"
+
+
 class ComponentStatus(LabelledEnum):
     INTACT = "intact"
     DAMAGED = "damaged"
@@ -141,6 +155,8 @@ class Audience(LabelledEnum):
 
 
 _LABELS: dict[str, dict[str, str]] = {
+    "YearSource": {"imported": "本市导入的放假安排", "package": "holidays 包（官方安排）",
+                   "partial": "部分导入（其余为推定）", "estimate": "holidays 包推定"},
     "CaseStatus": {
         "reported": "已上报", "filed": "已立案", "dispatched": "处置中", "suspended": "挂账",
         "handled": "已反馈待核查", "checked": "核查通过待结案", "closed": "已结案",
@@ -154,6 +170,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "request_suspension": "申请挂账", "reject_suspension": "驳回挂账", "suspend": "挂账",
         "resume": "恢复处置", "feedback": "处置反馈", "check_fail": "核查不通过（返工）",
         "check_pass": "核查通过", "close": "结案", "supervise": "督办", "rate": "评价",
+        "recompute_deadline": "按工作日历调整时限",
     },
     "Role": {
         "admin": "系统管理员", "acceptor": "受理员", "shift_leader": "值班长",
@@ -173,6 +190,10 @@ _LABELS: dict[str, dict[str, str]] = {
     "UnitKind": {
         "center": "指挥中心", "department": "职能部门", "street_office": "街道办事处",
         "community": "社区居委会", "contractor": "作业单位", "company": "企业",
+    },
+    "AssessedKind": {
+        "street": "街道", "zone": "开发区", "department": "职能部门", "community": "社区",
+        "contractor": "作业单位", "company": "企业",
     },
     "ComponentStatus": {
         "intact": "完好", "damaged": "破损", "lost": "丢失", "abandoned": "废弃", "removed": "移除",

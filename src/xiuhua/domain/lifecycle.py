@@ -54,6 +54,7 @@ FROM_STATES: dict[Action, frozenset[CaseStatus]] = {
     Action.CLOSE: frozenset({S.CHECKED}),
     Action.SUPERVISE: OPEN_STATES,
     Action.RATE: frozenset({S.CLOSED}),
+    Action.RECOMPUTE_DEADLINE: frozenset({S.DISPATCHED}),
 }
 
 R = Role
@@ -79,7 +80,10 @@ DEFAULT_PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.CLOSE: frozenset({R.SHIFT_LEADER}),
     Action.SUPERVISE: frozenset({R.SHIFT_LEADER, R.LEADER}),
     Action.RATE: frozenset({R.PUBLIC, R.ACCEPTOR}),
+    Action.RECOMPUTE_DEADLINE: frozenset(),
 }
+# Actions only the system takes (``xiuhua calendar recompute``): no role may be granted them.
+SYSTEM_ACTIONS = frozenset({Action.RECOMPUTE_DEADLINE})
 # Roles that act for a handling unit: they may act only on cases their own unit holds.
 UNIT_ROLES = frozenset({R.HANDLER, R.UNIT_LEADER})
 
@@ -92,7 +96,7 @@ class Permissions:
         default_factory=lambda: dict(DEFAULT_PERMISSIONS))
 
     def allows(self, role: Role, action: Action) -> bool:
-        return role in self.table.get(action, frozenset())
+        return action not in SYSTEM_ACTIONS and role in self.table.get(action, frozenset())
 
     def actions_for(self, role: Role) -> list[Action]:
         return [a for a in Action if self.allows(role, a)]
@@ -698,6 +702,52 @@ def _resume(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
     return {}
 
 
+def recomputed_deadline(case: Case, calendars: Mapping[str, WorkCalendar]) -> datetime | None:
+    """The open, running assignment's deadline as today's calendar gives it, or ``None``.
+
+    The deadline is replayed from the dispatch: the limit counted from the start, each
+    approved extension counted from the deadline it extended, each suspension keeping the
+    counted time left and each resumption counting it again. Where no changed day lies in
+    the counted time this is the stored deadline; natural-time limits never move.
+    """
+    assignment = case.open_assignment
+    if assignment is None or assignment.suspended_at is not None:
+        return None
+    calendar = calendars.get(assignment.calendar)
+    if calendar is None:
+        raise InvalidInput(f"未知的工作日历“{assignment.calendar}”", code="unknown_calendar")
+    limit = TimeLimit.parse(assignment.limit)
+    deadline = calendar.deadline(assignment.started_at, limit)
+    remaining = 0
+    for event in _assignment_events(case):
+        if event.action is Action.EXTEND:
+            deadline = calendar.deadline(deadline, TimeLimit.parse(str(event.data["limit"])))
+        elif event.action is Action.SUSPEND:
+            remaining = calendar.counted_seconds(event.at, deadline, limit.working)
+        elif event.action is Action.RESUME:
+            deadline = (calendar.add(event.at, remaining, limit.working) if remaining > 0
+                        else max(event.at, deadline))
+    return deadline
+
+
+def _assignment_events(case: Case) -> list[Event]:
+    """The events since the open assignment was opened (by the last dispatch or rework)."""
+    opened = max((i for i, e in enumerate(case.events)
+                   if e.action in (Action.DISPATCH, Action.CHECK_FAIL)), default=-1)
+    return case.events[opened + 1:]
+
+
+def _recompute_deadline(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
+    """The deadline as today's calendar gives it (the system's step after a calendar change;
+    a replayed history records it even where the calendar already agrees)."""
+    assignment = _open(case)
+    deadline = recomputed_deadline(case, rules.calendars) or assignment.deadline
+    previous, assignment.deadline = assignment.deadline, deadline
+    assignment.deadline_log.append((cmd.at, deadline))
+    return {"unit": assignment.unit_code, "from": previous.isoformat(),
+            "to": deadline.isoformat()}
+
+
 def _feedback(case: Case, cmd: Command, rules: Rules) -> dict[str, Any]:
     assignment = _open(case)
     assignment.ended, assignment.ended_at = AssignmentEnd.HANDLED, cmd.at
@@ -811,6 +861,7 @@ _HANDLERS: dict[Action, Callable[[Case, Command, Rules], dict[str, Any]]] = {
     Action.CLOSE: _close,
     Action.SUPERVISE: _supervise,
     Action.RATE: _rate,
+    Action.RECOMPUTE_DEADLINE: _recompute_deadline,
 }
 
 

@@ -59,24 +59,19 @@ def content_security_policy(settings: Settings) -> str:
 
 class SecurityHeaders:
     """Pure ASGI middleware adding the headers to every HTTP response that does not already set
-    them. Paths under ``csp_exempt`` get every header but the CSP (the Swagger UI page at
-    /api/v1/docs loads its script from a CDN until it is vendored)."""
+    them (the Swagger UI of /api/v1/docs is vendored and runs under the same CSP)."""
 
-    def __init__(self, app: ASGIApp, settings: Settings, csp_exempt: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.csp_exempt = csp_exempt
-        common = [("X-Frame-Options", "DENY"), ("X-Content-Type-Options", "nosniff"),
-                  ("Referrer-Policy", "strict-origin-when-cross-origin")]
-        self.headers = [("Content-Security-Policy", content_security_policy(settings)), *common]
-        self.exempt_headers = common
+        self.headers = [("Content-Security-Policy", content_security_policy(settings)),
+                        ("X-Frame-Options", "DENY"), ("X-Content-Type-Options", "nosniff"),
+                        ("Referrer-Policy", "strict-origin-when-cross-origin")]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope.get("path", "")
-        exempt = any(path == p or path.startswith(p + "/") for p in self.csp_exempt)
-        added = self.exempt_headers if exempt else self.headers
+        added = self.headers
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

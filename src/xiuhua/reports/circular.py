@@ -239,7 +239,7 @@ def overdue_items(session: Session, city: City, period: Period, config: Assessme
     """The (case, assignment) rows behind every unit's ``overdue_unhandled``."""
     result, data = overdue(session, city, period, config, at)
     return [item_row(item, data) for unit in result.units
-            for item in result.items("units", unit["unit_code"], "overdue_unhandled")]
+            for item in result.items("units", unit.unit_code, "overdue_unhandled")]
 
 
 def overdue_rows(items: Sequence[Mapping[str, Any]], city: City, units: Sequence[Mapping[str, Any]],

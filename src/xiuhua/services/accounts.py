@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, insert, select, upda
 from sqlalchemy.orm import Session
 
 from xiuhua.domain.access import Principal
-from xiuhua.domain.lifecycle import Permissions
+from xiuhua.domain.lifecycle import SYSTEM_ACTIONS, Permissions
 
 __all__ = ["Principal"]
 from xiuhua.domain.accounts import POLICY, LoginGate, login_gate, login_refused, should_alert
@@ -430,6 +430,8 @@ def api_key_name(session: Session, key: str) -> str | None:
 def set_permission(session: Session, action: Action, roles: Sequence[Role], at: datetime,
                    actor: str | None = None) -> Permissions:
     """Change which roles may take one lifecycle action (the city's permission table)."""
+    if action in SYSTEM_ACTIONS:
+        raise InvalidInput(f"“{action.label}”只由系统执行，不能授予角色", code="system_action")
     table = {a.value: sorted(r.value for r in rs)
              for a, rs in store.load_permissions(session).table.items()}
     before = table.get(action.value, [])

@@ -42,13 +42,16 @@ from xiuhua.domain.assessment import (
     Assessment,
     AssessmentConfig,
     Entry,
+    Measure,
     Period,
     PeriodData,
     PeriodGroups,
     RegionRecord,
     RewardBand,
+    Subject,
     Timeliness,
     assess,
+    assessed_kind,
     count_groups,
     item_row,
     month_label,
@@ -56,7 +59,7 @@ from xiuhua.domain.assessment import (
     summarize,
 )
 from xiuhua.domain.calendar import SHANGHAI, day_start, local_day
-from xiuhua.domain.choices import RegionLevel, UnitKind
+from xiuhua.domain.choices import AssessedKind, RegionLevel, UnitKind
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import (
     ActionRefused,
@@ -65,12 +68,13 @@ from xiuhua.domain.errors import (
     NotFound,
     PermissionDenied,
 )
+from xiuhua.services import photos as photo_service
 from xiuhua.services.accounts import audit
 from xiuhua.services.city import load_city
 from xiuhua.services.tabular import read_csv, read_text
 from xiuhua.store import assessment as store
 from xiuhua.store.db import transaction
-from xiuhua.store.tables import photos, units
+from xiuhua.store.tables import units
 
 CONFIG_FILE = "assessment.toml"
 ENTRY_KINDS = {"deduction": "扣分", "bonus": "加分"}
@@ -97,6 +101,17 @@ def listed_units(city: City) -> dict[str, str]:
     return {u.code: u.name for u in city.units.values() if u.active and u.kind != UnitKind.CENTER}
 
 
+def unit_kinds(city: City) -> dict[str, AssessedKind]:
+    """Every assessed unit's kind (a street office by its region: street or development zone)."""
+    found = {}
+    for u in city.units.values():
+        region = city.regions.get(u.region_code) if u.region_code else None
+        kind = assessed_kind(u.kind, region.kind if region is not None else None)
+        if kind is not None:
+            found[u.code] = kind
+    return found
+
+
 def period_meta(session: Session, city: City, period: Period, at: datetime | None) -> PeriodData:
     """What names and lists the period's subjects, without its cases."""
     return PeriodData(
@@ -110,6 +125,7 @@ def period_meta(session: Session, city: City, period: Period, at: datetime | Non
                  for r in store.entries_booked(session, period.months())],
         reward_bands=store.reward_bands(session, period.label),
         as_of=at,
+        unit_kinds=unit_kinds(city),
     )
 
 
@@ -306,7 +322,7 @@ def _points(points: float) -> float:
 
 
 def _check_entry(session: Session, kind: str, unit_code: str, day: date, item: str,
-                 photo_id: str | None, at: datetime) -> None:
+                 at: datetime) -> None:
     if kind not in ENTRY_KINDS:
         raise InvalidInput("类型须为 deduction（扣分）或 bonus（加分）", code="invalid_entry_kind")
     if not session.execute(select(units.c.code).where(units.c.code == unit_code)).first():
@@ -317,8 +333,19 @@ def _check_entry(session: Session, kind: str, unit_code: str, day: date, item: s
         raise InvalidInput(f"日期 {day} 无效", code="invalid_date")
     if day > local_day(at):
         raise InvalidInput(f"日期 {day} 晚于今天，不能预先登记", code="future_date")
-    if photo_id and not session.execute(select(photos.c.id).where(photos.c.id == photo_id)).first():
-        raise NotFound(f"证据照片“{photo_id}”不存在，请先上传", code="photo_not_found")
+
+
+def _photo_not_found(ids: list[str]) -> NotFound:
+    return NotFound(f"证据照片“{ids[0]}”不存在，请先上传", code="photo_not_found")
+
+
+def _check_photo(session: Session, photo_id: str | None, principal: Principal | None) -> None:
+    if not photo_id:
+        return
+    if principal is None:
+        photo_service.check_exists(session, [photo_id], refuse=_photo_not_found)
+    else:
+        photo_service.check_may_link(session, principal, [photo_id], refuse=_photo_not_found)
 
 
 def booking(session: Session, day: date) -> tuple[str, str | None]:
@@ -336,9 +363,14 @@ def booking(session: Session, day: date) -> tuple[str, str | None]:
 
 def add_entry(session: Session, city: City, kind: str, unit_code: str, day: date, item: str,
               points: float, at: datetime, actor: str | None, photo_id: str | None = None,
-              client: str | None = None) -> dict[str, Any]:
-    """Enter a spot-check deduction (考核检查扣分) or bonus points for a unit; audited."""
-    _check_entry(session, kind, unit_code, day, item, photo_id, at)
+              client: str | None = None, principal: Principal | None = None) -> dict[str, Any]:
+    """Enter a spot-check deduction (考核检查扣分) or bonus points for a unit; audited.
+
+    The evidence photo must be one ``principal`` may see (``domain.photos``: uploaded by
+    them, or linked to something they see); without a principal (the operator's command line,
+    trusted like the server's account) it must only exist."""
+    _check_entry(session, kind, unit_code, day, item, at)
+    _check_photo(session, photo_id, principal)
     booked, adjusts = booking(session, day)
     row = {"kind": kind, "unit_code": unit_code, "day": day, "item": item.strip(),
            "points": _points(points), "photo_id": photo_id or None, "period": month_label(day),
@@ -353,7 +385,7 @@ def add_entry(session: Session, city: City, kind: str, unit_code: str, day: date
 
 _NAMES = {"units": "unit_name", "regions": "name", "inspectors": "name", "staff": "name"}
 _SUBJECT_ORDER = {subject: i for i, subject in enumerate(MEASURES)}
-Key = tuple[str, str, str]  # subject, code, measure
+Key = tuple[Subject, str, Measure]  # subject, code, measure
 
 
 def correction_view(row: Any) -> dict[str, Any]:
@@ -391,15 +423,16 @@ def correct_period(session: Session, city: City, publication: Any, config: Asses
     period = Period.parse(publication.period)
     published, _ = counts_of(publication.figures)
     known = dict(published)
-    known.update({(r.subject, r.code, r.measure): r.live_value for r in store.corrections_of(session, period.label)})
+    known.update({(Subject(r.subject), r.code, Measure(r.measure)): r.live_value
+                  for r in store.corrections_of(session, period.label)})
     live, names = counts_of(counted(session, city, period, config).figures())
     changed = sorted((k for k in known.keys() | live.keys() if known.get(k, 0) != live.get(k, 0)), key=_order)
     if not changed:
         return []
     booked = booking(session, period.start.date())[0]
     rows = [store.insert_correction(session, {
-        "period": period.label, "booked_period": booked, "subject": key[0], "code": key[1],
-        "name": names.get(key[:2]), "measure": key[2], "published_value": published.get(key, 0),
+        "period": period.label, "booked_period": booked, "subject": key[0].value, "code": key[1],
+        "name": names.get(key[:2]), "measure": key[2].value, "published_value": published.get(key, 0),
         "previous_value": known.get(key, 0), "live_value": live.get(key, 0), "reason": reason,
         "booked_by": actor, "booked_at": at}) for key in changed]
     audit(session, at, actor, "assessment_correction", period.label,

@@ -29,7 +29,7 @@ from xiuhua.domain.lifecycle import (
 )
 from xiuhua.domain.taxonomy import DEFAULT_URGENCY
 from xiuhua.services.accounts import audit
-from xiuhua.services.photos import link_photos
+from xiuhua.services.photos import attach_to_case, check_may_link
 from xiuhua.store import city as city_store
 from xiuhua.store.cases import load_case, next_case_no, save_case
 from xiuhua.store.tables import cases, components
@@ -121,12 +121,13 @@ def store_report(bind: Session | Connection, prepared: Case) -> Case:
 
 def store_user_report(session: Session, prepared: Case, user: Principal, at: datetime,
                       client: str | None, **audited: str) -> Case:
-    """A user's prepared report stored, its photos linked to it, and audited (from ``client``;
-    ``audited`` adds facts to the audit row, e.g. the channel)."""
+    """A user's prepared report stored, its photos (which the user must see: uploaded, or of
+    something they see) linked to it, and audited (from ``client``; ``audited`` adds facts to
+    the audit row, e.g. the channel)."""
+    photos = check_may_link(session, user, prepared.photos)
     conn = session.connection()  # its statements on the session's transaction, minus ORM work
     case = store_report(conn, prepared)
-    if case.photos:
-        link_photos(session, case.case_no, case.photos)
+    attach_to_case(session, case.case_no, photos)
     audit(conn, at, user.login, "case_action", case.case_no,
           {"action": Action.REPORT.value, "event_seq": case.events[-1].seq, **audited}, client)
     return case
@@ -207,14 +208,16 @@ def perform_action(session: Session, city: City, principal: Principal, case_no: 
                    action: Action, data: ActionInput, at: datetime,
                    client: str | None = None) -> Case:
     """A user's action on a case they may see: applied by the lifecycle rules, its photos
-    linked to the case, audited (from ``client``). Returns the case as acted on."""
+    (which the user must see: uploaded, or of something they see) linked to the case, audited
+    (from ``client``). Returns the case as acted on."""
     visible_case(session, principal, case_no)
     if data.inspector is not None and data.inspector not in city_store.active_users(
             session, Role.INSPECTOR):
         raise InvalidInput(f"“{data.inspector}”不是在岗的监督员", code="unknown_inspector")
     cmd = action_command(city, principal, action, data, at)
+    photos = check_may_link(session, principal, cmd.photos)
     case = act_on_case(session, city, case_no, cmd)
-    link_photos(session, case_no, cmd.photos)
+    attach_to_case(session, case_no, photos)
     audit(session, at, principal.login, "case_action", case_no,
           {"action": action.value, "event_seq": case.events[-1].seq}, client)
     return case

@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 
 from xiuhua.domain.assessment import (
     UNIT_MEASURES,
+    Measure,
     Period,
     month_label,
     unit_rates,
@@ -313,11 +314,12 @@ def unit_on_time(session: Session, city: City, handled: Mapping[str, tuple[int, 
     rows = []
     for code in sorted(set(handled) | set(late)):
         n, on_time = handled.get(code, (0, 0))
-        measured = {**dict.fromkeys(UNIT_MEASURES, 0), "handled": n, "handled_on_time": on_time,
-                    "overdue_unhandled": late.get(code, 0)}
-        measured["due"] = measured["handled"] + measured["overdue_unhandled"]
+        measured = {**dict.fromkeys(UNIT_MEASURES, 0), Measure.HANDLED: n, Measure.HANDLED_ON_TIME: on_time,
+                    Measure.OVERDUE_UNHANDLED: late.get(code, 0)}
+        measured[Measure.DUE] = measured[Measure.HANDLED] + measured[Measure.OVERDUE_UNHANDLED]
         rows.append({"unit_code": code, "unit_name": names.get(code) or unit_label(city, code),
-                     **{m: measured[m] for m in ("handled", "handled_on_time", "overdue_unhandled", "due")},
+                     **{m.value: measured[m] for m in (Measure.HANDLED, Measure.HANDLED_ON_TIME,
+                                                       Measure.OVERDUE_UNHANDLED, Measure.DUE)},
                      "on_time_rate": float(unit_rates(measured)["on_time_rate"] or 0)})
     return sorted(rows, key=lambda r: (-r["on_time_rate"], -r["due"], r["unit_code"]))
 

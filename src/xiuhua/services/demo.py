@@ -41,6 +41,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from xiuhua.config import Settings
+from xiuhua.domain.assessment import AssessmentConfig, Period
 from xiuhua.domain.calendar import SHANGHAI, TimeLimit, WorkCalendar
 from xiuhua.domain.choices import (
     Action,
@@ -58,8 +59,10 @@ from xiuhua.domain.lifecycle import Actor, Case, Command, ReportData, apply, rep
 from xiuhua.domain.responsibility import Rule, RuleScope
 from xiuhua.domain.taxonomy import ClassKind
 from xiuhua.services.accounts import hash_password
+from xiuhua.services.assessment import load_config, publish
 from xiuhua.services.city import init_database, load_city
 from xiuhua.services.regions import RegionFeature, save_regions
+from xiuhua.store import assessment as assessment_store
 from xiuhua.store import city as store
 from xiuhua.store.cases import insert_cases
 from xiuhua.store.db import analyze, make_engine, transaction
@@ -594,6 +597,27 @@ CANCEL_ORDER = (CancelReason.INVALID, CancelReason.DUPLICATE, CancelReason.OUT_O
 RATINGS = {False: Weighted({"satisfied": 82, "basically_satisfied": 13, "dissatisfied": 5}),
            True: Weighted({"satisfied": 55, "basically_satisfied": 25, "dissatisfied": 20})}
 CENTER_UNIT = "ZHZX"
+# A live demo (history up to the present) leaves part of the last two working days' cases
+# waiting at each step, so every role's queues have work: stage -> (weight, actions held back).
+HOLD_SHARE = 0.4
+A = Action
+HOLDS: dict[str, tuple[float, frozenset[Action]]] = {
+    "accept": (10, frozenset({A.REQUEST_VERIFY, A.VERIFY, A.FILE, A.CANCEL})),
+    "verify": (6, frozenset({A.VERIFY})),
+    "file": (8, frozenset({A.FILE, A.CANCEL})),
+    "dispatch": (10, frozenset({A.DISPATCH})),
+    "handle": (30, frozenset({A.FEEDBACK})),
+    "extension": (6, frozenset({A.EXTEND, A.REJECT_EXTENSION, A.FEEDBACK})),
+    "suspension": (5, frozenset({A.SUSPEND, A.REJECT_SUSPENSION, A.FEEDBACK})),
+    "suspended": (5, frozenset({A.RESUME, A.REJECT_SUSPENSION, A.FEEDBACK})),
+    "check": (10, frozenset({A.CHECK_PASS, A.CHECK_FAIL})),
+    "close": (10, frozenset({A.CLOSE})),
+}
+# The demo logins' own beat and unit get the steps that are theirs more often.
+DEMO_INSPECTOR, DEMO_UNIT = "inspector01", "HWZX"
+INSPECTOR_HOLDS = {"check": 3.0, "verify": 2.0, "accept": 1.0}
+UNIT_HOLDS = {"handle": 4.0, "extension": 1.0, "suspension": 1.0, "suspended": 1.0,
+              "check": 1.0}
 ACCEPTOR = Actor("acceptor01", Role.ACCEPTOR)
 SHIFT = Actor("shift01", Role.SHIFT_LEADER)
 DISPATCHER = Actor("dispatcher01", Role.DISPATCHER)
@@ -610,12 +634,32 @@ class _Stop(Exception):
     """The next action would fall after the end of the history: the case stays as it is."""
 
 
+def live_from(until: datetime, calendar: WorkCalendar, workdays: int = 2) -> datetime:
+    """The start of the last ``workdays`` working days up to ``until`` (days off between them
+    included): the cases reported since then may still be waiting for someone."""
+    day, found = until.astimezone(SHANGHAI).date(), 0
+    for _ in range(31):  # a long holiday is at most a few weeks
+        found += calendar.is_workday(day)
+        if found >= workdays:
+            break
+        day -= timedelta(days=1)
+    return datetime.combine(day, time(0), SHANGHAI)
+
+
 class Replay:
     """Drives each reported case through the real lifecycle as the staff would, with
-    realistic delays (command center 07:30–22:00, units and inspectors in working hours)."""
+    realistic delays (command center 07:30–22:00, units and inspectors in working hours).
 
-    def __init__(self, city: City, layout: Layout, rng: random.Random, until: datetime) -> None:
+    With ``live_since``, part of the cases reported since then stop at one step (``HOLDS``):
+    the work of today's queues, as a real city has at any moment."""
+
+    def __init__(self, city: City, layout: Layout, rng: random.Random, until: datetime,
+                 live_since: datetime | None = None) -> None:
         self.city, self.rules, self.rng, self.until = city, city.rules, rng, until
+        self.live_since = live_since
+        self.held: frozenset[Action] = frozenset()
+        self.stage: str | None = None
+        self.beat = {g for g, who in city.inspectors_by_grid.items() if who == DEMO_INSPECTOR}
         self.work = city.calendar(self.rules.config.task_calendar)
         self.places = {code: (cell, community, street) for code, cell, community, street in layout.grids()}
         self.layout = layout
@@ -625,16 +669,34 @@ class Replay:
 
     def run(self, case_no: str, spec: ReportSpec) -> Case:
         case = report(self._data(case_no, spec), self.rules, self._reporter(spec))
+        self.stage = self._hold_stage(spec)
+        self.held = HOLDS[self.stage][1] if self.stage else frozenset()
         with contextlib.suppress(_Stop):
             self._lifecycle(case, spec)
         if case.status is not CaseStatus.CANCELLED:
             self.recent[(spec.grid, spec.category)] = (case_no, spec.at)
         return case
 
+    def _hold_stage(self, spec: ReportSpec) -> str | None:
+        """The step a live case waits at (None: it runs its course)."""
+        if self.live_since is None or spec.at < self.live_since or self.rng.random() >= HOLD_SHARE:
+            return None
+        weights = {stage: weight for stage, (weight, _) in HOLDS.items()}
+        if spec.source not in (Source.PUBLIC, Source.HOTLINE):
+            weights["verify"] = 0
+        boost = {}
+        if spec.grid in self.beat:
+            boost = INSPECTOR_HOLDS
+        elif self.city.responsible(spec.category, spec.grid, spec.owner).unit == DEMO_UNIT:
+            boost = UNIT_HOLDS
+        for stage, factor in boost.items():
+            weights[stage] *= 1 + 3 * factor
+        return Weighted(weights).pick(self.rng)
+
     # -- helpers ----------------------------------------------------------------------------
 
     def _act(self, case: Case, action: Action, at: datetime, actor: Actor, **fields: Any) -> datetime:
-        if at >= self.until:
+        if at >= self.until or action in self.held:
             raise _Stop
         apply(case, Command(action, at, actor, **fields), self.rules)
         return at
@@ -769,6 +831,10 @@ class Replay:
         """处置: maybe an extension or a suspension, maybe supervision, then the feedback and the check."""
         if not rework:
             roll = self.rng.random()
+            if self.stage == "extension":
+                roll = 0.0
+            elif self.stage in ("suspension", "suspended"):
+                roll = P_EXTENSION
             if roll < P_EXTENSION:
                 t = self._extension(case, t)
             elif roll < P_EXTENSION + P_SUSPEND:
@@ -822,7 +888,7 @@ class Replay:
         handler = self._handler(assignment.unit_code)
         self._act(case, Action.REQUEST_SUSPENSION, asked_at, handler, reason=reason)
         at = min(self._center(asked_at, 10, 120), assignment.deadline)
-        if self.rng.random() >= P_GRANT:
+        if self.rng.random() >= P_GRANT and self.stage != "suspended":
             return self._act(case, Action.REJECT_SUSPENSION, at, SHIFT,
                              reason=self._text("reject_suspension"))
         self._act(case, Action.SUSPEND, at, SHIFT, reason=reason)
@@ -865,15 +931,18 @@ def replay_history(city: City, layout: Layout, parts: Sequence[ComponentRow], *,
                    end: date, now: datetime | None = None) -> Iterator[list[Case]]:
     """Each day's cases, numbered YYYYMMDD + serial in report order and driven through their
     lifecycle until the end of ``end`` (Asia/Shanghai), or until ``now`` when that is earlier
-    (nothing is dated in the future). Deterministic for (seed, months, end) before ``now``."""
+    (nothing is dated in the future). Deterministic for (seed, months, end) before ``now``.
+    A history that reaches ``now`` is live: its last working days leave work in every queue."""
     rng = random.Random(seed)
     days = history_days(end, months)
     until = datetime.combine(end + timedelta(days=1), time(0), SHANGHAI)
+    live = now is not None and now <= until
     if now is not None:
         until = min(until, now)
-    counts = daily_counts(days, city.calendar("default"), months, rng)
+    work = city.calendar("default")
+    counts = daily_counts(days, work, months, rng)
     reports = Reports(layout, parts, rng)
-    replay = Replay(city, layout, rng, until)
+    replay = Replay(city, layout, rng, until, live_from(until, work) if live else None)
     for day, count in zip(days, counts, strict=True):
         prefix = day.strftime("%Y%m%d")
         specs = [spec for spec in reports.day(day, count) if spec.at < until]
@@ -924,6 +993,7 @@ class DemoSummary:
     cases: Mapping[str, int]  # status -> count
     first_day: date | None
     last_day: date | None
+    published: tuple[str, ...] = ()  # the months whose assessment is published
 
     @property
     def total_cases(self) -> int:
@@ -945,6 +1015,8 @@ class DemoSummary:
             lines.append(f"  历史案件 {self.total_cases:,} 件（{self.first_day} 至 {self.last_day}）：{by_status}")
         else:
             lines.append("  未生成历史案件")
+        if self.published:
+            lines.append(f"  已发布考核月份：{'、'.join(self.published)}（当月考核进行中）")
         lines.append(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
         lines += [f"  {role.label}：{login}" for login, role in DEMO_LOGINS]
         return "\n".join(lines)
@@ -983,7 +1055,8 @@ def summarise(session: Session, seed: int) -> DemoSummary:
         city=demo_data()["city"]["name"], seed=seed, regions=_region_counts(session),
         units=_count(session, units), rules=_count(session, responsibility_rules),
         components=_count(session, components), users=ordered_roles, cases=statuses,
-        first_day=_local_day(first), last_day=_local_day(last))
+        first_day=_local_day(first), last_day=_local_day(last),
+        published=tuple(sorted(assessment_store.published_periods(session))))
 
 
 def _check_options(months: int, history: bool) -> None:
@@ -1013,12 +1086,37 @@ def store_history(session: Session, layout: Layout, *, seed: int, months: int, e
     insert_cases(session, pending)
 
 
+def complete_months(first_day: date, now: datetime) -> list[Period]:
+    """The months of a history from ``first_day`` that have wholly passed at ``now``."""
+    found = []
+    index = first_day.year * 12 + first_day.month - 1 + (first_day.day > 1)
+    while (period := Period.of("month", index)).end <= now:
+        found.append(period)
+        index += 1
+    return found
+
+
+def publish_months(session: Session, first_day: date, until: datetime,
+                   config: AssessmentConfig | None = None) -> list[str]:
+    """Publish (freeze) every month of the history from ``first_day`` that is complete at
+    ``until`` (its end or the present), as the admin would: /public/rankings shows the last one;
+    the current month stays open."""
+    city, config = load_city(session), config or load_config()
+    done = []
+    for period in complete_months(first_day, until):
+        publish(session, city, period.label, config, until, CENTER_STAFF[-1][0])
+        done.append(period.label)
+    return done
+
+
 def build_demo_city_on(engine: Engine, *, seed: int = 1, months: int = 6, end: date | None = None,
                        history: bool = True, progress: bool = False,
-                       now: datetime | None = None) -> DemoSummary:
+                       now: datetime | None = None,
+                       config: AssessmentConfig | None = None) -> DemoSummary:
     """Build X市 (and its history unless ``history`` is false) on an initialised, empty database.
 
-    The history never runs past ``now`` (default: the current time)."""
+    The history never runs past ``now`` (default: the current time); its complete months are
+    published with the assessment ``config`` (default: the shipped one)."""
     _check_options(months, history)
     now = now or datetime.now(SHANGHAI)
     last_day = end or now.date()
@@ -1036,6 +1134,13 @@ def build_demo_city_on(engine: Engine, *, seed: int = 1, months: int = 6, end: d
         steps.add("更新查询统计信息", 1)
         analyze(engine)  # a fresh database has no planner statistics: the first queries crawl
         steps.advance("更新查询统计信息")
+        if history:
+            first = history_start(last_day, months)
+            until = min(now, datetime.combine(last_day + timedelta(days=1), time(0), SHANGHAI))
+            steps.add("发布已结束月份的考核结果", len(complete_months(first, until)))
+            with transaction(engine) as session:
+                done = publish_months(session, first, until, config)
+            steps.advance("发布已结束月份的考核结果", len(done))
     with transaction(engine) as session:
         return summarise(session, seed)
 
@@ -1069,6 +1174,6 @@ def build_demo_city(settings: Settings, *, seed: int = 1, months: int = 6, end: 
     try:
         init_database(engine)
         return build_demo_city_on(engine, seed=seed, months=months, end=end, history=history,
-                                  progress=progress)
+                                  progress=progress, config=load_config(settings.data_dir))
     finally:
         engine.dispose()

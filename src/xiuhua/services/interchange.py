@@ -90,6 +90,7 @@ EVENT_KEYS: dict[Action, tuple[str, ...]] = {
     Action.SUSPEND: ("reason",),
     Action.RESUME: (), Action.FEEDBACK: ("inspector",), Action.CHECK_FAIL: ("unit", "limit"),
     Action.CHECK_PASS: (), Action.CLOSE: (), Action.SUPERVISE: ("unit",), Action.RATE: ("value",),
+    Action.RECOMPUTE_DEADLINE: (),  # the replay computes the deadline with today's calendar
 }
 # Event keys the replay computes: a file may state them, and then they must agree.
 COMPUTED_EVENT_KEYS: dict[Action, tuple[str, ...]] = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, or_, select, update
@@ -28,7 +28,7 @@ from xiuhua.services import photos as photo_service
 from xiuhua.services.accounts import audit
 from xiuhua.services.cases import CaseInput, act_on_case, clean_text, report_case
 from xiuhua.store.cases import iter_cases, load_case
-from xiuhua.store.tables import case_photos, cases, categories, photos
+from xiuhua.store.tables import audit_log, case_photos, cases, categories
 
 PUBLIC = Actor(role=Role.PUBLIC)
 # Tracking codes: 10 characters without 0/O, 1/I/L — easy to read out and to type.
@@ -43,7 +43,7 @@ PUBLIC_NOTES = frozenset({Action.FEEDBACK, Action.CLOSE, Action.CANCEL})
 _SAME_STATE = frozenset({Action.AMEND, Action.REQUEST_VERIFY, Action.VERIFY, Action.SUPERVISE,
                          Action.RATE, Action.REQUEST_EXTENSION, Action.EXTEND,
                          Action.REJECT_EXTENSION, Action.REQUEST_SUSPENSION,
-                         Action.REJECT_SUSPENSION})
+                         Action.REJECT_SUSPENSION, Action.RECOMPUTE_DEADLINE})
 
 
 # --- categories -----------------------------------------------------------------------------
@@ -128,20 +128,16 @@ class PublicReport:
 
 
 def check_photo_ids(session: Session, ids: tuple[str, ...]) -> None:
-    """Photos named by id must exist and belong to no case yet."""
-    if not ids:
-        return
-    known = set(session.execute(select(photos.c.id).where(photos.c.id.in_(ids))).scalars())
-    linked = set(session.execute(select(case_photos.c.photo_id)
-                                 .where(case_photos.c.photo_id.in_(ids))).scalars())
-    bad = [i for i in ids if i not in known or i in linked]
-    if bad:
-        raise InvalidInput(f"照片不存在或已用于其他案件：{'、'.join(bad)}", code="invalid_photo")
+    """Photos named by id in an anonymous report: linking needs seeing the photo
+    (``domain.photos``), and someone anonymous sees none, so any id is refused. A report's
+    photos come as files with the report itself."""
+    photo_service.check_may_link(session, None, ids, code="invalid_photo")
 
 
 def submit_report(session: Session, city: City, report: PublicReport,
                   at: datetime) -> tuple[Case, str]:
-    """上报 by a citizen: a new case (source ``public``) with its tracking code."""
+    """上报 by a citizen: a new case (source ``public``) with its tracking code. Its photos
+    are those the citizen uploaded with it (stored anonymously by the same request)."""
     data = CaseInput(
         category_code=report.category_code, source=Source.PUBLIC, lon=report.lon,
         lat=report.lat, coord_sys=report.coord_sys, address=clean_text(report.address),
@@ -152,11 +148,39 @@ def submit_report(session: Session, city: City, report: PublicReport,
     case = report_case(session, city, data, at, PUBLIC)
     code = assign_tracking_code(session, case.case_no)
     if report.photos:
-        photo_service.link_photos(session, case.case_no, list(report.photos))
+        photo_service.attach_to_case(session, case.case_no, report.photos)
     detail = {"action": Action.REPORT.value, "channel": report.channel, "api_key": report.api_key}
     audit(session, at, None, "case_action", case.case_no,
           {k: v for k, v in detail.items() if v is not None}, report.client)
     return case, code
+
+
+CITIZEN_LABEL = "市民（公众上报）"
+
+
+def anonymous_actors(session: Session, case: Case) -> dict[int, str]:
+    """Who took the case's steps that name no user, by event ``seq``: a citizen's report (through
+    the portal, or the Open311 client's key name), a citizen's rating; the rest is the system's."""
+    found: dict[int, str] = {}
+    for event in case.events:
+        if event.actor is not None:
+            continue
+        if event.action is Action.REPORT and case.source is Source.PUBLIC:
+            found[event.seq] = _reporting_client(session, case.case_no, event.at) or CITIZEN_LABEL
+        elif event.action is Action.RATE:
+            found[event.seq] = "市民（公众评价）"
+    return found
+
+
+def _reporting_client(session: Session, case_no: str, at: datetime) -> str | None:
+    """The Open311 client a public report came through (its API key's name), from the audit
+    row written with the report (at the same instant: an index range)."""
+    rows = session.execute(select(audit_log.c.detail).where(
+        audit_log.c.at == at, audit_log.c.kind == "case_action", audit_log.c.subject == case_no))
+    for (detail,) in rows:
+        if detail.get("action") == Action.REPORT.value and detail.get("channel") == "open311":
+            return f"Open311 客户端“{detail.get('api_key') or '未命名'}”"
+    return None
 
 
 def new_tracking_code() -> str:
@@ -199,6 +223,8 @@ def case_no_for_code(session: Session, text: str) -> str:
 
 @dataclass(frozen=True)
 class PublicEvent:
+    """A public step; ``photos`` are public ids (never the content hash: ``services.photos``)."""
+
     action: Action
     at: datetime
     unit_name: str | None = None
@@ -210,6 +236,8 @@ class PublicEvent:
 
 @dataclass(frozen=True)
 class PublicCase:
+    """The public view of a case; ``photos`` are public ids."""
+
     tracking_code: str
     case: Case
     category_name: str
@@ -295,15 +323,19 @@ def service_notice(city: City, case: Case) -> str | None:
 
 
 def public_view(session: Session, city: City, text: str) -> PublicCase:
-    """The public history of the case with this tracking code."""
+    """The public history of the case with this tracking code (photos by their public ids)."""
     code = normalize_tracking_code(text)
     case = load_case(session, case_no_for_code(session, code))
     category = city.taxonomy.classes.get((ClassKind.MATTER, case.category_code))
+    photos = public_photos(case)
+    names = photo_service.public_ids(session, photos)
+    events = [replace(e, photos=tuple(names[p] for p in e.photos if p in names))
+              for e in public_events(city, case)]
     return PublicCase(
         tracking_code=code, case=case,
         category_name=category.name if category else case.category_code,
-        status_note=status_note(city, case), events=public_events(city, case),
-        photos=public_photos(case),
+        status_note=status_note(city, case), events=events,
+        photos=[names[p] for p in photos if p in names],
     )
 
 
@@ -322,6 +354,22 @@ def rate_case(session: Session, city: City, text: str, value: Rating, at: dateti
 
 
 # --- photos ---------------------------------------------------------------------------------
+
+
+def public_photo_ids(session: Session, case: Case) -> list[str]:
+    """The public ids of the photos of the public events (Open311 ``media_url``)."""
+    photos = public_photos(case)
+    names = photo_service.public_ids(session, photos)
+    return [names[p] for p in photos if p in names]
+
+
+def public_photo(session: Session, public_id: str) -> photo_service.Photo:
+    """The photo with this public id, if the public sees it (a public step of a case the
+    public may look at); otherwise it does not exist."""
+    photo = photo_service.photo_by_public_id(session, public_id)
+    if not is_public_photo(session, photo.id):
+        raise NotFound("照片不存在", code="photo_not_found")
+    return photo
 
 
 def is_public_photo(session: Session, photo_id: str) -> bool:

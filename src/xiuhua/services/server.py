@@ -28,11 +28,13 @@ def _now() -> datetime:
 
 
 def start_sweeper(engine: Engine, interval: float = DEFAULT_INTERVAL,
-                  clock: Callable[[], datetime] = _now) -> tuple[threading.Thread, threading.Event]:
-    """Start the sweeper loop in a daemon thread; set the event to stop it."""
+                  clock: Callable[[], datetime] = _now,
+                  data_dir: Path | None = None) -> tuple[threading.Thread, threading.Event]:
+    """Start the sweeper loop in a daemon thread (with ``data_dir``: orphaned photos too);
+    set the event to stop it."""
     stop = threading.Event()
     thread = threading.Thread(target=run_sweeper, args=(engine, clock, interval, stop),
-                              name="xiuhua-sweeper", daemon=True)
+                              kwargs={"data_dir": data_dir}, name="xiuhua-sweeper", daemon=True)
     thread.start()
     return thread, stop
 
@@ -41,11 +43,12 @@ def build_app() -> FastAPI:
     """The application of one server process (settings from XIUHUA_* variables); the sweeper
     runs from startup to shutdown of the process."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
-    app = create_app(get_settings(), migrate=False)
+    settings = get_settings()
+    app = create_app(settings, migrate=False)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        thread, stop = start_sweeper(app.state.engine)
+        thread, stop = start_sweeper(app.state.engine, data_dir=settings.data_dir)
         try:
             yield
         finally:

@@ -1,6 +1,8 @@
 """The deadline sweeper: warns a handling unit and the command center when an open assignment
 enters its last working hour, tells both when it is overdue, and passes supervision (督办) on
-to the unit.
+to the unit. Given the data directory, it also removes orphaned photos every
+:data:`PHOTO_SWEEP_EVERY` (``services.photos.sweep_orphans``: never linked within a day, or
+files without a row).
 
 :func:`sweep` is a pure function of the database and ``now``; every notification is raised
 once (the unique constraint makes a repeated sweep a no-op). :func:`run_sweeper` repeats it in
@@ -18,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Engine, and_, delete, exists, select
@@ -31,6 +34,7 @@ from xiuhua.domain.city import UnitInfo
 from xiuhua.domain.lifecycle import Assignment, Case, overdue_at
 from xiuhua.domain.taxonomy import ClassKind
 from xiuhua.services.notifications import Notice, raise_once, raise_or_renew
+from xiuhua.services.photos import sweep_orphans
 from xiuhua.store import city as city_store
 from xiuhua.store.cases import dialect_name, iter_cases
 from xiuhua.store.db import transaction
@@ -42,6 +46,7 @@ WARN_SECONDS = 3600  # warn within the last working hour before the deadline
 SUPERVISE_LOOKBACK = timedelta(days=7)  # supervise events older than this are not passed on
 LEASE = "sweeper"
 DEFAULT_INTERVAL = 60.0  # seconds between sweeps
+PHOTO_SWEEP_EVERY = timedelta(hours=1)  # orphaned photos: a walk over the photo files
 
 
 @dataclass(frozen=True)
@@ -244,16 +249,20 @@ class StopEvent(Protocol):
 def run_sweeper(engine: Engine, clock: Callable[[], datetime], interval: float,
                 stop_event: StopEvent, *, ttl: timedelta | None = None,
                 holder: str | None = None,
-                on_sweep: Callable[[str, SweepResult], None] | None = None) -> None:
-    """Sweep every ``interval`` seconds while this process holds the lease, until stopped.
+                on_sweep: Callable[[str, SweepResult], None] | None = None,
+                data_dir: Path | None = None) -> None:
+    """Sweep every ``interval`` seconds while this process holds the lease, until stopped;
+    with ``data_dir``, orphaned photos too, every :data:`PHOTO_SWEEP_EVERY`.
 
     The lease lasts ``ttl`` (default: three intervals, at least 30 s), so a standby takes over
     that long after the leader died. Errors are logged and the loop goes on."""
     holder = holder or new_holder()
     ttl = ttl or timedelta(seconds=max(3 * interval, 30.0))
+    photos = _PhotoSweep(engine, data_dir) if data_dir is not None else None
     try:
         while not stop_event.is_set():
-            _sweep_if_leader(engine, clock, holder, ttl, on_sweep)
+            if _sweep_if_leader(engine, clock, holder, ttl, on_sweep) and photos is not None:
+                photos.maybe(clock())
             stop_event.wait(interval)
     finally:
         try:
@@ -263,11 +272,12 @@ def run_sweeper(engine: Engine, clock: Callable[[], datetime], interval: float,
 
 
 def _sweep_if_leader(engine: Engine, clock: Callable[[], datetime], holder: str,
-                     ttl: timedelta, on_sweep: Callable[[str, SweepResult], None] | None) -> None:
+                     ttl: timedelta, on_sweep: Callable[[str, SweepResult], None] | None) -> bool:
+    """One sweep if this process holds the lease; whether it does."""
     try:
         now = clock()
         if not acquire_lease(engine, holder, now, ttl):
-            return
+            return False
         result = sweep(engine, now)
         if result.total:
             log.info("sweeper %s: %s", holder, result)
@@ -275,3 +285,27 @@ def _sweep_if_leader(engine: Engine, clock: Callable[[], datetime], holder: str,
             on_sweep(holder, result)
     except Exception:
         log.exception("sweeper %s: sweep failed", holder)
+        return False
+    return True
+
+
+@dataclass
+class _PhotoSweep:
+    """The orphaned photos' sweep, at most every :data:`PHOTO_SWEEP_EVERY`."""
+
+    engine: Engine
+    data_dir: Path
+    last: datetime | None = None
+
+    def maybe(self, now: datetime) -> None:
+        if self.last is not None and now - self.last < PHOTO_SWEEP_EVERY:
+            return
+        self.last = now
+        try:
+            removed = sweep_orphans(self.engine, self.data_dir, now)
+        except Exception:
+            log.exception("sweeper: photo sweep failed")
+            return
+        if removed.photos or removed.files:
+            log.info("sweeper: removed %d orphaned photos, %d files", removed.photos,
+                     removed.files)

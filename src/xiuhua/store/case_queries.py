@@ -79,6 +79,7 @@ class CaseFilter:
     grid: str | None = None
     source: Source | None = None
     overdue: bool | None = None
+    due_from: datetime | None = None
     due_before: datetime | None = None
     text: str | None = None
     reported_from: datetime | None = None
@@ -114,7 +115,7 @@ class CaseFilter:
         found: list[ColumnElement[bool]] = []
         for column, low, high in ((c.reported_at, self.reported_from, self.reported_before),
                                   (c.closed_at, self.closed_from, self.closed_before),
-                                  (c.due_at, None, self.due_before)):
+                                  (c.due_at, self.due_from, self.due_before)):
             if low is not None:
                 found.append(column >= low)
             if high is not None:
@@ -199,15 +200,18 @@ class CasePage:
 
 
 def list_cases(session: Session, principal: Principal, filters: CaseFilter, now: datetime,
-               sort: str = DEFAULT_SORT, limit: int = 50, cursor: str | None = None) -> CasePage:
-    """One page of the cases the principal may see, matching the filters, in ``sort`` order."""
+               sort: str = DEFAULT_SORT, limit: int = 50, cursor: str | None = None,
+               offset: int = 0) -> CasePage:
+    """One page of the cases the principal may see, matching the filters, in ``sort`` order
+    (after ``cursor``, or skipping ``offset`` rows: the short queues of the home pages)."""
     if sort not in SORTS:
         raise InvalidInput(f"不支持的排序：{sort}", code="invalid_sort")
     query = (select(*SUMMARY_COLUMNS, overdue(now).label("overdue"))
              .where(visible_to(principal), *filters.conditions(now)))
     if cursor is not None:
         query = query.where(after(sort, *decode_cursor(cursor, sort)))
-    rows = session.execute(query.order_by(*order_by(sort)).limit(limit + 1)).all()
+    query = query.order_by(*order_by(sort)).limit(limit + 1)
+    rows = session.execute(query.offset(offset) if offset else query).all()
     if len(rows) <= limit:
         return CasePage(list(rows), None)
     last = rows[limit - 1]
@@ -263,21 +267,37 @@ def component_owners(session: Session, case_nos: Iterable[str]) -> dict[str, str
 PENDING_REQUESTS = ("extension_requested", "suspension_requested")
 
 
-def pending_requests(session: Session, principal: Principal, now: datetime, column: str,
-                     limit: int = 100) -> list[Any]:
-    """Cases whose open assignment waits for a decision on the unit's request (``column``:
-    ``extension_requested`` or ``suspension_requested``, returned as ``request``), the
-    earliest deadline first."""
+def _pending(principal: Principal, column: str) -> tuple[Any, ColumnElement[bool]]:
+    """The request column and the condition of the cases waiting for a decision on it."""
     if column not in PENDING_REQUESTS:
         raise ValueError(column)
     a = assignments.c
     asked = a[column]
+    return asked, and_(visible_to(principal), asked.is_not(None))
+
+
+def _open_assignment() -> ColumnElement[bool]:
+    return and_(assignments.c.case_no == cases.c.case_no,
+                assignments.c.ended == AssignmentEnd.OPEN.value)
+
+
+def pending_requests(session: Session, principal: Principal, now: datetime, column: str,
+                     limit: int = 100, offset: int = 0) -> list[Any]:
+    """Cases whose open assignment waits for a decision on the unit's request (``column``:
+    ``extension_requested`` or ``suspension_requested``, returned as ``request``), the
+    earliest deadline first (the overdue ones first)."""
+    asked, waiting = _pending(principal, column)
     query = (select(*SUMMARY_COLUMNS, overdue(now).label("overdue"), asked.label("request"))
-             .join(assignments, and_(a.case_no == cases.c.case_no,
-                                     a.ended == AssignmentEnd.OPEN.value))
-             .where(visible_to(principal), asked.is_not(None))
-             .order_by(a.deadline, cases.c.case_no).limit(limit))
+             .join(assignments, _open_assignment()).where(waiting)
+             .order_by(assignments.c.deadline, cases.c.case_no).limit(limit).offset(offset))
     return list(session.execute(query))
+
+
+def count_pending_requests(session: Session, principal: Principal, column: str) -> int:
+    """How many cases :func:`pending_requests` lists in all."""
+    _, waiting = _pending(principal, column)
+    query = select(func.count()).select_from(cases).join(assignments, _open_assignment())
+    return int(session.execute(query.where(waiting)).scalar_one())
 
 
 def status_counts(session: Session, principal: Principal,
@@ -291,10 +311,15 @@ def status_counts(session: Session, principal: Principal,
 
 
 def count_cases(session: Session, principal: Principal, filters: CaseFilter,
-                now: datetime) -> int:
-    query = select(func.count()).select_from(cases).where(visible_to(principal),
-                                                          *filters.conditions(now))
-    return int(session.execute(query).scalar_one())
+                now: datetime, cap: int | None = None) -> int:
+    """How many cases match; with ``cap``, counting stops after ``cap + 1`` (a result above
+    ``cap`` means "more than ``cap``": a search over a whole decade reads a bounded range)."""
+    conditions = (visible_to(principal), *filters.conditions(now))
+    if cap is None:
+        query = select(func.count()).select_from(cases).where(*conditions)
+        return int(session.execute(query).scalar_one())
+    first = select(cases.c.case_no).where(*conditions).limit(cap + 1).subquery()
+    return int(session.execute(select(func.count()).select_from(first)).scalar_one())
 
 
 def map_points(session: Session, principal: Principal, filters: CaseFilter,

@@ -4,7 +4,7 @@ calendars, responsibility rules and settings."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, time
+from datetime import date, time
 from typing import Any
 
 import shapely
@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from xiuhua.domain.calendar import SeasonalSchedule, WorkCalendar, WorkPeriod
+from xiuhua.domain.calendar import SeasonalSchedule, WorkCalendar, WorkPeriod, YearSchedule
 from xiuhua.domain.choices import RegionLevel, Role
 from xiuhua.domain.city import RegionInfo, UnitInfo
 from xiuhua.domain.lifecycle import LifecycleConfig, Permissions
@@ -21,6 +21,7 @@ from xiuhua.domain.taxonomy import CaseClass, ClassKind
 from xiuhua.store.cases import Bind, dialect_name
 from xiuhua.store.tables import (
     calendar_days,
+    calendar_schedule_days,
     calendar_years,
     calendars,
     categories,
@@ -93,25 +94,43 @@ def save_calendar(bind: Bind, name: str, label: str, periods: list[list[str]],
                   standard_day_seconds: int = 27000) -> None:
     row = {"name": name, "label": label, "periods": periods, "seasonal": seasonal or [],
            "seven_day": seven_day, "standard_day_seconds": standard_day_seconds}
-    _build_calendar(row, {}, set())  # validates before anything is written
+    _build_calendar(row, {}, ())  # validates before anything is written
     upsert(bind, calendars, [row], ["name"])
     bump_model_version(bind)
 
 
 def _build_calendar(row: Mapping[str, Any], overrides: Mapping[date, bool],
-                    years: set[int]) -> WorkCalendar:
+                    schedules: Iterable[YearSchedule]) -> WorkCalendar:
     seasonal = [SeasonalSchedule(_md(s["start"]), _md(s["end"]), _periods(s["periods"]))
                 for s in row["seasonal"]]
     return WorkCalendar(row["name"], periods=_periods(row["periods"]), seasonal=seasonal,
-                        seven_day=row["seven_day"], overrides=overrides, official_years=years,
+                        seven_day=row["seven_day"], overrides=overrides, schedules=schedules,
                         standard_day_seconds=row["standard_day_seconds"])
 
 
 def load_calendars(bind: Bind) -> dict[str, WorkCalendar]:
-    overrides = {r.day: r.workday for r in bind.execute(select(calendar_days))}
-    years = set(bind.execute(select(calendar_years.c.year)).scalars())
-    return {r.name: _build_calendar(dict(r._mapping), overrides, years)
+    overrides = load_calendar_overrides(bind)
+    schedules = load_schedules(bind)
+    return {r.name: _build_calendar(dict(r._mapping), overrides, schedules)
             for r in bind.execute(select(calendars))}
+
+
+def load_calendar_overrides(bind: Bind) -> dict[date, bool]:
+    """The city's own days (``calendar set``)."""
+    return {r.day: r.workday for r in bind.execute(select(calendar_days))}
+
+
+def load_schedules(bind: Bind) -> list[YearSchedule]:
+    """Every imported notice with its days."""
+    days: dict[int, dict[date, bool]] = {}
+    names: dict[int, dict[date, str]] = {}
+    for r in bind.execute(select(calendar_schedule_days)):
+        days.setdefault(r.year, {})[r.day] = r.workday
+        if r.name:
+            names.setdefault(r.year, {})[r.day] = r.name
+    return [YearSchedule(r.year, days.get(r.year, {}), names.get(r.year, {}),
+                         official=r.official, source=r.file_name, imported_at=r.imported_at)
+            for r in bind.execute(select(calendar_years).order_by(calendar_years.c.year))]
 
 
 def set_calendar_days(bind: Bind, days: Mapping[date, bool], note: str | None = None) -> None:
@@ -120,8 +139,17 @@ def set_calendar_days(bind: Bind, days: Mapping[date, bool], note: str | None = 
     bump_model_version(bind)
 
 
-def add_official_years(bind: Bind, years: Iterable[int], at: datetime) -> None:
-    upsert(bind, calendar_years, [{"year": y, "imported_at": at} for y in sorted(years)], ["year"])
+def save_schedule(bind: Bind, schedule: YearSchedule, actor: str | None) -> None:
+    """Keep an imported notice in place of the year's previous one."""
+    bind.execute(delete(calendar_schedule_days)
+                 .where(calendar_schedule_days.c.year == schedule.year))
+    upsert(bind, calendar_years, [{
+        "year": schedule.year, "imported_at": schedule.imported_at,
+        "official": schedule.official, "file_name": schedule.source, "imported_by": actor}],
+        ["year"])
+    bind.execute(insert(calendar_schedule_days), [
+        {"year": schedule.year, "day": d, "workday": w, "name": schedule.names.get(d)}
+        for d, w in sorted(schedule.days.items())])
     bump_model_version(bind)
 
 

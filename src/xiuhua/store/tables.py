@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 NAMING = {
@@ -224,10 +225,24 @@ calendar_days = Table(
     Column("note", String(100), nullable=True),
 )
 
+# One imported State Council notice per year: official when complete (it then defines the
+# year exactly), partial otherwise (its days are overrides and the year stays provisional).
 calendar_years = Table(
     "calendar_years", metadata,
     Column("year", Integer, primary_key=True, autoincrement=False),
     Column("imported_at", UTCDateTime, nullable=False),
+    Column("official", Boolean, nullable=False, server_default=false()),
+    Column("file_name", String(255), nullable=True),
+    Column("imported_by", String(64), nullable=True),
+)
+
+# The imported notice's days (ranges expanded): workday true = 班, false = 休.
+calendar_schedule_days = Table(
+    "calendar_schedule_days", metadata,
+    Column("year", Integer, ForeignKey("calendar_years.year"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("workday", Boolean, nullable=False),
+    Column("name", String(50), nullable=True),
 )
 
 settings = Table(
@@ -345,8 +360,22 @@ photos = Table(
     Column("taken_at", UTCDateTime, nullable=True),
     Column("lon", Float, nullable=True),
     Column("lat", Float, nullable=True),
-    Column("uploaded_by", String(64), nullable=True),
+    Column("uploaded_by", String(64), nullable=True),  # the first uploader (see photo_uploads)
     Column("uploaded_at", UTCDateTime, nullable=False),
+    # the public copy's address (random, unrelated to the content): public answers name it;
+    # always set (nullable only because SQLite cannot add a NOT NULL column in place)
+    Column("public_id", String(32), nullable=True),
+    Index("ix_photos_public_id", "public_id", unique=True),
+)
+
+photo_uploads = Table(
+    # every upload of a photo (identical bytes are one photo): whoever uploaded it may see it
+    "photo_uploads", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("photo_id", String(64), ForeignKey("photos.id"), nullable=False),
+    Column("uploaded_by", String(64), nullable=True),  # a login; NULL: anonymous (public report)
+    Column("uploaded_at", UTCDateTime, nullable=False),
+    Index("ix_photo_uploads_photo_id_uploaded_by", "photo_id", "uploaded_by"),
 )
 
 case_photos = Table(

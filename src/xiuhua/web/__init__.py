@@ -8,10 +8,22 @@ from fastapi.staticfiles import StaticFiles
 
 def mount_web(app: FastAPI) -> None:
     """Serve the pages at / and their static files (ours and vendored) under /static."""
-    from xiuhua.web import admin, assessment, auth, case_list, cases, dashboard, home, maps, portal, report
+    from xiuhua.web import (
+        admin,
+        api_docs,
+        assessment,
+        auth,
+        case_list,
+        cases,
+        dashboard,
+        home,
+        maps,
+        portal,
+        report,
+    )
     from xiuhua.web.pages import STATIC_DIR
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (auth, home, case_list, cases, maps, dashboard, assessment, admin, report,
-                   portal):
+                   portal, api_docs):
         app.include_router(module.router)

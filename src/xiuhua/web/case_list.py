@@ -15,7 +15,7 @@ from xiuhua.api.schemas import CaseQuery
 from xiuhua.domain.access import Principal
 from xiuhua.domain.choices import CaseStatus, RegionLevel, Source, UnitKind
 from xiuhua.domain.city import City
-from xiuhua.store.case_queries import list_cases
+from xiuhua.store.case_queries import count_cases, list_cases
 from xiuhua.web.forms import FIELD_LABELS
 from xiuhua.web.maps import majors
 from xiuhua.web.pages import PageRoute, page_for, render
@@ -23,6 +23,7 @@ from xiuhua.web.views import case_rows
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PAGE_SIZE = 50
+COUNT_CAP = 100_000  # beyond it the page says "超过 100,000 件"
 SORTS = {"-reported_at": "上报时间（新→旧）", "reported_at": "上报时间（旧→新）",
          "due_at": "处置时限（早→晚）", "-case_no": "案件号（大→小）"}
 FILTER_LABELS = {**FIELD_LABELS, "status": "状态", "category": "类别", "street": "街道",
@@ -73,8 +74,11 @@ def case_list(request: Request, session: SessionDep, city: CityDep, now: NowDep,
     except ValidationError as exc:
         context["errors"] = _errors(exc)
         return render(request, "cases/list.html", context)
-    page = list_cases(session, user, cases_api.case_filter(query), now, sort=query.sort,
-                      limit=PAGE_SIZE, cursor=query.cursor)
+    filters = cases_api.case_filter(query)
+    page = list_cases(session, user, filters, now, sort=query.sort, limit=PAGE_SIZE,
+                      cursor=query.cursor)
+    context["total"] = count_cases(session, user, filters, now, cap=COUNT_CAP)
+    context["count_cap"] = COUNT_CAP
     context["rows"] = case_rows(session, city, page.rows, now)
     keep = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
     context["first_url"] = "/cases?" + urlencode(keep)

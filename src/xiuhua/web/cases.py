@@ -26,6 +26,7 @@ from xiuhua.domain.lifecycle import Case, Event, allowed_actions, overdue_at
 from xiuhua.domain.taxonomy import URGENCY_LABELS
 from xiuhua.services import photos
 from xiuhua.services.cases import perform_action, visible_case
+from xiuhua.services.public import anonymous_actors
 from xiuhua.store import city as city_store
 from xiuhua.web.auth import FormData
 from xiuhua.web.forms import ACTION_FORMS, FIELD_LABELS, action_form
@@ -36,6 +37,7 @@ from xiuhua.web.pages import (
     flash,
     invalid,
     limit_label,
+    local_time,
     not_found_page,
     render,
     safe_next,
@@ -121,6 +123,9 @@ def event_details(city: City, event: Event) -> list[str]:
         lines.append(f"重复于：{data['duplicate_of']}")
     if "value" in data:
         lines.append(f"评价：{Rating(data['value']).label}")
+    if event.action is Action.RECOMPUTE_DEADLINE:
+        lines.append(f"截止时间：{local_time(datetime.fromisoformat(data['from']))} → "
+                     f"{local_time(datetime.fromisoformat(data['to']))}")
     old, new = data.get("old", {}), data.get("new", {})
     for field in new:
         label = FIELD_LABELS.get(field, field)
@@ -181,6 +186,7 @@ def page_context(session: Session, city: City, user: Principal, case: Case, now:
     return {
         "title": f"案件 {case.case_no}", "case": case, "facts": facts(city, case, user),
         "before": before, "after": after, "names": names,
+        "anonymous": anonymous_actors(session, case),
         "events": [(e, event_details(city, e)) for e in case.events],
         "assignments": assignment_views(city, case, now), "tasks": case.tasks,
         "forms": [action_form(session, city, case, a, failed) for a in actions

@@ -196,6 +196,7 @@ def map_page(request: Request, city: CityDep, now: NowDep, settings: SettingsDep
               else default_filter(now))
     return render(request, "map/index.html", {
         "title": "一张图", "filter": chosen, "scopes": SCOPES, "majors": majors(city),
+        "no_tiles": tiles(settings) is None,
         "config": {"tiles": tile_config(settings), "layersUrl": "/map/layers.json",
                    "casesUrl": "/map/cases.json", "gridUrl": "/map/grids/"}})
 

@@ -168,8 +168,9 @@ async def report_submit(request: Request, session: SessionDep, city: CityDep, se
 # --- tracking and rating ---------------------------------------------------------------------
 
 
-def photo_url(photo_id: str) -> str:
-    return f"/api/v1/photos/{photo_id}/public"
+def photo_url(public_id: str) -> str:
+    """The public copy of a photo the public sees, by its public id (never the content hash)."""
+    return f"/api/v1/public/photos/{public_id}"
 
 
 def track_page(request: Request, city: City, code: str, view: public.PublicCase | None,

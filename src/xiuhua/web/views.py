@@ -11,13 +11,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from xiuhua.api import cases as cases_api
-from xiuhua.domain.calendar import TimeLimit
+from xiuhua.domain.calendar import TimeLimit, WorkCalendar
 from xiuhua.domain.choices import CaseStatus
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError
 from xiuhua.domain.taxonomy import URGENCY_LABELS
 from xiuhua.store.case_queries import open_assignments
-from xiuhua.web.pages import span
+from xiuhua.web.pages import local_time, span
 
 WARNING_SECONDS = 3600  # amber within one (working) hour of the deadline
 
@@ -39,29 +39,57 @@ def _is_working(limit_text: str | None) -> bool:
         return True
 
 
+def working_span(seconds: int, day_seconds: int) -> str:
+    """Working time as a person says it: "45 工作分钟", "3.5 工作小时", "2 个工作日 1.5 工作小时"
+    (a working day is the calendar's standard day, e.g. 7.5 hours)."""
+    seconds = max(0, int(seconds))
+    days, rest = divmod(seconds, max(1, day_seconds))
+    parts = [f"{days} 个工作日"] if days else []
+    if rest >= 3600 or (days and rest >= 360):
+        parts.append(f"{round(rest / 3600, 1):g} 工作小时")
+    elif not days:
+        parts.append(f"{rest // 60} 工作分钟")
+    return " ".join(parts)
+
+
+def duration(cal: WorkCalendar, seconds: int, working: bool) -> str:
+    """A remaining or overdue time: working time for working-time limits, else natural time."""
+    return working_span(seconds, cal.standard_day_seconds) if working else span(seconds)
+
+
+def _calendar(city: City, name: str) -> WorkCalendar:
+    return city.calendar(name) if name in city.calendars else city.calendar()
+
+
 def countdown(city: City, calendar: str, limit_text: str | None, deadline: datetime,
               now: datetime, overdue: bool) -> Countdown:
-    """Working (or natural) seconds from ``now`` to ``deadline`` on the named calendar;
-    ``overdue`` is the caller's answer from the one overdue rule."""
+    """The one wording of a running deadline on every page: "剩余 2.5 工作小时", or
+    "已超时，截止于 12-05 17:30，超出 3.5 工作小时" (in natural time while less than a working
+    minute has passed, e.g. overdue since 17:30 and now the evening). ``overdue`` is the
+    caller's answer from the one overdue rule."""
     working = _is_working(limit_text)
-    cal = city.calendar(calendar) if calendar in city.calendars else city.calendar()
-    seconds = (cal.counted_seconds(deadline, now, working) if overdue
-               else cal.counted_seconds(now, deadline, working))
-    text = (f"{span(seconds, cal.standard_day_seconds, '个工作日')}（工作时间）" if working
-            else span(seconds))
+    cal = _calendar(city, calendar)
     if overdue:
-        return Countdown(-seconds, working, "overdue", f"已超时 {text}")
+        late = cal.counted_seconds(deadline, now, working)
+        over = duration(cal, late, working) if late >= 60 else _natural(deadline, now)
+        text = f"已超时，截止于 {local_time(deadline, '%m-%d %H:%M')}，超出 {over}"
+        return Countdown(-late, working, "overdue", text)
+    seconds = cal.counted_seconds(now, deadline, working)
     tone = "warning" if seconds <= WARNING_SECONDS else ""
-    return Countdown(seconds, working, tone, f"剩余 {text}")
+    return Countdown(seconds, working, tone, f"剩余 {duration(cal, seconds, working)}")
+
+
+def _natural(deadline: datetime, now: datetime) -> str:
+    seconds = int((now - deadline).total_seconds())
+    return span(seconds) if seconds >= 60 else "不到 1 分钟"
 
 
 def paused(city: City, calendar: str, limit_text: str | None, remaining: int | None) -> Countdown:
     """A suspended deadline: the counted time it will have left when handling resumes."""
     working = _is_working(limit_text)
-    cal = city.calendar(calendar) if calendar in city.calendars else city.calendar()
-    left = remaining or 0
-    text = span(left, cal.standard_day_seconds, "个工作日") if working else span(left)
-    return Countdown(left, working, "paused", f"挂账中，恢复后剩余 {text}")
+    cal = _calendar(city, calendar)
+    text = duration(cal, remaining or 0, working)
+    return Countdown(remaining or 0, working, "paused", f"挂账中，恢复后剩余 {text}")
 
 
 def region_name(city: City, code: str | None) -> str:

@@ -23,20 +23,42 @@
     };
   }
 
-  /* A horizontal bar chart, the first row on top. */
-  function bars(id, rows, name, value, colour, percent) {
+  /* A horizontal bar chart, the first row on top: one row per item however many there are (the
+     chart grows to fit them), every label shown in full (wrapped, never cut), and the whole
+     name in the tooltip. */
+  var ROW_HEIGHT = 30;
+
+  function bars(id, rows, name, value, colour, percent, tip) {
     var shown = rows.slice().reverse();
+    var el = document.getElementById(id);
+    var height = shown.length * ROW_HEIGHT + 40;
+    if (height > el.clientHeight) {
+      el.style.height = height + "px";
+      chart(id).resize();
+    }
+    var labelWidth = Math.max(96, Math.round(el.clientWidth * 0.42));
     chart(id).setOption({
       title: empty(rows),
       grid: { left: 8, right: 48, top: 8, bottom: 8, containLabel: true },
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, renderMode: TIP },
+      tooltip: {
+        trigger: "axis", axisPointer: { type: "shadow" }, renderMode: TIP,
+        formatter: function (items) {
+          var i = shown.length - 1 - items[0].dataIndex;
+          var v = items[0].value;
+          return (tip ? tip(rows[i]) : name(rows[i])) + "：" + v + (percent ? "%" : " 件");
+        }
+      },
       xAxis: percent ? { type: "value", max: 100, axisLabel: { formatter: "{value}%" } }
                      : { type: "value", minInterval: 1 },
       yAxis: { type: "category", data: shown.map(name),
-               axisLabel: { width: 110, overflow: "truncate" } },
-      series: [{ type: "bar", barMaxWidth: 28, data: shown.map(value), itemStyle: { color: colour },
+               axisLabel: { interval: 0, width: labelWidth, overflow: "break", lineHeight: 14 } },
+      series: [{ type: "bar", barMaxWidth: 22, data: shown.map(value), itemStyle: { color: colour },
                  label: { show: true, position: "right", formatter: percent ? "{c}%" : "{c}" } }]
     }, true);
+  }
+
+  function gridName(h) {
+    return h.name.indexOf(h.community) === 0 ? h.name : h.name + "（" + h.community + "）";
   }
 
   function drawFunnel(stages) {
@@ -111,8 +133,8 @@
     bars("chart-units", data.units, function (u) { return u.unit_name; },
          function (u) { return { value: percent(u.on_time_rate), itemStyle: { color: u.on_time_rate < 0.6 ? RED : GREEN } }; },
          GREEN, true);
-    bars("chart-hotspots", data.hotspots, function (h) { return h.name + "（" + h.community + "）"; },
-         function (h) { return h.reported; }, RED, false);
+    bars("chart-hotspots", data.hotspots, function (h) { return h.name; },
+         function (h) { return h.reported; }, RED, false, gridName);
     setBlindSpots(data.blind_spots);
     document.body.dataset.dashboardAsOf = data.as_of;
   }
