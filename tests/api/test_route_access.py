@@ -65,7 +65,6 @@ EXEMPT_PREFIXES = ("/public", "/api/v1/public", "/open311", "/healthz", "/static
 EXEMPT: dict[str, str] = {
     "GET /api/v1/openapi.json": "the API description, public by design",
     "GET /api/v1/docs": "the API documentation page, public by design",
-    "GET /docs/oauth2-redirect": "part of the API documentation page",
     "GET /login": "the sign-in page",
     "POST /login": "signing in (checked by password and the login throttle)",
     "POST /logout": "signing out (ends whatever session the browser has)",
@@ -158,6 +157,7 @@ ACCESS: dict[str, Access] = {
     "GET /api/v1/categories": Access("handler_hw", STAFF_ONLY),
     "GET /api/v1/categories/{code}": Access("handler_hw", STAFF_ONLY, params={"code": "06010"}),
     "GET /api/v1/calendar": Access("handler_hw", STAFF_ONLY),
+    "GET /api/v1/calendar/years": Access("handler_hw", STAFF_ONLY),
     "GET /api/v1/calendar/deadline": Access("handler_hw", STAFF_ONLY,
                                             query="start=2026-10-16T10:00&limit=2wh"),
     # photos (the photo of a case in grid 003, not yet dispatched)
@@ -193,7 +193,7 @@ ACCESS: dict[str, Access] = {
     "GET /": Access("handler_hw", STAFF_PAGE),
     "GET /parts/counters": Access("handler_hw", STAFF_PAGE),
     "GET /parts/{key}": Access("handler_hw", (ANON, "inspector01", CITIZEN),
-                               params={"key": "my_assignments"}),
+                               params={"key": "my_overdue"}),
     "GET /cases": Access("handler_hw", STAFF_PAGE),  # a list filtered to one's scope
     "GET /cases/{case_no}": Access("handler_hw", CASE_OUTSIDERS),
     "POST /cases/{case_no}/actions/{action}": Access(
@@ -239,6 +239,9 @@ ACCESS: dict[str, Access] = {
     "GET /admin/calendar": Access("admin01", ADMIN_ONLY),
     "POST /admin/calendar": Access("admin01", ADMIN_ONLY, body=_form(day="2026-10-24",
                                                                      kind="holiday")),
+    "GET /admin/calendar/import": Access("admin01", ADMIN_ONLY),
+    "GET /admin/calendar/template.csv": Access("admin01", ADMIN_ONLY),
+    "POST /admin/calendar/import": Access("admin01", ADMIN_ONLY),
     "GET /admin/permissions": Access("admin01", ADMIN_ONLY),
     "POST /admin/permissions": Access("admin01", ADMIN_ONLY),
     "GET /admin/weights": Access("admin01", ADMIN_ONLY),
