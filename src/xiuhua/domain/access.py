@@ -18,7 +18,9 @@ tests/api/test_route_access.py, holds each route to its rule):
 - a period's assessment figures, workbook and circular: :func:`sees_assessment` (staff);
 - the leaders' dashboard: :func:`sees_dashboard`;
 - notifications: :func:`notice_audience` (one's own: one's unit's, or the center's);
-- inspectors' 核实/核查 tasks: :func:`whose_tasks` (one's own; the center anyone's).
+- inspectors' 核实/核查 tasks: :func:`whose_tasks` (one's own; the center anyone's);
+- photos: ``domain.photos.may_see_photo`` (the uploader, or by the rule of what they link to);
+- the administration pages: administrators only (the navigation table, ``web.pages.NAV``).
 """
 
 from __future__ import annotations
