@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from xiuhua.api.deps import CityDep, CurrentUser, NowDep, SessionDep
 from xiuhua.api.schemas import Problem
-from xiuhua.domain.access import SEE_ALL_ROLES, Principal
+from xiuhua.domain.access import Principal, sees_dashboard
 from xiuhua.domain.errors import PermissionDenied
 from xiuhua.services import dashboard as service
 
@@ -89,7 +89,7 @@ class DashboardPublic(BaseModel):
 
 def may_open(user: Principal) -> None:
     """The dashboard is for the center, leaders and admins (who see every case)."""
-    if user.role not in SEE_ALL_ROLES:
+    if not sees_dashboard(user):
         raise PermissionDenied(f"领导驾驶舱不对{user.role.label}开放", code="permission_denied")
 
 

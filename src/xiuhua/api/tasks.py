@@ -10,10 +10,9 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from xiuhua.api.deps import CityDep, CurrentUser, NowDep, SessionDep
-from xiuhua.domain.access import Principal
-from xiuhua.domain.choices import Audience, NoticeKind, Role, TaskKind
+from xiuhua.domain.access import whose_tasks
+from xiuhua.domain.choices import Audience, NoticeKind, TaskKind
 from xiuhua.domain.city import City
-from xiuhua.domain.errors import PermissionDenied
 from xiuhua.domain.taxonomy import ClassKind
 from xiuhua.services import notifications as notices
 from xiuhua.store.case_queries import open_tasks
@@ -43,15 +42,6 @@ class TaskOut(BaseModel):
     grid_name: str | None
 
 
-def _whose_tasks(user: Principal, inspector: str | None) -> str | None:
-    """Inspectors see their own tasks; the center, leaders and admins anyone's (or all)."""
-    if user.role is Role.INSPECTOR:
-        return user.login
-    if user.sees_all:
-        return inspector
-    raise PermissionDenied(f"{user.role.label}没有核实、核查任务", code="permission_denied")
-
-
 def _task(city: City, row: Any, now: datetime) -> TaskOut:
     matter = city.taxonomy.classes.get((ClassKind.MATTER, row.category_code))
     grid = city.regions.get(row.grid_code) if row.grid_code else None
@@ -71,7 +61,7 @@ def tasks(session: SessionDep, city: CityDep, now: NowDep, user: CurrentUser,
           limit: Annotated[int, Query(ge=1, le=MAX_TASKS)] = 500) -> list[TaskOut]:
     """Open 核实 (verify) and 核查 (check) tasks, the earliest deadline first: an inspector's
     own; for the center (``inspector`` filters by login) all of them."""
-    rows = open_tasks(session, _whose_tasks(user, inspector), limit)
+    rows = open_tasks(session, whose_tasks(user, inspector), limit)
     return [_task(city, r, now) for r in rows]
 
 
