@@ -39,11 +39,13 @@ ENTERED = local("2026-11-02 09:00")
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Path]:
-    """October 2026 of X市 (seed 7) with a deduction, a bonus and reward bands for the month."""
+    """October 2026 of X市 (seed 7), not published, with a deduction, a bonus and reward bands
+    for the month."""
     path = tmp_path_factory.mktemp("sources") / "xiuhua.db"
     shutil.copy(sqlite_template, path)
     eng = make_engine(f"sqlite:///{path}")
-    build_demo_city_on(eng, seed=7, months=1, end=date(2026, 10, 31), now=local("2026-11-01 00:00"))
+    build_demo_city_on(eng, seed=7, months=1, end=date(2026, 10, 31), now=local("2026-11-01 00:00"),
+                       publish=False)
     with transaction(eng) as session:
         city = load_city(session)
         service.add_entry(session, city, "deduction", "HWZX", date(2026, 10, 20), "门前三包检查", 2.5,

@@ -228,7 +228,7 @@ def test_cli_prints_one_line_for_a_deadline_in_a_provisional_year(db: Engine) ->
     official = xiuhua("calendar", "show", "2026-10-16T17:00", "4wh")
     assert official.output.strip() == "2026-10-19T12:00:00+08:00"
     odd = xiuhua("calendar", "show", "0827-01-01T09:00", "4wh")
-    assert odd.exit_code == 1 and "year_out_of_range" in odd.output
+    assert odd.exit_code == 1 and "date_out_of_range" in odd.output
 
 
 def test_cli_recompute_lists_then_applies(db: Engine, tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ def _require(user: Principal, roles: frozenset[Role], what: str) -> None:
         raise PermissionDenied(f"{user.role.label}无权{what}", code="permission_denied")
 
 
-@router.get("/{period}", responses=_problems(401, 422))
+@router.get("/{period}", responses=_problems(401, 403, 422))
 def get_assessment(session: SessionDep, city: CityDep, settings: SettingsDep, now: NowDep,
                    user: CurrentUser, period: PeriodPath) -> dict[str, Any]:
     """The period's figures (月度通报的数据): handling units with counts, rates, points, score,
@@ -46,7 +46,9 @@ def get_assessment(session: SessionDep, city: CityDep, settings: SettingsDep, no
     figures so far (``complete`` false). ``corrections`` lists the changed counts of earlier
     published periods booked into this one (published, previous and live value, reason).
     People's figures (``inspectors``, ``staff``) are listed for the center roles, leaders and
-    admins; an inspector gets their own row, unit staff none (as on the page and in the files)."""
+    admins; an inspector gets their own row, unit staff none (as on the page and in the files).
+    Staff only: a public account is refused (403)."""
+    service.may_view(user)
     return scoped_figures(service.assess_period(session, city, period, service.load_config(settings.data_dir), now),
                           user)
 
@@ -54,11 +56,12 @@ def get_assessment(session: SessionDep, city: CityDep, settings: SettingsDep, no
 def _file(fmt: str, description: str) -> dict[int | str, dict[str, Any]]:
     return {200: {"description": description,
                   "content": {MEDIA_TYPES[fmt]: {"schema": {"type": "string", "format": "binary"}}}},
-            **_problems(401, 422)}
+            **_problems(401, 403, 422)}
 
 
 def _download(session: SessionDep, city: CityDep, settings: SettingsDep, now: NowDep, period: str,
               fmt: str, user: Principal) -> Response:
+    service.may_view(user)
     label, content = render_report(session, city, period, fmt, service.load_config(settings.data_dir), now,
                                    settings.data_dir, viewer=user)
     return Response(content, media_type=MEDIA_TYPES[fmt],

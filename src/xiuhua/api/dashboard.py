@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from xiuhua.domain.access import SEE_ALL_ROLES, Principal
+from xiuhua.domain.access import Principal, sees_dashboard
 from xiuhua.domain.errors import PermissionDenied
 from xiuhua.http.deps import CityDep, CurrentUser, NowDep, SessionDep
 from xiuhua.http.presenters import dashboard_figures
@@ -89,7 +89,7 @@ class DashboardPublic(BaseModel):
 
 def may_open(user: Principal) -> None:
     """The dashboard is for the center, leaders and admins (who see every case)."""
-    if user.role not in SEE_ALL_ROLES:
+    if not sees_dashboard(user):
         raise PermissionDenied(f"领导驾驶舱不对{user.role.label}开放", code="permission_denied")
 
 

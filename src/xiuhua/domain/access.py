@@ -9,13 +9,26 @@ A case outside one's scope is answered as if it did not exist (404).
 People's assessment figures (inspectors and command-center staff, by name) are for the center
 roles, leaders and admins; an inspector sees their own row only; unit staff see the units' and
 regions' figures only (:func:`sees_person_figures`).
+
+One rule per kind of object, used by every route that shows or changes one (the route walk,
+tests/api/test_route_access.py, holds each route to its rule):
+
+- the staff pages: :attr:`Principal.is_staff` (a public account uses the public portal);
+- cases: :func:`can_see`; people's assessment figures: :func:`sees_person_figures`;
+- a period's assessment figures, workbook and circular: :func:`sees_assessment` (staff);
+- the leaders' dashboard: :func:`sees_dashboard`;
+- notifications: :func:`notice_audience` (one's own: one's unit's, or the center's);
+- inspectors' 核实/核查 tasks: :func:`whose_tasks` (one's own; the center anyone's);
+- photos: ``domain.photos.may_see_photo`` (the uploader, or by the rule of what they link to);
+- the administration pages: administrators only (the navigation table, ``web.pages.NAV``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from xiuhua.domain.choices import Role
+from xiuhua.domain.choices import Audience, Role
+from xiuhua.domain.errors import PermissionDenied
 from xiuhua.domain.lifecycle import Actor, Case
 
 CENTER_ROLES = frozenset({Role.ACCEPTOR, Role.SHIFT_LEADER, Role.DISPATCHER})
@@ -37,6 +50,12 @@ class Principal:
     @property
     def actor(self) -> Actor:
         return Actor(self.login, self.role, self.unit_code)
+
+    @property
+    def is_staff(self) -> bool:
+        """Every role but the public's (a citizens' app signs in with a public account): the
+        staff pages, reference data aside, are for staff only."""
+        return self.role is not Role.PUBLIC
 
     @property
     def sees_all(self) -> bool:
@@ -68,6 +87,38 @@ def sees_person_figures(principal: Principal, subject: str, login: str | None) -
     if principal.sees_all:
         return True
     return subject == "inspectors" and principal.role is Role.INSPECTOR and login == principal.login
+
+
+def sees_assessment(principal: Principal) -> bool:
+    """May ``principal`` read a period's assessment figures (units', regions'; people's as
+    :func:`sees_person_figures`), its workbook and circular? Staff only: a public account sees
+    the published rankings of the public portal, never the running figures."""
+    return principal.is_staff
+
+
+def sees_dashboard(principal: Principal) -> bool:
+    """The leaders' dashboard (领导驾驶舱) is for the center roles, leaders and admins."""
+    return principal.sees_all
+
+
+def notice_audience(principal: Principal) -> tuple[Audience, str | None] | None:
+    """The notifications that are ``principal``'s own, as (audience, unit): unit staff read
+    their unit's, the center roles, leaders and admins the center's; other roles none."""
+    if principal.role in UNIT_STAFF and principal.unit_code:
+        return Audience.UNIT, principal.unit_code
+    if principal.sees_all:
+        return Audience.CENTER, None
+    return None
+
+
+def whose_tasks(principal: Principal, inspector: str | None) -> str | None:
+    """Whose open 核实/核查 tasks ``principal`` may list (None: everyone's): an inspector
+    their own, whatever they ask for; the center, leaders and admins anyone's."""
+    if principal.role is Role.INSPECTOR:
+        return principal.login
+    if principal.sees_all:
+        return inspector
+    raise PermissionDenied(f"{principal.role.label}没有核实、核查任务", code="permission_denied")
 
 
 def mask_phone(phone: str | None) -> str | None:

@@ -24,7 +24,13 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from xiuhua.config import get_settings
-from xiuhua.domain.access import PEOPLE_SUBJECTS, UNIT_STAFF, Principal, sees_person_figures
+from xiuhua.domain.access import (
+    PEOPLE_SUBJECTS,
+    UNIT_STAFF,
+    Principal,
+    sees_assessment,
+    sees_person_figures,
+)
 from xiuhua.domain.assessment import (
     ASSESSED_ACTIONS,
     HISTORY_ACTIONS,
@@ -249,6 +255,12 @@ def _local(t: datetime) -> str:
 
 
 # --- drill-down -----------------------------------------------------------------------------
+
+
+def may_view(user: Principal) -> None:
+    """A period's figures, workbook and circular: staff only (:func:`sees_assessment`)."""
+    if not sees_assessment(user):
+        raise PermissionDenied(f"考核数据不对{user.role.label}开放", code="permission_denied")
 
 
 def may_drill(user: Principal, subject: str, code: str) -> None:

@@ -1112,11 +1112,11 @@ def publish_months(session: Session, first_day: date, until: datetime,
 def build_demo_city_on(engine: Engine, *, seed: int = 1, months: int = 6, end: date | None = None,
                        history: bool = True, progress: bool = False,
                        now: datetime | None = None,
-                       config: AssessmentConfig | None = None) -> DemoSummary:
+                       config: AssessmentConfig | None = None, publish: bool = True) -> DemoSummary:
     """Build X市 (and its history unless ``history`` is false) on an initialised, empty database.
 
-    The history never runs past ``now`` (default: the current time); its complete months are
-    published with the assessment ``config`` (default: the shipped one)."""
+    The history never runs past ``now`` (default: the current time); unless ``publish`` is false,
+    its complete months are published with the assessment ``config`` (default: the shipped one)."""
     _check_options(months, history)
     now = now or datetime.now(SHANGHAI)
     last_day = end or now.date()
@@ -1134,7 +1134,7 @@ def build_demo_city_on(engine: Engine, *, seed: int = 1, months: int = 6, end: d
         steps.add("更新查询统计信息", 1)
         analyze(engine)  # a fresh database has no planner statistics: the first queries crawl
         steps.advance("更新查询统计信息")
-        if history:
+        if history and publish:
             first = history_start(last_day, months)
             until = min(now, datetime.combine(last_day + timedelta(days=1), time(0), SHANGHAI))
             steps.add("发布已结束月份的考核结果", len(complete_months(first, until)))

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from xiuhua.domain.access import SEE_ALL_ROLES, UNIT_STAFF, Principal
+from xiuhua.domain.access import Principal, notice_audience
 from xiuhua.domain.choices import Audience, NoticeKind
 from xiuhua.domain.errors import NotFound, PermissionDenied
 from xiuhua.store.cases import Bind, dialect_name
@@ -71,14 +71,15 @@ def _changed(bind: Bind, stmt: Any) -> bool:
 
 
 def audience_of(principal: Principal) -> ColumnElement[bool]:
-    """The notifications a user reads: unit staff their unit's, center roles and leaders the
-    center's; other roles receive none."""
+    """The notifications a user reads (:func:`notice_audience`), as a condition on the table."""
     n = notifications.c
-    if principal.role in UNIT_STAFF and principal.unit_code:
-        return and_(n.audience == Audience.UNIT.value, n.unit_code == principal.unit_code)
-    if principal.role in SEE_ALL_ROLES:
-        return n.audience == Audience.CENTER.value
-    raise PermissionDenied(f"{principal.role.label}没有通知", code="no_notifications")
+    own = notice_audience(principal)
+    if own is None:
+        raise PermissionDenied(f"{principal.role.label}没有通知", code="no_notifications")
+    audience, unit = own
+    if audience is Audience.UNIT:
+        return and_(n.audience == audience.value, n.unit_code == unit)
+    return n.audience == audience.value
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from xiuhua.domain.access import Principal
+from xiuhua.domain.access import SEE_ALL_ROLES, Principal
 from xiuhua.domain.calendar import SHANGHAI, TimeLimit
 from xiuhua.domain.choices import Role
 from xiuhua.domain.errors import (
@@ -91,8 +91,7 @@ class NavItem:
     roles: frozenset[Role] | None = None
 
 
-_CENTER_AND_LEADERS = frozenset({Role.ACCEPTOR, Role.SHIFT_LEADER, Role.DISPATCHER, Role.LEADER,
-                                 Role.ADMIN})
+_CENTER_AND_LEADERS = SEE_ALL_ROLES  # the dashboard's (domain.access.sees_dashboard)
 NAV: tuple[NavItem, ...] = (
     NavItem("/", "工作台"),
     NavItem("/cases", "案件查询"),
@@ -161,7 +160,8 @@ async def check_csrf(request: Request) -> None:
 
 
 async def page_user(request: Request, session: ReaderDep) -> Principal:
-    """The signed-in user of the browser session; form posts must carry the CSRF token."""
+    """The signed-in staff member of the browser session (a public account is refused: the
+    public portal is theirs); form posts must carry the CSRF token."""
     login = request.session.get("login")
     if not login:
         raise LoginRequired
@@ -173,6 +173,8 @@ async def page_user(request: Request, session: ReaderDep) -> Principal:
     except (NotFound, AuthenticationFailed):
         request.session.clear()
         raise LoginRequired from None
+    if not user.is_staff:
+        raise PermissionDenied("公众账号请使用公众服务页面（/public）", code="page_forbidden")
     request.state.user = user
     return user
 
