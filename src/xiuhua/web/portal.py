@@ -27,7 +27,7 @@ from xiuhua.domain.assessment import Period
 from xiuhua.domain.choices import Rating, RegionLevel, Source
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError, InvalidInput, NotFound, TooManyRequests
-from xiuhua.reports.circular import period_name
+from xiuhua.reports.common import period_name
 from xiuhua.services import assessment, idempotency, photos, public, ratelimit
 from xiuhua.services.cases import CaseInput, clean_text, prepare_report
 from xiuhua.web.maps import cached_layers, display_sys
