@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session
 from xiuhua.domain.calendar import SHANGHAI, WorkCalendar
 from xiuhua.domain.choices import Action, AssignmentEnd, Audience, CaseStatus, NoticeKind
 from xiuhua.domain.city import UnitInfo
-from xiuhua.domain.notices import TargetKind
 from xiuhua.domain.lifecycle import Assignment, Case, overdue_at
+from xiuhua.domain.notices import TargetKind
 from xiuhua.domain.taxonomy import ClassKind
 from xiuhua.services.notifications import Notice, raise_once, raise_or_renew
 from xiuhua.services.photos import sweep_orphans
@@ -137,7 +137,7 @@ def _deadline_notices(session: Session, names: _Names, now: datetime) -> list[No
         kind = _deadline_kind(assignment, names.calendars, now) if assignment else None
         if assignment is not None and kind is not None:
             found += [_deadline_notice(case, assignment, kind, audience, names, now)
-                      for audience in Audience]
+                      for audience in (Audience.UNIT, Audience.CENTER)]
     return found
 
 
