@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.api.conftest import Api
 from tests.api.test_login_throttle import from_address, seed_failures, try_login
+from tests.e2e.test_pages_http import sign_in
 from tests.factories import (
     INSPECTOR,
     PUBLIC,
@@ -175,3 +176,18 @@ def test_admins_are_notified_when_an_account_is_under_attack(api: Api) -> None:
     assert read.status_code == 200 and read.json()["read"] is True
     assert api.client.post(f"/api/v1/notifications/{notice['id']}/read",
                            headers=api.auth("shift01")).status_code == 404
+
+
+def test_the_home_page_shows_ones_unread_notifications(api: Api) -> None:
+    [case_no] = overdue_cases(api, 1)
+    handler = sign_in(api.client, "handler_hw")
+    assert 'id="sec-notices"' in handler and f"超期：案件 {case_no}" in handler
+    assert f'href="/cases/{case_no}"' in handler
+    assert f"超期：案件 {case_no}" not in sign_in(api.client, "handler_zf")
+    assert f"超期：案件 {case_no}" in sign_in(api.client, "admin01")  # the center's notice
+    assert "没有未读通知" in sign_in(api.client, "inspector01")
+    [notice] = get(api, "/notifications", "handler_hw")["items"]
+    api.client.post(f"/api/v1/notifications/{notice['id']}/read", headers=api.auth("leader_hw"))
+    sign_in(api.client, "handler_hw")
+    part = api.client.get("/parts/notices")
+    assert part.status_code == 200 and "没有未读通知" in part.text
