@@ -515,13 +515,14 @@ def assess_json(period: str) -> str:
 def assess_report(period: str, fmt: str, out: Path | None) -> None:
     """Write the workbook (xlsx) or the circular (docx) to ``out`` (default assessment-<period>.<ext>)."""
     from xiuhua.reports import render_report, report_filename
+    from xiuhua.services.assessment import report_input
     from xiuhua.services.city import load_city
     from xiuhua.store.db import read_transaction
 
     config, settings = assess_config(), get_settings()
     with domain_errors(), read_transaction(engine()) as session:
-        label, content = render_report(session, load_city(session), period, fmt, config, datetime.now(SHANGHAI),
-                                       settings.data_dir)
+        found = report_input(session, load_city(session), period, fmt, config, datetime.now(SHANGHAI))
+    label, content = found.label, render_report(found, settings.data_dir)
     path = out or Path(report_filename(label, fmt))
     path.write_bytes(content)
     err(f"{'考核报表' if fmt == 'xlsx' else '考核通报'}已写入 {path}")

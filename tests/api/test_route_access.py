@@ -173,7 +173,7 @@ ACCESS: dict[str, Access] = {
         params={"photo_id": "{loose_photo_id}"}),
     # tasks and notifications (own only)
     "GET /api/v1/tasks": Access("inspector01", (ANON, "handler_hw", CITIZEN)),
-    "GET /api/v1/notifications": Access("handler_hw", (ANON, "inspector01", CITIZEN)),
+    "GET /api/v1/notifications": Access("handler_hw", (ANON, CITIZEN)),
     "POST /api/v1/notifications/{notification_id}/read": Access(
         "handler_hw", (ANON, "handler_zf", "inspector01", "admin01", CITIZEN)),
     # assessment: units see units and regions; people's figures are scoped inside
@@ -321,8 +321,8 @@ def _token_id(api: Api, login: str) -> str:
 
 def _unit_notice(api: Api, case_no: str) -> str:
     with transaction(api.engine) as session:
-        raise_once(session, Notice(NOW, NoticeKind.WARNING, case_no, 1, "U-HW", Audience.UNIT,
-                                   "即将超期"))
+        raise_once(session, Notice.on_case(NOW, NoticeKind.WARNING, case_no, 1, "U-HW",
+                                           Audience.UNIT, "即将超期"))
         return str(session.execute(select(func.max(notifications.c.id))).scalar_one())
 
 

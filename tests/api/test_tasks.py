@@ -1,10 +1,13 @@
-"""Inspectors' 核实/核查 tasks, and notifications for units and for the command center."""
+"""Inspectors' 核实/核查 tasks, and notifications for units, the command center, users and
+roles (administrators' login alerts)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from tests.api.conftest import Api
+from tests.api.test_login_throttle import from_address, seed_failures, try_login
+from tests.e2e.test_pages_http import sign_in
 from tests.factories import (
     INSPECTOR,
     PUBLIC,
@@ -94,8 +97,9 @@ def test_the_center_reads_the_center_notifications(api: Api) -> None:
         [notice] = get(api, "/notifications", login)["items"]
         assert notice["audience"] == "center" and notice["audience_label"] == "指挥中心"
         assert notice["message"].startswith("环卫中心承办的案件")
-    r = api.client.get("/api/v1/notifications", headers=api.auth("inspector01"))
-    assert r.status_code == 403
+    # an inspector has no unit's or center's notifications, only personal ones: none here
+    assert get(api, "/notifications", "inspector01") == {"items": [], "next_before": None,
+                                                         "unread": 0}
 
 
 def test_reading_a_notification_marks_it_read_for_the_unit(api: Api) -> None:
@@ -137,3 +141,53 @@ def test_supervision_reaches_the_unit_as_a_notification(api: Api) -> None:
     assert notice["kind"] == "supervise" and notice["kind_label"] == "督办"
     assert "请今天内处理" in notice["message"]
     assert get(api, "/notifications", "shift01")["items"] == []
+
+
+def test_a_notification_names_its_target_with_a_title_a_text_and_a_link(api: Api) -> None:
+    [case_no] = overdue_cases(api, 1)
+    [notice] = get(api, "/notifications", "handler_hw")["items"]
+    assert notice["target_kind"] == "case" and notice["target_id"] == case_no
+    assert notice["case_no"] == case_no and notice["assignment_seq"] == 1
+    assert notice["title"] == f"超期：案件 {case_no}"
+    assert notice["text"] == notice["message"] and notice["url"] == f"/cases/{case_no}"
+    assert api.client.get(notice["url"], headers=api.auth("handler_hw")).status_code == 200
+
+
+def test_admins_are_notified_when_an_account_is_under_attack(api: Api) -> None:
+    """Fifty failed sign-ins on one account within the hour: every administrator reads a
+    login alert (issue 11), nobody else does; further failures renew it, not repeat it."""
+    seed_failures(api, "dispatcher01", [f"198.18.{i // 4}.{i % 4}" for i in range(49)])
+    assert get(api, "/notifications", "admin01")["items"] == []
+    assert try_login(from_address(api, "198.18.99.1"), "dispatcher01") == 401  # the 50th
+    page = get(api, "/notifications", "admin01")
+    [notice] = page["items"]
+    assert page["unread"] == 1
+    assert notice["kind"] == "login_alert" and notice["kind_label"] == "登录告警"
+    assert notice["target_kind"] == "account" and notice["target_id"] == "dispatcher01"
+    assert notice["audience"] == "role" and notice["case_no"] is None
+    assert notice["title"] == "登录告警：账号 dispatcher01" and notice["url"] == "/admin/users"
+    assert "登录失败 50 次" in notice["text"]
+    for login in ("dispatcher01", "shift01", "leader01", "handler_hw", "inspector01"):
+        assert get(api, "/notifications", login)["items"] == []
+    assert try_login(from_address(api, "198.18.99.2"), "dispatcher01") == 401
+    assert len(get(api, "/notifications", "admin01")["items"]) == 1
+    read = api.client.post(f"/api/v1/notifications/{notice['id']}/read",
+                           headers=api.auth("admin01"))
+    assert read.status_code == 200 and read.json()["read"] is True
+    assert api.client.post(f"/api/v1/notifications/{notice['id']}/read",
+                           headers=api.auth("shift01")).status_code == 404
+
+
+def test_the_home_page_shows_ones_unread_notifications(api: Api) -> None:
+    [case_no] = overdue_cases(api, 1)
+    handler = sign_in(api.client, "handler_hw")
+    assert 'id="sec-notices"' in handler and f"超期：案件 {case_no}" in handler
+    assert f'href="/cases/{case_no}"' in handler
+    assert f"超期：案件 {case_no}" not in sign_in(api.client, "handler_zf")
+    assert f"超期：案件 {case_no}" in sign_in(api.client, "admin01")  # the center's notice
+    assert "没有未读通知" in sign_in(api.client, "inspector01")
+    [notice] = get(api, "/notifications", "handler_hw")["items"]
+    api.client.post(f"/api/v1/notifications/{notice['id']}/read", headers=api.auth("leader_hw"))
+    sign_in(api.client, "handler_hw")
+    part = api.client.get("/parts/notices")
+    assert part.status_code == 200 and "没有未读通知" in part.text

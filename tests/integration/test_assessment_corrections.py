@@ -136,9 +136,9 @@ def test_the_next_circular_and_workbook_list_the_corrections(october: Engine, tm
     count = len(assessed(october, "2026-11")["corrections"])
     with transaction(october) as session:
         city, config = load_city(session), service.load_config()
-        _, xlsx = render_report(session, city, "2026-11", "xlsx", config, AT)
-        _, docx = render_report(session, city, "2026-11", "docx", config, AT)
-        _, october_docx = render_report(session, city, "2026-10", "docx", config, AT)
+        xlsx = render_report(service.report_input(session, city, "2026-11", "xlsx", config, AT))
+        docx = render_report(service.report_input(session, city, "2026-11", "docx", config, AT))
+        october_docx = render_report(service.report_input(session, city, "2026-10", "docx", config, AT))
 
     sheet = load_workbook(io.BytesIO(xlsx))["更正"]
     rows = list(sheet.iter_rows(values_only=True))

@@ -56,7 +56,8 @@ def stored(sqlite_engine: Engine, history: History) -> Engine:
 
 def report(engine: Engine, period: str, fmt: str, at: Any = AT, data_dir: Path | None = None) -> bytes:
     with transaction(engine) as session:
-        return render_report(session, load_city(session), period, fmt, CONFIG, at, data_dir)[1]
+        found = service.report_input(session, load_city(session), period, fmt, CONFIG, at)
+    return render_report(found, data_dir)
 
 
 def figures(engine: Engine, period: str) -> dict[str, Any]:

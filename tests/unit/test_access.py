@@ -34,15 +34,20 @@ def test_the_dashboard_is_for_the_center_leaders_and_admins(role: Role) -> None:
 
 @pytest.mark.parametrize("role", list(Role))
 def test_notifications_are_ones_own(role: Role) -> None:
-    expected: dict[Role, tuple[Audience, str | None]] = {
-        Role.HANDLER: (Audience.UNIT, "U-HW"), Role.UNIT_LEADER: (Audience.UNIT, "U-HW")}
+    user = person(role)
+    expected: set[tuple[Audience, str]] = set()
+    if role is not Role.PUBLIC:
+        expected = {(Audience.USER, user.login), (Audience.ROLE, role.value)}
+    if role in (Role.HANDLER, Role.UNIT_LEADER):
+        expected.add((Audience.UNIT, "U-HW"))
     if role in CENTER_AND_LEADERS:
-        expected[role] = (Audience.CENTER, None)
-    assert notice_audience(person(role)) == expected.get(role)
+        expected.add((Audience.CENTER, ""))
+    assert notice_audience(user) == expected
 
 
-def test_unit_staff_without_a_unit_have_no_notifications() -> None:
-    assert notice_audience(Principal("h", Role.HANDLER)) is None
+def test_unit_staff_without_a_unit_have_no_unit_notifications() -> None:
+    assert notice_audience(Principal("h", Role.HANDLER)) == {
+        (Audience.USER, "h"), (Audience.ROLE, "handler")}
 
 
 @pytest.mark.parametrize("role", list(Role))

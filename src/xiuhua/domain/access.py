@@ -17,7 +17,8 @@ tests/api/test_route_access.py, holds each route to its rule):
 - cases: :func:`can_see`; people's assessment figures: :func:`sees_person_figures`;
 - a period's assessment figures, workbook and circular: :func:`sees_assessment` (staff);
 - the leaders' dashboard: :func:`sees_dashboard`;
-- notifications: :func:`notice_audience` (one's own: one's unit's, or the center's);
+- notifications: :func:`notice_audience` (one's own: one's unit's or the center's, personal
+  and one's role's) and the rule of their target's kind (``domain.notices.VISIBILITY``);
 - inspectors' 核实/核查 tasks: :func:`whose_tasks` (one's own; the center anyone's);
 - photos: ``domain.photos.may_see_photo`` (the uploader, or by the rule of what they link to);
 - the administration pages: administrators only (the navigation table, ``web.pages.NAV``).
@@ -101,14 +102,20 @@ def sees_dashboard(principal: Principal) -> bool:
     return principal.sees_all
 
 
-def notice_audience(principal: Principal) -> tuple[Audience, str | None] | None:
-    """The notifications that are ``principal``'s own, as (audience, unit): unit staff read
-    their unit's, the center roles, leaders and admins the center's; other roles none."""
+def notice_audience(principal: Principal) -> frozenset[tuple[Audience, str]]:
+    """The notifications that are ``principal``'s own, as (audience, recipient) pairs: unit
+    staff read their unit's, the center roles, leaders and admins the center's; every staff
+    member reads those addressed to them by login and to their role. A public account reads
+    none (empty). Whether a notification shows also depends on its target
+    (``domain.notices.may_read``)."""
+    if not principal.is_staff:
+        return frozenset()
+    own = {(Audience.USER, principal.login), (Audience.ROLE, principal.role.value)}
     if principal.role in UNIT_STAFF and principal.unit_code:
-        return Audience.UNIT, principal.unit_code
+        own.add((Audience.UNIT, principal.unit_code))
     if principal.sees_all:
-        return Audience.CENTER, None
-    return None
+        own.add((Audience.CENTER, ""))
+    return frozenset(own)
 
 
 def whose_tasks(principal: Principal, inspector: str | None) -> str | None:

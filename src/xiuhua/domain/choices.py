@@ -147,11 +147,17 @@ class NoticeKind(LabelledEnum):
     WARNING = "warning"
     OVERDUE = "overdue"
     SUPERVISE = "supervise"
+    LOGIN_ALERT = "login_alert"
 
 
 class Audience(LabelledEnum):
+    """Who a notification is for: a unit's staff, the center (its roles, leaders and admins),
+    one user (by login) or everyone of a role (``notifications.recipient`` names which)."""
+
     UNIT = "unit"
     CENTER = "center"
+    USER = "user"
+    ROLE = "role"
 
 
 _LABELS: dict[str, dict[str, str]] = {
@@ -198,8 +204,9 @@ _LABELS: dict[str, dict[str, str]] = {
     "ComponentStatus": {
         "intact": "完好", "damaged": "破损", "lost": "丢失", "abandoned": "废弃", "removed": "移除",
     },
-    "NoticeKind": {"warning": "临期预警", "overdue": "超期", "supervise": "督办"},
-    "Audience": {"unit": "处置单位", "center": "指挥中心"},
+    "NoticeKind": {"warning": "临期预警", "overdue": "超期", "supervise": "督办",
+                   "login_alert": "登录告警"},
+    "Audience": {"unit": "处置单位", "center": "指挥中心", "user": "本人", "role": "角色"},
     # enumerations of domain.calendar and domain.geo
     "LimitUnit": {"wh": "工作小时", "wd": "工作日", "h": "小时", "d": "天"},
     "CoordSys": {

@@ -1,9 +1,10 @@
 """The monthly circular (月度通报) as a Word document: the period's figures put into sentences and
 tables, rendered into the editable GB/T 9704 template (:mod:`xiuhua.reports.make_template`).
 
-Every figure comes from :func:`~xiuhua.services.assessment.assess_period` (the frozen figures
-once a period is published) and the previous period's, for the month-on-month changes; the
-overdue cases are the items behind the units' ``overdue_unhandled``; the corrections of earlier
+Every figure comes from the :class:`~xiuhua.domain.reports.ReportInput` the assessment service
+gathers (no database here): the period's figures (frozen once it is published) and the previous
+period's city row, for the month-on-month changes; the overdue cases are the items behind the
+units' ``overdue_unhandled``; the corrections of earlier
 published months booked into the period are listed after the manual entries (the units' in a
 table, the others counted and left to the workbook). The wording lives here and
 in the template; an office that wants other wording edits a copy of the template and puts it in
@@ -20,18 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from docxtpl import DocxTemplate, RichText
-from sqlalchemy.orm import Session
 
-from xiuhua.domain.access import Principal
-from xiuhua.domain.assessment import MIN_YEAR, AssessmentConfig, Period, item_row, scoped_figures
+from xiuhua.domain.assessment import Period
 from xiuhua.domain.calendar import SHANGHAI
-from xiuhua.domain.choices import RegionLevel, UnitKind
-from xiuhua.domain.city import City
-from xiuhua.services.assessment import assess_period, overdue
+from xiuhua.domain.choices import RegionLevel
+from xiuhua.domain.reports import ReportInput, city_row
+from xiuhua.reports.common import measure_label, period_name
 
 TEMPLATE = Path(__file__).parent / "templates" / "circular.docx"
 TEMPLATE_FILE = "circular.docx"  # an office's own template, in the data directory
-QUARTERS = "一二三四"
 MARK_SIZE, MARK_WIDTH_PT = 36, 430  # 发文机关标志: points, and the width it may take (type area 442 pt)
 PREVIOUS = {"month": "上月", "quarter": "上季度", "year": "上年"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # not allowed in XML (\t and \n are kept)
@@ -70,15 +68,6 @@ def duration_text(delta: timedelta) -> str:
     return f"{minutes}分钟"
 
 
-def period_name(period: Period) -> str:
-    year, month = divmod(period.first_month, 12)
-    if period.kind == "month":
-        return f"{year}年{month + 1}月"
-    if period.kind == "quarter":
-        return f"{year}年第{QUARTERS[month // 3]}季度"
-    return f"{year}年度"
-
-
 def count_change(current: int, previous: int | None, ref: str) -> str:
     if previous is None:
         return f"{ref}无可比数据"
@@ -102,17 +91,9 @@ def rate_change(current: float | None, previous: float | None, ref: str) -> str:
 # --- the parts of the circular --------------------------------------------------------------
 
 
-def city_row(figures: Mapping[str, Any]) -> dict[str, Any]:
-    """The city's region row (zeros when the city has no city-level region)."""
-    found = next((r for r in figures["regions"] if r["level"] == RegionLevel.CITY.value), None)
-    return found or {"region_code": None, "name": None, "reported": 0, "filed": 0, "closed": 0,
-                     "closed_on_time": 0, "overdue_open": 0, "on_time_close_rate": None}
-
-
-def issuer(city: City, city_name: str) -> str:
+def issuer(center_name: str | None, city_name: str) -> str:
     """The command center, under the city's name: X市城市管理指挥中心."""
-    center = next((u.name for u in city.units.values() if u.kind == UnitKind.CENTER and u.active),
-                  "城市管理指挥中心")
+    center = center_name if center_name is not None else "城市管理指挥中心"
     return center if center.startswith(city_name) else f"{city_name}{center}"
 
 
@@ -210,8 +191,6 @@ def entry_rows(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 def correction_rows(corrections: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The units' corrections, as the table lists them."""
-    from xiuhua.reports.excel import measure_label  # the workbook's column headers (it imports this module)
-
     return [{"period": period_name(Period.parse(c["period"])), "unit_name": c["name"] or c["code"],
              "measure": measure_label("units", c["measure"]), "published": c["published_value"],
              "previous": c["previous_value"], "live": c["live_value"], "change": f"{c['change']:+d}"}
@@ -234,56 +213,51 @@ def corrections_sentence(corrections: Sequence[Mapping[str, Any]]) -> str:
     return f"{text}其中处置单位指标{units}项如下{rest}："
 
 
-def overdue_items(session: Session, city: City, period: Period, config: AssessmentConfig,
-                  at: datetime | None) -> list[dict[str, Any]]:
-    """The (case, assignment) rows behind every unit's ``overdue_unhandled``."""
-    result, data = overdue(session, city, period, config, at)
-    return [item_row(item, data) for unit in result.units
-            for item in result.items("units", unit.unit_code, "overdue_unhandled")]
-
-
-def overdue_rows(items: Sequence[Mapping[str, Any]], city: City, units: Sequence[Mapping[str, Any]],
+def overdue_rows(items: Sequence[Mapping[str, Any]], found: ReportInput, units: Sequence[Mapping[str, Any]],
                  as_of: datetime) -> list[dict[str, Any]]:
     """Ordered as the ranking lists the units, then by deadline."""
     order = {u["unit_code"]: i for i, u in enumerate(units)}
     names = {u["unit_code"]: u["unit_name"] for u in units}
     ordered = sorted(items, key=lambda r: (order.get(r["unit_code"], len(order)), r["deadline_at_end"] or "",
                                            r["case_no"]))
-    return [{"no": i, "case_no": r["case_no"], "category": _category(city, r["category_code"]),
-             "unit_name": names.get(r["unit_code"]) or city.unit_name(r["unit_code"]) or r["unit_code"] or "—",
+    return [{"no": i, "case_no": r["case_no"], "category": _category(found, r["category_code"]),
+             "unit_name": names.get(r["unit_code"]) or _unit_name(found, r["unit_code"]),
              "deadline": local_text(r["deadline_at_end"]),
              "overdue_by": duration_text(as_of - datetime.fromisoformat(r["deadline_at_end"]))
              if r["deadline_at_end"] else "—"}
             for i, r in enumerate(ordered, 1)]
 
 
-def _category(city: City, code: str | None) -> str:
-    found = next((c.name for c in city.taxonomy.matters() if c.code == code), None)
-    return found or code or "—"
+def _category(found: ReportInput, code: str | None) -> str:
+    return found.category_names.get(code or "") or code or "—"
+
+
+def _unit_name(found: ReportInput, code: str | None) -> str:
+    return found.unit_names.get(code or "") or code or "—"
 
 
 # --- context and rendering ------------------------------------------------------------------
 
 
-def context(figures: Mapping[str, Any], previous: Mapping[str, Any] | None, overdue: Sequence[Mapping[str, Any]],
-            city: City, at: datetime) -> dict[str, Any]:
+def context(found: ReportInput) -> dict[str, Any]:
     """Everything the template shows, as text."""
+    figures, at = found.figures, found.at
     period = Period.parse(figures["period"])
     complete = figures.get("complete", True)
     as_of = datetime.fromisoformat(figures["as_of"]) if figures.get("as_of") else period.end
     current = city_row(figures)
     city_name = current["name"] or "本市"
-    office, name = issuer(city, city_name), period_name(period)
+    office, name = issuer(found.center_name, city_name), period_name(period)
     units, entries = figures["units"], figures.get("entries", [])
     corrections = figures.get("corrections", [])
-    top, overdue_list = top_rows(figures, current), overdue_rows(overdue, city, units, as_of)
+    top, overdue_list = top_rows(figures, current), overdue_rows(found.overdue, found, units, as_of)
     return {
         "issuer": office, "issuer_mark": issuer_mark(office), "doc_no": doc_no(city_name, period),
         "city_name": city_name, "period_name": name,
         "title": f"关于{name}城市管理工作\n考核情况的通报", "addressee": "各有关单位",  # two balanced lines
         "opening": f"按照数字化城市管理“一月一考核、一月一通报”工作要求，现将{name}全市城市管理问题处置"
                    f"考核情况通报如下。",
-        "summary": summary(period, current, city_row(previous) if previous else None, complete, as_of),
+        "summary": summary(period, current, found.previous, complete, as_of),
         "top_categories": top, "top_sentence": top_sentence(top), "streets": street_rows(figures),
         "ranked": ranked_rows(units), "ranking_sentence": _ranking_sentence(units),
         "best_worst": best_worst(units), "insufficient": insufficient_rows(units),
@@ -341,20 +315,7 @@ def render(values: Mapping[str, Any], template: Path | None = None) -> bytes:
     return out.getvalue()
 
 
-def previous_figures(session: Session, city: City, period: Period, config: AssessmentConfig,
-                     at: datetime | None) -> dict[str, Any] | None:
-    before = period.shift(-1)
-    if before.first_month < MIN_YEAR * 12:
-        return None
-    return assess_period(session, city, before.label, config, at)
-
-
-def circular(session: Session, city: City, period_text: str, config: AssessmentConfig, at: datetime,
-             template: Path | None = None, viewer: Principal | None = None) -> bytes:
-    """The period's circular (.docx bytes), signed on the day of ``at``, with the people's
-    figures ``viewer`` may see (the corrections it mentions)."""
-    period = Period.parse(period_text)
-    figures = scoped_figures(assess_period(session, city, period.label, config, at), viewer)
-    previous = previous_figures(session, city, period, config, at)
-    overdue = overdue_items(session, city, period, config, at)
-    return render(context(figures, previous, overdue, city, at), template)
+def circular(found: ReportInput, template: Path | None = None) -> bytes:
+    """The period's circular (.docx bytes), signed on the day of ``found.at``, with the people's
+    figures the viewer may see (the corrections it mentions)."""
+    return render(context(found), template)

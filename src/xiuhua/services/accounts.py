@@ -22,6 +22,7 @@ __all__ = ["Principal"]
 from xiuhua.domain.accounts import POLICY, LoginGate, login_gate, login_refused, should_alert
 from xiuhua.domain.choices import Action, Role
 from xiuhua.domain.errors import AuthenticationFailed, InvalidInput, NotFound
+from xiuhua.services.notifications import alert_admins_of_login_failures
 from xiuhua.store import accounts as account_store
 from xiuhua.store import city as store
 from xiuhua.store.db import read_transaction, transaction, writable
@@ -240,16 +241,19 @@ def authenticate(engine: Engine, login: str, password: str, at: datetime,
 def _count_failure(session: Session, login: str, address: str, at: datetime,
                    reason: str) -> None:
     """Count and audit a failed login; alert admins (an audit row) when the account is over
-    its hourly limit, at most once per window."""
+    its hourly limit, at most once per window (an audit row and a notification to the
+    administrators)."""
     failures = account_store.record_failure(session, login, address, at, POLICY)
     audit(session, at, login, "login_failed", login, {"reason": reason}, address)
     if failures < POLICY.account_limit:
         return
     last = account_store.last_audit(session, "login_alert", login, at - POLICY.account_window)
     if should_alert(failures, last, at):
+        minutes = POLICY.account_window // timedelta(minutes=1)
         audit(session, at, None, "login_alert", login,
-              {"failures": failures, "window_minutes": POLICY.account_window // timedelta(minutes=1),
-               "last_address": address}, address)
+              {"failures": failures, "window_minutes": minutes, "last_address": address},
+              address)
+        alert_admins_of_login_failures(session, login, failures, minutes, at)
 
 
 # --- browser sessions -------------------------------------------------------------------------

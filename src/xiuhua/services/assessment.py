@@ -56,6 +56,7 @@ from xiuhua.domain.assessment import (
     item_row,
     month_label,
     parse_config,
+    scoped_figures,
     summarize,
 )
 from xiuhua.domain.calendar import SHANGHAI, day_start, local_day
@@ -68,6 +69,7 @@ from xiuhua.domain.errors import (
     NotFound,
     PermissionDenied,
 )
+from xiuhua.domain.reports import REPORT_FORMATS, ReportInput, city_row
 from xiuhua.services import photos as photo_service
 from xiuhua.services.accounts import audit
 from xiuhua.services.city import load_city
@@ -230,6 +232,64 @@ def published_rankings(session: Session, period_text: str | None = None) -> dict
 def _published_flags(row: Any) -> dict[str, Any]:
     return {"published": True, "published_at": row.published_at.astimezone(SHANGHAI).isoformat(),
             "published_by": row.published_by}
+
+
+# --- reports --------------------------------------------------------------------------------
+
+
+def report_input(session: Session, city: City, period_text: str, fmt: str, config: AssessmentConfig,
+                 at: datetime, viewer: Principal | None = None) -> ReportInput:
+    """What the workbook (``xlsx``) or the circular (``docx``) of a period shows, with the
+    people's figures ``viewer`` may see (:func:`scoped_figures`; None: all, for the CLI)."""
+    period = Period.parse(period_text)
+    if fmt not in REPORT_FORMATS:
+        raise InvalidInput(f"未知的报表格式“{fmt}”，可选：{'、'.join(REPORT_FORMATS)}", code="invalid_format")
+    figures = assess_period(session, city, period.label, config, at)
+    found = ReportInput(fmt, period, scoped_figures(figures, viewer), at)
+    if fmt == "xlsx":
+        return replace(found, trend=report_trend(session, city, period, config, at, {period.label: figures}))
+    before = period.shift(-1)
+    previous = assess_period(session, city, before.label, config, at) if before.first_month >= MIN_YEAR * 12 else None
+    return replace(found, previous=city_row(previous) if previous is not None else None,
+                   overdue=tuple(overdue_items(session, city, period, config, at)),
+                   center_name=next((u.name for u in city.units.values() if u.kind == UnitKind.CENTER and u.active),
+                                    None),
+                   category_names=_first_names((c.code, c.name) for c in city.taxonomy.matters()),
+                   unit_names={u.code: u.name for u in city.units.values()})
+
+
+def _first_names(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for code, name in pairs:
+        found.setdefault(code, name)
+    return found
+
+
+TREND_MONTHS = 12
+
+
+def trend_months(period: Period, at: datetime | None) -> list[Period]:
+    """The 12 months up to the period's last one, without months not yet begun at ``at``."""
+    last = period.first_month + len(period.months()) - 1
+    months = [Period.of("month", last - i) for i in range(TREND_MONTHS - 1, -1, -1)]
+    return [m for m in months if m.first_month >= MIN_YEAR * 12 and (at is None or m.start <= at)]
+
+
+def report_trend(session: Session, city: City, period: Period, config: AssessmentConfig, at: datetime | None,
+                 known: Mapping[str, Mapping[str, Any]] | None = None) -> tuple[dict[str, Any], ...]:
+    """The city's figures month by month (published months are read frozen, not recomputed;
+    ``known`` figures are reused)."""
+    done = known or {}
+    return tuple({**city_row(done.get(m.label) or assess_period(session, city, m.label, config, at)),
+                  "month": m.label} for m in trend_months(period, at))
+
+
+def overdue_items(session: Session, city: City, period: Period, config: AssessmentConfig,
+                  at: datetime | None) -> list[dict[str, Any]]:
+    """The (case, assignment) rows behind every unit's ``overdue_unhandled``."""
+    result, data = overdue(session, city, period, config, at)
+    return [item_row(item, data) for unit in result.units
+            for item in result.items("units", unit.unit_code, "overdue_unhandled")]
 
 
 def publish(session: Session, city: City, period_text: str, config: AssessmentConfig,

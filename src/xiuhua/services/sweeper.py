@@ -32,6 +32,7 @@ from xiuhua.domain.calendar import SHANGHAI, WorkCalendar
 from xiuhua.domain.choices import Action, AssignmentEnd, Audience, CaseStatus, NoticeKind
 from xiuhua.domain.city import UnitInfo
 from xiuhua.domain.lifecycle import Assignment, Case, overdue_at
+from xiuhua.domain.notices import TargetKind
 from xiuhua.domain.taxonomy import ClassKind
 from xiuhua.services.notifications import Notice, raise_once, raise_or_renew
 from xiuhua.services.photos import sweep_orphans
@@ -110,7 +111,8 @@ def _horizon(calendars: Iterable[WorkCalendar], now: datetime) -> datetime:
 
 def _noticed(kind: NoticeKind, audience: Audience) -> Any:
     n, a = notifications.c, assignments.c
-    return exists().where(n.case_no == a.case_no, n.assignment_seq == a.seq,
+    return exists().where(n.target_kind == TargetKind.CASE.value, n.target_id == a.case_no,
+                          n.assignment_seq == a.seq,
                           n.kind == kind.value, n.audience == audience.value)
 
 
@@ -135,7 +137,7 @@ def _deadline_notices(session: Session, names: _Names, now: datetime) -> list[No
         kind = _deadline_kind(assignment, names.calendars, now) if assignment else None
         if assignment is not None and kind is not None:
             found += [_deadline_notice(case, assignment, kind, audience, names, now)
-                      for audience in Audience]
+                      for audience in (Audience.UNIT, Audience.CENTER)]
     return found
 
 
@@ -164,8 +166,8 @@ def _deadline_notice(case: Case, assignment: Assignment, kind: NoticeKind, audie
         message = f"{what}距处置时限不足 1 个工作小时，须于 {due} 前处置完毕"
     else:
         message = f"{what}已超过处置时限（{due}），请尽快处置"
-    return Notice(now, kind, case.case_no, assignment.seq, assignment.unit_code, audience,
-                  message)
+    return Notice.on_case(now, kind, case.case_no, assignment.seq, assignment.unit_code,
+                          audience, message)
 
 
 # --- supervision ----------------------------------------------------------------------------
@@ -189,8 +191,8 @@ def _supervise_notices(session: Session, names: _Names, now: datetime) -> list[N
             note = (ev.note or "").strip() or "请加快处置"
             message = (f"案件 {ev.case_no}（{names.category(ev.category_code)}）被督办："
                        f"{note}")
-            found.append(Notice(ev.at, NoticeKind.SUPERVISE, ev.case_no, seq, unit,
-                                Audience.UNIT, message))
+            found.append(Notice.on_case(ev.at, NoticeKind.SUPERVISE, ev.case_no, seq, unit,
+                                        Audience.UNIT, message))
     return found
 
 

@@ -1,23 +1,22 @@
 """Tabular files: reading the CSV files administrators edit (units, rules, taxonomy) with
 errors that name the line; reading and writing spreadsheets (.xlsx) safely — an import reads
-values and refuses formulas, a writer keeps text from data as text (:func:`append_row`)."""
+values and refuses formulas (a writer keeps text from data as text:
+:func:`xiuhua.reports.common.append_row`)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from openpyxl import load_workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
-from openpyxl.worksheet.worksheet import Worksheet
 
 from xiuhua.domain.errors import BatchInvalid, InvalidInput
 
@@ -72,33 +71,7 @@ def checked_rows(rows: Sequence[tuple[int, dict[str, str]]], check: Callable[[di
 
 # --- spreadsheets (.xlsx) -------------------------------------------------------------------
 
-# A text starting with one of these is read as a formula by Excel, LibreOffice or WPS
-# (CSV/formula injection, OWASP): written from data, it must stay text.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 FORMULA_CELL = "formula_cell"
-
-
-def text_cell(cell: Cell) -> Cell:
-    """Keep a cell written from data as what it is: a string that a spreadsheet would take for
-    a formula is stored as a string cell with Excel's quote prefix (shown unchanged, never
-    evaluated, and still text when edited); characters XML cannot carry become spaces.
-    Numbers, dates and booleans are left alone (reward amounts may be negative)."""
-    value = cell.value
-    if isinstance(value, str):
-        if ILLEGAL_CHARACTERS_RE.search(value):
-            cell.value = value = ILLEGAL_CHARACTERS_RE.sub(" ", value)
-        if value.startswith(FORMULA_PREFIXES):
-            cell.data_type = "s"
-            cell.quotePrefix = True
-    return cell
-
-
-def append_row(ws: Worksheet, values: Iterable[Any]) -> None:
-    """Append a row of data to a sheet: every xlsx writer adds its rows through this."""
-    row = [ILLEGAL_CHARACTERS_RE.sub(" ", v) if isinstance(v, str) else v for v in values]
-    ws.append(row)
-    for cell in ws[ws.max_row]:
-        text_cell(cell)
 
 
 def _column_of(cell: Any, index: int) -> str:

@@ -374,14 +374,16 @@ def _last(column: str) -> Any:
 
 
 def _ordinal(action: Action) -> Any:
-    """How many ``action`` events the case had up to and including this one."""
+    """How many ``action`` events the case had up to and including this one (the SQL twin of
+    :func:`xiuhua.domain.assessment._ordinal`; the two are held equal by the counting tests)."""
     h = case_events.alias("h")
     return (select(func.count()).where(h.c.case_no == _e.case_no, h.c.action == action.value,
                                        h.c.seq <= _e.seq).correlate(_E).scalar_subquery())
 
 
 def _nth(action: Action, kind: AssignmentKind) -> Any:
-    """The seq of the case's ``kind`` assignment ranked as this event among its ``action`` ones."""
+    """The seq of the case's ``kind`` assignment ranked as this event among its ``action`` ones
+    (the SQL twin of :func:`xiuhua.domain.assessment._nth`)."""
     a, b = assignments.alias("nth"), assignments.alias("nth_before")
     rank = (select(func.count()).where(b.c.case_no == a.c.case_no, b.c.kind == kind.value,
                                        b.c.seq <= a.c.seq).scalar_subquery())

@@ -403,19 +403,23 @@ rate_limits = Table(
 )
 
 notifications = Table(
+    # one notification about a target (kind, id) for its recipients (``domain.notices``)
     "notifications", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", UTCDateTime, nullable=False),
-    Column("kind", String(16), nullable=False),  # warning / overdue / supervise
-    Column("case_no", String(20), ForeignKey("cases.case_no"), nullable=False),
-    Column("assignment_seq", Integer, nullable=False),
-    Column("unit_code", _code(), nullable=True),
-    Column("audience", String(16), nullable=False),  # unit / center
+    Column("kind", String(16), nullable=False),  # warning / overdue / supervise / login_alert
+    Column("target_kind", String(24), nullable=False),  # case / account
+    Column("target_id", String(64), nullable=False),  # the case number, the login …
+    Column("assignment_seq", Integer, nullable=False),  # a case's assignment; 0: none
+    Column("unit_code", _code(), nullable=True),  # the unit concerned (a case's handling unit)
+    Column("audience", String(16), nullable=False),  # unit / center / user / role
+    Column("recipient", String(64), nullable=False),  # unit code / '' / login / role
     Column("message", Text, nullable=False),
     Column("read_at", UTCDateTime, nullable=True),
-    UniqueConstraint("case_no", "assignment_seq", "kind", "audience",
-                     name="uq_notifications_once"),
+    UniqueConstraint("target_kind", "target_id", "assignment_seq", "kind", "audience",
+                     "recipient", name="uq_notifications_once"),
     Index("ix_notifications_unit_code_at", "unit_code", "at"),
+    Index("ix_notifications_audience_recipient", "audience", "recipient"),
 )
 
 leases = Table(

@@ -27,8 +27,7 @@ from xiuhua.domain.errors import DomainError, InvalidInput
 from xiuhua.http.deps import CityDep, NowDep, SessionDep, SettingsDep
 from xiuhua.http.presenters import category_name
 from xiuhua.http.urls import API
-from xiuhua.reports import excel
-from xiuhua.reports.circular import period_name
+from xiuhua.reports.common import INSPECTORS, REGIONS, STAFF, UNITS, period_name
 from xiuhua.services import assessment as service
 from xiuhua.web.pages import PageRoute, page_for, render
 from xiuhua.web.views import region_name, unit_name
@@ -43,7 +42,7 @@ UNIT_DRILLS = ("dispatched", "due", "handled_on_time", "overdue_unhandled", "ret
                "closed")
 REGION_DRILLS = ("reported", "filed", "closed", "overdue_open")
 LABELS = {spec.key: {c.key: c.header for c in spec.columns}
-          for spec in (excel.UNITS, excel.REGIONS, excel.INSPECTORS, excel.STAFF)}
+          for spec in (UNITS, REGIONS, INSPECTORS, STAFF)}
 
 
 # --- periods --------------------------------------------------------------------------------

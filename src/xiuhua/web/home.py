@@ -11,13 +11,15 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
-from xiuhua.domain.access import UNIT_STAFF, Principal
+from xiuhua.domain.access import UNIT_STAFF, Principal, notice_audience
 from xiuhua.domain.calendar import day_start, local_day
-from xiuhua.domain.choices import Action, CaseStatus, Role
+from xiuhua.domain.choices import Action, CaseStatus, NoticeKind, Role
 from xiuhua.domain.city import City
+from xiuhua.domain.notices import TargetKind, link, notice_title
 from xiuhua.http.deps import CityDep, NowDep, SessionDep
 from xiuhua.http.presenters import suggestion_message, task_views
 from xiuhua.http.schemas import UnitRef
+from xiuhua.services import notifications as notices
 from xiuhua.store import case_queries
 from xiuhua.store import city as city_store
 from xiuhua.store.case_queries import CaseFilter, list_cases
@@ -254,6 +256,29 @@ def my_tasks(ctx: Ctx) -> Queue:
 
 
 @dataclass(frozen=True)
+class NoticeRow:
+    id: int
+    kind: str
+    title: str
+    text: str
+    url: str
+    at: datetime
+
+
+def my_notices(ctx: Ctx) -> Queue:
+    """The user's unread notifications (their unit's or the center's, personal, their role's),
+    the newest first: one page, read in full through the API."""
+    if not notice_audience(ctx.user):
+        return Queue([], 0)
+    page = notices.list_notices(ctx.session, ctx.user, unread_only=True, limit=PAGE_SIZE)
+    rows = [NoticeRow(r.id, r.kind, notice_title(NoticeKind(r.kind), TargetKind(r.target_kind),
+                                                 r.target_id),
+                      r.message, link(TargetKind(r.target_kind), r.target_id), r.at)
+            for r in page.items]
+    return Queue(rows, len(rows))
+
+
+@dataclass(frozen=True)
 class Section:
     key: str
     title: str
@@ -264,6 +289,8 @@ class Section:
 
 UNIT_SECTIONS = ("my_overdue", "my_due_today", "my_due_later", "my_suspended")
 SECTIONS = {s.key: s for s in (
+    Section("notices", f"未读通知（最新 {PAGE_SIZE} 条）", "没有未读通知", my_notices,
+            "home/_notices.html"),
     Section("new_reports", "新上报待受理（最新在前；补充信息、派发核实）", "没有待受理的上报", to_accept),
     Section("closed_follow_up", f"近 {FOLLOW_UP_DAYS} 日结案（待回访评价）", "近期没有结案", closed_follow_up),
     Section("to_file", "待立案 / 作废", "没有待立案的案件", to_file),
@@ -282,15 +309,15 @@ SECTIONS = {s.key: s for s in (
 )}
 
 ROLE_HOMES: dict[Role, tuple[str, tuple[str, ...]]] = {
-    Role.ACCEPTOR: ("受理员工作台（监督中心）", ("new_reports", "closed_follow_up")),
-    Role.SHIFT_LEADER: ("值班长工作台（监督中心）", ("to_file", "extensions", "suspension_requests",
+    Role.ACCEPTOR: ("受理员工作台（监督中心）", ("notices", "new_reports", "closed_follow_up")),
+    Role.SHIFT_LEADER: ("值班长工作台（监督中心）", ("notices", "to_file", "extensions", "suspension_requests",
                                                  "suspended", "to_close", "overdue", "due_soon")),
-    Role.DISPATCHER: ("派遣员工作台（指挥中心）", ("to_dispatch",)),
-    Role.HANDLER: ("处置单位工作台", UNIT_SECTIONS),
-    Role.UNIT_LEADER: ("处置单位工作台", UNIT_SECTIONS),
-    Role.INSPECTOR: ("监督员工作台", ("my_tasks",)),
-    Role.LEADER: ("领导首页", ("overdue", "due_soon")),
-    Role.ADMIN: ("系统管理员首页", ("overdue",)),
+    Role.DISPATCHER: ("派遣员工作台（指挥中心）", ("notices", "to_dispatch")),
+    Role.HANDLER: ("处置单位工作台", ("notices", *UNIT_SECTIONS)),
+    Role.UNIT_LEADER: ("处置单位工作台", ("notices", *UNIT_SECTIONS)),
+    Role.INSPECTOR: ("监督员工作台", ("notices", "my_tasks")),
+    Role.LEADER: ("领导首页", ("notices", "overdue", "due_soon")),
+    Role.ADMIN: ("系统管理员首页", ("notices", "overdue")),
 }
 
 

@@ -27,7 +27,7 @@ from xiuhua.domain.errors import DomainError, InvalidInput, NotFound, TooManyReq
 from xiuhua.http.deps import CityDep, NowDep, SessionDep, SettingsDep, client_address
 from xiuhua.http.schemas import MAX_PHOTOS
 from xiuhua.http.schemas import ReportForm as PublicReportForm
-from xiuhua.reports.circular import period_name
+from xiuhua.reports.common import period_name
 from xiuhua.services import assessment, idempotency, photos, public, ratelimit
 from xiuhua.services.cases import CaseInput, clean_text, prepare_report
 from xiuhua.web.maps import cached_layers, display_sys

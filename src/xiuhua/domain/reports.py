@@ -1,0 +1,52 @@
+"""What a period's workbook (考核报表) and circular (月度通报) show, as one plain input built by the
+assessment service (:func:`~xiuhua.services.assessment.report_input`): the writers in
+:mod:`xiuhua.reports` read nothing else (no database, no service).
+
+The figures are the period's JSON (:func:`~xiuhua.services.assessment.assess_period`, frozen
+once published) as the viewer may see them (:func:`~xiuhua.domain.assessment.scoped_figures`),
+so the files always say what the JSON says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from xiuhua.domain.assessment import Period
+from xiuhua.domain.choices import RegionLevel
+
+REPORT_FORMATS = ("xlsx", "docx")
+
+
+def city_row(figures: Mapping[str, Any]) -> dict[str, Any]:
+    """The city's region row of a period's figures (zeros when the city has no city-level region)."""
+    found = next((r for r in figures["regions"] if r["level"] == RegionLevel.CITY.value), None)
+    return found or {"region_code": None, "name": None, "reported": 0, "filed": 0, "closed": 0,
+                     "closed_on_time": 0, "overdue_open": 0, "on_time_close_rate": None}
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """Everything one report of a period shows. ``fmt`` says which: the workbook (``xlsx``) needs
+    ``trend``, the circular (``docx``) ``previous``, ``overdue`` and the names; the other parts
+    are left empty."""
+
+    fmt: str
+    period: Period
+    figures: Mapping[str, Any]  # the period's JSON, scoped to the viewer
+    at: datetime  # when the report is made: the circular is signed on its day
+    # workbook: the city's region row per month of the last 12 (``month`` added), oldest first
+    trend: tuple[Mapping[str, Any], ...] = ()
+    # circular: the previous period's city region row (month-on-month changes), None before MIN_YEAR
+    previous: Mapping[str, Any] | None = None
+    # circular: the drill-down rows (item rows) behind every unit's ``overdue_unhandled``
+    overdue: tuple[Mapping[str, Any], ...] = ()
+    center_name: str | None = None  # the active command center's name (the issuer)
+    category_names: Mapping[str, str] = field(default_factory=dict)  # matter code -> name
+    unit_names: Mapping[str, str] = field(default_factory=dict)  # every unit's code -> name
+
+    @property
+    def label(self) -> str:
+        return self.period.label
