@@ -28,11 +28,13 @@ demo: install
 lint: dev
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## The whole suite on SQLite and on a throw-away PostgreSQL cluster, pages in headless Chromium.
 test: dev
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	scripts/ensure-chromium.sh
 	@url=$$(scripts/pg-test-cluster.sh start | tail -n 1) && \
 	  echo "PostgreSQL test cluster: $$url" && \
@@ -40,7 +42,7 @@ test: dev
 	  status=$$?; scripts/pg-test-cluster.sh stop; exit $$status
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
 
 ## Benchmarks against the performance targets (bench/README.md): a few minutes at small sizes;
 ## `make bench FULL=1` runs the issue's sizes (1 M cases, 1 M points; about half an hour).

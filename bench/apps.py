@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from xiuhua.api.schemas import CaseCreate
+from xiuhua.http.schemas import CaseCreate
 
 BODY = b'{"ok":true}'
 

@@ -110,7 +110,7 @@ def statements(url: str, data_dir: str) -> dict[str, Any]:
     from starlette.testclient import TestClient
 
     from bench.dataset import PASSWORD, intake_bodies, token_for
-    from xiuhua.api.app import create_app
+    from xiuhua.app import create_app
     from xiuhua.config import Settings
     from xiuhua.store.tables import cases
 

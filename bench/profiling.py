@@ -20,7 +20,8 @@ RATE = 200  # samples per second
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
 PACKAGES = (  # (label, path fragment), first match wins
     ("xiuhua.domain", "/xiuhua/domain/"), ("xiuhua.store", "/xiuhua/store/"),
-    ("xiuhua.services", "/xiuhua/services/"), ("xiuhua.api", "/xiuhua/api/"), ("xiuhua.web", "/xiuhua/web/"),
+    ("xiuhua.services", "/xiuhua/services/"), ("xiuhua.http", "/xiuhua/http/"), ("xiuhua.api", "/xiuhua/api/"),
+    ("xiuhua.web", "/xiuhua/web/"),
     ("xiuhua (other)", "/xiuhua/"), ("sqlalchemy", "/sqlalchemy/"), ("pydantic", "/pydantic"),
     ("fastapi", "/fastapi/"), ("starlette", "/starlette/"), ("uvicorn", "/uvicorn/"), ("anyio", "/anyio/"),
     ("psycopg", "/psycopg"), ("sqlite3", "/sqlite3/"), ("shapely", "/shapely/"), ("numpy", "/numpy/"),

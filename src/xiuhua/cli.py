@@ -476,7 +476,7 @@ def serve(
         exists=True, dir_okay=False, help="HTTPS 证书私钥文件（PEM）")] = None,
 ) -> None:
     """启动 Web 服务（含时限监控：临期预警、超期提醒、督办通知）。"""
-    from xiuhua.services.server import serve as run_server
+    from xiuhua.server import serve as run_server
 
     if (ssl_certfile is None) != (ssl_keyfile is None):
         typer.echo("--ssl-certfile 与 --ssl-keyfile 须同时提供", err=True)

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from tests.factories import build_tiny_city, grid_code, local
-from xiuhua.api.app import create_app
+from xiuhua.app import create_app
 from xiuhua.config import Settings
 from xiuhua.domain.choices import Role
 from xiuhua.services import accounts

@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from tests.api.conftest import PASSWORD, Api
-from xiuhua.api.app import SESSION_COOKIE
-from xiuhua.api.deps import CSRF_HEADER
+from xiuhua.app import SESSION_COOKIE
+from xiuhua.http.deps import CSRF_HEADER
 from xiuhua.services import accounts
 from xiuhua.store.db import transaction
 from xiuhua.store.tables import audit_log

@@ -18,7 +18,7 @@ from tests.api.conftest import Api, Clock, build_city_with_users
 from tests.api.test_open311 import new_key
 from tests.api.test_public import jpeg
 from tests.factories import center
-from xiuhua.api.app import create_app
+from xiuhua.app import create_app
 from xiuhua.config import Settings
 from xiuhua.http.headers import content_security_policy, tile_source
 from xiuhua.store.db import make_engine

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from tests import factories
 from tests.api.conftest import Api
 from tests.factories import DISPATCHER, HANDLER, HANDLER_ZF, INSPECTOR, SHIFT, center, grid_code
-from xiuhua.api.app import create_app
+from xiuhua.app import create_app
 from xiuhua.config import Settings
 from xiuhua.domain.choices import Action
 from xiuhua.domain.geo import from_wgs84

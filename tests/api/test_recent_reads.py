@@ -1,5 +1,5 @@
 """A server process reuses a bearer token's user and the city model's version for a moment
-(``xiuhua.api.deps.RECHECK_S``): a change made through the process is seen at once, one made by
+(``xiuhua.http.deps.RECHECK_S``): a change made through the process is seen at once, one made by
 another process within that time."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from sqlalchemy import Engine, insert, update
 
 from tests.api.conftest import Api
 from tests.api.test_cases_api import report_body
-from xiuhua.api import deps
 from xiuhua.domain.choices import Action, Role
+from xiuhua.http import deps
 from xiuhua.services import accounts
 from xiuhua.store.db import cached_tables_changes, transaction
 from xiuhua.store.tables import api_tokens, audit_log

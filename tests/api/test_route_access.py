@@ -42,7 +42,7 @@ from sqlalchemy import create_engine, func, select, update
 from tests.api.conftest import PASSWORD, Api
 from tests.e2e.scenario import ACTORS, NOW, PLAN, STEP_ACTOR, report_one
 from tests.factories import act, center, grid_code, local
-from xiuhua.api.app import create_app  # the one place this test names the app factory
+from xiuhua.app import create_app  # the one place this test names the app factory
 from xiuhua.config import Settings
 from xiuhua.domain.choices import Audience, NoticeKind, Role
 from xiuhua.services import accounts

@@ -18,7 +18,7 @@ from schemathesis.checks import not_a_server_error
 from sqlalchemy import Engine
 
 from tests.api.conftest import Clock, build_city_with_users
-from xiuhua.api.app import create_app
+from xiuhua.app import create_app
 from xiuhua.config import Settings
 
 

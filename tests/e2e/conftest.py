@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 from tests.api.conftest import api  # noqa: F401 - the HTTP-level page tests use it
 from tests.e2e.scenario import NOW, PASSWORD, build_scenario
 from tests.factories import build_tiny_city
-from xiuhua.api.app import create_app
+from xiuhua.app import create_app
 from xiuhua.config import Settings
 from xiuhua.store.db import make_engine
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 from tests.api.conftest import PASSWORD, build_city_with_users
 from tests.e2e.conftest import _start
 from tests.factories import local
-from xiuhua.api.app import create_app
+from xiuhua.app import create_app
 from xiuhua.config import Settings
 from xiuhua.store.db import transaction
 from xiuhua.store.tables import audit_log

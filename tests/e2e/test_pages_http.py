@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from tests.api.conftest import PASSWORD, Api
 from tests.e2e.scenario import NOW, build_cases
 from tests.factories import DISPATCHER, HANDLER, HANDLER_ZF, act, cell, dispatched_case, grid_code, local
-from xiuhua.api.app import SESSION_COOKIE, create_app
+from xiuhua.app import SESSION_COOKIE, create_app
 from xiuhua.config import Settings
 from xiuhua.domain.accounts import LOGIN_REFUSED
 from xiuhua.domain.choices import Action

@@ -25,7 +25,7 @@ from tests.e2e.conftest import Server, Visit
 from tests.e2e.scenario import NOW, build_cases
 from tests.e2e.test_pages_http import GaodeTiles, csrf_of, sign_in
 from tests.factories import center, dispatched_case, grid_code, xiuhua
-from xiuhua.api.app import create_app
+from xiuhua.app import create_app
 from xiuhua.domain.choices import Action
 from xiuhua.domain.geo import wgs84_to_gcj02
 from xiuhua.store.cases import load_case

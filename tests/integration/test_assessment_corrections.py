@@ -20,7 +20,7 @@ from sqlalchemy import Engine, select
 from tests.api.conftest import Clock, build_city_with_users
 from tests.factories import build_tiny_city, cli_database, local, xiuhua
 from tests.integration.test_interchange import example, write_lines
-from xiuhua.api.app import create_app
+from xiuhua.app import create_app
 from xiuhua.config import Settings, get_settings
 from xiuhua.reports import render_report
 from xiuhua.services import accounts

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from tests.factories import build_tiny_city, cli_database, grid_code, local, xiuhua
-from xiuhua.api.app import create_app
+from xiuhua.app import create_app
 from xiuhua.config import Settings
 from xiuhua.domain.choices import Action, Role
 from xiuhua.domain.errors import AuthenticationFailed

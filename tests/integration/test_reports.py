@@ -28,7 +28,7 @@ from tests.api.conftest import Clock, build_city_with_users
 from tests.factories import CITY, cli_database, local
 from tests.integration.test_assessment import enter_zf_spot_checks, store_history
 from tests.unit.test_assessment import CONFIG, History, build_history, by_key
-from xiuhua.api.app import create_app
+from xiuhua.app import create_app
 from xiuhua.cli import app as cli_app
 from xiuhua.config import Settings
 from xiuhua.domain.assessment import RewardBand

@@ -9,12 +9,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from xiuhua.api.deps import CityDep, CurrentUser, NowDep, SessionDep, SettingsDep, client_address
-from xiuhua.api.schemas import Problem
 from xiuhua.domain.access import Principal
 from xiuhua.domain.assessment import MAX_BAND_AMOUNT, MAX_BAND_RANK, RewardBand, scoped_figures
 from xiuhua.domain.choices import Role
 from xiuhua.domain.errors import PermissionDenied
+from xiuhua.http.deps import CityDep, CurrentUser, NowDep, SessionDep, SettingsDep, client_address
+from xiuhua.http.problems import problem_responses
 from xiuhua.reports import MEDIA_TYPES, render_report, report_filename
 from xiuhua.services import assessment as service
 
@@ -29,7 +29,7 @@ Subject = Literal["units", "regions", "inspectors", "staff"]
 
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     text = {401: "未登录或令牌无效", 403: "无权执行", 422: "请求有误或业务规则不允许"}
-    return {s: {"model": Problem, "description": text[s]} for s in statuses}
+    return problem_responses(text, *statuses)
 
 
 def _require(user: Principal, roles: frozenset[Role], what: str) -> None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Path, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from xiuhua.api.deps import (
+from xiuhua.http.deps import (
     CurrentUser,
     NowDep,
     SessionDep,

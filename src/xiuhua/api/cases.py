@@ -3,9 +3,9 @@ scope, read one, act on one (every lifecycle action), and ask whom to dispatch i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -17,8 +17,16 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from xiuhua.api.app import API
-from xiuhua.api.deps import (
+from xiuhua.config import Settings
+from xiuhua.domain.access import Principal
+from xiuhua.domain.choices import Action, CaseStatus, Role, Source
+from xiuhua.domain.city import City
+from xiuhua.domain.errors import ActionRefused, InvalidInput, PermissionDenied
+from xiuhua.domain.lifecycle import SYSTEM_ACTIONS, Case, allowed_actions, overdue_at
+from xiuhua.domain.responsibility import SCOPE_LABELS, Answer
+from xiuhua.domain.taxonomy import URGENCY_LABELS
+from xiuhua.http.cases import action_input, case_filter, case_input, parse_action, require_reporter
+from xiuhua.http.deps import (
     CityDep,
     CurrentUser,
     NowDep,
@@ -28,7 +36,9 @@ from xiuhua.api.deps import (
     client_address,
     run_report,
 )
-from xiuhua.api.schemas import (
+from xiuhua.http.presenters import category_name, reporter_view, suggestion_message
+from xiuhua.http.problems import problem_responses
+from xiuhua.http.schemas import (
     CASE_NO,
     MAX_PHOTOS,
     AssignmentPublic,
@@ -41,35 +51,20 @@ from xiuhua.api.schemas import (
     CaseSummary,
     DispatchSuggestion,
     EventPublic,
-    Problem,
-    ReporterPublic,
     ResponsibilityRule,
-    SuggestionCode,
     TaskPublic,
     UnitRef,
 )
-from xiuhua.config import Settings
-from xiuhua.domain.access import Principal, mask_name, mask_phone
-from xiuhua.domain.calendar import SHANGHAI
-from xiuhua.domain.choices import Action, CaseStatus, Role, Source
-from xiuhua.domain.city import City
-from xiuhua.domain.errors import ActionRefused, InvalidInput, NotFound, PermissionDenied
-from xiuhua.domain.lifecycle import SYSTEM_ACTIONS, Case, allowed_actions, overdue_at
-from xiuhua.domain.responsibility import SCOPE_LABELS, Answer
-from xiuhua.domain.taxonomy import URGENCY_LABELS, ClassKind
+from xiuhua.http.urls import API
 from xiuhua.services import idempotency, photos
 from xiuhua.services.cases import (
-    ActionInput,
-    CaseInput,
-    clean_text,
     component_owner,
     perform_action,
     prepare_report,
-    report_source,
     store_user_report,
     visible_case,
 )
-from xiuhua.store.case_queries import CaseFilter, list_cases
+from xiuhua.store.case_queries import list_cases
 from xiuhua.store.cases import case_row, load_case
 
 router = APIRouter(tags=["案件"])
@@ -84,8 +79,7 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     text = {400: "请求格式有误", 401: "未登录或令牌无效", 403: "无权执行", 404: "案件不存在或不在权限范围内",
             409: "版本冲突：案件已被他人更新", 413: "请求内容过大", 415: "不支持的内容类型",
             422: "请求有误或业务规则不允许"}
-    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    return {s: {"model": Problem, "description": text[s], "content": problem} for s in statuses}
+    return problem_responses(text, *statuses)
 
 
 CaseNoPath = Annotated[str, Path(pattern=CASE_NO, description="案件号",
@@ -93,16 +87,6 @@ CaseNoPath = Annotated[str, Path(pattern=CASE_NO, description="案件号",
 
 
 # --- reading one case --------------------------------------------------------------------
-
-
-def unit_name(city: City, code: str | None) -> str | None:
-    unit = city.units.get(code) if code else None
-    return unit.name if unit is not None else None
-
-
-def category_name(city: City, code: str) -> str:
-    found = city.taxonomy.classes.get((ClassKind.MATTER, code))
-    return found.name if found is not None else code
 
 
 def base_fields(city: City, m: Mapping[str, Any]) -> dict[str, Any]:
@@ -117,19 +101,9 @@ def base_fields(city: City, m: Mapping[str, Any]) -> dict[str, Any]:
         "address": m["address"], "description": m["description"], "grid_code": m["grid_code"],
         "community_code": m["community_code"], "street_code": m["street_code"],
         "reported_at": m["reported_at"], "closed_at": m["closed_at"],
-        "holder_unit": m["holder_unit"], "holder_unit_name": unit_name(city, m["holder_unit"]),
+        "holder_unit": m["holder_unit"], "holder_unit_name": city.unit_name(m["holder_unit"]),
         "due_at": m["due_at"], "overdue": bool(m["overdue"]),
     }
-
-
-def reporter_view(case: Case, user: Principal) -> ReporterPublic | None:
-    """Reporter name and phone: in full for the center roles, masked for everyone else."""
-    if not case.reporter_name and not case.reporter_phone:
-        return None
-    if user.sees_personal_info:
-        return ReporterPublic(name=case.reporter_name, phone=case.reporter_phone, masked=False)
-    return ReporterPublic(name=mask_name(case.reporter_name),
-                          phone=mask_phone(case.reporter_phone), masked=True)
 
 
 def case_photos(case: Case) -> list[str]:
@@ -142,7 +116,7 @@ def case_photos(case: Case) -> list[str]:
 
 def assignment_views(city: City, case: Case, now: datetime) -> list[AssignmentPublic]:
     return [AssignmentPublic(
-        seq=a.seq, unit=a.unit_code, unit_name=unit_name(city, a.unit_code), kind=a.kind,
+        seq=a.seq, unit=a.unit_code, unit_name=city.unit_name(a.unit_code), kind=a.kind,
         started_at=a.started_at, limit=a.limit, deadline=a.deadline, handled_at=a.handled_at,
         ended=a.ended, ended_at=a.ended_at, on_time=a.on_time, overdue=overdue_at(a, now),
         suspended=a.suspended_at is not None, extension_requested=a.extension_requested,
@@ -181,45 +155,6 @@ def get_case(session: SessionDep, city: CityDep, now: NowDep, user: CurrentUser,
 
 
 # --- the list ------------------------------------------------------------------------------
-
-
-def _utc(make: Callable[[], datetime]) -> datetime:
-    try:
-        return make().astimezone(UTC)
-    except (OverflowError, ValueError):
-        raise InvalidInput("日期或时间超出范围", code="invalid_date") from None
-
-
-def _local(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=SHANGHAI)
-
-
-def lower_bound(value: date | datetime | None) -> datetime | None:
-    """A ``from`` bound: the start of a local day, or the instant itself."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return _utc(lambda: _local(value))
-    return _utc(lambda: datetime.combine(value, time(), SHANGHAI))
-
-
-def upper_bound(value: date | datetime | None) -> datetime | None:
-    """A ``to`` bound, made exclusive: the end of a local day, or just after the instant."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return _utc(lambda: _local(value) + timedelta(microseconds=1))
-    return _utc(lambda: datetime.combine(value + timedelta(days=1), time(), SHANGHAI))
-
-
-def case_filter(q: CaseQuery) -> CaseFilter:
-    return CaseFilter(
-        statuses=tuple(q.status), category=q.category, unit=q.unit, street=q.street,
-        community=q.community, grid=q.grid, source=q.source, overdue=q.overdue,
-        due_before=lower_bound(q.due_before), text=clean_text(q.text),
-        reported_from=lower_bound(q.reported_from), reported_before=upper_bound(q.reported_to),
-        closed_from=lower_bound(q.closed_from), closed_before=upper_bound(q.closed_to),
-    )
 
 
 @router.get("/cases", response_model=CaseList, responses=_problems(401, 422))
@@ -345,25 +280,6 @@ def _report_openapi() -> dict[str, Any]:
         "multipart/form-data": {"schema": form}}}}
 
 
-def require_reporter(city: City, user: Principal) -> None:
-    if not city.rules.permissions.allows(user.role, Action.REPORT):
-        raise PermissionDenied(f"{user.role.label}无权执行“{Action.REPORT.label}”操作",
-                               code="permission_denied")
-
-
-def case_input(data: CaseCreate, user: Principal, photo_ids: tuple[str, ...]) -> CaseInput:
-    reporter = data.reporter
-    return CaseInput(
-        category_code=data.category_code, source=report_source(user.role, data.source),
-        lon=data.lon, lat=data.lat, coord_sys=data.coord_sys, grid_code=data.grid_code,
-        address=clean_text(data.address), description=clean_text(data.description),
-        urgency=data.urgency, component_code=data.component_code,
-        reporter_name=clean_text(reporter.name) if reporter else None,
-        reporter_phone=clean_text(reporter.phone) if reporter else None,
-        photos=photo_ids, note=clean_text(data.note),
-    )
-
-
 def photo_ids(session: Session, settings: Settings, body: ReportBody, user: Principal,
               at: datetime) -> tuple[str, ...]:
     """The report's photos: ids given, then the uploaded files (stored now), each once."""
@@ -442,18 +358,6 @@ def _report(body: ReportBody, request: Request, unit: Unit,
 # --- acting ------------------------------------------------------------------------------
 
 
-def action_input(body: CaseActionCreate) -> ActionInput:
-    return ActionInput(**body.model_dump())
-
-
-def parse_action(name: str) -> Action:
-    """A lifecycle action named in the path (``report`` is ``POST /cases``)."""
-    action = next((a for a in Action if a.value == name), None)
-    if action is None or action is Action.REPORT or action in SYSTEM_ACTIONS:
-        raise NotFound(f"没有“{name[:40]}”这种案件操作", code="unknown_action")
-    return action
-
-
 @router.post("/cases/{case_no}/actions/{action}", response_model=CasePublic,
              responses=_problems(401, 403, 404, 409, 422))
 def act(request: Request, session: SessionDep, city: CityDep, now: NowDep, user: CurrentUser,
@@ -483,16 +387,6 @@ def rule_view(city: City, answer: Answer) -> ResponsibilityRule | None:
         region_level_label=region.level.label if region else None)
 
 
-def suggestion_message(answer: Answer, units: list[UnitRef]) -> tuple[SuggestionCode, str]:
-    names = "、".join(u.name or u.code for u in units)
-    if answer.is_gap:
-        return "no_responsible_unit", "责任矩阵中没有适用于该事项和区域的责任单位，请补充责任规则"
-    if answer.is_overlap:
-        return ("ambiguous_responsibility",
-                f"责任重叠：{names} 均对该事项负责（{answer.reason}），请修正责任矩阵")
-    return "ok", f"建议派遣至{names}（{answer.reason}）"
-
-
 @router.get("/dispatch/suggest", response_model=DispatchSuggestion, tags=["派遣"],
             responses=_problems(401, 403, 404, 422))
 def suggest(session: SessionDep, city: CityDep, user: CurrentUser,
@@ -507,7 +401,7 @@ def suggest(session: SessionDep, city: CityDep, user: CurrentUser,
         raise ActionRefused("案件尚未定位到单元网格，无法确定责任单位", code="not_located")
     owner = component_owner(session, case.component_code)
     answer = city.responsible(case.category_code, case.location.grid_code, owner)
-    units = [UnitRef(code=u, name=unit_name(city, u)) for u in answer.units]
+    units = [UnitRef(code=u, name=city.unit_name(u)) for u in answer.units]
     code, message = suggestion_message(answer, units)
     return DispatchSuggestion(
         case_no=case.case_no, category_code=case.category_code,

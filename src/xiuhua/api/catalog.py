@@ -14,13 +14,13 @@ from pydantic import BaseModel
 from shapely.geometry import mapping
 from sqlalchemy import select
 
-from xiuhua.api.deps import CityDep, NowDep, SessionDep, current_principal
 from xiuhua.domain.calendar import LAST_YEAR, SHANGHAI, TimeLimit, WorkCalendar, checked_day
 from xiuhua.domain.choices import RegionLevel, UnitKind
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import InvalidInput, NotFound
 from xiuhua.domain.geo import CoordSys
 from xiuhua.domain.taxonomy import URGENCY_LABELS, CaseClass, ClassKind
+from xiuhua.http.deps import CityDep, NowDep, SessionDep, current_principal
 from xiuhua.services.calendars import parse_local, year_summaries
 from xiuhua.store import city as city_store
 from xiuhua.store.tables import regions

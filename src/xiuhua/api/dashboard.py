@@ -8,11 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from xiuhua.api.deps import CityDep, CurrentUser, NowDep, SessionDep
-from xiuhua.api.schemas import Problem
 from xiuhua.domain.access import Principal, sees_dashboard
 from xiuhua.domain.errors import PermissionDenied
-from xiuhua.services import dashboard as service
+from xiuhua.http.deps import CityDep, CurrentUser, NowDep, SessionDep
+from xiuhua.http.presenters import dashboard_figures
+from xiuhua.http.schemas import Problem
 
 router = APIRouter(prefix="/dashboard", tags=["领导驾驶舱"])
 
@@ -93,14 +93,6 @@ def may_open(user: Principal) -> None:
         raise PermissionDenied(f"领导驾驶舱不对{user.role.label}开放", code="permission_denied")
 
 
-def figures(request: Request, session: SessionDep, city: CityDep, now: NowDep) -> dict[str, Any]:
-    """The figures at ``now``, shared for a few seconds by every viewer (one cache per app)."""
-    cache = getattr(request.app.state, "dashboard_cache", None)
-    if cache is None:
-        cache = request.app.state.dashboard_cache = service.Cache()
-    return cache.get(now, lambda: service.dashboard(session, city, now))
-
-
 @router.get("", response_model=DashboardPublic,
             responses={401: {"model": Problem, "description": "未登录或令牌无效"},
                        403: {"model": Problem, "description": "无权查看"}})
@@ -110,4 +102,4 @@ def get_dashboard(request: Request, session: SessionDep, city: CityDep, now: Now
     近 30 天趋势，本月高发问题，各单位本月按期处置率（考核口径），热点网格，以及近 30 天
     无上报、无监督员核实核查的盲区网格。指挥中心、领导和管理员可看；数据每 30 秒更新。"""
     may_open(user)
-    return figures(request, session, city, now)
+    return dashboard_figures(request, session, city, now)

@@ -27,10 +27,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from xiuhua.api.deps import CityDep, NowDep, SessionDep, SettingsDep, client_address
-from xiuhua.api.problems import status_of
 from xiuhua.api.public import IntakeLimit, photo_url, store_upload
-from xiuhua.api.schemas import CASE_NO, NO_NUL, Address, Description, Lat, Lon
 from xiuhua.domain.calendar import SHANGHAI
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied, TooManyRequests
@@ -38,6 +35,9 @@ from xiuhua.domain.geo import CoordSys
 from xiuhua.domain.lifecycle import Case
 from xiuhua.domain.taxonomy import DEFAULT_URGENCY, URGENCY_LABELS, CaseClass, ClassKind
 from xiuhua.domain.values import whole_number
+from xiuhua.http.deps import CityDep, NowDep, SessionDep, SettingsDep, client_address
+from xiuhua.http.problems import status_of
+from xiuhua.http.schemas import CASE_NO, NO_NUL, Address, Description, Lat, Lon
 from xiuhua.http.urls import absolute_url
 from xiuhua.services import public
 from xiuhua.services.accounts import api_key_name

@@ -19,11 +19,12 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from xiuhua.api.deps import CurrentUser, NowDep, SessionDep, SettingsDep
-from xiuhua.api.schemas import PHOTO_ID, Problem
 from xiuhua.config import Settings
 from xiuhua.domain.choices import Role
 from xiuhua.domain.errors import PermissionDenied
+from xiuhua.http.deps import CurrentUser, NowDep, SessionDep, SettingsDep
+from xiuhua.http.problems import problem_responses
+from xiuhua.http.schemas import PHOTO_ID
 from xiuhua.services import photos
 from xiuhua.services.photos import Photo, PhotoTooLarge, Variant
 
@@ -99,7 +100,7 @@ UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     text = {401: "未登录或令牌无效", 403: "无权上传", 404: "照片不存在或不在权限范围内",
             413: "照片过大", 415: "请求须为 multipart/form-data", 422: "不是可接受的照片"}
-    return {s: {"model": Problem, "description": text[s]} for s in statuses}
+    return problem_responses(text, *statuses)
 
 
 def _image_response(*types: str) -> dict[int | str, dict[str, Any]]:

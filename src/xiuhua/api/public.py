@@ -12,25 +12,17 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from xiuhua.api.deps import CityDep, NowDep, SessionDep, SettingsDep, client_address
 from xiuhua.api.photos import photo_file
-from xiuhua.api.schemas import (
-    MAX_PHOTOS,
-    Address,
-    CategoryCode,
-    Description,
-    Lat,
-    Lon,
-    Name,
-    Note,
-    Phone,
-    Photos,
-    Problem,
-)
 from xiuhua.config import Settings
 from xiuhua.domain.choices import Rating
 from xiuhua.domain.errors import InvalidInput
-from xiuhua.domain.geo import CoordSys
+from xiuhua.http.deps import CityDep, NowDep, SessionDep, SettingsDep, client_address
+from xiuhua.http.schemas import (
+    MAX_PHOTOS,
+    Note,
+    Problem,
+    ReportForm,
+)
 from xiuhua.http.urls import absolute_url
 from xiuhua.services import photos as photo_service
 from xiuhua.services import public, ratelimit
@@ -108,20 +100,6 @@ def categories(city: CityDep) -> list[CategoryOut]:
     return [CategoryOut(code=c.code, name=c.name, major_code=c.major_code,
                         major_name=c.major_name, description=c.filing_condition)
             for c in public.public_categories(city)]
-
-
-class ReportForm(BaseModel):
-    """A citizen's report (form fields; ``photo_ids`` may repeat)."""
-
-    category_code: CategoryCode
-    lon: Lon | None = None
-    lat: Lat | None = None
-    coord_sys: CoordSys = CoordSys.WGS84
-    address: Address | None = None
-    description: Description | None = None
-    name: Name | None = None
-    phone: Phone | None = None
-    photo_ids: Photos = []
 
 
 @router.post("/reports", response_model=ReportOut, status_code=201,

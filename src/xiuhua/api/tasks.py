@@ -9,51 +9,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from xiuhua.api.deps import CityDep, CurrentUser, NowDep, SessionDep
-from xiuhua.domain.access import whose_tasks
-from xiuhua.domain.choices import Audience, NoticeKind, TaskKind
+from xiuhua.domain.choices import Audience, NoticeKind
 from xiuhua.domain.city import City
 from xiuhua.domain.notices import TargetKind, link, notice_title
-from xiuhua.domain.taxonomy import ClassKind
+from xiuhua.http.deps import CityDep, CurrentUser, NowDep, SessionDep
+from xiuhua.http.presenters import TaskOut, task_views
 from xiuhua.services import notifications as notices
-from xiuhua.store.case_queries import open_tasks
 
 router = APIRouter(tags=["任务与通知"])
 MAX_TASKS = 1000
 MAX_ID = 2**63 - 1  # a row id the databases can compare with (BIGINT)
-
-
-class TaskOut(BaseModel):
-    case_no: str
-    seq: int
-    kind: str
-    kind_label: str
-    inspector: str | None
-    opened_at: datetime
-    deadline: datetime
-    overdue: bool
-    case_status: str
-    category_code: str
-    category_name: str
-    description: str | None
-    address: str | None
-    lon: float | None
-    lat: float | None
-    grid_code: str | None
-    grid_name: str | None
-
-
-def _task(city: City, row: Any, now: datetime) -> TaskOut:
-    matter = city.taxonomy.classes.get((ClassKind.MATTER, row.category_code))
-    grid = city.regions.get(row.grid_code) if row.grid_code else None
-    kind = TaskKind(row.kind)
-    return TaskOut(
-        case_no=row.case_no, seq=row.seq, kind=kind.value, kind_label=kind.label,
-        inspector=row.inspector, opened_at=row.opened_at, deadline=row.deadline,
-        overdue=row.deadline < now, case_status=row.status, category_code=row.category_code,
-        category_name=matter.name if matter else row.category_code,
-        description=row.description, address=row.address, lon=row.lon, lat=row.lat,
-        grid_code=row.grid_code, grid_name=grid.name if grid else None)
 
 
 @router.get("/tasks", response_model=list[TaskOut])
@@ -62,8 +27,7 @@ def tasks(session: SessionDep, city: CityDep, now: NowDep, user: CurrentUser,
           limit: Annotated[int, Query(ge=1, le=MAX_TASKS)] = 500) -> list[TaskOut]:
     """Open 核实 (verify) and 核查 (check) tasks, the earliest deadline first: an inspector's
     own; for the center (``inspector`` filters by login) all of them."""
-    rows = open_tasks(session, whose_tasks(user, inspector), limit)
-    return [_task(city, r, now) for r in rows]
+    return task_views(session, city, now, user, inspector, limit)
 
 
 class NotificationOut(BaseModel):

@@ -63,6 +63,11 @@ class City:
     def rules(self) -> Rules:
         return self._rules
 
+    def unit_name(self, code: str | None) -> str | None:
+        """The name of unit ``code``; None for no code or a unit the city does not know."""
+        unit = self.units.get(code) if code else None
+        return unit.name if unit is not None else None
+
     def areas(self, grid_code: str) -> list[str]:
         """The grid and its ancestors, most specific first (grid, community, street, city)."""
         chain = []

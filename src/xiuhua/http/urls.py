@@ -10,6 +10,8 @@ from starlette.requests import Request
 
 from xiuhua.config import Settings
 
+API = "/api/v1"  # the REST API's prefix (Open311 is under /open311/v2)
+
 
 def absolute_url(request: Request, path: str) -> str:
     """The absolute address of ``path`` (the application's own path, ``/…``, with any query),

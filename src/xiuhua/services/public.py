@@ -250,19 +250,12 @@ class PublicCase:
         return self.case.status is CaseStatus.CLOSED and self.case.rating is None
 
 
-def unit_name(city: City, code: str | None) -> str | None:
-    if code is None:
-        return None
-    unit = city.units.get(code)
-    return unit.name if unit is not None else None
-
-
 def public_event(city: City, event: Event) -> PublicEvent:
     reason = event.data.get("reason") if event.action is Action.CANCEL else None
     value = event.data.get("value") if event.action is Action.RATE else None
     return PublicEvent(
         action=event.action, at=event.at,
-        unit_name=unit_name(city, event.data.get("unit")) if event.action is Action.DISPATCH
+        unit_name=city.unit_name(event.data.get("unit")) if event.action is Action.DISPATCH
         else None,
         note=event.note if event.action in PUBLIC_NOTES else None,
         reason=CancelReason(reason) if reason else None,
@@ -297,7 +290,7 @@ def status_note(city: City, case: Case) -> str:
 
 def agency_name(city: City, case: Case) -> str | None:
     """The unit holding the case, or the last one that held it."""
-    return unit_name(city, case.holder or case.last_unit)
+    return city.unit_name(case.holder or case.last_unit)
 
 
 def limit_label(text: str) -> str:

@@ -148,7 +148,7 @@ def _note_write(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None
 
 def _count_commit(conn: Connection) -> None:
     # before the COMMIT itself: a read in between may cache the old rows, but only until they
-    # expire (see xiuhua.api.deps.RECHECK_S)
+    # expire (see xiuhua.http.deps.RECHECK_S)
     if conn.info.pop(_CHANGED, False):
         _Changes.count += 1
 

@@ -19,14 +19,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from xiuhua.api import cases as cases_api
-from xiuhua.api.app import API
-from xiuhua.api.deps import CityDep, NowDep, SessionDep, SettingsDep
 from xiuhua.domain.access import Principal
 from xiuhua.domain.assessment import Period, competition_ranks, month_label, scoped_figures
 from xiuhua.domain.choices import RegionLevel, Role, UnitKind
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError, InvalidInput
+from xiuhua.http.deps import CityDep, NowDep, SessionDep, SettingsDep
+from xiuhua.http.presenters import category_name
+from xiuhua.http.urls import API
 from xiuhua.reports.common import INSPECTORS, REGIONS, STAFF, UNITS, period_name
 from xiuhua.services import assessment as service
 from xiuhua.web.pages import PageRoute, page_for, render
@@ -202,7 +202,7 @@ def subject_name(city: City, subject: str, code: str) -> str:
 
 
 def drill_row(city: City, row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "category": cases_api.category_name(city, row["category_code"] or ""),
+    return {**row, "category": category_name(city, row["category_code"] or ""),
             "grid": region_name(city, row["grid_code"]), "unit": unit_name(city, row["unit_code"]),
             "at": _local(row["at"]), "deadline": _local(row["deadline"]),
             "handled_at": _local(row["handled_at"])}

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from xiuhua.api.deps import NowDep, end_session, sign_in, start_session
 from xiuhua.domain.errors import AuthenticationFailed, DomainError
+from xiuhua.http.deps import NowDep, end_session, sign_in, start_session
 from xiuhua.web.pages import CSRF_FIELD, PageRoute, check_csrf, flash, render, safe_next, see_other
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)

@@ -9,12 +9,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
-from xiuhua.api import cases as cases_api
-from xiuhua.api.deps import CityDep, NowDep, SessionDep
-from xiuhua.api.schemas import CaseQuery
 from xiuhua.domain.access import Principal
 from xiuhua.domain.choices import CaseStatus, RegionLevel, Source, UnitKind
 from xiuhua.domain.city import City
+from xiuhua.http.cases import case_filter
+from xiuhua.http.deps import CityDep, NowDep, SessionDep
+from xiuhua.http.schemas import CaseQuery
 from xiuhua.store.case_queries import count_cases, list_cases
 from xiuhua.web.forms import FIELD_LABELS
 from xiuhua.web.maps import majors
@@ -74,7 +74,7 @@ def case_list(request: Request, session: SessionDep, city: CityDep, now: NowDep,
     except ValidationError as exc:
         context["errors"] = _errors(exc)
         return render(request, "cases/list.html", context)
-    filters = cases_api.case_filter(query)
+    filters = case_filter(query)
     page = list_cases(session, user, filters, now, sort=query.sort, limit=PAGE_SIZE,
                       cursor=query.cursor)
     context["total"] = count_cases(session, user, filters, now, cap=COUNT_CAP)

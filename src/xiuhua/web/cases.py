@@ -14,9 +14,6 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from xiuhua.api import cases as cases_api
-from xiuhua.api.deps import CityDep, NowDep, SessionDep, SettingsDep, client_address
-from xiuhua.api.schemas import MAX_PHOTOS, CaseActionCreate
 from xiuhua.config import Settings
 from xiuhua.domain.access import Principal
 from xiuhua.domain.choices import Action, CancelReason, Rating, Source
@@ -24,6 +21,10 @@ from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError
 from xiuhua.domain.lifecycle import Case, Event, allowed_actions, overdue_at
 from xiuhua.domain.taxonomy import URGENCY_LABELS
+from xiuhua.http.cases import action_input, parse_action
+from xiuhua.http.deps import CityDep, NowDep, SessionDep, SettingsDep, client_address
+from xiuhua.http.presenters import category_name, reporter_view
+from xiuhua.http.schemas import MAX_PHOTOS, CaseActionCreate
 from xiuhua.services import photos
 from xiuhua.services.cases import perform_action, visible_case
 from xiuhua.services.public import anonymous_actors
@@ -69,9 +70,9 @@ def load_visible(session: Session, user: Principal, case_no: str) -> Case:
 
 def facts(city: City, case: Case, user: Principal) -> list[tuple[str, str]]:
     loc = case.location
-    reporter = cases_api.reporter_view(case, user)
+    reporter = reporter_view(case, user)
     rows = [
-        ("类别", f"{case.category_code} {cases_api.category_name(city, case.category_code)}"),
+        ("类别", f"{case.category_code} {category_name(city, case.category_code)}"),
         ("紧急程度", URGENCY_LABELS.get(case.urgency, case.urgency)),
         ("来源", case.source.label), ("地址", case.address or ""), ("描述", case.description or ""),
         ("位置", " / ".join(region_name(city, c) for c in (
@@ -98,7 +99,7 @@ def _amended(city: City, field: str, value: Any) -> str:
     if value is None or value == "":
         return "（空）"
     if field == "category_code":
-        return f"{value} {cases_api.category_name(city, value)}"
+        return f"{value} {category_name(city, value)}"
     if field == "urgency":
         return URGENCY_LABELS.get(value, value)
     if field == "location" and isinstance(value, Mapping):
@@ -236,7 +237,7 @@ def perform(request: Request, session: Session, city: City, settings: Settings, 
                for blob, name in files]
         if ids:
             body = body.model_copy(update={"photos": list(dict.fromkeys(ids))})
-        return perform_action(session, city, user, case_no, action, cases_api.action_input(body),
+        return perform_action(session, city, user, case_no, action, action_input(body),
                               now, client_address(request))
 
 
@@ -255,7 +256,7 @@ def act(request: Request, session: SessionDep, city: CityDep, now: NowDep,
     """Take one action from a form. Success goes on to the page named by ``next`` (the case
     page by default); a refusal shows its Chinese reason in the action's form on the case page
     (or, from another page, at the top of that page)."""
-    chosen = cases_api.parse_action(action)
+    chosen = parse_action(action)
     page = f"/cases/{case_no}"
     back = safe_next(form.get("next"), page)
     try:

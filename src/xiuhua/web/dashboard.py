@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
 
-from xiuhua.api import dashboard as dashboard_api
-from xiuhua.api.app import API
-from xiuhua.api.deps import CityDep, NowDep, SessionDep
 from xiuhua.domain.access import Principal
+from xiuhua.http.deps import CityDep, NowDep, SessionDep
+from xiuhua.http.presenters import dashboard_figures
+from xiuhua.http.urls import API
 from xiuhua.services.dashboard import CACHE_SECONDS
 from xiuhua.web.pages import PageRoute, page_for, render
 
@@ -24,7 +24,7 @@ COUNTERS = (("reported", "上报"), ("filed", "立案"), ("dispatched", "派遣"
 def dashboard_page(request: Request, session: SessionDep, city: CityDep, now: NowDep,
                    user: Annotated[Principal, page_for("/dashboard")]) -> Response:
     """The page with today's figures drawn in; the script keeps them current."""
-    data = dashboard_api.figures(request, session, city, now)
+    data = dashboard_figures(request, session, city, now)
     return render(request, "dashboard/index.html", {
         "title": "领导驾驶舱", "data": data, "counters": COUNTERS,
         "config": {"dataUrl": f"{API}/dashboard", "refreshSeconds": int(CACHE_SECONDS),

@@ -9,12 +9,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from xiuhua.api.cases import suggestion_message
-from xiuhua.api.schemas import UnitRef
 from xiuhua.domain.choices import Action, CancelReason, Rating, Role, UnitKind
 from xiuhua.domain.city import City
 from xiuhua.domain.lifecycle import Case, return_window_closes
 from xiuhua.domain.taxonomy import URGENCY_LABELS, ClassKind
+from xiuhua.http.presenters import suggestion_message
+from xiuhua.http.schemas import UnitRef
 from xiuhua.services.cases import component_owner
 from xiuhua.store import city as city_store
 from xiuhua.web.pages import limit_label, local_time

@@ -11,15 +11,14 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
-from xiuhua.api import cases as cases_api
-from xiuhua.api import tasks as tasks_api
-from xiuhua.api.deps import CityDep, NowDep, SessionDep
-from xiuhua.api.schemas import UnitRef
 from xiuhua.domain.access import UNIT_STAFF, Principal, notice_audience
 from xiuhua.domain.calendar import day_start, local_day
 from xiuhua.domain.choices import Action, CaseStatus, NoticeKind, Role
 from xiuhua.domain.city import City
 from xiuhua.domain.notices import TargetKind, link, notice_title
+from xiuhua.http.deps import CityDep, NowDep, SessionDep
+from xiuhua.http.presenters import suggestion_message, task_views
+from xiuhua.http.schemas import UnitRef
 from xiuhua.services import notifications as notices
 from xiuhua.store import case_queries
 from xiuhua.store import city as city_store
@@ -174,7 +173,7 @@ def _suggest(ctx: Ctx, row: CaseRow, grid: str | None, category: str, owner: str
         return
     answer = ctx.city.responsible(category, grid, owner)
     refs = [UnitRef(code=u, name=unit_name(ctx.city, u)) for u in answer.units]
-    _, row.note = cases_api.suggestion_message(answer, refs)
+    _, row.note = suggestion_message(answer, refs)
     if answer.unit is not None:
         row.quick = (Action.DISPATCH.value, f"派遣至{unit_name(ctx.city, answer.unit)}",
                      {"unit": answer.unit})
@@ -241,7 +240,7 @@ def all_tasks(ctx: Ctx) -> list[TaskRow]:
     """The inspector's open 核实 and 核查 tasks, the earliest deadline first."""
     config = ctx.city.rules.config
     rows = []
-    for t in tasks_api.tasks(ctx.session, ctx.city, ctx.now, ctx.user, limit=MAX_CANDIDATES):
+    for t in task_views(ctx.session, ctx.city, ctx.now, ctx.user, limit=MAX_CANDIDATES):
         limit = config.verify_limit if t.kind == "verify" else config.check_limit
         rows.append(TaskRow(
             case_no=t.case_no, kind=t.kind_label, category=t.category_name,

@@ -17,8 +17,6 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from xiuhua.api import cases as cases_api
-from xiuhua.api.deps import CityDep, NowDep, SessionDep, SettingsDep
 from xiuhua.config import Settings
 from xiuhua.domain.calendar import SHANGHAI
 from xiuhua.domain.choices import CaseStatus, RegionLevel
@@ -27,6 +25,9 @@ from xiuhua.domain.errors import DomainError
 from xiuhua.domain.geo import CoordSys, from_wgs84
 from xiuhua.domain.responsibility import SCOPE_LABELS, RuleScope
 from xiuhua.domain.taxonomy import ClassKind
+from xiuhua.http.cases import lower_bound, upper_bound
+from xiuhua.http.deps import CityDep, NowDep, SessionDep, SettingsDep
+from xiuhua.http.presenters import category_name
 from xiuhua.store import case_queries
 from xiuhua.store import city as city_store
 from xiuhua.store.case_queries import CaseFilter, list_cases
@@ -161,8 +162,8 @@ def case_filter(f: MapFilter) -> CaseFilter:
     return CaseFilter(
         statuses=statuses, overdue=True if f.scope == "overdue" else None,
         category=f.category or None,
-        reported_from=cases_api.lower_bound(_day(f.date_from, "起始日期")),
-        reported_before=cases_api.upper_bound(_day(f.date_to, "截止日期")))
+        reported_from=lower_bound(_day(f.date_from, "起始日期")),
+        reported_before=upper_bound(_day(f.date_to, "截止日期")))
 
 
 def default_filter(now: datetime) -> MapFilter:
@@ -217,7 +218,7 @@ def map_cases(session: SessionDep, city: CityDep, now: NowDep, settings: Setting
     coord_sys = display_sys(settings)
     rows = case_queries.map_points(session, user, filters, now)
     points = [[*shifted_point(r.lon, r.lat, coord_sys)[::-1], r.case_no,
-               CaseStatus(r.status).label, cases_api.category_name(city, r.category_code),
+               CaseStatus(r.status).label, category_name(city, r.category_code),
                bool(r.overdue)] for r in rows]
     counts = case_queries.grid_counts(session, user, filters, now)
     return JSONResponse({"points": points, "grids": counts, "total": sum(counts.values()),
@@ -236,7 +237,7 @@ def responsible_units(session: Session, city: City, grid: str) -> list[dict[str,
 
 def _category_label(city: City, scope: RuleScope, code: str | None) -> str:
     if scope is RuleScope.MATTER and code:
-        return f"{code} {cases_api.category_name(city, code)}"
+        return f"{code} {category_name(city, code)}"
     if scope is RuleScope.MAJOR and code:
         return f"{code} {dict(majors(city)).get(code, '')}"
     return "全部事项（属地兜底）"

@@ -18,7 +18,6 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from xiuhua.api.deps import CSRF_HEADER, SAFE_METHODS, ReaderDep, csrf_token, session_id
 from xiuhua.domain.access import SEE_ALL_ROLES, Principal
 from xiuhua.domain.calendar import SHANGHAI, TimeLimit
 from xiuhua.domain.choices import Role
@@ -29,6 +28,7 @@ from xiuhua.domain.errors import (
     NotFound,
     PermissionDenied,
 )
+from xiuhua.http.deps import CSRF_HEADER, SAFE_METHODS, ReaderDep, csrf_token, session_id
 from xiuhua.services import accounts
 
 HERE = Path(__file__).parent

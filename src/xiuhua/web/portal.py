@@ -19,14 +19,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from xiuhua.api.deps import CityDep, NowDep, SessionDep, SettingsDep, client_address
-from xiuhua.api.public import ReportForm as PublicReportForm
-from xiuhua.api.schemas import MAX_PHOTOS
 from xiuhua.config import Settings
 from xiuhua.domain.assessment import Period
 from xiuhua.domain.choices import Rating, RegionLevel, Source
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError, InvalidInput, NotFound, TooManyRequests
+from xiuhua.http.deps import CityDep, NowDep, SessionDep, SettingsDep, client_address
+from xiuhua.http.schemas import MAX_PHOTOS
+from xiuhua.http.schemas import ReportForm as PublicReportForm
 from xiuhua.reports.common import period_name
 from xiuhua.services import assessment, idempotency, photos, public, ratelimit
 from xiuhua.services.cases import CaseInput, clean_text, prepare_report

@@ -25,9 +25,6 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from xiuhua.api import cases as cases_api
-from xiuhua.api.deps import CityDep, NowDep, SessionDep, SettingsDep, client_address
-from xiuhua.api.schemas import MAX_PHOTOS, CaseCreate
 from xiuhua.config import Settings
 from xiuhua.domain.access import Principal
 from xiuhua.domain.choices import Role, Source
@@ -35,6 +32,9 @@ from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError, InvalidInput
 from xiuhua.domain.geo import CoordSys, from_wgs84
 from xiuhua.domain.taxonomy import URGENCY_LABELS, Taxonomy
+from xiuhua.http.cases import case_input, require_reporter
+from xiuhua.http.deps import CityDep, NowDep, SessionDep, SettingsDep, client_address
+from xiuhua.http.schemas import MAX_PHOTOS, CaseCreate
 from xiuhua.services import idempotency, photos
 from xiuhua.services.cases import prepare_report, store_user_report
 from xiuhua.web.maps import display_sys, tile_config
@@ -267,17 +267,17 @@ def store_staff_report(session: Session, settings: Settings, city: City, user: P
                        now: datetime, client: str) -> str:
     """上报 as ``POST /api/v1/cases`` does, once per form key: the number of the new case, or
     of the case an earlier submission of the same form made."""
-    cases_api.require_reporter(city, user)
+    require_reporter(city, user)
     if len(files) > MAX_PHOTOS:
         raise InvalidInput(f"照片最多 {MAX_PHOTOS} 张", code="too_many_photos")
     if key:
         earlier = idempotency.claim(session, user.login, KEY_SCOPE + key[:150], KEY_SCOPE, now)
         if earlier is not None:
             return str(earlier.body["case_no"])
-    prepare_report(session, city, cases_api.case_input(data, user, ()), now, user.actor)
+    prepare_report(session, city, case_input(data, user, ()), now, user.actor)
     ids = tuple(dict.fromkeys(photos.store_photo(session, settings, blob, name, user.login, now)
                               for blob, name in files))
-    prepared = prepare_report(session, city, cases_api.case_input(data, user, ids), now, user.actor)
+    prepared = prepare_report(session, city, case_input(data, user, ids), now, user.actor)
     case = store_user_report(session, prepared, user, now, client, channel="web")
     if key:
         idempotency.remember(session, user.login, KEY_SCOPE + key[:150], 201, {"case_no": case.case_no})

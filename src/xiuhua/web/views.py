@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from xiuhua.api import cases as cases_api
 from xiuhua.domain.calendar import TimeLimit, WorkCalendar
 from xiuhua.domain.choices import CaseStatus
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError
 from xiuhua.domain.taxonomy import URGENCY_LABELS
+from xiuhua.http.presenters import category_name
 from xiuhua.store.case_queries import open_assignments
 from xiuhua.web.pages import local_time, span
 
@@ -98,7 +98,7 @@ def region_name(city: City, code: str | None) -> str:
 
 
 def unit_name(city: City, code: str | None) -> str:
-    return cases_api.unit_name(city, code) or code or ""
+    return city.unit_name(code) or code or ""
 
 
 @dataclass
@@ -130,7 +130,7 @@ class CaseRow:
 def _row(city: City, m: Mapping[str, Any]) -> CaseRow:
     return CaseRow(
         case_no=m["case_no"], version=m["version"], status=CaseStatus(m["status"]),
-        category=cases_api.category_name(city, m["category_code"]),
+        category=category_name(city, m["category_code"]),
         urgency=URGENCY_LABELS.get(m["urgency"], m["urgency"]), urgent=m["urgency"] == "urgent",
         place=m["address"] or "", description=m["description"] or "",
         grid=region_name(city, m["grid_code"]), reported_at=m["reported_at"],

@@ -15,13 +15,13 @@ from urllib.parse import urlencode
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
-from xiuhua.api.deps import CityDep, SessionDep
 from xiuhua.domain.choices import RegionLevel, UnitKind
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError, InvalidInput
 from xiuhua.domain.responsibility import SCOPE_LABELS, Rule, RuleScope
 from xiuhua.domain.taxonomy import URGENCY_LABELS, ClassKind
 from xiuhua.domain.values import whole_number
+from xiuhua.http.deps import CityDep, SessionDep
 from xiuhua.services.city import import_taxonomy
 from xiuhua.services.coverage import coverage_report
 from xiuhua.services.units import delete_rule, import_rules, import_units

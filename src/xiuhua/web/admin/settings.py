@@ -12,13 +12,13 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.responses import PlainTextResponse
 
-from xiuhua.api.deps import CityDep, NowDep, SessionDep, SettingsDep
 from xiuhua.domain.calendar import FIRST_YEAR, LAST_YEAR, SHANGHAI, WorkCalendar
 from xiuhua.domain.choices import Action, Role
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError, InvalidInput
 from xiuhua.domain.lifecycle import SYSTEM_ACTIONS
 from xiuhua.domain.values import whole_number
+from xiuhua.http.deps import CityDep, NowDep, SessionDep, SettingsDep
 from xiuhua.services import accounts
 from xiuhua.services.assessment import CONFIG_FILE, load_config, shipped_config_text
 from xiuhua.services.calendars import (

@@ -11,10 +11,10 @@ from urllib.parse import urlencode
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
-from xiuhua.api.deps import CityDep, NowDep, SessionDep
 from xiuhua.domain.choices import Role
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError, InvalidInput
+from xiuhua.http.deps import CityDep, NowDep, SessionDep
 from xiuhua.services import accounts
 from xiuhua.web.admin.common import AdminUser, PostedForm, in_savepoint, page, router, text
 from xiuhua.web.pages import flash, not_found_page, see_other

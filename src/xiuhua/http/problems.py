@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -21,6 +22,7 @@ from xiuhua.domain.errors import (
     TooLarge,
     TooManyRequests,
 )
+from xiuhua.http.schemas import Problem
 
 PROBLEM = "application/problem+json"
 
@@ -87,3 +89,10 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+
+
+def problem_responses(texts: Mapping[int, str], *statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the error ``statuses`` of a route: each a problem+json body
+    (:class:`Problem`), described by ``texts``."""
+    content = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return {s: {"model": Problem, "description": texts[s], "content": content} for s in statuses}

@@ -1,5 +1,6 @@
 """Bodies of the cases API (full-stack-fastapi naming): what clients send (``CaseCreate``,
-``CaseActionCreate``, ``CaseQuery``) and what they get back (``CaseSummary``, ``CasePublic`` …).
+``CaseActionCreate``, ``CaseQuery``, the public ``ReportForm``) and what they get back
+(``CaseSummary``, ``CasePublic`` …). The pages check their forms with the same models.
 
 Inputs carry every constraint (lengths, patterns, finite numbers) so bad input is a 422, never
 a 500; outputs carry none, so stored data always renders."""
@@ -294,3 +295,22 @@ class DispatchSuggestion(BaseModel):
     rule: ResponsibilityRule | None
     code: SuggestionCode
     message: str
+
+
+# --- the public portal ---------------------------------------------------------------------
+
+
+class ReportForm(BaseModel):
+    """A citizen's report (``POST /api/v1/public/reports`` and the portal's form; ``photo_ids``
+    may repeat)."""
+
+    category_code: CategoryCode
+    lon: Lon | None = None
+    lat: Lat | None = None
+    coord_sys: CoordSys = CoordSys.WGS84
+    address: Address | None = None
+    description: Description | None = None
+    name: Name | None = None
+    phone: Phone | None = None
+    photo_ids: Photos = []
+

@@ -1,4 +1,7 @@
-"""The ASGI application: REST API under /api/v1, Open311 under /open311/v2, health check."""
+"""The one ASGI application factory: the REST API under /api/v1, Open311 under /open311/v2,
+the pages at / (their static files under /static) and the health check.
+
+The only module that imports both ``api/`` and ``web/`` (an import-linter contract says so)."""
 
 from __future__ import annotations
 
@@ -10,13 +13,15 @@ from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from xiuhua import __version__
-from xiuhua.api import problems
+from xiuhua.api import assessment, auth, cases, catalog, dashboard, open311, photos, public, tasks
 from xiuhua.config import Settings, get_settings
+from xiuhua.http import problems
 from xiuhua.http.headers import SecurityHeaders, TrustedHosts
+from xiuhua.http.urls import API
 from xiuhua.services.city import CityCache, init_database
 from xiuhua.store.db import make_engine
+from xiuhua.web import mount_web
 
-API = "/api/v1"
 SESSION_COOKIE = "xiuhua_session"
 
 
@@ -57,9 +62,6 @@ def _hardening(app: FastAPI, settings: Settings) -> None:
 
 
 def _routes(app: FastAPI) -> None:
-    from xiuhua.api import assessment, auth, cases, catalog, dashboard, open311, photos, public, tasks
-    from xiuhua.web import mount_web
-
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}

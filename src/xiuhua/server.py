@@ -14,13 +14,13 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from xiuhua.api.app import create_app
+from xiuhua.app import create_app
 from xiuhua.config import get_settings
 from xiuhua.services.city import init_database
 from xiuhua.services.sweeper import DEFAULT_INTERVAL, run_sweeper
 from xiuhua.store.db import make_engine
 
-FACTORY = "xiuhua.services.server:build_app"
+FACTORY = "xiuhua.server:build_app"
 
 
 def _now() -> datetime:
