@@ -43,23 +43,23 @@ def test_the_copy_keeps_them_too(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
 
 
-def test_a_page_importing_the_api_breaks_the_contracts(tmp_path: Path) -> None:
+def broken_after_adding(tmp_path: Path, module: str, line: str) -> str:
+    """The broken contracts ``lint-imports`` reports once ``line`` is appended to ``module``
+    (a path under ``xiuhua/``) of a copy of the tree; it must fail."""
     tree = copy_tree(tmp_path)
-    views = tree / "xiuhua" / "web" / "views.py"
-    views.write_text(views.read_text(encoding="utf-8") + "\nimport xiuhua.api.cases  # noqa\n",
-                     encoding="utf-8")
+    path = tree / "xiuhua" / module
+    path.write_text(path.read_text(encoding="utf-8") + f"\n{line}  # noqa\n", encoding="utf-8")
     run = lint_imports(tree)
     assert run.returncode != 0
-    broken = run.stdout.split("Broken contracts", 1)[-1]
+    return run.stdout.split("Broken contracts", 1)[-1]
+
+
+def test_a_page_importing_the_api_breaks_the_contracts(tmp_path: Path) -> None:
+    broken = broken_after_adding(tmp_path, "web/views.py", "import xiuhua.api.cases")
     assert "api and web are independent of each other" in broken
     assert "xiuhua.web.views -> xiuhua.api.cases" in broken
 
 
 def test_a_service_importing_fastapi_breaks_the_contracts(tmp_path: Path) -> None:
-    tree = copy_tree(tmp_path)
-    tasks = tree / "xiuhua" / "services" / "tasks.py"
-    tasks.write_text(tasks.read_text(encoding="utf-8") + "\nimport fastapi  # noqa\n",
-                     encoding="utf-8")
-    run = lint_imports(tree)
-    assert run.returncode != 0
-    assert "services import store and domain, nothing of HTTP" in run.stdout.split("Broken contracts", 1)[-1]
+    broken = broken_after_adding(tmp_path, "services/tasks.py", "import fastapi")
+    assert "services import store and domain, nothing of HTTP" in broken
