@@ -206,28 +206,31 @@ def open_visit(browser: Any, server: Server, width: int = 1280, height: int = 90
     return context, visit
 
 
-@pytest.fixture
-def visit(browser: Any, server: Server) -> Iterator[Visit]:
-    """A fresh browser context (no cookies); the test fails on any page problem."""
-    context, found = open_visit(browser, server)
+@contextmanager
+def watched(browser: Any, server: Server, width: int = 1280, height: int = 900) -> Iterator[Visit]:
+    """A fresh browser context (no cookies), closed at the end; no page problem may happen."""
+    context, found = open_visit(browser, server, width=width, height=height)
     yield found
     context.close()
     assert found.problems == [], "\n".join(found.problems)
+
+
+@pytest.fixture
+def visit(browser: Any, server: Server) -> Iterator[Visit]:
+    """A fresh browser context (no cookies); the test fails on any page problem."""
+    with watched(browser, server) as found:
+        yield found
 
 
 @pytest.fixture
 def phone(browser: Any, server: Server) -> Iterator[Visit]:
     """Like ``visit``, on a 375 px wide screen."""
-    context, found = open_visit(browser, server, width=375, height=740)
-    yield found
-    context.close()
-    assert found.problems == [], "\n".join(found.problems)
+    with watched(browser, server, width=375, height=740) as found:
+        yield found
 
 
 @pytest.fixture
 def own_phone(browser: Any, own_server: Server) -> Iterator[Visit]:
     """Like ``phone``, on the test's own server (``own_server``)."""
-    context, found = open_visit(browser, own_server, width=375, height=740)
-    yield found
-    context.close()
-    assert found.problems == [], "\n".join(found.problems)
+    with watched(browser, own_server, width=375, height=740) as found:
+        yield found

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Server, Visit, open_visit
+from tests.e2e.conftest import Server, Visit, watched
 from tests.e2e.test_pages import row
 from tests.e2e.test_report_pages import jpeg, tap_grid
 from xiuhua.domain.choices import Action, CaseStatus
@@ -25,11 +25,9 @@ pytestmark = pytest.mark.e2e
 @contextmanager
 def person(browser: Any, server: Server, login: str, width: int = 1280) -> Iterator[Visit]:
     """One user signed in in a browser of their own; no page problem may happen."""
-    context, visit = open_visit(browser, server, width=width, height=800 if width < 500 else 900)
-    visit.login(login)
-    yield visit
-    context.close()
-    assert visit.problems == [], "\n".join(visit.problems)
+    with watched(browser, server, width=width, height=800 if width < 500 else 900) as visit:
+        visit.login(login)
+        yield visit
 
 
 def photo(name: str, colour: tuple[int, int, int]) -> list[dict[str, Any]]:

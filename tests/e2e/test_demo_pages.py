@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from tests.e2e.conftest import Server, Visit, open_visit, running_server
+from tests.e2e.conftest import Server, Visit, running_server, watched
 from tests.factories import local
 from xiuhua.services.demo import DEMO_LOGINS, DEMO_PASSWORD, build_demo_city_on
 
@@ -33,10 +33,8 @@ def demo_server(sqlite_template: Path) -> Iterator[Server]:
 
 @pytest.fixture
 def demo_visit(browser: Any, demo_server: Server) -> Iterator[Visit]:
-    context, found = open_visit(browser, demo_server)
-    yield found
-    context.close()
-    assert found.problems == [], "\n".join(found.problems)
+    with watched(browser, demo_server) as found:
+        yield found
 
 
 @pytest.mark.parametrize("login", [login for login, _ in DEMO_LOGINS])
