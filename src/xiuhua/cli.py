@@ -256,12 +256,8 @@ def _echo_moves(moves: list[Any], title: str) -> None:
         typer.echo(f"{title} {len(moves)} 件：")
     for m in moves:
         typer.echo(f"  {m.case_no} {m.unit_code} 时限 {m.limit}："
-                   f"{_local(m.old)} → {_local(m.new)}")
+                   f"{_local_minute(m.old)} → {_local_minute(m.new)}")
     warn_provisional(sorted({y for m in moves for y in m.provisional_years}))
-
-
-def _local(moment: datetime) -> str:
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def warn_provisional(years: list[int]) -> None:
@@ -296,7 +292,7 @@ def calendar_status() -> None:
     for s in run(status, engine()):
         origin = s.source.label
         if s.file_name or s.imported_at:
-            when = _local(s.imported_at) if s.imported_at else ""
+            when = _local_minute(s.imported_at) if s.imported_at else ""
             origin += f"（{s.file_name or '文件'}，{when} 导入）"
         typer.echo(f"{s.year} 年：{s.status_label}；来源：{origin}；工作日 {s.workdays} 天，"
                    f"节假日（工作日放假）{s.holidays} 天，调休上班 {s.makeup_workdays} 天")

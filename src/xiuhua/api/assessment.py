@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from xiuhua.domain.access import Principal
-from xiuhua.domain.assessment import MAX_BAND_AMOUNT, MAX_BAND_RANK, RewardBand, scoped_figures
+from xiuhua.domain.assessment import MAX_BAND_AMOUNT, MAX_BAND_RANK, RewardBand
 from xiuhua.domain.choices import Role
 from xiuhua.domain.errors import PermissionDenied
 from xiuhua.http.deps import CityDep, CurrentUser, NowDep, SessionDep, SettingsDep, client_address
@@ -49,8 +49,7 @@ def get_assessment(session: SessionDep, city: CityDep, settings: SettingsDep, no
     admins; an inspector gets their own row, unit staff none (as on the page and in the files).
     Staff only: a public account is refused (403)."""
     service.may_view(user)
-    return scoped_figures(service.assess_period(session, city, period, service.load_config(settings.data_dir), now),
-                          user)
+    return service.period_figures(session, city, period, service.load_config(settings.data_dir), now, user)
 
 
 def _file(fmt: str, description: str) -> dict[int | str, dict[str, Any]]:

@@ -68,9 +68,20 @@ def day_start(day: date) -> datetime:
 FIRST_YEAR, LAST_YEAR = 1950, 2100
 
 
+def in_supported_years(year: int) -> bool:
+    """Whether the calendar computes ``year`` (and dates from outside may lie in it)."""
+    return FIRST_YEAR <= year <= LAST_YEAR
+
+
+def year_days(year: int) -> list[date]:
+    """Every day of ``year``, in order."""
+    first = date(year, 1, 1)
+    return [first + timedelta(days=i) for i in range((date(year, 12, 31) - first).days + 1)]
+
+
 def checked_day(day: date, name: str) -> date:
     """``day`` if it lies in the supported years, else InvalidInput naming ``name``."""
-    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+    if not in_supported_years(day.year):
         raise InvalidInput(f"{name} 超出支持的范围（{FIRST_YEAR}–{LAST_YEAR} 年）", code="date_out_of_range")
     return day
 
@@ -97,7 +108,7 @@ Bounds = tuple[tuple[int, int], ...]  # a day's working periods as epoch microse
 
 def check_year(year: int) -> int:
     """``year`` if the calendar can compute it, else a clear refusal (never a guess)."""
-    if not FIRST_YEAR <= year <= LAST_YEAR:
+    if not in_supported_years(year):
         raise InvalidInput(f"{year} 年超出工作日历支持的范围（{FIRST_YEAR}–{LAST_YEAR} 年）",
                            code="year_out_of_range")
     return year
@@ -505,8 +516,7 @@ class WorkCalendar:
     def summary(self, year: int) -> YearSummary:
         """The year's status and its counts (by the schedule, whatever ``seven_day`` says)."""
         check_year(year)
-        days = [date(year, 1, 1) + timedelta(days=i)
-                for i in range((date(year, 12, 31) - date(year, 1, 1)).days + 1)]
+        days = year_days(year)
         working = {d: self._scheduled_workday(d) for d in days}
         imported = self.schedules.get(year)
         return YearSummary(
@@ -798,7 +808,7 @@ def _row_date(line_no: int, raw: str) -> date:
     except ValueError:
         raise _bad_line(line_no, f"日期“{raw}”无效，应为 YYYY-MM-DD 或 YYYY-MM-DD..YYYY-MM-DD") \
             from None
-    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+    if not in_supported_years(day.year):
         raise _bad_line(line_no, f"日期“{raw}”超出工作日历支持的范围（{FIRST_YEAR}–{LAST_YEAR} 年）")
     return day
 

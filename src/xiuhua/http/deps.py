@@ -271,10 +271,16 @@ async def principal_of(request: Request, reader: Session, now: datetime) -> Prin
         raise AuthenticationFailed("登录已失效，请重新登录", code="session_expired") from None
 
 
+def csrf_matches(request: Request, sent: str) -> bool:
+    """Whether ``sent`` is the browser session's CSRF token (a session without one matches
+    nothing, not even an empty token)."""
+    expected = str(request.session.get("csrf", ""))
+    return bool(expected) and secrets.compare_digest(sent, expected)
+
+
 def check_csrf_header(request: Request) -> None:
     """A write by the browser session must send the session's CSRF token in its header."""
-    sent = request.headers.get(CSRF_HEADER) or ""
-    if not secrets.compare_digest(sent, str(request.session.get("csrf", ""))):
+    if not csrf_matches(request, request.headers.get(CSRF_HEADER) or ""):
         raise PermissionDenied("缺少或错误的 CSRF 令牌，请刷新页面后重试", code="csrf_failed")
 
 

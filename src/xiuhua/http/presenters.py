@@ -69,14 +69,13 @@ class TaskOut(BaseModel):
 
 
 def _task(city: City, row: Any, now: datetime) -> TaskOut:
-    matter = city.taxonomy.classes.get((ClassKind.MATTER, row.category_code))
     grid = city.regions.get(row.grid_code) if row.grid_code else None
     kind = TaskKind(row.kind)
     return TaskOut(
         case_no=row.case_no, seq=row.seq, kind=kind.value, kind_label=kind.label,
         inspector=row.inspector, opened_at=row.opened_at, deadline=row.deadline,
         overdue=row.deadline < now, case_status=row.status, category_code=row.category_code,
-        category_name=matter.name if matter else row.category_code,
+        category_name=category_name(city, row.category_code),
         description=row.description, address=row.address, lon=row.lon, lat=row.lat,
         grid_code=row.grid_code, grid_name=grid.name if grid else None)
 

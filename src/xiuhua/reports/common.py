@@ -38,20 +38,19 @@ def period_name(period: Period) -> str:
 def text_cell(cell: Cell) -> Cell:
     """Keep a cell written from data as what it is: a string that a spreadsheet would take for
     a formula is stored as a string cell with Excel's quote prefix (shown unchanged, never
-    evaluated, and still text when edited); characters XML cannot carry become spaces.
+    evaluated, and still text when edited).
     Numbers, dates and booleans are left alone (reward amounts may be negative)."""
     value = cell.value
-    if isinstance(value, str):
-        if ILLEGAL_CHARACTERS_RE.search(value):
-            cell.value = value = ILLEGAL_CHARACTERS_RE.sub(" ", value)
-        if value.startswith(FORMULA_PREFIXES):
-            cell.data_type = "s"
-            cell.quotePrefix = True
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        cell.data_type = "s"
+        cell.quotePrefix = True
     return cell
 
 
 def append_row(ws: Worksheet, values: Iterable[Any]) -> None:
-    """Append a row of data to a sheet: every xlsx writer adds its rows through this."""
+    """Append a row of data to a sheet: every xlsx writer adds its rows through this
+    (characters XML cannot carry become spaces; text a spreadsheet would read as a formula
+    stays text: :func:`text_cell`)."""
     row = [ILLEGAL_CHARACTERS_RE.sub(" ", v) if isinstance(v, str) else v for v in values]
     ws.append(row)
     for cell in ws[ws.max_row]:

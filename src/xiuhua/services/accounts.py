@@ -97,16 +97,15 @@ def add_user(session: Session, login: str, role: Role, at: datetime, *, name: st
     if was_active is False and not (enable or keep_disabled):
         raise InvalidInput(f"用户“{login}”已停用，未作修改；如需重新启用，请加 --enable",
                            code="user_disabled")
-    store.save_user(session, login, name or login, role, unit_code, grids)
+    stays_disabled = was_active is False and not enable
+    store.save_user(session, login, name or login, role, unit_code, grids, active=not stays_disabled)
     if password is not None:
         password_hash = hash_password(password)
     if password_hash is not None:
         session.execute(update(users).where(users.c.login == login)
                         .values(password_hash=password_hash))
     detail: dict[str, Any] = {"role": role.value, "unit": unit_code, "grids": list(grids)}
-    if was_active is False and not enable:
-        session.execute(update(users).where(users.c.login == login).values(active=False))
-    elif was_active is False:
+    if was_active is False and enable:
         detail["active"] = True
         account_store.clear_failures(session, login)
     audit(session, at, actor, "permission_change", login, detail)
@@ -398,15 +397,6 @@ def note_token_use(engine: Engine, token_id: int, at: datetime) -> None:
     with transaction(writable(engine)) as session:
         session.execute(update(api_tokens).where(api_tokens.c.id == token_id)
                         .values(last_used_at=at))
-
-
-def principal_for_token(session: Session, token: str, at: datetime) -> Principal:
-    """The active user ``token`` signs in at ``at`` (its use noted when due)."""
-    found = token_user(session, token).check(at)
-    if found.due_for_note(at):
-        bind = session.get_bind()
-        note_token_use(bind if isinstance(bind, Engine) else bind.engine, found.token_id, at)
-    return found.principal
 
 
 def revoke_token(session: Session, token: str, at: datetime) -> None:

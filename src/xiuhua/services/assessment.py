@@ -215,6 +215,13 @@ def assess_period(session: Session, city: City, period_text: str, config: Assess
             "published_at": None, "published_by": None}
 
 
+def period_figures(session: Session, city: City, period_text: str, config: AssessmentConfig,
+                   at: datetime | None, viewer: Principal | None) -> dict[str, Any]:
+    """:func:`assess_period` as ``viewer`` may see it (people's rows: :func:`scoped_figures`;
+    None: all, for the CLI): what the API and the page show."""
+    return scoped_figures(assess_period(session, city, period_text, config, at), viewer)
+
+
 def published_rankings(session: Session, period_text: str | None = None) -> dict[str, Any] | None:
     """The frozen figures of a published month (the latest one unless named) with the list of
     published months (``published_months``); None when no month is published. What the public
@@ -254,15 +261,8 @@ def report_input(session: Session, city: City, period_text: str, fmt: str, confi
                    overdue=tuple(overdue_items(session, city, period, config, at)),
                    center_name=next((u.name for u in city.units.values() if u.kind == UnitKind.CENTER and u.active),
                                     None),
-                   category_names=_first_names((c.code, c.name) for c in city.taxonomy.matters()),
+                   category_names={c.code: c.name for c in city.taxonomy.matters()},
                    unit_names={u.code: u.name for u in city.units.values()})
-
-
-def _first_names(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for code, name in pairs:
-        found.setdefault(code, name)
-    return found
 
 
 TREND_MONTHS = 12

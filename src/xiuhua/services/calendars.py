@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -21,6 +21,7 @@ from xiuhua.domain.calendar import (
     check_year,
     checked_instant,
     parse_schedule,
+    year_days,
 )
 from xiuhua.domain.choices import Action, CaseStatus
 from xiuhua.domain.city import City
@@ -72,11 +73,6 @@ def day_changes(before: WorkCalendar, after: WorkCalendar, days: Iterable[date])
     """The days whose working status differs between two calendars."""
     return [DayChange(d, after.is_workday(d)) for d in sorted(set(days))
             if after.is_workday(d) != before.is_workday(d)]
-
-
-def _year_days(year: int) -> list[date]:
-    first = date(year, 1, 1)
-    return [first + timedelta(days=i) for i in range((date(year, 12, 31) - first).days + 1)]
 
 
 # --- recomputing deadlines ----------------------------------------------------------------
@@ -164,7 +160,7 @@ def import_schedule_text(session: Session, text: str, *, year: int | None = None
                                imported_at=at)
     before = day_calendar(session)
     previous = before.schedules.get(schedule.year)
-    touched = [*_year_days(schedule.year), *schedule.days, *(previous.days if previous else ())]
+    touched = [*year_days(schedule.year), *schedule.days, *(previous.days if previous else ())]
     savepoint = session.begin_nested()
     try:
         store.save_schedule(session, schedule, actor)

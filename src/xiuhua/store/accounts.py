@@ -4,19 +4,13 @@ account and source address, and the addresses each account signed in from."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, insert, select
 
 from xiuhua.domain.accounts import LoginHistory, LoginPolicy
-from xiuhua.store.cases import dialect_name
+from xiuhua.store.cases import Bind
+from xiuhua.store.city import upsert
 from xiuhua.store.tables import audit_log, login_addresses, login_failures, user_sessions
-
-Bind = Session | Connection
-
 
 # --- browser sessions ---------------------------------------------------------------------
 
@@ -54,8 +48,7 @@ def login_history(bind: Bind, login: str, address: str, at: datetime,
     f = login_failures.c
     address_times = list(bind.execute(select(f.at, f.login).where(
         f.address == address, f.at >= since)).all())
-    account = bind.execute(select(func.count()).select_from(login_failures).where(
-        f.login == login, f.at >= at - policy.account_window)).scalar_one()
+    account = account_failures(bind, login, at - policy.account_window)
     known = bind.execute(select(login_addresses.c.last_login_at).where(
         login_addresses.c.login == login, login_addresses.c.address == address,
         login_addresses.c.last_login_at >= at - policy.known_address_for)).first()
@@ -70,9 +63,13 @@ def record_failure(bind: Bind, login: str, address: str, at: datetime,
     included). Failures older than the policy looks back are pruned."""
     bind.execute(delete(login_failures).where(login_failures.c.at < at - policy.lookback))
     bind.execute(insert(login_failures).values(at=at, login=login, address=address))
+    return account_failures(bind, login, at - policy.account_window)
+
+
+def account_failures(bind: Bind, login: str, since: datetime) -> int:
+    """The failures of ``login`` from every address since ``since``."""
     return int(bind.execute(select(func.count()).select_from(login_failures).where(
-        login_failures.c.login == login,
-        login_failures.c.at >= at - policy.account_window)).scalar_one())
+        login_failures.c.login == login, login_failures.c.at >= since)).scalar_one())
 
 
 def clear_failures(bind: Bind, login: str, address: str | None = None) -> None:
@@ -85,10 +82,8 @@ def clear_failures(bind: Bind, login: str, address: str | None = None) -> None:
 
 def note_login_address(bind: Bind, login: str, address: str, at: datetime) -> None:
     """``login`` signed in successfully from ``address`` at ``at``."""
-    dialect_insert: Any = pg_insert if dialect_name(bind) == "postgresql" else sqlite_insert
-    stmt = dialect_insert(login_addresses).values(login=login, address=address, last_login_at=at)
-    bind.execute(stmt.on_conflict_do_update(index_elements=["login", "address"],
-                                            set_={"last_login_at": at}))
+    upsert(bind, login_addresses, [{"login": login, "address": address, "last_login_at": at}],
+           ["login", "address"])
 
 
 def last_audit(bind: Bind, kind: str, subject: str, since: datetime) -> datetime | None:

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from xiuhua.domain.access import Principal
-from xiuhua.domain.assessment import Period, competition_ranks, month_label, scoped_figures
+from xiuhua.domain.assessment import Period, competition_ranks, month_label
 from xiuhua.domain.choices import RegionLevel, Role, UnitKind
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError, InvalidInput
@@ -126,14 +126,15 @@ class Figures:
     previous: dict[str, Any]
 
 
-def figures(session: Session, city: City, config: Any, period: Period, now: datetime) -> Figures:
-    current = service.assess_period(session, city, period.label, config, now)
+def figures(session: Session, city: City, config: Any, period: Period, now: datetime,
+            user: Principal) -> Figures:
+    current = service.period_figures(session, city, period.label, config, now, user)
     previous = service.assess_period(session, city, period.shift(-1).label, config, now)
     return Figures(period, current, previous)
 
 
 def page_context(city: City, found: Figures, user: Principal) -> dict[str, Any]:
-    cur, prev = scoped_figures(found.current, user), found.previous  # people's rows as the API gives them
+    cur, prev = found.current, found.previous
     return {
         "period": found.period, "period_name": period_name(found.period),
         "previous_name": period_name(found.period.shift(-1)), "figures": cur,
@@ -162,7 +163,7 @@ def assessment_page(request: Request, session: SessionDep, city: CityDep, settin
     except InvalidInput as exc:
         return render(request, "assessment/index.html", {**base, "error": exc.message}, status_code=422)
     config = service.load_config(settings.data_dir)
-    found = figures(session, city, config, chosen, now)
+    found = figures(session, city, config, chosen, now, user)
     return render(request, "assessment/index.html", {**base, "asked": chosen.label,
                                                      **page_context(city, found, user)})
 

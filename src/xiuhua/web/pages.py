@@ -4,7 +4,6 @@ form posts, flash messages, and Chinese error pages for domain errors."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +27,7 @@ from xiuhua.domain.errors import (
     NotFound,
     PermissionDenied,
 )
-from xiuhua.http.deps import CSRF_HEADER, SAFE_METHODS, ReaderDep, csrf_token, session_id
+from xiuhua.http.deps import CSRF_HEADER, SAFE_METHODS, ReaderDep, csrf_matches, csrf_token, session_id
 from xiuhua.services import accounts
 
 HERE = Path(__file__).parent
@@ -149,13 +148,13 @@ class LoginRequired(Exception):
 
 
 async def check_csrf(request: Request) -> None:
-    expected = str(request.session.get("csrf", ""))
+    """A form (or htmx) write must carry the session's CSRF token, in the header or a field."""
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:
         form = await request.form()
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else ""
-    if not expected or not secrets.compare_digest(sent, expected):
+    if not csrf_matches(request, sent):
         raise PermissionDenied("页面已过期或缺少安全令牌，请刷新页面后重试", code="csrf_failed")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.responses import PlainTextResponse
 
-from xiuhua.domain.calendar import FIRST_YEAR, LAST_YEAR, SHANGHAI, WorkCalendar
+from xiuhua.domain.calendar import SHANGHAI, WorkCalendar, in_supported_years
 from xiuhua.domain.choices import Action, Role
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError, InvalidInput
@@ -72,7 +72,7 @@ def year_view(cal: WorkCalendar, year: int) -> list[dict[str, Any]]:
 
 def _year(request: Request, now: datetime) -> int:
     found = whole_number(request.query_params.get("year"))
-    return found if found is not None and FIRST_YEAR <= found <= LAST_YEAR else now.astimezone(SHANGHAI).year
+    return found if found is not None and in_supported_years(found) else now.astimezone(SHANGHAI).year
 
 
 def _calendar_context(city: City, year: int, now: datetime, values: dict[str, str] | None = None,
