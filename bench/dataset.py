@@ -23,7 +23,7 @@ import orjson
 from sqlalchemy import Engine, func, select
 
 from bench.common import Context, copy_sqlite, log, sqlite_url
-from xiuhua.domain.calendar import SHANGHAI
+from xiuhua.domain.calendar import local_zone
 from xiuhua.services import demo
 from xiuhua.services.accounts import issue_token
 from xiuhua.services.city import init_database, load_city
@@ -33,7 +33,7 @@ from xiuhua.store.migrate import alembic_config
 
 END = date(2026, 10, 31)  # the last day of every history
 PERIOD = "2026-10"  # the month the assessment benchmark assesses
-BUILT_AT = datetime.combine(date(2026, 11, 1), time(9), SHANGHAI)
+BUILT_AT = datetime.combine(date(2026, 11, 1), time(9), local_zone())
 BASE_CAP = 120_000  # cases replayed through the lifecycle; more are copies with new numbers
 CITY_DB = "xh_bench_city"  # PostgreSQL template database of the city
 PASSWORD = demo.DEMO_PASSWORD
@@ -129,7 +129,7 @@ def replay_base(ctx: Context, size: int, months: int) -> list[tuple[str, list[by
     days = demo.history_days(END, months)
     counts = _scaled(demo.daily_counts(days, city.calendar("default"), months, rng), size)
     reports = demo.Reports(layout, parts, rng)
-    until = datetime.combine(END + timedelta(days=1), time(), SHANGHAI)
+    until = datetime.combine(END + timedelta(days=1), time(), local_zone())
     replay = demo.Replay(city, layout, rng, until)
     found = []
     for day, count in zip(days, counts, strict=True):
@@ -222,7 +222,7 @@ def token_for(url: str, login: str) -> str:
     engine = make_engine(url)
     try:
         with transaction(engine) as session:
-            return issue_token(session, login, datetime.now(SHANGHAI), name="bench")
+            return issue_token(session, login, datetime.now(local_zone()), name="bench")
     finally:
         engine.dispose()
 
@@ -288,7 +288,7 @@ def _shifted(table: str, years: int, dialect: str = "sqlite") -> tuple[str, str]
 
 def _year_start() -> datetime:
     """The first instant of the imported year (the 12 months ending with :data:`END`)."""
-    return (datetime.combine(END + timedelta(days=1), time(), SHANGHAI) - timedelta(days=366)).astimezone(UTC)
+    return (datetime.combine(END + timedelta(days=1), time(), local_zone()) - timedelta(days=366)).astimezone(UTC)
 
 
 def _copy_back(execute: Any, years: int, dialect: str) -> None:

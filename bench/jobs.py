@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import SECRET, peak_rss_mb
-from xiuhua.domain.calendar import SHANGHAI
+from xiuhua.domain.calendar import local_zone
 from xiuhua.services.assessment import assess_period, load_config
 from xiuhua.services.city import load_city
 from xiuhua.store.db import make_engine, read_transaction
@@ -39,7 +39,7 @@ def assess(url: str, period: str, repeat: int) -> dict[str, Any]:
     """Load the city once, then assess the period ``repeat`` times (first and best)."""
     engine = make_engine(url)
     config = load_config(None)
-    now = datetime.now(SHANGHAI)
+    now = datetime.now(local_zone())
     with read_transaction(engine) as session:
         start = time.perf_counter()
         city = load_city(session)

@@ -43,7 +43,7 @@ from bench.common import (
     xiuhua_env,
 )
 from bench.load import generate, write_requests
-from xiuhua.domain.calendar import SHANGHAI
+from xiuhua.domain.calendar import local_zone
 
 TARGET_P95_MS = 50
 WARMUP_S = 1
@@ -51,7 +51,7 @@ PAGES = (("queue", "dispatcher queue GET /api/v1/cases?status=filed"),
          ("case", "case page GET /api/v1/cases/{no}"),
          ("dashboard", "home counters GET /parts/counters (leader)"),
          ("dashboard_api", "dashboard GET /api/v1/dashboard (leader, 30 s cache)"))
-BUSY_NOW = datetime.combine(dataset.END, time(17), SHANGHAI)  # the dashboard's in-process clock
+BUSY_NOW = datetime.combine(dataset.END, time(17), local_zone())  # the dashboard's in-process clock
 BUILDS = 30
 
 
@@ -140,7 +140,7 @@ def bare_floor(ctx: Context, files: dict[str, Path]) -> dict[str, Any]:
 def _sql_now() -> tuple[str, str]:
     """Now and the start of the local day, as SQLite stores them (naive UTC text)."""
     now = datetime.now(UTC)
-    today = datetime.combine(now.astimezone(SHANGHAI).date(), time(), SHANGHAI).astimezone(UTC)
+    today = datetime.combine(now.astimezone(local_zone()).date(), time(), local_zone()).astimezone(UTC)
     return now.strftime("%Y-%m-%d %H:%M:%S.%f"), today.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 

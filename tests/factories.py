@@ -22,7 +22,7 @@ from typer.testing import CliRunner, Result
 
 from xiuhua.cli import app
 from xiuhua.config import get_settings
-from xiuhua.domain.calendar import SHANGHAI
+from xiuhua.domain.calendar import local_zone
 from xiuhua.domain.choices import Action, Role
 from xiuhua.domain.city import UnitInfo
 from xiuhua.domain.lifecycle import Actor, Command
@@ -95,7 +95,7 @@ def build_tiny_city(engine: Engine) -> None:
 
 def local(text: str) -> datetime:
     """A Shanghai wall-clock time, e.g. local("2026-10-16 17:00")."""
-    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+    return datetime.fromisoformat(text).replace(tzinfo=local_zone())
 
 
 # --- cases in the tiny city ---------------------------------------------------------------

@@ -14,7 +14,7 @@ import typer
 from sqlalchemy import Engine
 
 from xiuhua.config import get_settings
-from xiuhua.domain.calendar import SHANGHAI
+from xiuhua.domain.calendar import local_zone
 from xiuhua.domain.choices import Action, Role
 from xiuhua.domain.errors import DomainError, InvalidInput
 from xiuhua.store.db import make_engine
@@ -90,7 +90,7 @@ def demo(
     """生成示范城市“X市”：区域、网格、单位、部件、责任矩阵、监督员与历史案件。"""
     from xiuhua.services.demo import build_demo_city
 
-    end_day = parse_day(end) if end else datetime.now(SHANGHAI).date()
+    end_day = parse_day(end) if end else datetime.now(local_zone()).date()
     summary = run(build_demo_city, get_settings(), seed=seed, months=months, end=end_day,
                   history=not no_history, reset=reset, progress=sys.stderr.isatty())
     typer.echo(str(summary))
@@ -308,7 +308,7 @@ def calendar_show(
     from xiuhua.services.calendars import deadline_for
 
     due = run(deadline_for, engine(), start, limit, calendar)
-    typer.echo(due.deadline.astimezone(SHANGHAI).isoformat())
+    typer.echo(due.deadline.astimezone(local_zone()).isoformat())
     warn_provisional(due.provisional_years)
 
 
@@ -366,7 +366,7 @@ def user_add(
 
     parsed = parse_role(role)
     password = password if password is not None else ask_password(required=False)
-    in_transaction(add_user, login, parsed, datetime.now(SHANGHAI), name=name, unit_code=unit,
+    in_transaction(add_user, login, parsed, datetime.now(local_zone()), name=name, unit_code=unit,
                    grids=tuple(grid or ()), password=password, actor=cli_actor(), enable=enable)
     typer.echo(f"用户 {login}（{parsed.label}）已保存")
     if password is None:
@@ -382,7 +382,7 @@ def user_passwd(
     from xiuhua.services.accounts import set_password
 
     new = password if password is not None else ask_password(required=True)
-    in_transaction(set_password, login, new, datetime.now(SHANGHAI), actor=cli_actor())
+    in_transaction(set_password, login, new, datetime.now(local_zone()), actor=cli_actor())
     typer.echo(f"用户 {login} 的密码已更新，其已登录的会话与访问令牌均已失效")
 
 
@@ -391,7 +391,7 @@ def user_disable(login: Annotated[str, typer.Argument(help="登录名")]) -> Non
     """停用用户，并撤销其全部访问令牌。"""
     from xiuhua.services.accounts import disable_user
 
-    in_transaction(disable_user, login, datetime.now(SHANGHAI), actor=cli_actor())
+    in_transaction(disable_user, login, datetime.now(local_zone()), actor=cli_actor())
     typer.echo(f"用户 {login} 已停用，其访问令牌均已撤销")
 
 
@@ -408,7 +408,7 @@ def user_token(
 
     with domain_errors():
         lifetime = parse_lifetime(expires) if expires is not None else None
-    at = datetime.now(SHANGHAI)
+    at = datetime.now(local_zone())
     token = in_transaction(issue_token, login, at, name=name, lifetime=lifetime,
                            actor=cli_actor())
     until = f"，有效期至 {_local_minute(at + lifetime)}" if lifetime is not None else ""
@@ -417,7 +417,7 @@ def user_token(
 
 
 def _local_minute(at: datetime | None) -> str:
-    return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if at is not None else "—"
+    return at.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M") if at is not None else "—"
 
 
 @user_app.command("tokens")
@@ -447,7 +447,7 @@ def user_revoke_token(
     """撤销用户的一个访问令牌。"""
     from xiuhua.services.accounts import revoke_token_id
 
-    in_transaction(revoke_token_id, login, token_id, datetime.now(SHANGHAI), actor=cli_actor())
+    in_transaction(revoke_token_id, login, token_id, datetime.now(local_zone()), actor=cli_actor())
     typer.echo(f"用户 {login} 的访问令牌 {token_id} 已撤销")
 
 
@@ -456,7 +456,7 @@ def apikey_add(name: Annotated[str, typer.Argument(help="客户端应用名称")
     """为 Open311 客户端生成 API 密钥，最后一行即密钥，只显示这一次。"""
     from xiuhua.services.accounts import add_api_key
 
-    key = in_transaction(add_api_key, name, datetime.now(SHANGHAI), actor=cli_actor())
+    key = in_transaction(add_api_key, name, datetime.now(local_zone()), actor=cli_actor())
     typer.echo(f"客户端“{name}”的 Open311 api_key（请妥善保存，只显示这一次）：")
     typer.echo(key)
 
@@ -504,7 +504,7 @@ def assess_json(period: str) -> str:
 
     config = assess_config()
     with domain_errors(), read_transaction(engine()) as session:
-        figures = assess_period(session, load_city(session), period, config, datetime.now(SHANGHAI))
+        figures = assess_period(session, load_city(session), period, config, datetime.now(local_zone()))
     return json.dumps(figures, ensure_ascii=False, indent=2)
 
 
@@ -517,7 +517,7 @@ def assess_report(period: str, fmt: str, out: Path | None) -> None:
 
     config, settings = assess_config(), get_settings()
     with domain_errors(), read_transaction(engine()) as session:
-        found = report_input(session, load_city(session), period, fmt, config, datetime.now(SHANGHAI))
+        found = report_input(session, load_city(session), period, fmt, config, datetime.now(local_zone()))
     label, content = found.label, render_report(found, settings.data_dir)
     path = out or Path(report_filename(label, fmt))
     path.write_bytes(content)
@@ -562,7 +562,7 @@ def assess_publish(
 
     config = assess_config()
     figures = in_transaction(lambda session: publish(session, load_city(session), period, config,
-                                                     datetime.now(SHANGHAI), cli_actor()))
+                                                     datetime.now(local_zone()), cli_actor()))
     ranked = [u for u in figures["units"] if u["rank"] is not None]
     typer.echo(f"考核周期 {figures['period']} 已发布：{len(figures['units'])} 个单位，"
                f"{len(ranked)} 个参与排名，{len(figures['adjustments'])} 项调整")
@@ -576,7 +576,7 @@ def assess_entry(kind: str, unit: str, day: str, item: str, points: float, photo
 
     when = parse_day(day)
     entry = in_transaction(lambda session: add_entry(session, load_city(session), kind, unit, when, item, points,
-                                                     datetime.now(SHANGHAI), cli_actor(), photo_id=photo))
+                                                     datetime.now(local_zone()), cli_actor(), photo_id=photo))
     typer.echo(f"已登记 {entry['unit_name'] or unit}{entry['kind_label']} {entry['points']:g} 分"
                f"（{entry['date']}，{entry['item']}），计入 {entry['booked_period']} 考核")
     if entry["adjusts"]:
@@ -610,7 +610,7 @@ def assess_reward_bands(
     """导入以奖代补标准（按名次段的奖补金额，负数为扣减）；文件中每个周期的标准整体替换。"""
     from xiuhua.services.assessment import import_reward_bands
 
-    counts = in_transaction(import_reward_bands, file, datetime.now(SHANGHAI), cli_actor(), encoding=encoding)
+    counts = in_transaction(import_reward_bands, file, datetime.now(local_zone()), cli_actor(), encoding=encoding)
     for period, count in counts.items():
         typer.echo(f"{period}：已导入 {count} 档奖补标准")
 

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from xiuhua.domain.calendar import use_local_zone
 from xiuhua.domain.errors import InvalidInput
 from xiuhua.domain.geo import CoordSys
 
@@ -98,4 +99,8 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings, read once; installs the ``timezone`` setting as the city's local zone
+    (``domain.calendar.local_zone``), the one place code reads local time from."""
+    settings = Settings()
+    use_local_zone(settings.timezone)
+    return settings

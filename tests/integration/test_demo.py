@@ -16,7 +16,7 @@ import shapely
 from sqlalchemy import Engine, select
 
 from xiuhua.config import Settings
-from xiuhua.domain.calendar import SHANGHAI
+from xiuhua.domain.calendar import local_zone
 from xiuhua.domain.choices import Action, CancelReason, CaseStatus, RegionLevel, Role
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import InvalidInput
@@ -39,7 +39,7 @@ from xiuhua.store.db import make_engine, transaction
 from xiuhua.store.tables import assignments, case_events, cases, components, regions, units, user_grids, users
 
 END = date(2026, 10, 31)
-CUTOFF = datetime(2026, 11, 1, tzinfo=SHANGHAI)
+CUTOFF = datetime(2026, 11, 1, tzinfo=local_zone())
 
 
 def _copy_of(template: Path, folder: Path) -> Engine:
@@ -218,7 +218,7 @@ def test_case_numbers_follow_the_day_and_order_of_report(demo: tuple[Engine, Dem
     by_day: dict[str, list[tuple[int, datetime]]] = defaultdict(list)
     for case_no, at in rows:
         assert len(case_no) == 14
-        assert case_no[:8] == at.astimezone(SHANGHAI).strftime("%Y%m%d")
+        assert case_no[:8] == at.astimezone(local_zone()).strftime("%Y%m%d")
         by_day[case_no[:8]].append((int(case_no[8:]), at))
     for serials in by_day.values():
         assert [s for s, _ in serials] == list(range(1, len(serials) + 1))
@@ -237,7 +237,7 @@ def test_actions_never_go_back_in_time_and_units_feed_back_in_working_hours(
         assert at >= previous.get(case_no, at) and at < CUTOFF
         previous[case_no] = at
         if action == Action.FEEDBACK.value:
-            local = at.astimezone(SHANGHAI)
+            local = at.astimezone(local_zone())
             in_hours.append(any(a <= local <= b for a, b in work.periods_on(local.date())))
     assert mean(in_hours) > 0.95
 
@@ -283,7 +283,7 @@ def test_some_cases_are_still_open_at_the_end_and_some_of_those_are_overdue(
 def test_fewer_reports_on_the_national_day_holiday_and_at_night(demo: tuple[Engine, DemoSummary],
                                                                 city: City) -> None:
     with demo[0].connect() as conn:
-        times = [at.astimezone(SHANGHAI) for at in conn.execute(select(cases.c.reported_at)).scalars()]
+        times = [at.astimezone(local_zone()) for at in conn.execute(select(cases.c.reported_at)).scalars()]
     per_day = Counter(t.date() for t in times)
     holiday = [per_day[date(2026, 10, d)] for d in range(1, 8)]  # 国庆节 1–7 October
     work = city.calendar("default")
@@ -349,7 +349,7 @@ def test_six_months_of_history_is_about_sixty_thousand_cases(sqlite_engine: Engi
     summary = build_demo_city_on(sqlite_engine, seed=1, months=6, end=END)
     assert 40_000 <= summary.total_cases <= 80_000
     assert summary.first_day == date(2026, 5, 1) and summary.last_day == END
-    start = datetime.combine(date(2026, 5, 1), time(0), SHANGHAI)
+    start = datetime.combine(date(2026, 5, 1), time(0), local_zone())
     with sqlite_engine.connect() as conn:
         first = conn.execute(select(cases.c.reported_at).order_by(cases.c.reported_at).limit(1)).scalar_one()
     assert first >= start
@@ -365,8 +365,8 @@ def test_the_printed_demo_logins_sign_in(sqlite_engine: Engine) -> None:
 
 @pytest.mark.parametrize("period, at", [
     ("2026-10", None),
-    ("2026-10", datetime(2026, 10, 20, 12, 30, tzinfo=SHANGHAI)),  # counted as it stood mid-month
-    ("2026-10", datetime(2026, 10, 31, 23, 0, tzinfo=SHANGHAI)),
+    ("2026-10", datetime(2026, 10, 20, 12, 30, tzinfo=local_zone())),  # counted as it stood mid-month
+    ("2026-10", datetime(2026, 10, 31, 23, 0, tzinfo=local_zone())),
     ("2026Q4", None),
     ("2026-11", None),  # nothing happened: only the assignments still open at its end
 ])
@@ -421,7 +421,7 @@ def test_a_drill_down_reads_only_its_subjects_cases_and_lists_every_counted_one(
                     assert len(data.cases) < whole
 
 
-@pytest.mark.parametrize("at", [None, datetime(2026, 10, 20, 12, 30, tzinfo=SHANGHAI)])
+@pytest.mark.parametrize("at", [None, datetime(2026, 10, 20, 12, 30, tzinfo=local_zone())])
 def test_the_circulars_overdue_list_reads_only_the_cases_open_at_the_end(
         demo: tuple[Engine, DemoSummary], city: City, at: datetime | None) -> None:
     """The circular lists every unit's overdue assignments from the cases with an assignment
@@ -443,7 +443,7 @@ def test_the_circulars_overdue_list_reads_only_the_cases_open_at_the_end(
 
 def test_a_live_demo_publishes_its_complete_months_and_leaves_work_at_every_step(
         sqlite_engine: Engine) -> None:
-    now = datetime(2026, 10, 14, 10, 0, tzinfo=SHANGHAI)  # a Wednesday morning
+    now = datetime(2026, 10, 14, 10, 0, tzinfo=local_zone())  # a Wednesday morning
     summary = build_demo_city_on(sqlite_engine, seed=2, months=2, now=now)
     assert summary.published == ("2026-09",) and "已发布考核月份：2026-09" in str(summary)
     waiting = {s: summary.cases.get(s.value, 0) for s in CaseStatus if s.is_open}
@@ -474,7 +474,7 @@ def test_xiuhua_demo_prints_no_python_warning(tmp_path: Path) -> None:
 def test_only_months_the_history_covers_wholly_and_that_have_ended_are_published() -> None:
     from xiuhua.services.demo import complete_months
 
-    at = datetime(2026, 10, 14, 10, 0, tzinfo=SHANGHAI)
+    at = datetime(2026, 10, 14, 10, 0, tzinfo=local_zone())
     assert [p.label for p in complete_months(date(2026, 8, 15), at)] == ["2026-09"]
     assert [p.label for p in complete_months(date(2026, 8, 1), at)] == ["2026-08", "2026-09"]
     assert complete_months(date(2026, 9, 20), at) == []

@@ -32,7 +32,7 @@ from tests.factories import (
     report,
 )
 from xiuhua.cli import app
-from xiuhua.domain.calendar import SHANGHAI, TimeLimit
+from xiuhua.domain.calendar import TimeLimit, local_zone
 from xiuhua.domain.choices import Action, CancelReason, Rating, Source, TaskKind
 from xiuhua.domain.errors import BatchInvalid, InvalidInput
 from xiuhua.domain.geo import CoordSys, wgs84_to_gcj02
@@ -134,7 +134,7 @@ def test_the_example_imports_and_exports_with_status_areas_and_a_working_time_de
     assert due == local("2026-10-08 15:01")
     assert record["assignments"] == [{
         "unit": "U-HW", "started_at": "2026-10-08T09:31:00+08:00",
-        "deadline": due.astimezone(SHANGHAI).isoformat(), "handled_at": "2026-10-08T14:02:00+08:00",
+        "deadline": due.astimezone(local_zone()).isoformat(), "handled_at": "2026-10-08T14:02:00+08:00",
         "ended": "handled", "on_time": True}]
 
 

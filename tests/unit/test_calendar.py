@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from xiuhua.domain.calendar import (
     DEFAULT_PERIODS,
-    SHANGHAI,
     LimitUnit,
     SeasonalSchedule,
     TimeLimit,
@@ -19,6 +18,7 @@ from xiuhua.domain.calendar import (
     WorkPeriod,
     YearSchedule,
     YearSource,
+    local_zone,
     parse_schedule,
 )
 from xiuhua.domain.errors import InvalidInput
@@ -29,11 +29,11 @@ STANDARD_DAY = 27_000
 def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0,
        microsecond: int = 0) -> datetime:
     """A local (Asia/Shanghai) instant."""
-    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=SHANGHAI)
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=local_zone())
 
 
 def local(moment: datetime) -> datetime:
-    return moment.astimezone(SHANGHAI)
+    return moment.astimezone(local_zone())
 
 
 def period(text: str) -> WorkPeriod:
@@ -674,7 +674,7 @@ CALENDARS = [
 ]
 calendars = st.sampled_from(CALENDARS)
 instants = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 31, 23, 59),
-                        timezones=st.just(SHANGHAI))
+                        timezones=st.just(local_zone()))
 whole_second_instants = instants.map(lambda moment: moment.replace(microsecond=0))
 amounts = st.integers(min_value=1, max_value=15 * STANDARD_DAY)
 PROPERTY = settings(derandomize=True, max_examples=200, deadline=None)

@@ -11,13 +11,13 @@ from docx import Document
 from openpyxl import load_workbook
 
 from xiuhua.domain.assessment import Period
-from xiuhua.domain.calendar import SHANGHAI
+from xiuhua.domain.calendar import local_zone
 from xiuhua.domain.reports import ReportInput, city_row
 from xiuhua.reports import render_report
 from xiuhua.reports.circular import circular
 from xiuhua.reports.excel import workbook
 
-AT = datetime(2026, 11, 3, 9, 0, tzinfo=SHANGHAI)
+AT = datetime(2026, 11, 3, 9, 0, tzinfo=local_zone())
 OCTOBER = Period.parse("2026-10")
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from shapely.geometry import mapping
 from sqlalchemy import select
 
-from xiuhua.domain.calendar import LAST_YEAR, SHANGHAI, TimeLimit, WorkCalendar, checked_day
+from xiuhua.domain.calendar import LAST_YEAR, TimeLimit, WorkCalendar, checked_day, local_zone
 from xiuhua.domain.choices import RegionLevel, UnitKind
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import InvalidInput, NotFound
@@ -273,7 +273,7 @@ def calendar_days(city: CityDep, now: NowDep,
     or not, with statutory holidays, 调休 make-up workdays and the city's own overrides;
     ``official`` is false for years whose State Council schedule is not known yet (see
     ``/calendar/years``). Dates outside 1950–2100 are refused (422)."""
-    start = checked_day(date_from or now.astimezone(SHANGHAI).date(), "from")
+    start = checked_day(date_from or now.astimezone(local_zone()).date(), "from")
     stop = checked_day(date_to or min(start + timedelta(days=30), date(LAST_YEAR, 12, 31)), "to")
     if stop < start:
         raise InvalidInput("结束日期不能早于开始日期", code="invalid_date_range")
@@ -302,7 +302,7 @@ def calendar_years(city: CityDep, now: NowDep) -> list[CalendarYearOut]:
     (its State Council notice imported, or carried by the holidays package) or provisional
     (festivals guessed, no make-up days), where it comes from, its working days, weekdays
     off and make-up working days."""
-    today = now.astimezone(SHANGHAI).date()
+    today = now.astimezone(local_zone()).date()
     return [CalendarYearOut(
         year=s.year, official=s.official, status_label=s.status_label, source=s.source.value,
         source_label=s.source.label, file_name=s.file_name, imported_at=s.imported_at,
@@ -318,7 +318,7 @@ class DeadlineOut(BaseModel):
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(SHANGHAI).isoformat()
+    return moment.astimezone(local_zone()).isoformat()
 
 
 @router.get("/calendar/deadline", response_model=DeadlineOut)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xiuhua.api.public import IntakeLimit, photo_url, store_upload
-from xiuhua.domain.calendar import SHANGHAI
+from xiuhua.domain.calendar import local_zone
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied, TooManyRequests
 from xiuhua.domain.geo import CoordSys
@@ -107,7 +107,7 @@ def checked_format(fmt: str) -> str:
 
 def w3(moment: datetime | None) -> str | None:
     """ISO 8601 in China Standard Time, e.g. 2026-10-16T09:00:00+08:00."""
-    return moment.astimezone(SHANGHAI).isoformat(timespec="seconds") if moment else None
+    return moment.astimezone(local_zone()).isoformat(timespec="seconds") if moment else None
 
 
 # --- errors in the spec's form ----------------------------------------------------------------

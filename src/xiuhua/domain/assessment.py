@@ -39,7 +39,7 @@ from itertools import pairwise
 from typing import Any
 
 from xiuhua.domain.access import PEOPLE_SUBJECTS, Principal, sees_person_figures
-from xiuhua.domain.calendar import SHANGHAI, TimeLimit, WorkCalendar
+from xiuhua.domain.calendar import TimeLimit, WorkCalendar, local_zone
 from xiuhua.domain.choices import (
     Action,
     AssessedKind,
@@ -78,13 +78,13 @@ MIN_YEAR, MAX_YEAR = 1949, 2999
 
 def _month_start(index: int) -> datetime:
     """The first instant of month number ``index`` (year * 12 + month - 1), in Shanghai."""
-    return datetime(index // 12, index % 12 + 1, 1, tzinfo=SHANGHAI)
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=local_zone())
 
 
 def month_label(day: date | datetime) -> str:
     """``2026-10`` for any day (or instant, taken in Shanghai) of October 2026."""
     if isinstance(day, datetime):
-        day = day.astimezone(SHANGHAI).date()
+        day = day.astimezone(local_zone()).date()
     return f"{day.year:04d}-{day.month:02d}"
 
 
@@ -1237,7 +1237,7 @@ def assess(data: PeriodData, config: AssessmentConfig) -> Assessment:
 
 
 def _iso(t: datetime | None) -> str | None:
-    return t.astimezone(SHANGHAI).isoformat() if t is not None else None
+    return t.astimezone(local_zone()).isoformat() if t is not None else None
 
 
 def item_row(item: Item, data: PeriodData) -> dict[str, Any]:

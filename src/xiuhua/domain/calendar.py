@@ -48,17 +48,30 @@ import holidays
 from xiuhua.domain.choices import LabelledEnum
 from xiuhua.domain.errors import InvalidInput
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+# The city's local time (XIUHUA_TIMEZONE, always China Standard Time: statutory working time
+# is kept in it). Read it through local_zone(); the settings install it with use_local_zone().
+_zone = ZoneInfo("Asia/Shanghai")
+
+
+def local_zone() -> ZoneInfo:
+    """The city's local time zone (the ``timezone`` setting)."""
+    return _zone
+
+
+def use_local_zone(name: str) -> None:
+    """Install the ``timezone`` setting as the city's local time zone."""
+    global _zone
+    _zone = ZoneInfo(name)
 
 
 def local_day(moment: datetime) -> date:
     """The day an instant falls on in Asia/Shanghai."""
-    return moment.astimezone(SHANGHAI).date()
+    return moment.astimezone(_zone).date()
 
 
 def day_start(day: date) -> datetime:
     """The first instant of a day in Asia/Shanghai."""
-    return datetime.combine(day, time(0), SHANGHAI)
+    return datetime.combine(day, time(0), _zone)
 
 
 # The years the calendar computes (the span the holidays package covers); dates and instants
@@ -542,7 +555,7 @@ class WorkCalendar:
         """Working periods of ``d`` as aware Asia/Shanghai datetimes; empty on days off."""
         if not self.is_workday(d):
             return []
-        midnight = datetime.combine(d, time(0, 0), tzinfo=SHANGHAI)
+        midnight = datetime.combine(d, time(0, 0), tzinfo=_zone)
         return [(midnight + timedelta(seconds=p.start_seconds),
                  midnight + timedelta(seconds=p.end_seconds)) for p in self.periods_for(d)]
 
@@ -648,7 +661,7 @@ def _instant(moment: datetime) -> tuple[int, int]:
     """Epoch microseconds and the Asia/Shanghai date ordinal of an aware datetime."""
     if not isinstance(moment, datetime) or moment.utcoffset() is None:
         raise InvalidInput(f"时间“{moment}”缺少时区，无法计算时限", code="naive_datetime")
-    return (moment - _EPOCH) // _ONE_US, moment.astimezone(SHANGHAI).toordinal()
+    return (moment - _EPOCH) // _ONE_US, moment.astimezone(_zone).toordinal()
 
 
 def _epoch_us(moment: datetime) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 from xiuhua.domain.access import Principal
-from xiuhua.domain.calendar import SHANGHAI
+from xiuhua.domain.calendar import local_zone
 from xiuhua.domain.choices import Action
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import InvalidInput, NotFound, PermissionDenied
@@ -26,7 +26,7 @@ def _utc(make: Callable[[], datetime]) -> datetime:
 
 
 def _local(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=SHANGHAI)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=local_zone())
 
 
 def lower_bound(value: date | datetime | None) -> datetime | None:
@@ -35,7 +35,7 @@ def lower_bound(value: date | datetime | None) -> datetime | None:
         return None
     if isinstance(value, datetime):
         return _utc(lambda: _local(value))
-    return _utc(lambda: datetime.combine(value, time(), SHANGHAI))
+    return _utc(lambda: datetime.combine(value, time(), local_zone()))
 
 
 def upper_bound(value: date | datetime | None) -> datetime | None:
@@ -44,7 +44,7 @@ def upper_bound(value: date | datetime | None) -> datetime | None:
         return None
     if isinstance(value, datetime):
         return _utc(lambda: _local(value) + timedelta(microseconds=1))
-    return _utc(lambda: datetime.combine(value + timedelta(days=1), time(), SHANGHAI))
+    return _utc(lambda: datetime.combine(value + timedelta(days=1), time(), local_zone()))
 
 
 def case_filter(q: CaseQuery) -> CaseFilter:

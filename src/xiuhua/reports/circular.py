@@ -23,7 +23,7 @@ from typing import Any
 from docxtpl import DocxTemplate, RichText
 
 from xiuhua.domain.assessment import Period
-from xiuhua.domain.calendar import SHANGHAI
+from xiuhua.domain.calendar import local_zone
 from xiuhua.domain.choices import RegionLevel
 from xiuhua.domain.reports import ReportInput, city_row
 from xiuhua.reports.common import measure_label, period_name
@@ -48,12 +48,12 @@ def points(value: float) -> str:
 
 def day_text(t: datetime) -> str:
     """成文日期 in Arabic numerals (GB/T 9704-2012): 2026年11月3日."""
-    d = t.astimezone(SHANGHAI)
+    d = t.astimezone(local_zone())
     return f"{d.year}年{d.month}月{d.day}日"
 
 
 def local_text(iso: str | None) -> str:
-    return datetime.fromisoformat(iso).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if iso else "—"
+    return datetime.fromisoformat(iso).astimezone(local_zone()).strftime("%Y-%m-%d %H:%M") if iso else "—"
 
 
 def duration_text(delta: timedelta) -> str:
@@ -120,7 +120,7 @@ def summary(period: Period, current: Mapping[str, Any], previous: Mapping[str, A
     counts = [f"{label}{current[key]}件，{count_change(current[key], prev.get(key), ref)}"
               for label, key in (("受理城市管理问题", "reported"), ("立案", "filed"), ("结案", "closed"))]
     rate = current["on_time_close_rate"]
-    so_far = "" if complete else f"（数据截至{day_text(as_of)}{as_of.astimezone(SHANGHAI):%H:%M}）"
+    so_far = "" if complete else f"（数据截至{day_text(as_of)}{as_of.astimezone(local_zone()):%H:%M}）"
     text = (f"{period_name(period)}{so_far}，全市共{'；'.join(counts)}；按期结案率{percent(rate)}，"
             f"{rate_change(rate, prev.get('on_time_close_rate'), ref)}。")
     return text + f"截至期末，超期未结案件{current['overdue_open']}件。"

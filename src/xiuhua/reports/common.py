@@ -13,7 +13,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
 from xiuhua.domain.assessment import Period
-from xiuhua.domain.calendar import SHANGHAI
+from xiuhua.domain.calendar import local_zone
 from xiuhua.domain.choices import RegionLevel, Role
 
 QUARTERS = "一二三四"
@@ -77,7 +77,7 @@ def yes_no(value: bool | None) -> str | None:
 
 def local_time(value: str | None) -> datetime | None:
     """Excel has no time zones: Shanghai wall-clock time."""
-    return datetime.fromisoformat(value).astimezone(SHANGHAI).replace(tzinfo=None) if value else None
+    return datetime.fromisoformat(value).astimezone(local_zone()).replace(tzinfo=None) if value else None
 
 
 def day_value(value: str | None) -> date | None:

@@ -59,7 +59,7 @@ from xiuhua.domain.assessment import (
     scoped_figures,
     summarize,
 )
-from xiuhua.domain.calendar import SHANGHAI, day_start, local_day
+from xiuhua.domain.calendar import day_start, local_day, local_zone
 from xiuhua.domain.choices import AssessedKind, RegionLevel, UnitKind
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import (
@@ -237,7 +237,7 @@ def published_rankings(session: Session, period_text: str | None = None) -> dict
 
 
 def _published_flags(row: Any) -> dict[str, Any]:
-    return {"published": True, "published_at": row.published_at.astimezone(SHANGHAI).isoformat(),
+    return {"published": True, "published_at": row.published_at.astimezone(local_zone()).isoformat(),
             "published_by": row.published_by}
 
 
@@ -311,7 +311,7 @@ def publish(session: Session, city: City, period_text: str, config: AssessmentCo
 
 
 def _local(t: datetime) -> str:
-    return t.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    return t.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
 
 
 # --- drill-down -----------------------------------------------------------------------------
@@ -370,7 +370,7 @@ def entry_view(row: Any, city: City) -> dict[str, Any]:
         "date": row.day.isoformat(), "item": row.item, "points": row.points,
         "photo_id": row.photo_id, "period": row.period, "booked_period": row.booked_period,
         "adjusts": row.adjusts, "entered_by": row.entered_by,
-        "entered_at": row.entered_at.astimezone(SHANGHAI).isoformat(),
+        "entered_at": row.entered_at.astimezone(local_zone()).isoformat(),
     }
 
 
@@ -455,7 +455,7 @@ def correction_view(row: Any) -> dict[str, Any]:
         "published_value": row.published_value, "previous_value": row.previous_value,
         "live_value": row.live_value, "change": row.live_value - row.previous_value,
         "reason": row.reason, "booked_by": row.booked_by,
-        "booked_at": row.booked_at.astimezone(SHANGHAI).isoformat(),
+        "booked_at": row.booked_at.astimezone(local_zone()).isoformat(),
     }
 
 
@@ -522,7 +522,7 @@ def correct_after_import(engine: Engine, case_nos: Iterable[str], source: str, a
         if since is None or not store.publications_ending_after(session, since):
             return []
         found = book_corrections(session, load_city(session), config or load_config(get_settings().data_dir),
-                                 since, at or datetime.now(SHANGHAI), actor, f"导入案件 {source}")
+                                 since, at or datetime.now(local_zone()), actor, f"导入案件 {source}")
     summary: dict[tuple[str, str], int] = defaultdict(int)
     for c in found:
         summary[(c["period"], c["booked_period"])] += 1

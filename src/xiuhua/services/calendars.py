@@ -12,7 +12,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from xiuhua.domain.calendar import (
-    SHANGHAI,
     STATUTORY_HOLIDAYS,
     TimeLimit,
     WorkCalendar,
@@ -20,6 +19,7 @@ from xiuhua.domain.calendar import (
     YearSummary,
     check_year,
     checked_instant,
+    local_zone,
     parse_schedule,
     year_days,
 )
@@ -207,12 +207,12 @@ def calendar_status(engine: Engine, now: datetime | None = None) -> list[YearSum
     """``xiuhua calendar status``."""
     with transaction(engine) as session:
         calendar = day_calendar(session)
-    return year_summaries(calendar, (now or datetime.now(UTC)).astimezone(SHANGHAI).date())
+    return year_summaries(calendar, (now or datetime.now(UTC)).astimezone(local_zone()).date())
 
 
 def provisional_next_year(calendar: WorkCalendar, now: datetime) -> int | None:
     """Next year, from 1 November while its notice is not imported (the pages' banner)."""
-    today = now.astimezone(SHANGHAI).date()
+    today = now.astimezone(local_zone()).date()
     if (today.month, today.day) < BANNER_FROM or calendar.is_official_year(today.year + 1):
         return None
     return today.year + 1
@@ -229,7 +229,7 @@ def parse_local(text: str, name: str | None = None) -> datetime:
     except ValueError:
         what = f"{name} 不是有效的 ISO 8601 时间" if name else f"时间“{text}”无效，应为 ISO 8601 格式"
         raise InvalidInput(f"{what}（如 2026-10-01T00:00:00+08:00）", code="invalid_datetime") from None
-    return checked_instant(value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value, name or "时间")
+    return checked_instant(value.replace(tzinfo=local_zone()) if value.tzinfo is None else value, name or "时间")
 
 
 @dataclass(frozen=True)

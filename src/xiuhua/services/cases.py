@@ -12,7 +12,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from xiuhua.domain.access import Principal, can_see
-from xiuhua.domain.calendar import SHANGHAI
+from xiuhua.domain.calendar import local_zone
 from xiuhua.domain.choices import Action, Rating, Role, Source
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import InvalidInput, NotFound
@@ -113,7 +113,7 @@ def prepare_report(session: Session, city: City, data: CaseInput, at: datetime,
 def store_report(bind: Session | Connection, prepared: Case) -> Case:
     """Number a prepared report (the next number of its local day) and store it: the short
     write at the end of 上报."""
-    day = prepared.reported_at.astimezone(SHANGHAI).strftime("%Y%m%d")
+    day = prepared.reported_at.astimezone(local_zone()).strftime("%Y%m%d")
     case = replace(prepared, case_no=next_case_no(bind, day))
     save_case(bind, case, 0, 0)
     return case

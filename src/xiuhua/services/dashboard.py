@@ -49,7 +49,7 @@ from xiuhua.domain.assessment import (
     month_label,
     unit_rates,
 )
-from xiuhua.domain.calendar import SHANGHAI, day_start, local_day
+from xiuhua.domain.calendar import day_start, local_day, local_zone
 from xiuhua.domain.choices import Action, CaseStatus, RegionLevel
 from xiuhua.domain.city import City
 from xiuhua.services.assessment import listed_units
@@ -132,7 +132,7 @@ Block = tuple[datetime, datetime]  # [start, end): a whole local day, or a whole
 
 
 def hour_start(moment: datetime) -> datetime:
-    return moment.astimezone(SHANGHAI).replace(minute=0, second=0, microsecond=0)
+    return moment.astimezone(local_zone()).replace(minute=0, second=0, microsecond=0)
 
 
 class Days:
@@ -367,7 +367,7 @@ def dashboard(session: Session, city: City, now: datetime) -> dict[str, Any]:
         this_month = Tally.total([days.between(month.start, start), so_far])
         window = Tally.total([days.between(now - timedelta(days=BLIND_DAYS), start), so_far])
         return {
-            "as_of": now.astimezone(SHANGHAI).isoformat(), "month": month.label,
+            "as_of": now.astimezone(local_zone()).isoformat(), "month": month.label,
             "today": counts(session, now, so_far, start),
             "this_month": counts(session, now, this_month, month.start),
             "overdue_now": store.overdue_count(session, now),

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from xiuhua.config import Settings
 from xiuhua.domain.assessment import AssessmentConfig, Period
-from xiuhua.domain.calendar import SHANGHAI, TimeLimit, WorkCalendar
+from xiuhua.domain.calendar import TimeLimit, WorkCalendar, local_zone
 from xiuhua.domain.choices import (
     Action,
     CancelReason,
@@ -558,7 +558,7 @@ class Reports:
         rng = self.rng
         source = Source(self.sources.pick(rng))
         hour = int(self.hours[source.value].pick(rng))
-        at = datetime.combine(day, time(hour), SHANGHAI) + timedelta(seconds=rng.randrange(3600))
+        at = datetime.combine(day, time(hour), local_zone()) + timedelta(seconds=rng.randrange(3600))
         public = source in (Source.PUBLIC, Source.HOTLINE)
         if rng.random() < demo_data()["hotspot_share"]:
             kind = self.hotspot_kinds.pick(rng)
@@ -637,13 +637,13 @@ class _Stop(Exception):
 def live_from(until: datetime, calendar: WorkCalendar, workdays: int = 2) -> datetime:
     """The start of the last ``workdays`` working days up to ``until`` (days off between them
     included): the cases reported since then may still be waiting for someone."""
-    day, found = until.astimezone(SHANGHAI).date(), 0
+    day, found = until.astimezone(local_zone()).date(), 0
     for _ in range(31):  # a long holiday is at most a few weeks
         found += calendar.is_workday(day)
         if found >= workdays:
             break
         day -= timedelta(days=1)
-    return datetime.combine(day, time(0), SHANGHAI)
+    return datetime.combine(day, time(0), local_zone())
 
 
 class Replay:
@@ -723,11 +723,11 @@ class Replay:
     def _center(self, t: datetime, low: int, high: int) -> datetime:
         """When the command center acts: minutes later by day, mostly the next morning at night."""
         delay = timedelta(seconds=self.rng.randint(low * 60, high * 60))
-        local = t.astimezone(SHANGHAI)
+        local = t.astimezone(local_zone())
         if 7 <= local.hour < 22 or self.rng.random() < 0.2:
             return t + delay
         day = local.date() + timedelta(days=int(local.hour >= 22))
-        return datetime.combine(day, time(7, 30), SHANGHAI) + delay
+        return datetime.combine(day, time(7, 30), local_zone()) + delay
 
     def _task_time(self, t: datetime, limit_text: str) -> datetime:
         """An inspector's verify/check: within its limit, now and then after it."""
@@ -935,7 +935,7 @@ def replay_history(city: City, layout: Layout, parts: Sequence[ComponentRow], *,
     A history that reaches ``now`` is live: its last working days leave work in every queue."""
     rng = random.Random(seed)
     days = history_days(end, months)
-    until = datetime.combine(end + timedelta(days=1), time(0), SHANGHAI)
+    until = datetime.combine(end + timedelta(days=1), time(0), local_zone())
     live = now is not None and now <= until
     if now is not None:
         until = min(until, now)
@@ -1039,7 +1039,7 @@ def _region_counts(session: Session) -> dict[str, int]:
 
 
 def _local_day(t: datetime | None) -> date | None:
-    return t.astimezone(SHANGHAI).date() if t is not None else None
+    return t.astimezone(local_zone()).date() if t is not None else None
 
 
 def _grouped(session: Session, column: Any) -> dict[str, int]:
@@ -1118,7 +1118,7 @@ def build_demo_city_on(engine: Engine, *, seed: int = 1, months: int = 6, end: d
     The history never runs past ``now`` (default: the current time); unless ``publish`` is false,
     its complete months are published with the assessment ``config`` (default: the shipped one)."""
     _check_options(months, history)
-    now = now or datetime.now(SHANGHAI)
+    now = now or datetime.now(local_zone())
     last_day = end or now.date()
     layout = plan_layout()
     with Steps(progress) as steps:
@@ -1136,7 +1136,7 @@ def build_demo_city_on(engine: Engine, *, seed: int = 1, months: int = 6, end: d
         steps.advance("更新查询统计信息")
         if history and publish:
             first = history_start(last_day, months)
-            until = min(now, datetime.combine(last_day + timedelta(days=1), time(0), SHANGHAI))
+            until = min(now, datetime.combine(last_day + timedelta(days=1), time(0), local_zone()))
             steps.add("发布已结束月份的考核结果", len(complete_months(first, until)))
             with transaction(engine) as session:
                 done = publish_months(session, first, until, config)

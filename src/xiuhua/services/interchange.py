@@ -34,7 +34,7 @@ import orjson
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from xiuhua.domain.calendar import SHANGHAI, TimeLimit
+from xiuhua.domain.calendar import TimeLimit, local_zone
 from xiuhua.domain.choices import Action, Source
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import BatchInvalid, DomainError, InvalidInput
@@ -776,7 +776,7 @@ def import_cases_file(engine: Engine, path: Path, skip_invalid: bool = False,
 
 
 def _local(t: datetime | None) -> str | None:
-    return t.astimezone(SHANGHAI).isoformat() if t is not None else None
+    return t.astimezone(local_zone()).isoformat() if t is not None else None
 
 
 def _amend_fields(values: dict[str, Any]) -> dict[str, Any]:
@@ -837,9 +837,9 @@ def _reported_between(date_from: date | None, date_to: date | None) -> list[Any]
         raise InvalidInput(f"起始日期 {date_from} 晚于截止日期 {date_to}", code="invalid_period")
     conditions = []
     if date_from is not None:
-        conditions.append(cases.c.reported_at >= datetime.combine(date_from, time(), SHANGHAI))
+        conditions.append(cases.c.reported_at >= datetime.combine(date_from, time(), local_zone()))
     if date_to is not None:
-        end = datetime.combine(date_to + timedelta(days=1), time(), SHANGHAI)
+        end = datetime.combine(date_to + timedelta(days=1), time(), local_zone())
         conditions.append(cases.c.reported_at < end)
     return conditions
 

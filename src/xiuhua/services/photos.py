@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from xiuhua.config import Settings
 from xiuhua.domain.access import Principal
-from xiuhua.domain.calendar import SHANGHAI
+from xiuhua.domain.calendar import local_zone
 from xiuhua.domain.errors import DomainError, InvalidInput, NotFound, TooLarge
 from xiuhua.domain.geo import validate_lonlat
 from xiuhua.domain.photos import EntryScope, Linked, LinkKind, may_see_photo, unknown_photos
@@ -612,7 +612,7 @@ def parse_exif_time(value: object, offset: object = None) -> datetime | None:
         local = datetime.strptime(text[:19], "%Y:%m:%d %H:%M:%S")
     except ValueError:
         return None
-    zone: tzinfo = _zone(_text(offset)) or SHANGHAI
+    zone: tzinfo = _zone(_text(offset)) or local_zone()
     return local.replace(tzinfo=zone).astimezone(UTC)
 
 

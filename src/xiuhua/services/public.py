@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from xiuhua.domain.calendar import SHANGHAI, TimeLimit
+from xiuhua.domain.calendar import TimeLimit, local_zone
 from xiuhua.domain.choices import Action, CancelReason, CaseStatus, Rating, Role, Source
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import InvalidInput, NotFound
@@ -302,7 +302,7 @@ def service_notice(city: City, case: Case) -> str | None:
     """What the city will do next, with the handling deadline when there is one."""
     open_a = case.open_assignment
     if open_a is not None and open_a.suspended_at is None:
-        due = open_a.deadline.astimezone(SHANGHAI)
+        due = open_a.deadline.astimezone(local_zone())
         return f"处置时限 {limit_label(open_a.limit)}，应于 {due:%Y-%m-%d %H:%M} 前处置完毕"
     if case.status is CaseStatus.REPORTED:
         matter = city.taxonomy.matter(case.category_code)

@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from xiuhua.domain.calendar import SHANGHAI, WorkCalendar
+from xiuhua.domain.calendar import WorkCalendar, local_zone
 from xiuhua.domain.choices import Action, AssignmentEnd, Audience, CaseStatus, NoticeKind
 from xiuhua.domain.city import UnitInfo
 from xiuhua.domain.lifecycle import Assignment, Case, overdue_at
@@ -153,7 +153,7 @@ def _deadline_kind(assignment: Assignment, calendars: Mapping[str, WorkCalendar]
 
 
 def _local(moment: datetime) -> str:
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
 
 
 def _deadline_notice(case: Case, assignment: Assignment, kind: NoticeKind, audience: Audience,

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from xiuhua.config import Settings
-from xiuhua.domain.calendar import SHANGHAI
+from xiuhua.domain.calendar import local_zone
 from xiuhua.domain.choices import CaseStatus, RegionLevel
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError
@@ -167,7 +167,7 @@ def case_filter(f: MapFilter) -> CaseFilter:
 
 
 def default_filter(now: datetime) -> MapFilter:
-    start = (now.astimezone(SHANGHAI) - timedelta(days=DEFAULT_DAYS)).date()
+    start = (now.astimezone(local_zone()) - timedelta(days=DEFAULT_DAYS)).date()
     return MapFilter(date_from=start.isoformat())
 
 

@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from xiuhua.domain.access import SEE_ALL_ROLES, Principal
-from xiuhua.domain.calendar import SHANGHAI, TimeLimit
+from xiuhua.domain.calendar import TimeLimit, local_zone
 from xiuhua.domain.choices import Role
 from xiuhua.domain.errors import (
     AuthenticationFailed,
@@ -40,7 +40,7 @@ CSRF_FIELD = "csrf_token"
 
 def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """An instant as Shanghai wall-clock time ("" for none)."""
-    return moment.astimezone(SHANGHAI).strftime(fmt) if moment is not None else ""
+    return moment.astimezone(local_zone()).strftime(fmt) if moment is not None else ""
 
 
 def span(seconds: int, day_seconds: int = 86_400, day: str = "天") -> str:

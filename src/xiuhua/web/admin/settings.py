@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.responses import PlainTextResponse
 
-from xiuhua.domain.calendar import SHANGHAI, WorkCalendar, in_supported_years
+from xiuhua.domain.calendar import WorkCalendar, in_supported_years, local_zone
 from xiuhua.domain.choices import Action, Role
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError, InvalidInput
@@ -72,7 +72,7 @@ def year_view(cal: WorkCalendar, year: int) -> list[dict[str, Any]]:
 
 def _year(request: Request, now: datetime) -> int:
     found = whole_number(request.query_params.get("year"))
-    return found if found is not None and in_supported_years(found) else now.astimezone(SHANGHAI).year
+    return found if found is not None and in_supported_years(found) else now.astimezone(local_zone()).year
 
 
 def _calendar_context(city: City, year: int, now: datetime, values: dict[str, str] | None = None,
@@ -115,7 +115,7 @@ MAX_SCHEDULE_BYTES = 256 * 1024  # a year's notice is a few hundred bytes
 def _import_context(now: datetime, values: dict[str, str] | None = None,
                     problems: list[str] | None = None, preview: Any = None,
                     text_value: str = "") -> dict[str, Any]:
-    next_year = now.astimezone(SHANGHAI).year + 1
+    next_year = now.astimezone(local_zone()).year + 1
     return {"title": "导入放假安排", "values": values or {"year": ""}, "problems": problems or [],
             "preview": preview, "schedule_text": text_value, "next_year": next_year,
             "weekdays": WEEKDAYS}
@@ -129,7 +129,7 @@ def calendar_import_page(request: Request, now: NowDep, user: AdminUser) -> Resp
 @router.get("/admin/calendar/template.csv")
 def calendar_template(now: NowDep, user: AdminUser) -> Response:
     """A commented template for next year's notice (the format; the city fills in the days)."""
-    year = now.astimezone(SHANGHAI).year + 1
+    year = now.astimezone(local_zone()).year + 1
     return PlainTextResponse(schedule_template(year), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition":
                                       f'attachment; filename="calendar-{year}.csv"'})
