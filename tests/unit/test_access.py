@@ -14,7 +14,8 @@ from xiuhua.domain.access import (
 from xiuhua.domain.choices import Audience, Role
 from xiuhua.domain.errors import PermissionDenied
 
-CENTER_AND_LEADERS = {Role.ACCEPTOR, Role.SHIFT_LEADER, Role.DISPATCHER, Role.LEADER, Role.ADMIN}
+CENTER_AND_LEADERS = {Role.ACCEPTOR, Role.SHIFT_LEADER, Role.DISPATCHER, Role.LEADER, Role.OFFICE,
+                      Role.ADMIN}
 
 
 def person(role: Role) -> Principal:

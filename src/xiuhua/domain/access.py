@@ -33,7 +33,7 @@ from xiuhua.domain.errors import PermissionDenied
 from xiuhua.domain.lifecycle import Actor, Case
 
 CENTER_ROLES = frozenset({Role.ACCEPTOR, Role.SHIFT_LEADER, Role.DISPATCHER})
-SEE_ALL_ROLES = CENTER_ROLES | {Role.LEADER, Role.ADMIN}
+SEE_ALL_ROLES = CENTER_ROLES | {Role.LEADER, Role.OFFICE, Role.ADMIN}
 PERSONAL_INFO_ROLES = CENTER_ROLES | {Role.ADMIN}
 UNIT_STAFF = frozenset({Role.HANDLER, Role.UNIT_LEADER})
 

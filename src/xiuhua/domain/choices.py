@@ -66,6 +66,8 @@ class Role(LabelledEnum):
     UNIT_LEADER = "unit_leader"
     INSPECTOR = "inspector"
     LEADER = "leader"
+    OFFICE = "office"  # 城管委办公室: the action plan, supervision orders, projects, legacy issues
+    EVALUATOR = "evaluator"  # 考评员: field evaluation rounds
     PUBLIC = "public"
 
 
@@ -76,6 +78,7 @@ class Source(LabelledEnum):
     VIDEO = "video"
     LEADER = "leader"
     CENSUS = "census"
+    EVALUATION = "evaluation"  # a deduction of a field evaluation round
 
 
 class CancelReason(LabelledEnum):
@@ -181,11 +184,12 @@ _LABELS: dict[str, dict[str, str]] = {
     "Role": {
         "admin": "系统管理员", "acceptor": "受理员", "shift_leader": "值班长",
         "dispatcher": "派遣员", "handler": "处置人员", "unit_leader": "单位负责人",
-        "inspector": "监督员", "leader": "领导", "public": "公众",
+        "inspector": "监督员", "leader": "领导", "office": "城管委办公室", "evaluator": "考评员",
+        "public": "公众",
     },
     "Source": {
         "inspector": "监督员上报", "public": "公众举报", "hotline": "热线", "video": "视频监控",
-        "leader": "领导交办", "census": "普查",
+        "leader": "领导交办", "census": "普查", "evaluation": "考评检查",
     },
     "CancelReason": {"invalid": "无效", "duplicate": "重复", "out_of_scope": "不属于受理范围"},
     "Rating": {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"},
