@@ -481,6 +481,37 @@ def serve(
         ssl_keyfile=ssl_keyfile)
 
 
+# --- operations: backups, the health report ---------------------------------------------------
+
+
+@app.command("backup")
+def backup_cmd(
+    target: Annotated[Path, typer.Argument(metavar="DIR", file_okay=False, help="备份目录（新建或空目录，如 /backup/xiuhua-2026-12-07）")],
+) -> None:
+    """备份数据库与照片（服务运行中也可执行）：SQLite 在线备份或 PostgreSQL pg_dump，并写出清单 manifest.json（时间、数据库版本、各表行数、校验和）。"""
+    from xiuhua.services.backup import backup
+
+    manifest = run(backup, engine(), get_settings().data_dir, target)
+    typer.echo(f"已备份到 {target}：{manifest}")
+
+
+@app.command("restore")
+def restore_cmd(
+    source: Annotated[Path, typer.Argument(metavar="DIR", exists=True, file_okay=False, help="xiuhua backup 写出的备份目录")],
+    force: Annotated[bool, typer.Option("--force", help="目标数据库已有数据或照片目录已有文件时，仍用备份覆盖")] = False,
+) -> None:
+    """从备份恢复数据库与照片（请先停止服务）；先核对校验和，目标不为空时须加 --force；恢复后升级到当前数据库版本。"""
+    from xiuhua.services.backup import restore
+    from xiuhua.services.city import init_database
+
+    settings = get_settings()
+    target = make_engine(settings.effective_database_url, echo=settings.sql_echo)
+    manifest = run(restore, target, settings.data_dir, source, force=force)
+    init_database(target)
+    target.dispose()
+    typer.echo(f"已从 {source} 恢复：{manifest}")
+
+
 # --- assessment (绩效评价) --------------------------------------------------------------------
 
 assess_app = typer.Typer(help="考核：一月一考核、一月一通报、年底排名（扣分、加分、奖补标准、发布）",
