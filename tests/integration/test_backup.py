@@ -7,27 +7,25 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from sqlalchemy import Engine, create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, func, select
 
 from tests.factories import SHIFT, act, build_tiny_city, center, cli_database, report, xiuhua
+from tests.integration.databases import empty_database
 from xiuhua.config import Settings
 from xiuhua.domain.choices import Action
 from xiuhua.domain.errors import InvalidInput
 from xiuhua.services.backup import MANIFEST, backup, read_manifest, restore
 from xiuhua.services.interchange import export_cases
 from xiuhua.services.photos import attach_to_case, store_photo
-from xiuhua.store.db import make_engine, transaction
+from xiuhua.store.db import transaction
 from xiuhua.store.migrate import head_revision
 from xiuhua.store.tables import case_events, cases
 
@@ -66,22 +64,8 @@ def photo_files(data_dir: Path) -> dict[str, bytes]:
 @pytest.fixture
 def fresh(engine: Engine, tmp_path: Path) -> Iterator[Engine]:
     """An empty database of the same backend, not even migrated."""
-    if engine.dialect.name == "sqlite":
-        other = make_engine(f"sqlite:///{tmp_path / 'fresh' / 'xiuhua.db'}")
+    with empty_database(engine, tmp_path) as other:
         yield other
-        other.dispose()
-        return
-    url = make_url(os.environ["XIUHUA_TEST_PG_URL"])
-    name = f"xh_restore_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    other = make_engine(url.set(database=name).render_as_string(hide_password=False))
-    yield other
-    other.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_a_restore_into_a_fresh_database_exports_the_same_cases(
