@@ -512,6 +512,28 @@ def restore_cmd(
     typer.echo(f"已从 {source} 恢复：{manifest}")
 
 
+DOCTOR_MARKS = {"ok": "✓", "warn": "!", "fail": "✗"}
+
+
+@app.command("doctor")
+def doctor() -> None:
+    """检查生产环境：设置（公开地址、HTTPS 下的安全 Cookie、时区）、数据库版本、工作日历暂定年份、最近一次备份、磁盘空间；每项附说明和处理办法，有失败项时退出码为 1。"""
+    from xiuhua.services.doctor import diagnose, failed
+
+    settings = get_settings()
+    target = make_engine(settings.effective_database_url, echo=settings.sql_echo)  # never migrates
+    findings = run(diagnose, settings, target)
+    target.dispose()
+    for f in findings:
+        typer.echo(f"{DOCTOR_MARKS[f.level.value]} [{f.level.label}] {f.check}：{f.message}")
+        if f.fix:
+            typer.echo(f"    处理：{f.fix}")
+    counts = {level: sum(1 for f in findings if f.level.value == level) for level in DOCTOR_MARKS}
+    typer.echo(f"共 {len(findings)} 项：正常 {counts['ok']}，提示 {counts['warn']}，失败 {counts['fail']}")
+    if failed(findings):
+        raise typer.Exit(1)
+
+
 # --- assessment (绩效评价) --------------------------------------------------------------------
 
 assess_app = typer.Typer(help="考核：一月一考核、一月一通报、年底排名（扣分、加分、奖补标准、发布）",
