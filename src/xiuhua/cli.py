@@ -491,7 +491,10 @@ def backup_cmd(
     """备份数据库与照片（服务运行中也可执行）：SQLite 在线备份或 PostgreSQL pg_dump，并写出清单 manifest.json（时间、数据库版本、各表行数、校验和）。"""
     from xiuhua.services.backup import backup
 
-    manifest = run(backup, engine(), get_settings().data_dir, target)
+    settings = get_settings()
+    source = make_engine(settings.effective_database_url, echo=settings.sql_echo)  # as it is: never migrated first
+    manifest = run(backup, source, settings.data_dir, target)
+    source.dispose()
     typer.echo(f"已备份到 {target}：{manifest}")
 
 

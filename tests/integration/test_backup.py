@@ -26,7 +26,7 @@ from xiuhua.services.backup import MANIFEST, backup, read_manifest, restore
 from xiuhua.services.interchange import export_cases
 from xiuhua.services.photos import attach_to_case, store_photo
 from xiuhua.store.db import transaction
-from xiuhua.store.migrate import head_revision
+from xiuhua.store.migrate import current_revision, head_revision, upgrade
 from xiuhua.store.tables import case_events, cases
 
 AT = datetime(2026, 10, 16, 1, 0, tzinfo=UTC)
@@ -172,3 +172,19 @@ def test_backup_and_restore_are_documented() -> None:
     section = deploy.split("## 9. Backups", 1)[1].split("\n## ", 1)[0]
     assert "xiuhua backup" in section and "xiuhua restore" in section and "--force" in section
     assert shutil.which("pg_dump") is not None or "postgresql-client" in section
+
+
+def test_a_backup_before_an_upgrade_keeps_the_old_schema_and_its_restore_migrates(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Upgrading (docs/deploy.md section 10): the new code is installed, then the backup is
+    taken; it must be the database as it was (not migrated first), and restoring it upgrades."""
+    with empty_database(engine, tmp_path / "old") as old, empty_database(engine, tmp_path / "new") as new:
+        upgrade(old, "0007")
+        for _ in cli_database(old, tmp_path / "data", monkeypatch):
+            done = xiuhua("backup", str(tmp_path / "bk"))
+            assert done.exit_code == 0, done.output
+        assert read_manifest(tmp_path / "bk").revision == "0007" and current_revision(old) == "0007"
+        for _ in cli_database(new, tmp_path / "restored", monkeypatch):
+            done = xiuhua("restore", str(tmp_path / "bk"))
+            assert done.exit_code == 0, done.output
+        assert current_revision(new) == head_revision()

@@ -131,6 +131,10 @@ def timezone_finding(settings: Settings, now: datetime) -> Finding:
 
 
 def schema_finding(engine: Engine) -> Finding:
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and not Path(database).exists():
+        return Finding("数据库版本", Level.FAIL, f"数据库文件 {database} 不存在",
+                       "运行 xiuhua init（或检查 XIUHUA_DATA_DIR、XIUHUA_DATABASE_URL）")
     try:
         current = current_revision(engine)
     except SQLAlchemyError as exc:
