@@ -22,7 +22,7 @@ from tests.integration.databases import empty_database
 from xiuhua.config import Settings
 from xiuhua.domain.choices import Action
 from xiuhua.domain.errors import InvalidInput
-from xiuhua.services.backup import MANIFEST, backup, read_manifest, restore
+from xiuhua.services.backup import MANIFEST, Manifest, backup, read_manifest, restore
 from xiuhua.services.interchange import export_cases
 from xiuhua.services.photos import attach_to_case, store_photo
 from xiuhua.store.db import transaction
@@ -149,9 +149,10 @@ def test_a_backup_while_a_writer_is_busy_is_one_consistent_instant(
     thread = threading.Thread(target=writer, daemon=True)
     thread.start()
     try:
-        manifests = []
+        manifests: list[Manifest] = []
         for name in ("bk1", "bk2"):
-            while written[0] < 5 * (len(manifests) + 1) and thread.is_alive():
+            enough = 5 + (manifests[-1].counts["cases"] if manifests else 0)
+            while written[0] < enough and thread.is_alive():
                 stop.wait(0.01)
             manifests.append(backup(engine, data, tmp_path / name))
     finally:
