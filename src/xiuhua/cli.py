@@ -481,6 +481,62 @@ def serve(
         ssl_keyfile=ssl_keyfile)
 
 
+# --- operations: backups, the health report ---------------------------------------------------
+
+
+@app.command("backup")
+def backup_cmd(
+    target: Annotated[Path, typer.Argument(metavar="DIR", file_okay=False, help="备份目录（新建或空目录，如 /backup/xiuhua-2026-12-07）")],
+) -> None:
+    """备份数据库与照片（服务运行中也可执行）：SQLite 在线备份或 PostgreSQL pg_dump，并写出清单 manifest.json（时间、数据库版本、各表行数、校验和）。"""
+    from xiuhua.services.backup import backup
+
+    settings = get_settings()
+    source = make_engine(settings.effective_database_url, echo=settings.sql_echo)  # as it is: never migrated first
+    manifest = run(backup, source, settings.data_dir, target)
+    source.dispose()
+    typer.echo(f"已备份到 {target}：{manifest}")
+
+
+@app.command("restore")
+def restore_cmd(
+    source: Annotated[Path, typer.Argument(metavar="DIR", exists=True, file_okay=False, help="xiuhua backup 写出的备份目录")],
+    force: Annotated[bool, typer.Option("--force", help="目标数据库已有数据或照片目录已有文件时，仍用备份覆盖")] = False,
+) -> None:
+    """从备份恢复数据库与照片（请先停止服务）；先核对校验和，目标不为空时须加 --force；恢复后升级到当前数据库版本。"""
+    from xiuhua.services.backup import restore
+    from xiuhua.services.city import init_database
+
+    settings = get_settings()
+    target = make_engine(settings.effective_database_url, echo=settings.sql_echo)
+    manifest = run(restore, target, settings.data_dir, source, force=force)
+    init_database(target)
+    target.dispose()
+    typer.echo(f"已从 {source} 恢复：{manifest}")
+
+
+DOCTOR_MARKS = {"ok": "✓", "warn": "!", "fail": "✗"}
+
+
+@app.command("doctor")
+def doctor() -> None:
+    """检查生产环境：设置（公开地址、HTTPS 下的安全 Cookie、时区）、数据库版本、工作日历暂定年份、最近一次备份、磁盘空间；每项附说明和处理办法，有失败项时退出码为 1。"""
+    from xiuhua.services.doctor import diagnose, failed
+
+    settings = get_settings()
+    target = make_engine(settings.effective_database_url, echo=settings.sql_echo)  # never migrates
+    findings = run(diagnose, settings, target)
+    target.dispose()
+    for f in findings:
+        typer.echo(f"{DOCTOR_MARKS[f.level.value]} [{f.level.label}] {f.check}：{f.message}")
+        if f.fix:
+            typer.echo(f"    处理：{f.fix}")
+    counts = {level: sum(1 for f in findings if f.level.value == level) for level in DOCTOR_MARKS}
+    typer.echo(f"共 {len(findings)} 项：正常 {counts['ok']}，提示 {counts['warn']}，失败 {counts['fail']}")
+    if failed(findings):
+        raise typer.Exit(1)
+
+
 # --- assessment (绩效评价) --------------------------------------------------------------------
 
 assess_app = typer.Typer(help="考核：一月一考核、一月一通报、年底排名（扣分、加分、奖补标准、发布）",
