@@ -100,14 +100,33 @@ def demo(
 @import_app.command("regions")
 def import_regions(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="GeoJSON / Shapefile / GeoPackage")],
-    src_crs: Annotated[str | None, typer.Option("--src-crs", help="源坐标系，如 EPSG:4549（文件无 .prj 时必填）")] = None,
+    src_crs: Annotated[str | None, typer.Option(
+        "--src-crs", help="源坐标系（文件无 .prj 或 .prj 有误时）：EPSG 代码，如 EPSG:4549（CGCS2000 3 度带"
+        "高斯-克吕格，中央经线 120°E，坐标不带带号；带带号的第 40 带为 EPSG:4528），或 gcj02（高德/腾讯）、bd09（百度）"
+    )] = None,
     encoding: Annotated[str | None, typer.Option(help="属性编码，如 GBK")] = None,
+    code_field: Annotated[str | None, typer.Option(
+        "--code-field", help="编码字段（默认依次识别 code/编码/XZQDM/gb/adcode 等；可带国家代码前缀 156）")] = None,
+    name_field: Annotated[str | None, typer.Option(
+        "--name-field", help="名称字段（默认依次识别 name/名称/XZQMC 等）")] = None,
+    level_field: Annotated[str | None, typer.Option(
+        "--level-field", help="层级字段（值如 city/district/street/community/grid；默认识别 level/层级/级别）")] = None,
+    repair: Annotated[bool, typer.Option(
+        "--repair", help="修复无效（自相交等）的面（make_valid，只保留面），逐个报告")] = False,
+    merge_parts: Annotated[bool, typer.Option(
+        "--merge-parts", help="把编码相同的多个要素合并为一个区域")] = False,
 ) -> None:
-    """导入区域（市、街道/开发区、社区、单元网格）。"""
-    from xiuhua.services.regions import import_regions_file
+    """导入区域（市、街道/开发区、社区、单元网格）。
 
-    count = run(import_regions_file, engine(), file, src_crs=src_crs, encoding=encoding)
-    typer.echo(f"已导入 {count} 个区域")
+    例：xiuhua import regions 社区.shp --encoding GBK --src-crs EPSG:4549 --code-field XZQDM --repair
+    """
+    from xiuhua.services.regions import RegionFileOptions, import_regions
+
+    options = RegionFileOptions(src_crs, encoding, code_field, name_field, level_field, repair, merge_parts)
+    result = run(import_regions, engine(), file, options)
+    for note in result.notes:
+        typer.echo(note)
+    typer.echo(f"已导入 {result.count} 个区域")
 
 
 @import_app.command("components")
