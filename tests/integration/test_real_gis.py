@@ -121,7 +121,7 @@ def test_prefecture_data_imports_with_the_flags_then_grids_and_coverage(cli_db: 
 
     unrepaired = xiuhua("import", "regions", str(path), "--merge-parts")
     assert unrepaired.exit_code == 1
-    assert f"要素 {SPIKED_INDEX - 1}（编码 330105001001）" in unrepaired.output  # numbered after merging
+    assert f"要素 {SPIKED_INDEX}（编码 330105001001）" in unrepaired.output  # its number in the file
     assert "自相交" in unrepaired.output and "--repair" in unrepaired.output
     unmerged = xiuhua("import", "regions", str(path), "--repair")
     assert unmerged.exit_code == 1

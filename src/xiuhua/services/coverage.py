@@ -97,7 +97,7 @@ class CoverageReport:
             yield from self._category_summary()
         yield from self._street_summary()
         yield self._summary()
-        if not self.ok and (self.responsibility or self.tiling):
+        if self.tiling or (self.responsibility and not self.no_rules):
             yield "加 --details 逐条列出每个问题"
 
     def _street_of(self, grid: str) -> str:

@@ -336,8 +336,8 @@ def _zone_cause(crs: CRS | CoordSys | None, source_bounds: Bounds | None, box: R
                 f"如 {'、'.join(f'{_cgcs2000_gk(z, False)}（{z}°E）' for z in zones)}")
     others = [z for z in zones if abs(z - central) > 0.01]
     suggestion = "、".join(f"{_cgcs2000_gk(z, bool(declared_zone))}（{z}°E）" for z in others)
-    return (f"所给坐标系是中央经线 {central:g}°E 的高斯-克吕格投影带，数据可能属于另一个带：带号不对（wrong zone?）"
-            + (f"？{box.name}所在的 3 度带如 {suggestion}" if suggestion else ""))
+    return (f"带号不对（wrong zone?）：所给坐标系是中央经线 {central:g}°E 的高斯-克吕格投影带"
+            + (f"，{box.name}所在的 3 度带如 {suggestion}" if suggestion else ""))
 
 
 def _likely_cause(crs: CRS | CoordSys | None, source_bounds: Bounds | None, found: Bounds,

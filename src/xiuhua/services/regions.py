@@ -173,19 +173,26 @@ def import_regions_file(engine: Engine, path: Path, src_crs: str | None = None,
 
 
 def import_regions(engine: Engine, path: Path, options: RegionFileOptions) -> RegionImport:
-    """Import regions from a GIS file as ``options`` say; all features or none."""
+    """Import regions from a GIS file as ``options`` say; all features or none. Problems name
+    features by their number in the file (before parts were merged)."""
     with transaction(engine) as session:
         notes: list[str] = []
+        numbers: list[int] = []
         features = read_regions_file(path, options.src_crs, options.encoding, options=options,
-                                     known=_known_extent(session), notes=notes)
+                                     known=_known_extent(session), notes=notes, numbers=numbers)
         try:
             return RegionImport(save_regions(session, features), notes)
         except BatchInvalid as exc:
-            if options.repair or all(shapely.is_valid(f.geometry) for f in features
-                                     if isinstance(f.geometry, shapely.Geometry)):
-                raise
-            raise BatchInvalid(f"{exc.message}；无效（自相交等）的面可加 --repair 自动修复", exc.problems,
-                               code=exc.code) from None
+            message = exc.message
+            if not options.repair and not all(shapely.is_valid(f.geometry) for f in features
+                                               if isinstance(f.geometry, shapely.Geometry)):
+                message += "；无效（自相交等）的面可加 --repair 自动修复"
+            problems = [_FEATURE_NO.sub(lambda m: f"要素 {numbers[int(m[1])]}（", line, count=1)
+                        for line in exc.problems]
+            raise BatchInvalid(message, problems, code=exc.code) from None
+
+
+_FEATURE_NO = re.compile(r"^要素 (\d+)（")
 
 
 def _known_extent(session: Session) -> Bounds | None:
@@ -200,8 +207,10 @@ def _known_extent(session: Session) -> Bounds | None:
 
 def read_regions_file(path: Path, src_crs: str | None = None, encoding: str | None = None, *,
                       options: RegionFileOptions | None = None, known: Bounds | None = None,
-                      notes: list[str] | None = None) -> list[RegionFeature]:
-    """The regions of a GeoJSON / Shapefile / GeoPackage file (checked by :func:`save_regions`)."""
+                      notes: list[str] | None = None, numbers: list[int] | None = None
+                      ) -> list[RegionFeature]:
+    """The regions of a GeoJSON / Shapefile / GeoPackage file (checked by :func:`save_regions`);
+    ``notes`` receives what was used and changed, ``numbers`` each region's feature number."""
     o = options or RegionFileOptions(src_crs, encoding)
     read = read_coded_polygons(
         path, REGION_FIELDS, ("code", "name"), src_crs=o.src_crs, encoding=o.encoding,
@@ -209,6 +218,8 @@ def read_regions_file(path: Path, src_crs: str | None = None, encoding: str | No
         repair=o.repair, merge=o.merge_parts, known=known, labels=_FIELD_LABELS)
     if notes is not None:
         notes.extend(read.notes)
+    if numbers is not None:
+        numbers.extend(read.index)
     return [
         RegionFeature(code=code, name=read.value("name", i) or "", geometry=read.geometries[i],
                       level=read.value("level", i), kind=read.value("kind", i),
