@@ -271,3 +271,13 @@ def test_the_level_field_is_passed_through(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as missing:
         read_regions_file(geojson(tmp_path / "m.geojson"), options=RegionFileOptions(level_field="LEVEL_X"))
     assert "LEVEL_X" in str(missing.value) and "XZQDM" in str(missing.value)
+
+
+def test_parent_codes_lose_the_country_prefix_with_the_codes(tmp_path: Path) -> None:
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"XZQDM": "156330106001", "XZQMC": "北山街道", "SJBM": "156330106"},
+         "geometry": mapping(rect(0, 3, 6, 6))}]}
+    path = tmp_path / "p.geojson"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    (street,) = read_regions_file(path)
+    assert (street.code, street.parent_code) == ("330106001", "330106")

@@ -229,10 +229,18 @@ class CodedPolygons:
     geometries: list[Any]
     columns: Mapping[str, list[str | None]]
     notes: list[str]
+    prefixed: bool = False  # the codes had the country prefix (dropped from ``codes``)
 
     def value(self, name: str, i: int) -> str | None:
         column = self.columns.get(name)
         return column[i] if column is not None else None
+
+    def parent(self, name: str, i: int) -> str | None:
+        """A code-valued column (a parent code), without the prefix when the codes had it."""
+        code = self.value(name, i)
+        if self.prefixed and code and code.startswith(COUNTRY_PREFIX):
+            return code[len(COUNTRY_PREFIX):]
+        return code
 
 
 @dataclass(frozen=True)
@@ -458,4 +466,4 @@ def read_coded_polygons(path: Path, fields: Mapping[str, Sequence[str]], require
     geoms, repaired = repair_polygons(codes, geoms, repair)
     firsts, geoms, merged = merge_parts(codes, geoms, merge)
     columns = {name: [column[i] for i in firsts] for name, column in table.columns.items()}
-    return CodedPolygons([codes[i] for i in firsts], firsts, geoms, columns, notes + repaired + merged)
+    return CodedPolygons([codes[i] for i in firsts], firsts, geoms, columns, notes + repaired + merged, stripped)

@@ -60,7 +60,7 @@ def make_grids_in(session: Session, size_m: float, community: str | None = None)
                             f"{size_that_fits(shape, size):g} 米才能不超过 {MAX_GRIDS} 个")
             continue
         features += [RegionFeature(f"{code}{serial:03d}", f"{name}{serial:03d}网格", geom,
-                                   level=RegionLevel.GRID.value)
+                                   level=RegionLevel.GRID.value, parent_code=code)
                      for serial, geom in enumerate(cut.geometries, start=1)]
         made.append(GridsMade(code, name, len(cut)))
     if too_many:

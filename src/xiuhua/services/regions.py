@@ -224,13 +224,6 @@ def read_regions_file(path: Path, src_crs: str | None = None, encoding: str | No
         RegionFeature(code=code, name=read.value("name", i) or "", geometry=read.geometries[i],
                       level=read.value("level", i), kind=read.value("kind", i),
                       region_class=read.value("region_class", i),
-                      parent_code=_unprefixed(read.value("parent_code", i)))
+                      parent_code=read.parent("parent_code", i))
         for i, code in enumerate(read.codes)
     ]
-
-
-def _unprefixed(code: str | None) -> str | None:
-    """A parent code without the ``156`` country prefix (as the region codes lose it)."""
-    if code and code.startswith("156") and len(code) - 3 in LEVEL_BY_LENGTH:
-        return code[3:]
-    return code
