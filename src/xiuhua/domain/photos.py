@@ -26,6 +26,8 @@ from typing import Any
 from xiuhua.domain.access import UNIT_STAFF, Principal, can_see
 from xiuhua.domain.errors import InvalidInput
 
+MAX_PHOTOS = 9  # photos of one report or one step
+
 
 class LinkKind(StrEnum):
     """What a photo can be linked to."""
