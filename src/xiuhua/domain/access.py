@@ -21,12 +21,17 @@ tests/api/test_route_access.py, holds each route to its rule):
   and one's role's) and the rule of their target's kind (``domain.notices.VISIBILITY``);
 - inspectors' 核实/核查 tasks: :func:`whose_tasks` (one's own; the center anyone's);
 - photos: ``domain.photos.may_see_photo`` (the uploader, or by the rule of what they link to);
-- the administration pages: administrators only (the navigation table, ``web.pages.NAV``).
+- the administration pages: administrators only (the navigation table, ``web.pages.NAV``);
+- key projects and legacy issues: :func:`can_see_project`, :func:`can_see_legacy_issue` (the
+  office, leaders and admins all; a unit's staff those their unit leads), managed by the office
+  (:func:`manages_programme`); the parties of a legacy issue, personal data, in full only for
+  :func:`sees_legacy_parties` (masked for everyone else, as reporters are).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from xiuhua.domain.choices import Audience, Role
 from xiuhua.domain.errors import PermissionDenied
@@ -36,6 +41,9 @@ CENTER_ROLES = frozenset({Role.ACCEPTOR, Role.SHIFT_LEADER, Role.DISPATCHER})
 SEE_ALL_ROLES = CENTER_ROLES | {Role.LEADER, Role.OFFICE, Role.ADMIN}
 PERSONAL_INFO_ROLES = CENTER_ROLES | {Role.ADMIN}
 UNIT_STAFF = frozenset({Role.HANDLER, Role.UNIT_LEADER})
+# the work programme (key projects, legacy issues): who sees all of it, and who manages it
+PROGRAMME_ROLES = frozenset({Role.OFFICE, Role.LEADER, Role.ADMIN})
+PROGRAMME_MANAGERS = frozenset({Role.OFFICE, Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -142,3 +150,45 @@ def mask_name(name: str | None) -> str | None:
     if not name:
         return name
     return name[0] + "*" * (len(name) - 1)
+
+
+class LedByUnit(Protocol):
+    """Anything a lead unit (牵头单位) answers for: a key project, a legacy issue."""
+
+    @property
+    def lead_unit(self) -> str: ...
+
+
+def _sees_led_work(principal: Principal, work: LedByUnit) -> bool:
+    if principal.role in PROGRAMME_ROLES:
+        return True
+    return principal.role in UNIT_STAFF and principal.unit_code == work.lead_unit
+
+
+def can_see_project(principal: Principal, project: LedByUnit) -> bool:
+    """A key project (重点项目): the office, leaders and admins see every one; a unit's staff
+    those their unit leads; nobody else."""
+    return _sees_led_work(principal, project)
+
+
+def can_see_legacy_issue(principal: Principal, issue: LedByUnit) -> bool:
+    """A legacy issue (遗留问题): the office, leaders and admins see every one; a unit's staff
+    those their unit leads (with the parties masked, :func:`sees_legacy_parties`)."""
+    return _sees_led_work(principal, issue)
+
+
+def sees_programme(principal: Principal) -> bool:
+    """Every key project and legacy issue, and their figures (dashboard tiles)."""
+    return principal.role in PROGRAMME_ROLES
+
+
+def manages_programme(principal: Principal) -> bool:
+    """Creates key projects and legacy issues, accepts or returns progress, signs issues off:
+    the office (城管委办公室) and administrators."""
+    return principal.role in PROGRAMME_MANAGERS
+
+
+def sees_legacy_parties(principal: Principal) -> bool:
+    """The parties of a legacy issue (names, phones: personal data) in full: the office,
+    leaders and admins; everyone else who sees the issue reads them masked."""
+    return principal.role in PROGRAMME_ROLES
