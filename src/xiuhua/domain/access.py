@@ -159,6 +159,13 @@ class LedByUnit(Protocol):
     def lead_unit(self) -> str: ...
 
 
+@dataclass(frozen=True)
+class LeadUnitScope:
+    """A project or legacy issue as far as seeing it goes (its photos, its notifications)."""
+
+    lead_unit: str
+
+
 def _sees_led_work(principal: Principal, work: LedByUnit) -> bool:
     if principal.role in PROGRAMME_ROLES:
         return True
