@@ -259,6 +259,27 @@ ACCESS: dict[str, Access] = {
                            body=_staff_report),
     "GET /report/point.json": Access("inspector01", (ANON, "handler_hw", CITIZEN),
                                      query="lon={lon}&lat={lat}"),
+    # key projects and legacy issues (U-HW leads them)
+    "GET /projects": Access("handler_hw", (ANON, "inspector01", "dispatcher01", CITIZEN)),
+    "POST /projects": Access("office01", (ANON, "handler_hw", "leader01", CITIZEN), body=_form(
+        name="北环路改造", kind="road", lead_unit="U-HW", planned_start="2026-03-01",
+        planned_finish="2026-12-31")),
+    "GET /projects/{project_id}": Access("handler_hw", PROGRAMME_OUTSIDERS),
+    "POST /projects/{project_id}/progress": Access(
+        "handler_hw", (*PROGRAMME_OUTSIDERS, "leader01"), body=_form(percent="20")),
+    "POST /projects/{project_id}/progress/{report_id}/{decision}": Access(
+        "office01", (*PROGRAMME_OUTSIDERS, "handler_hw", "leader01"),
+        params={"decision": "accept"}),
+    "GET /legacy-issues": Access("handler_hw", (ANON, "inspector01", "dispatcher01", CITIZEN)),
+    "POST /legacy-issues": Access("office01", (ANON, "handler_hw", "leader01", CITIZEN),
+                                  body=_form(title="幸福里小区办证", category="certificate",
+                                             lead_unit="U-HW")),
+    "GET /legacy-issues/{issue_id}": Access("handler_hw", PROGRAMME_OUTSIDERS),
+    "POST /legacy-issues/{issue_id}/progress": Access(
+        "handler_hw", (*PROGRAMME_OUTSIDERS, "leader01"), body=_form(note="已召开协调会")),
+    "POST /legacy-issues/{issue_id}/signoff": Access(
+        "office01", (*PROGRAMME_OUTSIDERS, "handler_hw", "leader01"),
+        body=_form(evidence="证书已发放")),
     # administration: administrators only
     "GET /admin": Access("admin01", ADMIN_ONLY),
     "GET /admin/users": Access("admin01", ADMIN_ONLY),
