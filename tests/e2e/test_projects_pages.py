@@ -15,9 +15,9 @@ from PIL import Image
 from tests.e2e.conftest import Server, watched
 from tests.e2e.scenario import NOW
 from xiuhua.domain.access import Principal
-from xiuhua.domain.choices import LegacyCategory, Role
+from xiuhua.domain.choices import LegacyCategory, ProjectKind, Role
 from xiuhua.domain.legacy import Party, Step
-from xiuhua.services import legacy
+from xiuhua.services import legacy, projects
 from xiuhua.store.db import transaction
 
 pytestmark = pytest.mark.e2e
@@ -107,3 +107,17 @@ def test_the_ledger_masks_the_parties_for_a_unit(browser: Any, own_server: Serve
         office.go("/legacy-issues")
         assert "王建国 13812345678" in office.page.inner_text("#legacy-table .parties")
         office.shot("legacy-issues")
+
+
+def test_a_project_drawn_as_an_area_shows_on_the_map(browser: Any, own_server: Server) -> None:
+    ring = [[117.0005, 36.6485], [117.0015, 36.6485], [117.0015, 36.6492], [117.0005, 36.6492],
+            [117.0005, 36.6485]]
+    with transaction(own_server.engine) as session:
+        projects.create_project(session, Principal("office01", Role.OFFICE), projects.ProjectInput(
+            "滨河公园提升", ProjectKind.GREENING, "U-HW", date(2026, 9, 1), date(2026, 12, 31),
+            area={"type": "Polygon", "coordinates": [ring]}), NOW)
+    with watched(browser, own_server) as leader:  # no page error: the outline is drawn
+        leader.login("leader01")
+        leader.go("/projects")
+        leader.page.wait_for_selector("#projects-map path.leaflet-interactive")
+        assert leader.page.evaluate("document.body.dataset.mapProjects") == "1"

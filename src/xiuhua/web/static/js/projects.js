@@ -68,21 +68,25 @@
     var el = document.getElementById("projects-map");
     if (!el) { return null; }
     var map = XiuhuaMap.baseMap(el, data.tiles, { scrollWheelZoom: false });
-    var bounds = null;
+    var layers = [], bounds = null;
     data.map.forEach(function (f) {
       var tip = XiuhuaMap.escapeHtml(f.name + "（" + f.unit + "，" + f.label + "）");
       var style = { color: f.colour, weight: 2, fillColor: f.colour, fillOpacity: 0.25 };
-      var layers = [];
-      if (f.area) { layers.push(L.geoJSON(f.area, { style: style })); }
-      if (f.point) { layers.push(L.circleMarker(f.point, Object.assign({ radius: 8, fillOpacity: 0.8 }, style))); }
-      layers.forEach(function (layer) {
-        layer.bindTooltip(tip).addTo(map);
-        layer.on("click", function () { window.location.assign("/projects/" + f.id); });
-        var b = layer.getBounds ? layer.getBounds() : L.latLngBounds([layer.getLatLng(), layer.getLatLng()]);
+      var found = [];
+      if (f.area) { found.push([L.geoJSON(f.area, { style: style }), null]); }
+      if (f.point) { found.push([L.circleMarker(f.point, Object.assign({ radius: 8, fillOpacity: 0.8 }, style)), f.point]); }
+      found.forEach(function (pair) {
+        var layer = pair[0];
+        var b = pair[1] ? L.latLngBounds([pair[1], pair[1]]) : layer.getBounds();
         bounds = bounds ? bounds.extend(b) : b;
+        layer.bindTooltip(tip);
+        layer.on("click", function () { window.location.assign("/projects/" + f.id); });
+        layers.push(layer);
       });
     });
+    /* the view first: a polygon added to a map without one cannot be drawn */
     if (bounds) { map.fitBounds(bounds.pad(0.3), { maxZoom: 16 }); } else { map.setView([36.6, 117.0], 11); }
+    layers.forEach(function (layer) { layer.addTo(map); });
     document.body.dataset.mapProjects = String(data.map.length);
     return map;
   }
