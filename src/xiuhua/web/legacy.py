@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from xiuhua.domain.access import Principal, manages_programme, sees_legacy_parties
 from xiuhua.domain.calendar import local_zone
@@ -22,6 +22,7 @@ from xiuhua.web.pages import PageRoute, flash, invalid, page_for, render, see_ot
 from xiuhua.web.projects import store_photos
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # an id of a table row (INTEGER)
 LegacyUser = Annotated[Principal, page_for("/legacy-issues")]
 
 
@@ -105,7 +106,7 @@ def create_issue(request: Request, session: SessionDep, now: NowDep, user: Legac
 
 @router.get("/legacy-issues/{issue_id}")
 def issue_page(request: Request, session: SessionDep, now: NowDep, user: LegacyUser,
-               issue_id: int) -> Response:
+               issue_id: RowId) -> Response:
     view = service.issue_detail(session, user, issue_id, now)
     today = now.astimezone(local_zone()).date()
     return render(request, "legacy/detail.html", {
@@ -118,7 +119,7 @@ def issue_page(request: Request, session: SessionDep, now: NowDep, user: LegacyU
 
 @router.post("/legacy-issues/{issue_id}/progress")
 def log_progress(request: Request, session: SessionDep, now: NowDep, settings: SettingsDep,
-                 user: LegacyUser, form: FormData, files: PhotoFiles, issue_id: int) -> Response:
+                 user: LegacyUser, form: FormData, files: PhotoFiles, issue_id: RowId) -> Response:
     page = f"/legacy-issues/{issue_id}"
     service.issue_detail(session, user, issue_id, now)  # out of sight: a 404 page
     status, step = form.get("status", ""), form.get("step_done", "").strip()
@@ -140,7 +141,7 @@ def log_progress(request: Request, session: SessionDep, now: NowDep, settings: S
 
 @router.post("/legacy-issues/{issue_id}/signoff")
 def sign_off(request: Request, session: SessionDep, now: NowDep, settings: SettingsDep,
-             user: LegacyUser, form: FormData, files: PhotoFiles, issue_id: int) -> Response:
+             user: LegacyUser, form: FormData, files: PhotoFiles, issue_id: RowId) -> Response:
     page = f"/legacy-issues/{issue_id}"
     service.issue_detail(session, user, issue_id, now)
     if not manages_programme(user):

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import shapely.geometry
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from sqlalchemy.orm import Session
 
 from xiuhua.config import Settings
@@ -26,6 +26,7 @@ from xiuhua.web.maps import display_sys, geometry_json, shifted_point, tile_conf
 from xiuhua.web.pages import PageRoute, flash, invalid, page_for, render, see_other
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # an id of a table row (INTEGER)
 ProjectsUser = Annotated[Principal, page_for("/projects")]
 COLOURS = {"green": "#2e8b57", "yellow": "#d4a017", "red": "#c0392b"}
 
@@ -142,7 +143,7 @@ def create_project(request: Request, session: SessionDep, now: NowDep, user: Pro
 
 @router.get("/projects/{project_id}")
 def project_page(request: Request, session: SessionDep, now: NowDep, settings: SettingsDep,
-                 user: ProjectsUser, project_id: int) -> Response:
+                 user: ProjectsUser, project_id: RowId) -> Response:
     detail = service.project_detail(session, user, project_id, now)
     view = detail.view
     return render(request, "projects/detail.html", {
@@ -177,7 +178,7 @@ def store_photos(session: Session, settings: Settings, user: Principal, files: U
 @router.post("/projects/{project_id}/progress")
 def report_progress(request: Request, session: SessionDep, now: NowDep, settings: SettingsDep,
                     user: ProjectsUser, form: FormData, files: PhotoFiles,
-                    project_id: int) -> Response:
+                    project_id: RowId) -> Response:
     """The lead unit's progress form (photos taken with the phone's camera)."""
     page = f"/projects/{project_id}"
     service.project_detail(session, user, project_id, now)  # out of sight: a 404 page
@@ -198,7 +199,7 @@ def report_progress(request: Request, session: SessionDep, now: NowDep, settings
 
 @router.post("/projects/{project_id}/progress/{report_id}/{decision}")
 def decide_progress(request: Request, session: SessionDep, now: NowDep, user: ProjectsUser,
-                    form: FormData, project_id: int, report_id: int, decision: str) -> Response:
+                    form: FormData, project_id: RowId, report_id: RowId, decision: str) -> Response:
     """The office accepts (``accept``) or returns (``return``, with a reason) a report."""
     if decision not in ("accept", "return"):
         raise NotFound("页面不存在", code="not_found")
