@@ -128,13 +128,39 @@ def _staff_report(w: World) -> dict[str, Any]:
                      "description": "路边垃圾"}}
 
 
+PROJECT = {"name": "北环路改造", "kind": "road", "lead_unit": "U-HW",
+           "planned_start": "2026-03-01", "planned_finish": "2026-12-31"}
+LEGACY_ISSUE = {"title": "幸福里小区办证", "category": "certificate", "lead_unit": "U-HW"}
+
+
+def _project(w: World) -> dict[str, Any]:
+    return {"json": PROJECT}
+
+
+def _project_progress(w: World) -> dict[str, Any]:
+    return {"json": {"percent": 30, "note": "路基完成"}}
+
+
+def _legacy_issue(w: World) -> dict[str, Any]:
+    return {"json": LEGACY_ISSUE}
+
+
+def _legacy_progress(w: World) -> dict[str, Any]:
+    return {"json": {"note": "已召开协调会"}}
+
+
 def _form(**values: str) -> Body:
     return lambda w: {"data": values}
+
+
+def _form_json(**values: str) -> Body:
+    return lambda w: {"json": values}
 
 
 # --- the table ------------------------------------------------------------------------------
 
 CASE_OUTSIDERS = (ANON, "handler_zf", "inspector02", CITIZEN)  # of the U-HW case in grid 003
+PROGRAMME_OUTSIDERS = (ANON, "handler_zf", "inspector01", "dispatcher01", CITIZEN)  # U-HW's
 STAFF_ONLY = (ANON,)  # reference data for every signed-in user
 ADMIN_ONLY = (ANON, "leader01", "handler_hw", CITIZEN)
 ANY_SIGNED_IN = (ANON,)
@@ -196,6 +222,28 @@ ACCESS: dict[str, Access] = {
     "GET /api/v1/dashboard": Access("leader01", (ANON, "handler_hw", "inspector01", CITIZEN)),
     # the server's metrics: a scraper's token (or an allowed network), never a user's
     "GET /metrics": Access(SCRAPER, (ANON, "admin01", "leader01", CITIZEN)),
+    # key projects and legacy issues (U-HW leads them): a unit its own, the office manages
+    "GET /api/v1/projects": Access("handler_hw", (ANON, "inspector01", "dispatcher01", CITIZEN)),
+    "POST /api/v1/projects": Access("office01", (ANON, "handler_hw", "leader01", CITIZEN),
+                                    body=_project),
+    "GET /api/v1/projects/{project_id}": Access("handler_hw", PROGRAMME_OUTSIDERS),
+    "POST /api/v1/projects/{project_id}/progress": Access(
+        "handler_hw", (*PROGRAMME_OUTSIDERS, "leader01"), body=_project_progress),
+    "POST /api/v1/projects/{project_id}/progress/{report_id}/accept": Access(
+        "office01", (*PROGRAMME_OUTSIDERS, "handler_hw", "leader01")),
+    "POST /api/v1/projects/{project_id}/progress/{report_id}/return": Access(
+        "office01", (*PROGRAMME_OUTSIDERS, "handler_hw", "leader01"),
+        body=_form_json(reason="照片不清楚")),
+    "GET /api/v1/legacy-issues": Access("handler_hw", (ANON, "inspector01", "dispatcher01",
+                                                       CITIZEN)),
+    "POST /api/v1/legacy-issues": Access("office01", (ANON, "handler_hw", "leader01", CITIZEN),
+                                         body=_legacy_issue),
+    "GET /api/v1/legacy-issues/{issue_id}": Access("handler_hw", PROGRAMME_OUTSIDERS),
+    "POST /api/v1/legacy-issues/{issue_id}/progress": Access(
+        "handler_hw", (*PROGRAMME_OUTSIDERS, "leader01"), body=_legacy_progress),
+    "POST /api/v1/legacy-issues/{issue_id}/signoff": Access(
+        "office01", (*PROGRAMME_OUTSIDERS, "handler_hw", "leader01"),
+        body=_form_json(evidence="证书已发放")),
     # pages
     "GET /": Access("handler_hw", STAFF_PAGE),
     "GET /parts/counters": Access("handler_hw", STAFF_PAGE),
@@ -218,6 +266,27 @@ ACCESS: dict[str, Access] = {
                            body=_staff_report),
     "GET /report/point.json": Access("inspector01", (ANON, "handler_hw", CITIZEN),
                                      query="lon={lon}&lat={lat}"),
+    # key projects and legacy issues (U-HW leads them)
+    "GET /projects": Access("handler_hw", (ANON, "inspector01", "dispatcher01", CITIZEN)),
+    "POST /projects": Access("office01", (ANON, "handler_hw", "leader01", CITIZEN), body=_form(
+        name="北环路改造", kind="road", lead_unit="U-HW", planned_start="2026-03-01",
+        planned_finish="2026-12-31")),
+    "GET /projects/{project_id}": Access("handler_hw", PROGRAMME_OUTSIDERS),
+    "POST /projects/{project_id}/progress": Access(
+        "handler_hw", (*PROGRAMME_OUTSIDERS, "leader01"), body=_form(percent="20")),
+    "POST /projects/{project_id}/progress/{report_id}/{decision}": Access(
+        "office01", (*PROGRAMME_OUTSIDERS, "handler_hw", "leader01"),
+        params={"decision": "accept"}),
+    "GET /legacy-issues": Access("handler_hw", (ANON, "inspector01", "dispatcher01", CITIZEN)),
+    "POST /legacy-issues": Access("office01", (ANON, "handler_hw", "leader01", CITIZEN),
+                                  body=_form(title="幸福里小区办证", category="certificate",
+                                             lead_unit="U-HW")),
+    "GET /legacy-issues/{issue_id}": Access("handler_hw", PROGRAMME_OUTSIDERS),
+    "POST /legacy-issues/{issue_id}/progress": Access(
+        "handler_hw", (*PROGRAMME_OUTSIDERS, "leader01"), body=_form(note="已召开协调会")),
+    "POST /legacy-issues/{issue_id}/signoff": Access(
+        "office01", (*PROGRAMME_OUTSIDERS, "handler_hw", "leader01"),
+        body=_form(evidence="证书已发放")),
     # administration: administrators only
     "GET /admin": Access("admin01", ADMIN_ONLY),
     "GET /admin/users": Access("admin01", ADMIN_ONLY),
@@ -360,6 +429,21 @@ def _case_photo(api: Api) -> str:
     return photo_id
 
 
+def _programme(api: Api) -> dict[str, str]:
+    """A key project led by U-HW with a pending progress report, and a legacy issue of U-HW."""
+    office, unit = api.auth("office01"), api.auth("handler_hw")
+    project = api.client.post("/api/v1/projects", headers=office, json=PROJECT)
+    assert project.status_code == 201, project.text
+    project_id = project.json()["id"]
+    report = api.client.post(f"/api/v1/projects/{project_id}/progress", headers=unit,
+                             json={"percent": 10})
+    assert report.status_code == 201, report.text
+    issue = api.client.post("/api/v1/legacy-issues", headers=office, json=LEGACY_ISSUE)
+    assert issue.status_code == 201, issue.text
+    return {"project_id": str(project_id), "report_id": str(report.json()["id"]),
+            "issue_id": str(issue.json()["id"])}
+
+
 @pytest.fixture
 def world(api: Api) -> World:
     """The tiny city with its users (and a public account), a case held by U-HW, a unit
@@ -375,7 +459,7 @@ def world(api: Api) -> World:
               "subject": "units", "code": "U-HW", "login": "handler_zf", "lon": str(lon),
               "lat": str(lat), "token_id": _token_id(api, "handler_hw"),
               "notification_id": _unit_notice(api, case_no), "photo_id": _case_photo(api),
-              "loose_photo_id": _upload(api, (30, 60, 200))}
+              "loose_photo_id": _upload(api, (30, 60, 200)), **_programme(api)}
     version = api.client.get(f"/api/v1/cases/{case_no}", headers=api.auth("admin01")).json()
     app = api.client.app
     app.state.settings = app.state.settings.model_copy(update={"metrics_token": SCRAPER_TOKEN})

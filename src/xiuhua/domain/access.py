@@ -23,6 +23,10 @@ tests/api/test_route_access.py, holds each route to its rule):
 - photos: ``domain.photos.may_see_photo`` (the uploader, or by the rule of what they link to);
 - the administration pages: administrators only (the navigation table, ``web.pages.NAV``);
 - the server's metrics (``GET /metrics``): :func:`check_metrics_reader` (a network or a token).
+- key projects and legacy issues: :func:`can_see_project`, :func:`can_see_legacy_issue` (the
+  office, leaders and admins all; a unit's staff those their unit leads), managed by the office
+  (:func:`manages_programme`); the parties of a legacy issue, personal data, in full only for
+  :func:`sees_legacy_parties` (masked for everyone else, as reporters are).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from hmac import compare_digest
 from ipaddress import IPv4Network, IPv6Network, ip_address
+from typing import Protocol
 
 from xiuhua.domain.choices import Audience, Role
 from xiuhua.domain.errors import AuthenticationFailed, PermissionDenied
@@ -40,6 +45,9 @@ CENTER_ROLES = frozenset({Role.ACCEPTOR, Role.SHIFT_LEADER, Role.DISPATCHER})
 SEE_ALL_ROLES = CENTER_ROLES | {Role.LEADER, Role.OFFICE, Role.ADMIN}
 PERSONAL_INFO_ROLES = CENTER_ROLES | {Role.ADMIN}
 UNIT_STAFF = frozenset({Role.HANDLER, Role.UNIT_LEADER})
+# the work programme (key projects, legacy issues): who sees all of it, and who manages it
+PROGRAMME_ROLES = frozenset({Role.OFFICE, Role.LEADER, Role.ADMIN})
+PROGRAMME_MANAGERS = frozenset({Role.OFFICE, Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -168,3 +176,50 @@ def check_metrics_reader(client: str | None, networks: Iterable[IPv4Network | IP
                                    code="metrics_token_required")
     if not token or not compare_digest(presented.encode(), token.encode()):
         raise PermissionDenied("监控令牌无效", code="metrics_forbidden")
+class LedByUnit(Protocol):
+    """Anything a lead unit (牵头单位) answers for: a key project, a legacy issue."""
+
+    @property
+    def lead_unit(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class LeadUnitScope:
+    """A project or legacy issue as far as seeing it goes (its photos, its notifications)."""
+
+    lead_unit: str
+
+
+def _sees_led_work(principal: Principal, work: LedByUnit) -> bool:
+    if principal.role in PROGRAMME_ROLES:
+        return True
+    return principal.role in UNIT_STAFF and principal.unit_code == work.lead_unit
+
+
+def can_see_project(principal: Principal, project: LedByUnit) -> bool:
+    """A key project (重点项目): the office, leaders and admins see every one; a unit's staff
+    those their unit leads; nobody else."""
+    return _sees_led_work(principal, project)
+
+
+def can_see_legacy_issue(principal: Principal, issue: LedByUnit) -> bool:
+    """A legacy issue (遗留问题): the office, leaders and admins see every one; a unit's staff
+    those their unit leads (with the parties masked, :func:`sees_legacy_parties`)."""
+    return _sees_led_work(principal, issue)
+
+
+def sees_programme(principal: Principal) -> bool:
+    """Every key project and legacy issue, and their figures (dashboard tiles)."""
+    return principal.role in PROGRAMME_ROLES
+
+
+def manages_programme(principal: Principal) -> bool:
+    """Creates key projects and legacy issues, accepts or returns progress, signs issues off:
+    the office (城管委办公室) and administrators."""
+    return principal.role in PROGRAMME_MANAGERS
+
+
+def sees_legacy_parties(principal: Principal) -> bool:
+    """The parties of a legacy issue (names, phones: personal data) in full: the office,
+    leaders and admins; everyone else who sees the issue reads them masked."""
+    return principal.role in PROGRAMME_ROLES

@@ -151,6 +151,8 @@ class NoticeKind(LabelledEnum):
     OVERDUE = "overdue"
     SUPERVISE = "supervise"
     LOGIN_ALERT = "login_alert"
+    PROJECT_RED = "project_red"  # a key project turned red (开工滞后三个月或严重滞后)
+    LEGACY_OVERDUE = "legacy_overdue"  # a legacy issue past its target date, target not reached
 
 
 class Audience(LabelledEnum):
@@ -161,6 +163,66 @@ class Audience(LabelledEnum):
     CENTER = "center"
     USER = "user"
     ROLE = "role"
+
+
+class ProjectKind(LabelledEnum):
+    """The kind of a key project (重点项目)."""
+
+    ROAD = "road"
+    GREENING = "greening"
+    SANITATION = "sanitation"
+    OLD_COMMUNITY = "old_community"
+    RURAL_TOILET = "rural_toilet"
+    OTHER = "other"
+
+
+class ProjectPhase(LabelledEnum):
+    """A key project's phase, in order."""
+
+    PREPARATION = "preparation"
+    TENDERING = "tendering"
+    CONSTRUCTION = "construction"
+    COMPLETED = "completed"
+    ACCEPTED = "accepted"
+
+
+class ProjectColour(LabelledEnum):
+    """A key project's warning colour (``domain.projects.colour``)."""
+
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+class ReviewState(LabelledEnum):
+    """A progress report awaiting the office, accepted or returned (only accepted ones count)."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    RETURNED = "returned"
+
+
+class LegacyCategory(LabelledEnum):
+    """The kind of a legacy issue (遗留问题)."""
+
+    CERTIFICATE = "certificate"
+    DELIVERY = "delivery"
+    AGREEMENT = "agreement"
+    IDLE_LAND = "idle_land"
+    OTHER = "other"
+
+
+class LegacyStatus(LabelledEnum):
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    CLEAR_PROGRESS = "clear_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class LegacyTarget(LabelledEnum):
+    RESOLVED = "resolved"
+    CLEAR_PROGRESS = "clear_progress"
 
 
 _LABELS: dict[str, dict[str, str]] = {
@@ -209,7 +271,19 @@ _LABELS: dict[str, dict[str, str]] = {
         "intact": "完好", "damaged": "破损", "lost": "丢失", "abandoned": "废弃", "removed": "移除",
     },
     "NoticeKind": {"warning": "临期预警", "overdue": "超期", "supervise": "督办",
-                   "login_alert": "登录告警"},
+                   "login_alert": "登录告警", "project_red": "项目红灯",
+                   "legacy_overdue": "化解逾期"},
+    "ProjectKind": {"road": "市政道路", "greening": "园林绿化", "sanitation": "环卫提升",
+                    "old_community": "老旧小区改造", "rural_toilet": "农厕改造", "other": "其他"},
+    "ProjectPhase": {"preparation": "前期准备", "tendering": "招标", "construction": "施工",
+                     "completed": "完工", "accepted": "竣工验收"},
+    "ProjectColour": {"green": "正常", "yellow": "黄灯", "red": "红灯"},
+    "ReviewState": {"pending": "待审核", "accepted": "已采纳", "returned": "已退回"},
+    "LegacyCategory": {"certificate": "办证", "delivery": "延期交房", "agreement": "协议事项落实",
+                       "idle_land": "闲置用地盘活", "other": "其他"},
+    "LegacyStatus": {"not_started": "未启动", "in_progress": "推进中", "clear_progress": "取得明显进展",
+                     "resolved": "已化解", "closed": "已销号"},
+    "LegacyTarget": {"resolved": "化解", "clear_progress": "取得明显进展"},
     "Audience": {"unit": "处置单位", "center": "指挥中心", "user": "本人", "role": "角色"},
     # enumerations of domain.calendar and domain.geo
     "LimitUnit": {"wh": "工作小时", "wd": "工作日", "h": "小时", "d": "天"},

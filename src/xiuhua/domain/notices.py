@@ -19,7 +19,13 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
-from xiuhua.domain.access import Principal, can_see, notice_audience
+from xiuhua.domain.access import (
+    Principal,
+    can_see,
+    can_see_legacy_issue,
+    can_see_project,
+    notice_audience,
+)
 from xiuhua.domain.choices import Audience, NoticeKind, Role
 
 
@@ -28,6 +34,8 @@ class TargetKind(StrEnum):
 
     CASE = "case"  # deadline warnings, overdue notices, supervision (target id: case number)
     ACCOUNT = "account"  # login alerts (target id: the login)
+    PROJECT = "project"  # a key project turned red (target id: the project's id)
+    LEGACY_ISSUE = "legacy_issue"  # a legacy issue past its target date (target id: its id)
 
 
 def can_see_account(principal: Principal, login: str) -> bool:
@@ -39,16 +47,22 @@ def can_see_account(principal: Principal, login: str) -> bool:
 VISIBILITY: dict[TargetKind, Callable[[Principal, Any], bool]] = {
     TargetKind.CASE: can_see,
     TargetKind.ACCOUNT: can_see_account,
+    TargetKind.PROJECT: can_see_project,
+    TargetKind.LEGACY_ISSUE: can_see_legacy_issue,
 }
 
 # The Chinese title and the page a notification on a target links to, per kind.
 TITLES: dict[TargetKind, Callable[[str], str]] = {
     TargetKind.CASE: lambda case_no: f"案件 {case_no}",
     TargetKind.ACCOUNT: lambda login: f"账号 {login}",
+    TargetKind.PROJECT: lambda project_id: f"重点项目 {project_id} 号",
+    TargetKind.LEGACY_ISSUE: lambda issue_id: f"遗留问题 {issue_id} 号",
 }
 LINKS: dict[TargetKind, Callable[[str], str]] = {
     TargetKind.CASE: lambda case_no: f"/cases/{case_no}",
     TargetKind.ACCOUNT: lambda login: "/admin/users",
+    TargetKind.PROJECT: lambda project_id: f"/projects/{project_id}",
+    TargetKind.LEGACY_ISSUE: lambda issue_id: f"/legacy-issues/{issue_id}",
 }
 
 

@@ -23,7 +23,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from xiuhua.domain.access import UNIT_STAFF, Principal, can_see
+from xiuhua.domain.access import (
+    UNIT_STAFF,
+    Principal,
+    can_see,
+    can_see_legacy_issue,
+    can_see_project,
+)
 from xiuhua.domain.errors import InvalidInput
 
 MAX_PHOTOS = 9  # photos of one report or one step
@@ -34,6 +40,8 @@ class LinkKind(StrEnum):
 
     CASE = "case"  # a report or a step of a case (核实, 处置反馈, 核查 …)
     ASSESSMENT_ENTRY = "assessment_entry"  # the evidence of a deduction or bonus (考核检查)
+    PROJECT_PROGRESS = "project_progress"  # a key project's progress report (its project's rule)
+    LEGACY_PROGRESS = "legacy_progress"  # a legacy issue's progress entry or sign-off evidence
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,8 @@ def can_see_entry(principal: Principal, entry: EntryScope) -> bool:
 VISIBILITY: dict[LinkKind, Callable[[Principal, Any], bool]] = {
     LinkKind.CASE: can_see,
     LinkKind.ASSESSMENT_ENTRY: can_see_entry,
+    LinkKind.PROJECT_PROGRESS: can_see_project,
+    LinkKind.LEGACY_PROGRESS: can_see_legacy_issue,
 }
 
 

@@ -61,6 +61,8 @@ from xiuhua.domain.taxonomy import ClassKind
 from xiuhua.services.accounts import hash_password
 from xiuhua.services.assessment import load_config, publish
 from xiuhua.services.city import init_database, load_city
+from xiuhua.services.legacy import build_demo_legacy
+from xiuhua.services.projects import build_demo_projects
 from xiuhua.services.regions import RegionFeature, save_regions
 from xiuhua.store import assessment as assessment_store
 from xiuhua.store import city as store
@@ -1131,6 +1133,9 @@ def build_demo_city_on(engine: Engine, *, seed: int = 1, months: int = 6, end: d
             with transaction(engine) as session:
                 store_history(session, layout, seed=seed, months=months, end=last_day, steps=steps,
                               now=now)
+        with transaction(engine) as session:  # 重点项目、遗留问题 with months of progress
+            build_demo_projects(session, now)
+            build_demo_legacy(session, now)
         steps.add("更新查询统计信息", 1)
         analyze(engine)  # a fresh database has no planner statistics: the first queries crawl
         steps.advance("更新查询统计信息")

@@ -13,11 +13,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from xiuhua.domain.access import Principal, notice_audience
+from xiuhua.domain.access import LeadUnitScope, Principal, notice_audience
 from xiuhua.domain.choices import Audience, NoticeKind, Role
 from xiuhua.domain.errors import NotFound, PermissionDenied
 from xiuhua.domain.notices import TargetKind, may_read
+from xiuhua.store import legacy as legacy_store
 from xiuhua.store import notifications as store
+from xiuhua.store import projects as projects_store
 from xiuhua.store.cases import Bind, iter_cases
 from xiuhua.store.tables import cases
 
@@ -90,10 +92,24 @@ def _accounts(bind: Bind, logins: list[str]) -> dict[str, Any]:
     return {login: login for login in logins}
 
 
+def _ids(ids: list[str]) -> list[int]:
+    return [int(i) for i in ids if i.isdigit()]
+
+
+def _projects(bind: Bind, ids: list[str]) -> dict[str, Any]:
+    return {str(k): LeadUnitScope(u) for k, u in projects_store.lead_units(bind, _ids(ids)).items()}
+
+
+def _legacy_issues(bind: Bind, ids: list[str]) -> dict[str, Any]:
+    return {str(k): LeadUnitScope(u) for k, u in legacy_store.lead_units(bind, _ids(ids)).items()}
+
+
 # The targets of each kind, by id, as the kind's rule (``domain.notices.VISIBILITY``) takes them.
 LOADERS: dict[TargetKind, Callable[[Bind, list[str]], dict[str, Any]]] = {
     TargetKind.CASE: _cases,
     TargetKind.ACCOUNT: _accounts,
+    TargetKind.PROJECT: _projects,
+    TargetKind.LEGACY_ISSUE: _legacy_issues,
 }
 
 

@@ -49,16 +49,25 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, SessionTransaction
 
 from xiuhua.config import Settings
-from xiuhua.domain.access import Principal
+from xiuhua.domain.access import LeadUnitScope, Principal
 from xiuhua.domain.calendar import local_zone
 from xiuhua.domain.errors import DomainError, InvalidInput, NotFound, TooLarge
 from xiuhua.domain.geo import validate_lonlat
 from xiuhua.domain.photos import EntryScope, Linked, LinkKind, may_see_photo, unknown_photos
 from xiuhua.services.accounts import audit
+from xiuhua.store import legacy as legacy_store
+from xiuhua.store import projects as projects_store
 from xiuhua.store.cases import dialect_name, load_case
 from xiuhua.store.city import upsert
 from xiuhua.store.db import transaction
-from xiuhua.store.tables import assessment_entries, case_photos, photo_uploads, photos
+from xiuhua.store.tables import (
+    assessment_entries,
+    case_photos,
+    legacy_progress_photos,
+    photo_uploads,
+    photos,
+    project_progress_photos,
+)
 
 pillow_heif.register_heif_opener()
 # Refuse "decompression bombs" (a small file of enormous dimensions) by the dimensions in the
@@ -284,14 +293,26 @@ def _linked_entries(session: Session, photo_id: str) -> Iterator[object]:
     return (EntryScope(unit) for unit in units)
 
 
+def _linked_project_reports(session: Session, photo_id: str) -> Iterator[object]:
+    return (LeadUnitScope(u) for u in projects_store.lead_units_of_photo(session, photo_id))
+
+
+def _linked_legacy_entries(session: Session, photo_id: str) -> Iterator[object]:
+    return (LeadUnitScope(u) for u in legacy_store.lead_units_of_photo(session, photo_id))
+
+
 # Per kind of object: the objects a photo is linked to, as the kind's rule takes them
 # (domain.photos.VISIBILITY), loaded lazily; and the column naming the photo (orphan sweep).
 LINKED: dict[LinkKind, Callable[[Session, str], Iterator[object]]] = {
     LinkKind.CASE: _linked_cases,
     LinkKind.ASSESSMENT_ENTRY: _linked_entries,
+    LinkKind.PROJECT_PROGRESS: _linked_project_reports,
+    LinkKind.LEGACY_PROGRESS: _linked_legacy_entries,
 }
 LINK_COLUMNS = {LinkKind.CASE: case_photos.c.photo_id,
-                LinkKind.ASSESSMENT_ENTRY: assessment_entries.c.photo_id}
+                LinkKind.ASSESSMENT_ENTRY: assessment_entries.c.photo_id,
+                LinkKind.PROJECT_PROGRESS: project_progress_photos.c.photo_id,
+                LinkKind.LEGACY_PROGRESS: legacy_progress_photos.c.photo_id}
 
 
 def _links(session: Session, photo_id: str) -> Iterator[Linked]:

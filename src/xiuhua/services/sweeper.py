@@ -1,6 +1,7 @@
 """The deadline sweeper: warns a handling unit and the command center when an open assignment
 enters its last working hour, tells both when it is overdue, and passes supervision (督办) on
-to the unit. Given the data directory, it also removes orphaned photos every
+to the unit; tells a key project's lead unit and the office when it turns red, and a legacy
+issue's when it passes its target date. Given the data directory, it also removes orphaned photos every
 :data:`PHOTO_SWEEP_EVERY` (``services.photos.sweep_orphans``: never linked within a day, or
 files without a row).
 
@@ -34,9 +35,11 @@ from xiuhua.domain.city import UnitInfo
 from xiuhua.domain.lifecycle import Assignment, Case, overdue_at
 from xiuhua.domain.notices import TargetKind
 from xiuhua.domain.taxonomy import ClassKind
+from xiuhua.services.legacy import overdue_notices as legacy_overdue_notices
 from xiuhua.services.metrics import NOTICES, SWEEPS
 from xiuhua.services.notifications import Notice, raise_once, raise_or_renew
 from xiuhua.services.photos import sweep_orphans
+from xiuhua.services.projects import red_notices as project_red_notices
 from xiuhua.store import city as city_store
 from xiuhua.store.cases import dialect_name, iter_cases
 from xiuhua.store.db import transaction
@@ -97,6 +100,9 @@ def sweep(engine: Engine, now: datetime) -> SweepResult:
             counts[notice.kind.value] += raise_once(session, notice)
         for notice in _supervise_notices(session, names, now):
             counts[notice.kind.value] += raise_or_renew(session, notice)
+        # key projects turned red, legacy issues past their target date (once each)
+        for notice in project_red_notices(session, now) + legacy_overdue_notices(session, now):
+            counts[notice.kind.value] += raise_once(session, notice)
     return SweepResult(dict(counts))
 
 

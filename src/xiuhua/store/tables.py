@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -489,4 +490,106 @@ assessment_corrections = Table(
     Column("booked_at", UTCDateTime, nullable=False),
     Index("ix_assessment_corrections_booked_period", "booked_period"),
     Index("ix_assessment_corrections_period", "period"),
+)
+
+# --- key projects (重点项目) and legacy issues (遗留问题) ----------------------------------------
+
+projects = Table(
+    "projects", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(24), nullable=False),  # domain.choices.ProjectKind
+    Column("phase", String(16), nullable=False),  # domain.choices.ProjectPhase
+    Column("lead_unit", _code(), ForeignKey("units.code"), nullable=False, index=True),
+    Column("planned_start", Date, nullable=False),
+    Column("planned_finish", Date, nullable=False),
+    Column("actual_start", Date, nullable=True),
+    Column("actual_finish", Date, nullable=True),
+    Column("planned_investment", BigInteger, nullable=False),  # yuan
+    Column("completed_investment", BigInteger, nullable=False),  # yuan, as last accepted
+    Column("progress", Integer, nullable=False),  # accepted progress, percent
+    Column("address", String(200), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("lon", Float, nullable=True),  # the point (WGS-84)
+    Column("lat", Float, nullable=True),
+    Column("area", JSON, nullable=True),  # a GeoJSON polygon (WGS-84), if drawn
+    Column("linked_tasks", JSON, nullable=False),  # [{"plan_id": 1, "code": "1.2"}]
+    Column("created_by", String(64), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+project_progress = Table(
+    # a lead unit's progress report; only those the office accepted count
+    "project_progress", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False, index=True),
+    Column("percent", Integer, nullable=False),
+    Column("phase", String(16), nullable=True),  # the phase reached, if any
+    Column("completed_investment", BigInteger, nullable=True),  # yuan
+    Column("on_day", Date, nullable=True),  # the day the phase was reached
+    Column("note", Text, nullable=True),
+    Column("state", String(12), nullable=False),  # domain.choices.ReviewState
+    Column("reported_by", String(64), nullable=True),
+    Column("reported_at", UTCDateTime, nullable=False),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("reason", Text, nullable=True),  # why returned
+)
+
+project_progress_photos = Table(
+    "project_progress_photos", metadata,
+    Column("progress_id", Integer, ForeignKey("project_progress.id"), primary_key=True),
+    Column("photo_id", String(64), ForeignKey("photos.id"), primary_key=True),
+    Index("ix_project_progress_photos_photo_id", "photo_id"),
+)
+
+legacy_issues = Table(
+    "legacy_issues", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title", String(200), nullable=False),
+    Column("category", String(24), nullable=False),  # domain.choices.LegacyCategory
+    Column("description", Text, nullable=True),
+    Column("address", String(200), nullable=True),
+    Column("lon", Float, nullable=True),
+    Column("lat", Float, nullable=True),
+    Column("parties", JSON, nullable=False),  # [{"name", "phone", "note"}]: personal data
+    Column("lead_official", String(100), nullable=True),  # 包案领导 (name and post)
+    Column("lead_unit", _code(), ForeignKey("units.code"), nullable=False, index=True),
+    Column("target", String(16), nullable=False),  # resolved / clear_progress
+    Column("target_date", Date, nullable=False),
+    Column("status", String(16), nullable=False),  # domain.choices.LegacyStatus
+    Column("created_by", String(64), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("closed_by", String(64), nullable=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+)
+
+legacy_steps = Table(
+    # the plan (一案一策): its steps and their due dates
+    "legacy_steps", metadata,
+    Column("issue_id", Integer, ForeignKey("legacy_issues.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("content", Text, nullable=False),
+    Column("due", Date, nullable=False),
+    Column("done_on", Date, nullable=True),
+)
+
+legacy_progress = Table(
+    # the progress log, the sign-off (销号) included
+    "legacy_progress", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("issue_id", Integer, ForeignKey("legacy_issues.id"), nullable=False, index=True),
+    Column("kind", String(12), nullable=False),  # progress / signoff
+    Column("note", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # the status after the entry
+    Column("step_done", Integer, nullable=True),
+    Column("author", String(64), nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+legacy_progress_photos = Table(
+    "legacy_progress_photos", metadata,
+    Column("progress_id", Integer, ForeignKey("legacy_progress.id"), primary_key=True),
+    Column("photo_id", String(64), ForeignKey("photos.id"), primary_key=True),
+    Index("ix_legacy_progress_photos_photo_id", "photo_id"),
 )

@@ -17,13 +17,15 @@ def mount_web(app: FastAPI) -> None:
         cases,
         dashboard,
         home,
+        legacy,
         maps,
         portal,
+        projects,
         report,
     )
     from xiuhua.web.pages import STATIC_DIR
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (auth, home, case_list, cases, maps, dashboard, assessment, admin, report,
-                   portal, api_docs):
+                   portal, api_docs, projects, legacy):
         app.include_router(module.router)
