@@ -21,6 +21,8 @@ tests/api/test_route_access.py, holds each route to its rule):
   and one's role's) and the rule of their target's kind (``domain.notices.VISIBILITY``);
 - inspectors' 核实/核查 tasks: :func:`whose_tasks` (one's own; the center anyone's);
 - photos: ``domain.photos.may_see_photo`` (the uploader, or by the rule of what they link to);
+- surveys (问卷调查): :func:`sees_surveys` (results, staff), :func:`manages_surveys` (editor),
+  :func:`enters_interviews` (an evaluator's street interview); answering is public;
 - the administration pages: administrators only (the navigation table, ``web.pages.NAV``).
 """
 
@@ -95,6 +97,21 @@ def sees_assessment(principal: Principal) -> bool:
     :func:`sees_person_figures`), its workbook and circular? Staff only: a public account sees
     the published rankings of the public portal, never the running figures."""
     return principal.is_staff
+
+
+def sees_surveys(principal: Principal) -> bool:
+    """Surveys and their results (scores, answers, which carry no personal data): staff."""
+    return principal.is_staff
+
+
+def manages_surveys(principal: Principal) -> bool:
+    """Create and edit surveys: the center roles, leaders, the office and admins."""
+    return principal.sees_all
+
+
+def enters_interviews(principal: Principal) -> bool:
+    """Enter an answer from a street interview: evaluators (考评员) and those who manage surveys."""
+    return principal.role is Role.EVALUATOR or manages_surveys(principal)
 
 
 def sees_dashboard(principal: Principal) -> bool:

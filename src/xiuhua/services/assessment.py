@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -70,7 +70,9 @@ from xiuhua.domain.errors import (
     PermissionDenied,
 )
 from xiuhua.domain.reports import REPORT_FORMATS, ReportInput, city_row
+from xiuhua.domain.surveys import SURVEY
 from xiuhua.services import photos as photo_service
+from xiuhua.services import surveys as survey_service
 from xiuhua.services.accounts import audit
 from xiuhua.services.city import load_city
 from xiuhua.services.tabular import read_csv, read_text
@@ -114,8 +116,26 @@ def unit_kinds(city: City) -> dict[str, AssessedKind]:
     return found
 
 
-def period_meta(session: Session, city: City, period: Period, at: datetime | None) -> PeriodData:
-    """What names and lists the period's subjects, without its cases."""
+# What a score source needs beyond the case counts, by source name: a loader gives its input by
+# unit code for a period (as it stands at ``at`` while it runs); ``PeriodData.loaded``.
+Loader = Callable[[Session, City, Period, datetime | None], Mapping[str, Any]]
+LOADERS: dict[str, Loader] = {
+    SURVEY: survey_service.period_scores,
+}
+
+
+def source_inputs(session: Session, city: City, period: Period, at: datetime | None,
+                  config: AssessmentConfig | None) -> dict[str, Mapping[str, Any]]:
+    """The inputs of the configured sources that have a loader (none without ``[[sources]]``)."""
+    if config is None or config.sources is None:
+        return {}
+    return {s.name: LOADERS[s.name](session, city, period, at) for s in config.sources if s.name in LOADERS}
+
+
+def period_meta(session: Session, city: City, period: Period, at: datetime | None,
+                config: AssessmentConfig | None = None) -> PeriodData:
+    """What names and lists the period's subjects, without its cases (with the configured
+    sources' inputs when ``config`` is given)."""
     return PeriodData(
         period=period, cases={}, assignments={}, events=[], history={},
         units=listed_units(city),
@@ -128,18 +148,19 @@ def period_meta(session: Session, city: City, period: Period, at: datetime | Non
         reward_bands=store.reward_bands(session, period.label),
         as_of=at,
         unit_kinds=unit_kinds(city),
+        loaded=source_inputs(session, city, period, at, config),
     )
 
 
 def period_data(session: Session, city: City, period: Period, at: datetime | None = None,
-                only: Any = None) -> PeriodData:
+                only: Any = None, config: AssessmentConfig | None = None) -> PeriodData:
     """What the period needs, case by case; a period still running at ``at`` is counted as it
     stands then. With ``only`` (a query of case numbers), those cases alone: each case's items
     depend on that case alone, so the figures they count are whole."""
     start, end = period.start, period.end
     touched = only if only is not None else store.touched_cases(ASSESSED_ACTIONS, start, end)
     return replace(
-        period_meta(session, city, period, at),
+        period_meta(session, city, period, at, config),
         cases=store.case_records(session, touched),
         assignments=store.case_assignments(session, touched),
         events=store.period_events(session, ASSESSED_ACTIONS, start, end, only),
@@ -158,7 +179,7 @@ def compute(session: Session, city: City, period: Period, config: AssessmentConf
             at: datetime | None = None, only: Any = None) -> tuple[Assessment, PeriodData]:
     """The period counted item by item, over the cases ``only`` if given: what a drill-down
     lists."""
-    data = period_data(session, city, period, at, only)
+    data = period_data(session, city, period, at, only, config)
     return assess(data, config), data
 
 
@@ -187,7 +208,7 @@ def counted(session: Session, city: City, period: Period, config: AssessmentConf
             at: datetime | None = None) -> Assessment:
     """The period's figures from its grouped rows: the same counts as :func:`compute`, without
     reading the period's cases one by one."""
-    meta = period_meta(session, city, period, at)
+    meta = period_meta(session, city, period, at, config)
     groups = period_groups(session, city, meta, config)
     return summarize(meta, config, *count_groups(groups, meta, config))
 

@@ -20,10 +20,11 @@ def mount_web(app: FastAPI) -> None:
         maps,
         portal,
         report,
+        surveys,
     )
     from xiuhua.web.pages import STATIC_DIR
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (auth, home, case_list, cases, maps, dashboard, assessment, admin, report,
-                   portal, api_docs):
+                   portal, surveys, api_docs):
         app.include_router(module.router)

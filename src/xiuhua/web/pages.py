@@ -98,6 +98,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/map", "一张图"),
     NavItem("/dashboard", "领导驾驶舱", _CENTER_AND_LEADERS),
     NavItem("/assessment", "考核评价", _CENTER_AND_LEADERS | {Role.UNIT_LEADER, Role.HANDLER}),
+    NavItem("/surveys", "问卷调查", frozenset(Role) - {Role.PUBLIC}),  # domain.access.sees_surveys
     NavItem("/admin", "系统管理", frozenset({Role.ADMIN})),
 )
 _NAV_BY_HREF = {item.href: item for item in NAV}
