@@ -193,6 +193,9 @@ ACCESS: dict[str, Access] = {
         "leader_hw", (ANON, "handler_zf", "inspector01", CITIZEN), query="measure=due"),
     "POST /api/v1/assessment/entries": Access("shift01", (ANON, "handler_hw", "inspector01",
                                                           CITIZEN), body=_entry),
+    "POST /api/v1/assessment/action-bonus": Access(  # 422 without [composite] action_bonus
+        "shift01", (ANON, "handler_hw", "inspector01", CITIZEN),
+        body=lambda w: {"json": {"action": "夏季整治", "date": "2026-10-12", "ranking": ["U-HW"]}}),
     "POST /api/v1/assessment/{period}/publish": Access(
         "leader01", (ANON, "shift01", "leader_hw", CITIZEN), params={"period": "2026-09"}),
     "PUT /api/v1/assessment/{period}/reward-bands": Access(

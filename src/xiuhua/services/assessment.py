@@ -50,8 +50,10 @@ from xiuhua.domain.assessment import (
     RewardBand,
     Subject,
     Timeliness,
+    action_placings,
     assess,
     assessed_kind,
+    by_months,
     count_groups,
     item_row,
     month_label,
@@ -218,10 +220,28 @@ def live_figures(session: Session, city: City, period: Period, config: Assessmen
     """The period's figures as the data stand, with its manual entries and adjustments and the
     corrections of published periods booked into it."""
     result = counted(session, city, period, config, at)
+    if period.kind != "month" and config.by_months:
+        result.units = by_months(result.units, monthly_scores(session, city, period, config, at), config,
+                                 store.reward_bands(session, period.label))
     entries = [entry_view(r, city) for r in store.entries_booked(session, period.months())]
     return {**result.figures(), "entries": entries,
             "adjustments": [e for e in entries if e["adjusts"] is not None],
             "corrections": [correction_view(r) for r in store.corrections_booked(session, period.months())]}
+
+
+def monthly_scores(session: Session, city: City, period: Period, config: AssessmentConfig,
+                   at: datetime | None) -> dict[str, dict[str, Decimal | None]]:
+    """The composite of each unit in each month of the period that has begun at ``at`` (a
+    published month's frozen, the others' as the data stand)."""
+    months = [Period.parse(m) for m in period.months()]
+    found = {}
+    for month in months:
+        if at is not None and month.start > at:
+            break
+        units = assess_period(session, city, month.label, config, at)["units"]
+        found[month.label] = {u["unit_code"]: Decimal(str(u["score"])) if u["score"] is not None else None
+                              for u in units}
+    return found
 
 
 def assess_period(session: Session, city: City, period_text: str, config: AssessmentConfig,
@@ -460,6 +480,19 @@ def add_entry(session: Session, city: City, kind: str, unit_code: str, day: date
     audit(session, at, actor, "assessment_entry", unit_code,
           {**row, "id": entry_id, "day": day.isoformat(), "entered_at": at.isoformat()}, client)
     return entry_view(store.entry_row(session, entry_id), city)
+
+
+def add_action_bonus(session: Session, city: City, action: str, day: date, ranking: Sequence[str],
+                     config: AssessmentConfig, at: datetime, actor: str | None, client: str | None = None,
+                     principal: Principal | None = None) -> list[dict[str, Any]]:
+    """A special action's ranking (专项行动, first place first) booked as bonus entries by the
+    configured points per place (``[composite] action_bonus``: "第一名加 1 分 …")."""
+    name = action.strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("须填写专项行动名称（不超过 100 字）", code="missing_item")
+    return [add_entry(session, city, "bonus", p.unit_code, day, f"专项行动“{name}”第 {p.place} 名", float(p.points),
+                      at, actor, client=client, principal=principal)
+            for p in action_placings(ranking, config)]
 
 
 # --- corrections of published periods --------------------------------------------------------
