@@ -203,18 +203,23 @@ async def public_answer(request: Request, session: SessionDep, city: CityDep, se
                         now: NowDep, survey_id: SurveyId) -> Response:
     """A citizen's answer: once per device, counted against the public rate limit."""
     await check_csrf(request)
-    view = await run_in_threadpool(service.open_survey, session, city, survey_id)
     form = text_fields(await request.form())
     device = request.cookies.get(DEVICE_COOKIE)
+    limited = None
+    if device:  # counted in its own transaction, before this request's write transaction begins
+        try:
+            await run_in_threadpool(ratelimit.check, request.app.state.engine,
+                                    SURVEY_BUCKET + client_address(request), now, settings.public_rate_limit,
+                                    settings.public_rate_window_seconds)
+        except TooManyRequests as exc:
+            limited = exc.message
+    view = await run_in_threadpool(service.open_survey, session, city, survey_id)
+    if not device:
+        return with_device(request, public_page(request, view, False, form, NO_COOKIE, 422))
+    if limited:
+        return public_page(request, view, False, form, limited, 429)
     try:
-        if not device:
-            return with_device(request, public_page(request, view, False, form, NO_COOKIE, 422))
-        await run_in_threadpool(ratelimit.check, request.app.state.engine,
-                                SURVEY_BUCKET + client_address(request), now, settings.public_rate_limit,
-                                settings.public_rate_window_seconds)
         await run_in_threadpool(_answer, session, city, survey_id, answer_values(form), device, now)
-    except TooManyRequests as exc:
-        return public_page(request, view, False, form, exc.message, 429)
     except DomainError as exc:
         await run_in_threadpool(session.rollback)
         done = exc.code == "already_answered"
