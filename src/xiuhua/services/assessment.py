@@ -71,7 +71,7 @@ from xiuhua.domain.errors import (
     NotFound,
     PermissionDenied,
 )
-from xiuhua.domain.reports import REPORT_FORMATS, ReportInput, city_row
+from xiuhua.domain.reports import REPORT_FORMATS, ReportInput, city_row, source_sections
 from xiuhua.domain.surveys import SURVEY
 from xiuhua.services import photos as photo_service
 from xiuhua.services import surveys as survey_service
@@ -293,7 +293,7 @@ def report_input(session: Session, city: City, period_text: str, fmt: str, confi
     if fmt not in REPORT_FORMATS:
         raise InvalidInput(f"未知的报表格式“{fmt}”，可选：{'、'.join(REPORT_FORMATS)}", code="invalid_format")
     figures = assess_period(session, city, period.label, config, at)
-    found = ReportInput(fmt, period, scoped_figures(figures, viewer), at)
+    found = ReportInput(fmt, period, scoped_figures(figures, viewer), at, sources=source_sections(figures))
     if fmt == "xlsx":
         return replace(found, trend=report_trend(session, city, period, config, at, {period.label: figures}))
     before = period.shift(-1)
