@@ -212,6 +212,7 @@ ACCESS: dict[str, Access] = {
     "POST /api/v1/surveys/{survey_id}/answers": Access(
         "evaluator01", (ANON, "handler_hw", "inspector01", CITIZEN), body=_survey_answer),
     "GET /surveys": Access("handler_hw", STAFF_PAGE),
+    "GET /surveys/answers": Access("handler_hw", STAFF_PAGE, query="unit=U-JD1&period=2026-10"),
     "GET /surveys/new": Access("leader01", (ANON, "handler_hw", "evaluator01", CITIZEN)),
     "POST /surveys/new": Access("leader01", (ANON, "handler_hw", "evaluator01", CITIZEN),
                                 body=_form(title="问卷", region_code="370181001", **{"q1.kind": "scale",

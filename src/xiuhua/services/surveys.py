@@ -274,6 +274,31 @@ def unit_answers(session: Session, city: City, start: datetime,
     return found
 
 
+@dataclass(frozen=True)
+class UnitAnswers:
+    """The answers behind a unit's ``survey`` figure in a period: exactly those the source counted."""
+
+    unit_code: str
+    period: str
+    surveys: Mapping[int, str]  # survey id -> title
+    answers: tuple[tuple[int, AnswerRow], ...]  # (survey id, answer), oldest first
+
+    @property
+    def score(self) -> Fraction | None:
+        return mean(a.score for _, a in self.answers)
+
+
+def answers_behind(session: Session, city: City, user: Principal, unit_code: str, period_text: str,
+                   at: datetime | None = None) -> UnitAnswers:
+    """The drill-down of a unit's survey figure: the answers of the period (up to ``at`` while it runs)."""
+    may_see(user)
+    period = Period.parse(period_text)
+    found = unit_answers(session, city, period.start, period.cutoff(at)).get(unit_code, [])
+    titles = {v.id: v.title for v in list_surveys(session, city) if v.unit_code == unit_code}
+    ordered = tuple(sorted(found, key=lambda p: (p[1].at, p[1].id)))
+    return UnitAnswers(unit_code, period.label, titles, ordered)
+
+
 def period_scores(session: Session, city: City, period: Period,
                   at: datetime | None = None) -> dict[str, tuple[Fraction, ...]]:
     """The answer scores of the period (up to ``at`` while it runs) by evaluated unit: what the

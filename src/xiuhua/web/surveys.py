@@ -82,6 +82,16 @@ def survey_input(values: Mapping[str, str]) -> service.SurveyInput:
                                values.get("active") == "on")
 
 
+@router.get("/surveys/answers")
+def answers_behind(request: Request, session: SessionDep, city: CityDep, now: NowDep, user: SurveysUser,
+                   unit: Annotated[str, Query(max_length=32)],
+                   period: Annotated[str, Query(max_length=20)]) -> Response:
+    """The answers behind a unit's 问卷调查 figure of the assessment (its drill-down)."""
+    found = service.answers_behind(session, city, user, unit, period, now)
+    return render(request, "surveys/answers.html", {
+        "title": "问卷调查明细", "found": found, "unit_name": city.units[unit].name if unit in city.units else unit})
+
+
 @router.get("/surveys/new")
 def new_survey(request: Request, city: CityDep, user: SurveysUser) -> Response:
     service.may_manage(user)
