@@ -11,7 +11,7 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -305,3 +305,57 @@ def period_scores(session: Session, city: City, period: Period,
     ``survey`` source reads as ``unit.loaded["survey"]``."""
     found = unit_answers(session, city, period.start, period.cutoff(at))
     return {unit: tuple(a.score for _, a in rows) for unit, rows in found.items()}
+
+
+# --- demo data ------------------------------------------------------------------------------
+
+DEMO_QUESTIONS: list[dict[str, Any]] = [
+    {"kind": "choice", "text": "您觉得街道路面和公共场所是否干净整洁？",
+     "options": ["很干净", "比较干净", "一般", "不太干净", "很脏乱"]},
+    {"kind": "scale", "text": "您对沿街商铺经营秩序（占道经营、店外经营）的满意程度"},
+    {"kind": "scale", "text": "您对反映问题后处理速度的满意程度"},
+    {"kind": "choice", "text": "近一个月您是否见过暴露垃圾、积存垃圾？", "options": ["没有", "偶尔", "经常"]},
+    {"kind": "text", "text": "您对本街道城市管理的意见和建议"},
+]
+DEMO_SUGGESTIONS = ("希望增加垃圾桶", "夜市油烟较大", "共享单车乱停放", "人行道有破损", "绿化养护很好", "")
+DEMO_SHORT = 12  # answers a month of the one street left below the minimum
+
+
+def _demo_values(rng: Any, quality: float) -> dict[str, Any]:
+    def pick(n: int) -> int:  # 0 (best) … n − 1, better with quality
+        return min(n - 1, max(0, round(rng.gauss((1 - quality) * (n - 1), 0.9))))
+
+    return {"1": DEMO_QUESTIONS[0]["options"][pick(5)], "2": 5 - pick(5), "3": 5 - pick(5),
+            "4": DEMO_QUESTIONS[3]["options"][pick(3)],
+            **({"5": s} if (s := rng.choice(DEMO_SUGGESTIONS)) else {})}
+
+
+def demo_surveys(session: Session, city: City, seed: int, months: Sequence[Period], until: datetime,
+                 evaluator: str) -> int:
+    """A survey per street with answers in every month (30–45 a month; the last street only
+    ``DEMO_SHORT``, below the default minimum), a tenth of them street interviews. Returns the
+    number of answers."""
+    import random
+
+    rng = random.Random(f"surveys-{seed}")
+    streets = sorted(r.code for r in city.regions.values() if r.level is RegionLevel.STREET)
+    rows: list[dict[str, Any]] = []
+    created = months[0].start if months else until
+    for n, code in enumerate(streets):
+        name = city.regions[code].name
+        survey_id = store.insert_survey(session, {
+            "title": f"{name}城市管理满意度调查", "region_code": code, "questions": DEMO_QUESTIONS, "active": True,
+            "created_by": evaluator, "created_at": created, "updated_at": created})
+        quality = rng.uniform(0.45, 0.9)
+        for month in months:
+            span = (min(month.end, until) - month.start).total_seconds()
+            count = DEMO_SHORT if n == len(streets) - 1 else rng.randint(30, 45)
+            for i in range(count if span > 0 else 0):
+                interview = rng.random() < 0.1
+                rows.append({"survey_id": survey_id, "at": month.start + timedelta(seconds=rng.uniform(0, span)),
+                             "channel": (AnswerChannel.INTERVIEW if interview else AnswerChannel.PUBLIC).value,
+                             "device": None if interview else device_hash(f"demo-{seed}-{code}-{month.label}-{i}"),
+                             "entered_by": evaluator if interview else None,
+                             "answer_values": _demo_values(rng, quality)})
+    store.insert_answers(session, rows)
+    return len(rows)

@@ -55,6 +55,12 @@ def insert_answer(session: Session, row: dict[str, Any]) -> int | None:
         return None
 
 
+def insert_answers(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Many answers at once (demo data)."""
+    if rows:
+        session.execute(insert(survey_answers), list(rows))
+
+
 def answers(session: Session, survey_ids: Sequence[int], start: datetime | None = None,
             end: datetime | None = None) -> list[Any]:
     """The answers to the surveys in [start, end), oldest first."""
