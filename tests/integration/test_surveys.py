@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select
 
 from tests.factories import STREET, build_tiny_city, local
 from xiuhua.domain.access import Principal
-from xiuhua.domain.assessment import AssessmentConfig, parse_config
+from xiuhua.domain.assessment import AssessmentConfig, Period, parse_config
 from xiuhua.domain.choices import Role
 from xiuhua.domain.errors import ActionRefused, InvalidInput, NotFound, PermissionDenied
 from xiuhua.services import assessment
@@ -140,3 +140,16 @@ def test_a_special_action_ranking_books_bonus_points_by_place(city_engine: Engin
         ("U-HW", 0.5, "专项行动“夏季市容整治”第 2 名", "2026-10")]
     found = units(city_engine, "2026-10", parse_config(""))
     assert (found["U-ZF"]["bonus"], found["U-HW"]["bonus"], found["U-JD1"]["bonus"]) == (1.0, 0.5, 0.0)
+
+
+def test_the_demo_survey_answers_every_month_and_leaves_the_last_street_short(city_engine: Engine) -> None:
+    months = [Period.parse("2026-09"), Period.parse("2026-10")]
+    with transaction(city_engine) as session:
+        count = service.demo_surveys(session, load_city(session), 7, months, local("2026-10-16 09:00"), "leader01")
+    assert count == 2 * service.DEMO_SHORT  # the tiny city's one street is the last street
+    default = parse_config('[[sources]]\nname = "survey"\nweight = 1\n')  # a minimum of 30 answers
+    september = units(city_engine, "2026-09", default)["U-JD1"]["sources"][0]
+    assert september["figures"]["answers"] == service.DEMO_SHORT and september["score"] is None
+    with transaction(city_engine) as session:
+        found = service.results(session, load_city(session), LEADER, 1)
+    assert 0 <= float(found.score or 0) <= 100 and {a.channel.value for a in found.answers} <= {"public", "interview"}
