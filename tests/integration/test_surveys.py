@@ -4,13 +4,15 @@ the year by the mean of its months, the minimum number of answers), and the spec
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 
-from tests.factories import STREET, build_tiny_city, local
+from tests.factories import STREET, build_tiny_city, cli_database, local, xiuhua
 from xiuhua.domain.access import Principal
 from xiuhua.domain.assessment import AssessmentConfig, Period, parse_config
 from xiuhua.domain.choices import Role
@@ -153,3 +155,37 @@ def test_the_demo_survey_answers_every_month_and_leaves_the_last_street_short(ci
     with transaction(city_engine) as session:
         found = service.results(session, load_city(session), LEADER, 1)
     assert 0 <= float(found.score or 0) <= 100 and {a.channel.value for a in found.answers} <= {"public", "interview"}
+
+
+CLI_CONFIG = """
+[[sources]]
+name = "cases"
+weight = { street = 0.5, department = 1 }
+
+[[sources]]
+name = "survey"
+weight = { street = 0.5 }
+minimum_answers = 2
+
+[composite]
+action_bonus = [1, 0.5]
+"""
+
+
+def test_the_command_line_books_an_action_ranking_and_prints_the_survey_source(
+        city_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    survey_id = new_survey(city_engine)
+    for i, scale in enumerate((5, 3)):
+        answer(city_engine, survey_id, f"cli-{i}", "整洁", scale, f"2026-10-0{i + 1} 10:00")  # 100, 75
+    (tmp_path / "assessment.toml").write_text(CLI_CONFIG, encoding="utf-8")
+    for _ in cli_database(city_engine, tmp_path, monkeypatch):
+        booked = xiuhua("assess", "action-bonus", "--action", "夏季市容整治", "--date", "2026-10-20", "U-JD1", "U-HW")
+        assert booked.exit_code == 0, booked.output
+        assert "专项行动“夏季市容整治”第 1 名：测试街道办事处 加 1 分" in booked.output
+        refused = xiuhua("assess", "action-bonus", "--action", "x", "--date", "2026-10-20", "U-HW", "U-HW")
+        assert refused.exit_code != 0 and "duplicate_unit" in refused.output
+        printed = xiuhua("assess", "--period", "2026-10", "--format", "json")
+        assert printed.exit_code == 0, printed.output
+    street = {u["unit_code"]: u for u in json.loads(printed.stdout)["units"]}["U-JD1"]
+    assert [(s["name"], s["score"]) for s in street["sources"]] == [("cases", None), ("survey", 87.5)]
+    assert (street["bonus"], street["score"]) == (1.0, 88.5)  # the survey alone, + the action bonus
