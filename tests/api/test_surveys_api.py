@@ -4,11 +4,14 @@ ranking of ``GET /api/v1/assessment/{period}`` names the survey source."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from typing import Any
 
 import httpx
+from docx import Document
+from openpyxl import load_workbook
 
 from tests.api.conftest import Api
 from tests.factories import STREET
@@ -144,3 +147,20 @@ def test_the_composite_ranking_names_the_survey_source(api: Api, tmp_path: Path)
                                                "mean": 75.0}
     assert (street["score"], street["rank"]) == (75.0, 1)
     assert [s["name"] for s in units["U-HW"]["sources"]] == ["cases"]
+
+
+def test_the_workbook_and_circular_have_the_survey_section(api: Api, tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "assessment.toml").write_text(COMPOSITE, encoding="utf-8")
+    survey = create(api)
+    interview(api, survey["id"], {"1": "整洁", "2": 5})
+    interview(api, survey["id"], {"1": "一般", "2": 3})
+    api.clock.set("2026-11-03 09:00")
+    xlsx = api.client.get("/api/v1/assessment/2026-10/workbook.xlsx", headers=api.auth("leader01"))
+    assert xlsx.status_code == 200, xlsx.text
+    rows = list(load_workbook(io.BytesIO(xlsx.content))["评分来源-问卷调查"].iter_rows(values_only=True))
+    assert [(r[0], r[3]) for r in rows[1:] if r[0] == "U-JD1"] == [("U-JD1", 75.0)]
+    docx = api.client.get("/api/v1/assessment/2026-10/circular.docx", headers=api.auth("leader01"))
+    doc = Document(io.BytesIO(docx.content))
+    text = "\n".join(c.text for t in doc.tables for row in t.rows for c in row.cells)
+    assert "答卷 2 份（最低 2 份）" in text and "问卷调查（案件处置无数据）" in text  # the street: no cases due
