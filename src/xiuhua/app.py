@@ -13,7 +13,20 @@ from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from xiuhua import __version__
-from xiuhua.api import assessment, auth, cases, catalog, dashboard, legacy, open311, photos, projects, public, tasks
+from xiuhua.api import (
+    assessment,
+    auth,
+    cases,
+    catalog,
+    dashboard,
+    legacy,
+    open311,
+    photos,
+    projects,
+    public,
+    surveys,
+    tasks,
+)
 from xiuhua.config import Settings, get_settings
 from xiuhua.http import metrics, problems
 from xiuhua.http.headers import SecurityHeaders, TrustedHosts
@@ -69,7 +82,7 @@ def _routes(app: FastAPI) -> None:
         return {"status": "ok"}
 
     for module in (auth, cases, catalog, photos, tasks, public, assessment, dashboard, projects,
-                   legacy):
+                   legacy, surveys):
         app.include_router(module.router, prefix=API)
     app.include_router(open311.router, prefix="/open311/v2")
     app.include_router(metrics.router)  # GET /metrics (Prometheus; networks or token)

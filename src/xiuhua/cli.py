@@ -698,6 +698,24 @@ def assess_bonus(unit: UnitOpt, day: DateOpt, item: ItemOpt, points: PointsOpt) 
     assess_entry("bonus", unit, day, item, points, None)
 
 
+@assess_app.command("action-bonus")
+def assess_action_bonus(
+    action: Annotated[str, typer.Option("--action", help="专项行动名称")],
+    day: DateOpt,
+    units: Annotated[list[str], typer.Argument(help="按名次排列的单位代码（第一名在前）")],
+) -> None:
+    """按专项行动排名加分：第一名、第二名……按 assessment.toml 的 [composite] action_bonus 加分。"""
+    from xiuhua.services.assessment import add_action_bonus
+    from xiuhua.services.city import load_city
+
+    config, when = assess_config(), parse_day(day)
+    entries = in_transaction(lambda session: add_action_bonus(
+        session, load_city(session), action, when, units, config, datetime.now(local_zone()), cli_actor()))
+    for entry in entries:
+        typer.echo(f"{entry['item']}：{entry['unit_name'] or entry['unit_code']} 加 {entry['points']:g} 分，"
+                   f"计入 {entry['booked_period']} 考核")
+
+
 @assess_app.command("reward-bands")
 def assess_reward_bands(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV：period,rank_from,rank_to,amount[,note]")],

@@ -35,6 +35,7 @@ USERS: dict[str, tuple[Role, str | None, tuple[str, ...]]] = {
     "inspector02": (Role.INSPECTOR, None, (grid_code(0, 0),)),
     "leader01": (Role.LEADER, None, ()),
     "office01": (Role.OFFICE, None, ()),
+    "evaluator01": (Role.EVALUATOR, None, ()),
 }
 
 

@@ -149,6 +149,15 @@ def _legacy_progress(w: World) -> dict[str, Any]:
     return {"json": {"note": "已召开协调会"}}
 
 
+def _survey_body(w: World) -> dict[str, Any]:
+    return {"json": {"title": "街道满意度调查", "region_code": "370181001",
+                     "questions": [{"kind": "scale", "text": "街面整洁"}]}}
+
+
+def _survey_answer(w: World) -> dict[str, Any]:
+    return {"json": {"values": {"1": 4}}}
+
+
 def _form(**values: str) -> Body:
     return lambda w: {"data": values}
 
@@ -215,10 +224,37 @@ ACCESS: dict[str, Access] = {
         "leader_hw", (ANON, "handler_zf", "inspector01", CITIZEN), query="measure=due"),
     "POST /api/v1/assessment/entries": Access("shift01", (ANON, "handler_hw", "inspector01",
                                                           CITIZEN), body=_entry),
+    "POST /api/v1/assessment/action-bonus": Access(  # 422 without [composite] action_bonus
+        "shift01", (ANON, "handler_hw", "inspector01", CITIZEN),
+        body=lambda w: {"json": {"action": "夏季整治", "date": "2026-10-12", "ranking": ["U-HW"]}}),
     "POST /api/v1/assessment/{period}/publish": Access(
         "leader01", (ANON, "shift01", "leader_hw", CITIZEN), params={"period": "2026-09"}),
     "PUT /api/v1/assessment/{period}/reward-bands": Access(
         "leader01", (ANON, "shift01", "leader_hw", CITIZEN), body=_bands),
+    # surveys: results for staff, the editor for the center, leaders, office and admins,
+    # interviews for evaluators (and the editors); citizens answer on /public/surveys
+    "GET /api/v1/surveys": Access("handler_hw", (ANON, CITIZEN)),
+    "POST /api/v1/surveys": Access("leader01", (ANON, "handler_hw", "evaluator01", CITIZEN),
+                                   body=_survey_body),
+    "GET /api/v1/surveys/{survey_id}": Access("handler_hw", (ANON, CITIZEN)),
+    "PUT /api/v1/surveys/{survey_id}": Access("leader01", (ANON, "handler_hw", "evaluator01", CITIZEN),
+                                              body=_survey_body),
+    "GET /api/v1/surveys/{survey_id}/answers": Access("handler_hw", (ANON, CITIZEN)),
+    "POST /api/v1/surveys/{survey_id}/answers": Access(
+        "evaluator01", (ANON, "handler_hw", "inspector01", CITIZEN), body=_survey_answer),
+    "GET /surveys": Access("handler_hw", STAFF_PAGE),
+    "GET /surveys/answers": Access("handler_hw", STAFF_PAGE, query="unit=U-JD1&period=2026-10"),
+    "GET /surveys/new": Access("leader01", (ANON, "handler_hw", "evaluator01", CITIZEN)),
+    "POST /surveys/new": Access("leader01", (ANON, "handler_hw", "evaluator01", CITIZEN),
+                                body=_form(title="问卷", region_code="370181001", **{"q1.kind": "scale",
+                                                                                    "q1.text": "整洁"})),
+    "GET /surveys/{survey_id}": Access("handler_hw", STAFF_PAGE),
+    "GET /surveys/{survey_id}/edit": Access("leader01", (ANON, "handler_hw", "evaluator01", CITIZEN)),
+    "POST /surveys/{survey_id}/edit": Access("leader01", (ANON, "handler_hw", "evaluator01", CITIZEN),
+                                             body=_form(title="问卷", region_code="370181001", active="on",
+                                                        **{"q1.kind": "scale", "q1.text": "街面整洁"})),
+    "POST /surveys/{survey_id}/answers": Access("evaluator01", (ANON, "handler_hw", "inspector01", CITIZEN),
+                                                body=_form(a1="4")),
     "GET /api/v1/dashboard": Access("leader01", (ANON, "handler_hw", "inspector01", CITIZEN)),
     # the server's metrics: a scraper's token (or an allowed network), never a user's
     "GET /metrics": Access(SCRAPER, (ANON, "admin01", "leader01", CITIZEN)),
@@ -444,6 +480,15 @@ def _programme(api: Api) -> dict[str, str]:
             "issue_id": str(issue.json()["id"])}
 
 
+def _survey(api: Api) -> str:
+    """An open survey of the street, without answers."""
+    created = api.client.post("/api/v1/surveys", headers=api.auth("leader01"), json={
+        "title": "街道满意度调查", "region_code": "370181001",
+        "questions": [{"kind": "scale", "text": "街面整洁"}]})
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
 @pytest.fixture
 def world(api: Api) -> World:
     """The tiny city with its users (and a public account), a case held by U-HW, a unit
@@ -459,7 +504,8 @@ def world(api: Api) -> World:
               "subject": "units", "code": "U-HW", "login": "handler_zf", "lon": str(lon),
               "lat": str(lat), "token_id": _token_id(api, "handler_hw"),
               "notification_id": _unit_notice(api, case_no), "photo_id": _case_photo(api),
-              "loose_photo_id": _upload(api, (30, 60, 200)), **_programme(api)}
+              "loose_photo_id": _upload(api, (30, 60, 200)), **_programme(api),
+              "survey_id": _survey(api)}
     version = api.client.get(f"/api/v1/cases/{case_no}", headers=api.auth("admin01")).json()
     app = api.client.app
     app.state.settings = app.state.settings.model_copy(update={"metrics_token": SCRAPER_TOKEN})

@@ -710,7 +710,7 @@ def test_the_example_in_the_shipped_file_is_a_valid_configuration(field_source: 
     example = [line.removeprefix("#").strip() for line in lines[start:] if line.startswith("#")]
     text = "\n".join(example[:next(i for i, line in enumerate(example) if "JSON" in line)])
     config = parse_config(text)
-    assert config.sources is not None and [s.name for s in config.sources] == ["cases", "evaluation"]
+    assert config.sources is not None and [s.name for s in config.sources] == ["cases", "evaluation", "survey"]
     cases = config.sources[0]
     assert cases.source == CasesSource((Term("on_time_rate", Fraction(3, 5)), Term("close_rate", Fraction(2, 5))), 5)
     assert cases.weight_for(AssessedKind.COMPANY) == 1 and config.sources[1].weight_for(AssessedKind.COMPANY) is None

@@ -122,6 +122,23 @@ def create_entry(request: Request, session: SessionDep, city: CityDep, now: NowD
                              principal=user)
 
 
+class ActionBonusCreate(BaseModel):
+    action: str = Field(min_length=1, max_length=100, description="专项行动名称")
+    date: date
+    ranking: list[str] = Field(min_length=1, max_length=200, description="按名次排列的单位代码，第一名在前")
+
+
+@router.post("/action-bonus", status_code=201, responses=_problems(401, 403, 422))
+def create_action_bonus(request: Request, session: SessionDep, city: CityDep, settings: SettingsDep, now: NowDep,
+                        user: CurrentUser, body: ActionBonusCreate) -> list[dict[str, Any]]:
+    """A special action's ranking (专项行动) booked as bonus points by place, as ``[composite]
+    action_bonus`` of assessment.toml says ("第一名加 1 分 …"; 值班长、领导、管理员)."""
+    _require(user, ENTRY_ROLES, "登记考核扣分、加分")
+    return service.add_action_bonus(session, city, body.action, body.date, body.ranking,
+                                    service.load_config(settings.data_dir), now, user.login,
+                                    client=client_address(request), principal=user)
+
+
 @router.post("/{period}/publish", responses=_problems(401, 403, 422))
 def publish(request: Request, session: SessionDep, city: CityDep, settings: SettingsDep, now: NowDep,
             user: CurrentUser, period: PeriodPath) -> dict[str, Any]:

@@ -26,7 +26,9 @@ tests/api/test_route_access.py, holds each route to its rule):
 - key projects and legacy issues: :func:`can_see_project`, :func:`can_see_legacy_issue` (the
   office, leaders and admins all; a unit's staff those their unit leads), managed by the office
   (:func:`manages_programme`); the parties of a legacy issue, personal data, in full only for
-  :func:`sees_legacy_parties` (masked for everyone else, as reporters are).
+  :func:`sees_legacy_parties` (masked for everyone else, as reporters are);
+- surveys (问卷调查): :func:`sees_surveys` (results, staff), :func:`manages_surveys` (editor),
+  :func:`enters_interviews` (an evaluator's street interview); answering is public.
 """
 
 from __future__ import annotations
@@ -107,6 +109,21 @@ def sees_assessment(principal: Principal) -> bool:
     :func:`sees_person_figures`), its workbook and circular? Staff only: a public account sees
     the published rankings of the public portal, never the running figures."""
     return principal.is_staff
+
+
+def sees_surveys(principal: Principal) -> bool:
+    """Surveys and their results (scores, answers, which carry no personal data): staff."""
+    return principal.is_staff
+
+
+def manages_surveys(principal: Principal) -> bool:
+    """Create and edit surveys: the center roles, leaders, the office and admins."""
+    return principal.sees_all
+
+
+def enters_interviews(principal: Principal) -> bool:
+    """Enter an answer from a street interview: evaluators (考评员) and those who manage surveys."""
+    return principal.role is Role.EVALUATOR or manages_surveys(principal)
 
 
 def sees_dashboard(principal: Principal) -> bool:

@@ -211,6 +211,7 @@ class Term:
 DEFAULT_TERMS = (Term("on_time_rate", Fraction(2, 5)), Term("close_rate", Fraction(3, 10)),
                  Term("rework_rate", Fraction(3, 10), invert=True))
 DEFAULT_MINIMUM_DUE = 5
+LONGER_BY_MONTHS, LONGER_AS_PERIOD = "months", "period"
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,16 @@ class AssessmentConfig:
     # ``[[sources]]`` of the file; None without it: the ``cases`` source alone (``terms`` and
     # ``minimum_due`` above, weight 1) and the JSON as before sources existed (no ``sources``)
     sources: tuple[WeightedSource, ...] | None = None
+    # ``[composite]``: a quarter or year with sources is ranked by the mean of its months'
+    # composites ("months") or counted as one period ("period"); the bonus points by place in a
+    # special action (专项行动: the first gets action_bonus[0] …)
+    longer_periods: str = "months"
+    action_bonus: tuple[Fraction, ...] = ()
+
+    @property
+    def by_months(self) -> bool:
+        """Is a quarter's or year's score the mean of its months' composites?"""
+        return self.sources is not None and self.longer_periods == LONGER_BY_MONTHS
 
     def score_sources(self) -> tuple[WeightedSource, ...]:
         """The sources the score is the weighted mean of."""
@@ -273,6 +284,26 @@ def _limit(raw: Any, default: str) -> str:
     return TimeLimit.parse(str(raw)).text if raw is not None else default
 
 
+def _composite(raw: Any) -> dict[str, Any]:
+    """``[composite]``: ``longer_periods`` ("months" or "period") and ``action_bonus`` (points by place)."""
+    if not isinstance(raw, dict):
+        raise config_error("composite 须为表 [composite]")
+    unknown = sorted(set(raw) - {"longer_periods", "action_bonus"})
+    if unknown:
+        raise config_error(f"[composite] 不认识的设置：{'、'.join(unknown)}（可用：longer_periods、action_bonus）")
+    longer = raw.get("longer_periods", LONGER_BY_MONTHS)
+    if longer not in (LONGER_BY_MONTHS, LONGER_AS_PERIOD):
+        raise config_error(f"longer_periods 须为 \"{LONGER_BY_MONTHS}\"（各月综合得分的平均）或 "
+                           f"\"{LONGER_AS_PERIOD}\"（按整个周期计算）")
+    points = raw.get("action_bonus", [])
+    if not isinstance(points, list):
+        raise config_error("action_bonus 须为按名次的加分列表，如 [1, 0.5, 0.3]")
+    bonus = tuple(config_number(p, f"action_bonus 第 {i} 名的加分") for i, p in enumerate(points, 1))
+    if any(not 0 < p <= 100 for p in bonus):
+        raise config_error("action_bonus 的加分须大于 0、不超过 100")
+    return {"longer_periods": longer, "action_bonus": bonus}
+
+
 def parse_config(text: str) -> AssessmentConfig:
     """The configuration from ``assessment.toml`` text; missing keys keep their defaults."""
     try:
@@ -296,6 +327,7 @@ def parse_config(text: str) -> AssessmentConfig:
         center_calendar=str(center.get("calendar", base.center_calendar)),
         top_categories=top,
         sources=parse_sources(raw["sources"], raw) if "sources" in raw else None,
+        **_composite(raw.get("composite", {})),
     )
 
 
@@ -1003,6 +1035,8 @@ class UnitRow:
     sources: tuple[Scored, ...] | None = None
     rank: int | None = None
     reward: float | None = None
+    # a quarter or year by the mean of its months: each month's published composite (None: not scored)
+    months: tuple[tuple[str, Decimal | None], ...] | None = None
 
     def as_json(self) -> dict[str, Any]:
         row: dict[str, Any] = {
@@ -1013,6 +1047,8 @@ class UnitRow:
         }
         if self.sources is not None:
             row["sources"] = [s.as_json() for s in self.sources]
+        if self.months is not None:
+            row["monthly_scores"] = {m: float(v) if v is not None else None for m, v in self.months}
         return row
 
 
@@ -1037,10 +1073,56 @@ def unit_rows(counts: Counts, data: PeriodData, config: AssessmentConfig) -> lis
     found = counts[Subject.UNITS]
     codes = set(data.units) | set(found) | {e.unit_code for e in data.entries}
     rows = [_unit_row(code, data.units.get(code, code), found.get(code, {}), data, config) for code in codes]
-    ranks = competition_ranks({r.unit_code: r.score for r in rows if r.score is not None})
-    ranked = [replace(r, rank=ranks.get(r.unit_code), reward=band_amount(ranks.get(r.unit_code), data.reward_bands))
-              for r in rows]
+    return ranked_rows(rows, data.reward_bands)
+
+
+def ranked_rows(rows: Iterable[UnitRow], bands: Sequence[RewardBand]) -> list[UnitRow]:
+    """The rows with their competition ranks by score and their reward bands; ranked first."""
+    found = list(rows)
+    ranks = competition_ranks({r.unit_code: r.score for r in found if r.score is not None})
+    ranked = [replace(r, rank=ranks.get(r.unit_code), reward=band_amount(ranks.get(r.unit_code), bands))
+              for r in found]
     return sorted(ranked, key=lambda r: (r.rank is None, r.rank or 0, r.unit_code))
+
+
+def by_months(rows: Iterable[UnitRow], monthly: Mapping[str, Mapping[str, Decimal | None]],
+              config: AssessmentConfig, bands: Sequence[RewardBand]) -> list[UnitRow]:
+    """A quarter's or year's units scored by the mean of their months' published composites
+    (``monthly``: month -> unit -> score; the months a unit was not scored in are left out),
+    graded, ranked and given their reward bands; a unit scored in no month is not ranked. The
+    months' composites already hold their deductions and bonus points."""
+    found = []
+    for row in rows:
+        months = tuple((m, by_unit.get(row.unit_code)) for m, by_unit in monthly.items())
+        scores = [Fraction(v) for _, v in months if v is not None]
+        shown = published_score(sum(scores, Fraction(0)) / len(scores)) if scores else None
+        found.append(replace(row, score=shown, grade=grade(shown, config) if shown is not None else None,
+                             insufficient=shown is None, months=months))
+    return ranked_rows(found, bands)
+
+
+@dataclass(frozen=True)
+class Placing:
+    """A unit's place in a special action (专项行动) and the bonus points it earns."""
+
+    unit_code: str
+    place: int
+    points: Fraction
+
+
+def action_placings(ranking: Sequence[str], config: AssessmentConfig) -> list[Placing]:
+    """The bonus of a special action's ranking (first place first) by ``action_bonus``: places
+    beyond the configured list earn nothing; a unit named twice is refused."""
+    if not config.action_bonus:
+        raise InvalidInput("assessment.toml 未设置专项行动排名加分（[composite] action_bonus）",
+                           code="no_action_bonus")
+    if not ranking:
+        raise InvalidInput("请按名次列出单位", code="empty_ranking")
+    twice = sorted({c for c in ranking if ranking.count(c) > 1})
+    if twice:
+        raise InvalidInput(f"单位 {'、'.join(twice)} 重复", code="duplicate_unit")
+    return [Placing(code, i, config.action_bonus[i - 1])
+            for i, code in enumerate(ranking, 1) if i <= len(config.action_bonus)]
 
 
 # --- regions, categories, people ------------------------------------------------------------

@@ -225,6 +225,21 @@ class LegacyTarget(LabelledEnum):
     CLEAR_PROGRESS = "clear_progress"
 
 
+class QuestionKind(LabelledEnum):
+    """A survey question: one choice of options (best first), a 1–5 scale, or free text."""
+
+    CHOICE = "choice"
+    SCALE = "scale"
+    TEXT = "text"
+
+
+class AnswerChannel(LabelledEnum):
+    """How a survey answer came in: the public page, or an evaluator's street interview."""
+
+    PUBLIC = "public"
+    INTERVIEW = "interview"
+
+
 _LABELS: dict[str, dict[str, str]] = {
     "YearSource": {"imported": "本市导入的放假安排", "package": "holidays 包（官方安排）",
                    "partial": "部分导入（其余为推定）", "estimate": "holidays 包推定"},
@@ -284,6 +299,8 @@ _LABELS: dict[str, dict[str, str]] = {
     "LegacyStatus": {"not_started": "未启动", "in_progress": "推进中", "clear_progress": "取得明显进展",
                      "resolved": "已化解", "closed": "已销号"},
     "LegacyTarget": {"resolved": "化解", "clear_progress": "取得明显进展"},
+    "QuestionKind": {"choice": "单选", "scale": "1–5 分", "text": "文字"},
+    "AnswerChannel": {"public": "市民在线填写", "interview": "考评员街头访问"},
     "Audience": {"unit": "处置单位", "center": "指挥中心", "user": "本人", "role": "角色"},
     # enumerations of domain.calendar and domain.geo
     "LimitUnit": {"wh": "工作小时", "wd": "工作日", "h": "小时", "d": "天"},

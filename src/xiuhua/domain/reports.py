@@ -16,6 +16,7 @@ from typing import Any
 
 from xiuhua.domain.assessment import Period
 from xiuhua.domain.choices import RegionLevel
+from xiuhua.domain.sources import source_label
 
 REPORT_FORMATS = ("xlsx", "docx")
 
@@ -25,6 +26,42 @@ def city_row(figures: Mapping[str, Any]) -> dict[str, Any]:
     found = next((r for r in figures["regions"] if r["level"] == RegionLevel.CITY.value), None)
     return found or {"region_code": None, "name": None, "reported": 0, "filed": 0, "closed": 0,
                      "closed_on_time": 0, "overdue_open": 0, "on_time_close_rate": None}
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One unit's result from one score source: its weight for the unit's kind, the source's
+    score (None: no data) and the figures it scored by (the JSON's ``figures``)."""
+
+    unit_code: str
+    unit_name: str
+    weight: float
+    score: float | None
+    figures: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SourceSection:
+    """A score source's section of the circular and sheet of the workbook: its units, ranked order."""
+
+    name: str
+    label: str
+    rows: tuple[SourceRow, ...]
+
+    @property
+    def scored(self) -> int:
+        return sum(1 for r in self.rows if r.score is not None)
+
+
+def source_sections(figures: Mapping[str, Any]) -> tuple[SourceSection, ...]:
+    """One section per source of the units' ``sources`` (in the file's order), the units in the
+    ranking's order; none when the figures have no sources (the composite is off)."""
+    rows: dict[str, list[SourceRow]] = {}
+    for unit in figures.get("units", []):
+        for s in unit.get("sources") or ():
+            rows.setdefault(s["name"], []).append(SourceRow(unit["unit_code"], unit["unit_name"], s["weight"],
+                                                            s["score"], s["figures"]))
+    return tuple(SourceSection(name, source_label(name), tuple(found)) for name, found in rows.items())
 
 
 @dataclass(frozen=True)
@@ -46,7 +83,71 @@ class ReportInput:
     center_name: str | None = None  # the active command center's name (the issuer)
     category_names: Mapping[str, str] = field(default_factory=dict)  # matter code -> name
     unit_names: Mapping[str, str] = field(default_factory=dict)  # every unit's code -> name
+    # both: a section per score source when the composite is on (``source_sections``)
+    sources: tuple[SourceSection, ...] = ()
 
     @property
     def label(self) -> str:
         return self.period.label
+
+
+# --- the self-evaluation report (自评价报告) ---------------------------------------------------
+# A period's field evaluation against a chosen standard, as the city reports it upwards. The
+# evaluation service (rounds, standards: the evaluation feature) fills it; the writer is
+# :mod:`xiuhua.reports.self_evaluation`.
+
+
+@dataclass(frozen=True)
+class HeadingScore:
+    """A top heading of the standard (e.g. 干净 / 整洁 / 有序 / 安全): the city's score under it
+    (0–100) this period and the last (None: not evaluated), and the points sampled."""
+
+    heading: str
+    score: float | None
+    previous: float | None
+    points: int
+
+    @property
+    def change(self) -> float | None:
+        return self.score - self.previous if self.score is not None and self.previous is not None else None
+
+
+@dataclass(frozen=True)
+class WorstPoint:
+    """One of the lowest-scoring evaluation points: what it is, its score, the deductions made
+    there and their photos (the image bytes, loaded by the service: the writer reads no files)."""
+
+    name: str
+    kind: str  # 主次干道, 公园 …
+    street: str
+    score: float
+    deductions: tuple[str, ...]  # e.g. "路面积水 ×2（−4 分）"
+    photos: tuple[bytes, ...] = ()
+
+
+@dataclass(frozen=True)
+class SelfEvaluationInput:
+    """Everything the self-evaluation report of a period shows."""
+
+    period: Period
+    standard_name: str  # the standard evaluated against, e.g. 省城市管理考核标准（2026 版）
+    city_name: str
+    issuer: str
+    at: datetime  # when the report is made
+    score: float | None  # the city's field score this period
+    previous_score: float | None  # and the last period's
+    headings: tuple[HeadingScore, ...]
+    worst: tuple[WorstPoint, ...]
+    deductions: int  # deductions that became rectification cases
+    rectified: int  # of those, closed by the report's day
+    rectified_on_time: int  # of those, closed on time
+
+    @property
+    def rectification_rate(self) -> float | None:
+        return self.rectified / self.deductions if self.deductions else None
+
+    @property
+    def change(self) -> float | None:
+        if self.score is None or self.previous_score is None:
+            return None
+        return self.score - self.previous_score

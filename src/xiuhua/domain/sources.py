@@ -72,6 +72,14 @@ class ScoreSource(Protocol):
     def result(self, unit: UnitFacts) -> SourceResult: ...
 
 
+# what the circular, the workbook and the pages call each source
+SOURCE_LABELS = {"cases": "案件处置", "evaluation": "考评检查", "survey": "问卷调查", "tasks": "工作任务"}
+
+
+def source_label(name: str) -> str:
+    return SOURCE_LABELS.get(name, name)
+
+
 # (the source's own table in assessment.toml, the whole file) -> the configured source
 SourceParser = Callable[[Mapping[str, Any], Mapping[str, Any]], ScoreSource]
 SOURCES: dict[str, SourceParser] = {}

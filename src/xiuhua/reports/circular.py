@@ -25,8 +25,9 @@ from docxtpl import DocxTemplate, RichText
 from xiuhua.domain.assessment import Period
 from xiuhua.domain.calendar import local_zone
 from xiuhua.domain.choices import RegionLevel
-from xiuhua.domain.reports import ReportInput, city_row
-from xiuhua.reports.common import measure_label, period_name
+from xiuhua.domain.reports import ReportInput, SourceSection, city_row
+from xiuhua.domain.sources import source_label
+from xiuhua.reports.common import basis_text, measure_label, period_name
 
 TEMPLATE = Path(__file__).parent / "templates" / "circular.docx"
 TEMPLATE_FILE = "circular.docx"  # an office's own template, in the data directory
@@ -182,6 +183,33 @@ def insufficient_rows(units: Sequence[Mapping[str, Any]]) -> list[dict[str, str]
             for i, u in enumerate(small, 1)]
 
 
+def used_sources(unit: Mapping[str, Any]) -> str:
+    """The sources a unit's composite used (those with data), and those without data."""
+    used = "、".join(source_label(s["name"]) for s in unit.get("sources") or () if s["score"] is not None)
+    missing = "、".join(source_label(s["name"]) for s in unit.get("sources") or () if s["score"] is None)
+    return (used or "无") + (f"（{missing}无数据）" if missing else "")
+
+
+def composite_rows(units: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Every unit a source weighs: its rank, composite and the sources it used."""
+    return [{"rank": u["rank"] or "—", "unit_name": u["unit_name"],
+             "score": f"{u['score']:.2f}" if u["score"] is not None else "—", "used": used_sources(u)}
+            for u in units if u.get("sources")]
+
+
+def _score(value: float | None) -> str:
+    return f"{value:.2f}" if value is not None else "无数据"
+
+
+def source_parts(sections: Sequence[SourceSection]) -> list[dict[str, Any]]:
+    """A section per score source: a sentence and each unit's weight, score and basis."""
+    return [{"sentence": f"{i}. {s.label}：{len(s.rows)}个单位计入本来源，{s.scored}个有数据"
+                         f"{'，其余样本不足或无数据，按其他来源重新加权' if s.scored < len(s.rows) else ''}。",
+             "rows": [{"unit_name": r.unit_name, "weight": f"{r.weight:g}", "score": _score(r.score),
+                       "basis": basis_text(s.name, r.figures)} for r in s.rows]}
+            for i, s in enumerate(sections, 1)]
+
+
 def entry_rows(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [{"unit_name": e["unit_name"] or e["unit_code"], "kind": e["kind_label"], "item": e["item"],
              "date": e["date"], "points": points(e["points"]),
@@ -261,7 +289,12 @@ def context(found: ReportInput) -> dict[str, Any]:
         "top_categories": top, "top_sentence": top_sentence(top), "streets": street_rows(figures),
         "ranked": ranked_rows(units), "ranking_sentence": _ranking_sentence(units),
         "best_worst": best_worst(units), "insufficient": insufficient_rows(units),
-        "insufficient_sentence": "以下单位本期应处置案件少于规定的最低数量，样本不足，不参与排名：",
+        "insufficient_sentence": "以下单位本期应处置案件少于规定的最低数量，样本不足，不参与排名："
+                                 if not found.sources else "以下单位本期各评分来源均无数据，不参与排名：",
+        "composite": composite_rows(units) if found.sources else [],
+        "composite_sentence": "本期实行综合考评：综合得分为各评分来源得分按权重的加权平均（只计有数据的来源），"
+                              "再计入扣分、加分。各单位所用评分来源如下：",
+        "sources": source_parts(found.sources),
         "entries": entry_rows(entries),
         "entries_sentence": _entries_sentence(entries),
         "entries_heading": f"考核检查扣分、加分{'及数据更正' if corrections else ''}情况",

@@ -4,7 +4,7 @@ measure), period names, and the safe way to append a row of data to a sheet."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -165,3 +165,29 @@ def measure_label(subject: str, measure: str) -> str:
     """The Chinese name of a count, as its column is headed (派遣数, 立案数 …)."""
     spec = SUBJECT_SHEETS.get(subject)
     return next((c.header for c in spec.columns if c.key == measure), measure) if spec else measure
+
+
+# --- score sources (综合考评) ------------------------------------------------------------------
+
+FIGURE_LABELS = {  # the figures of the score sources, as the workbook's headers name them
+    "due": "应处置数", "minimum_due": "最低应处置数", "insufficient": "样本不足",
+    "on_time_rate": "按期处置率", "close_rate": "结案率", "rework_rate": "返工率",
+    "on_time_close_rate": "按期结案率", "satisfaction_rate": "满意率",
+    "answers": "答卷数", "minimum_answers": "最低答卷数", "mean": "答卷平均分",
+}
+
+
+def figure_label(key: str) -> str:
+    return FIGURE_LABELS.get(key, key)
+
+
+def basis_text(name: str, figures: Mapping[str, Any]) -> str:
+    """What a source scored a unit by, in a few words (the circular's 依据 column)."""
+    small = "，样本不足" if figures.get("insufficient") else ""
+    if name == "cases":
+        return f"应处置 {figures.get('due', 0)} 件（最低 {figures.get('minimum_due', 0)} 件）{small}"
+    if name == "survey":
+        return f"答卷 {figures.get('answers', 0)} 份（最低 {figures.get('minimum_answers', 0)} 份）{small}"
+    shown = "，".join(f"{figure_label(k)} {v}" for k, v in figures.items()
+                     if k != "insufficient" and not isinstance(v, dict | list))
+    return f"{shown}{small}" or "—"

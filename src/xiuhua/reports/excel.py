@@ -23,7 +23,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from xiuhua.domain.reports import ReportInput
+from xiuhua.domain.reports import ReportInput, SourceSection
 from xiuhua.reports.common import (
     DEC2,
     DEC3,
@@ -40,7 +40,9 @@ from xiuhua.reports.common import (
     Column,
     SheetSpec,
     append_row,
+    basis_text,
     count_columns,
+    figure_label,
     local_time,
     measure_label,
     subject_label,
@@ -148,7 +150,24 @@ def trend_chart(ws: Worksheet, months: int) -> None:
     ws.add_chart(counts, "I2")
 
 
-def workbook_bytes(figures: Mapping[str, Any], trend: Sequence[Mapping[str, Any]]) -> bytes:
+RATE_FIGURES = frozenset({"on_time_rate", "close_rate", "rework_rate", "on_time_close_rate", "satisfaction_rate"})
+
+
+def source_sheet(section: SourceSection) -> tuple[SheetSpec, list[dict[str, Any]]]:
+    """A score source's sheet (评分来源-<name>): each unit's weight, source score, basis and figures."""
+    keys = list(dict.fromkeys(k for r in section.rows for k, v in r.figures.items() if not isinstance(v, dict | list)))
+    columns = (Column("unit_code", "单位代码"), Column("unit_name", "单位名称"), Column("weight", "权重", DEC3),
+               Column("score", "来源得分", DEC2), Column("basis", "依据"),
+               *(Column(f"figure:{k}", figure_label(k), PCT if k in RATE_FIGURES else None,
+                        show=yes_no if k == "insufficient" else None) for k in keys))
+    rows = [{"unit_code": r.unit_code, "unit_name": r.unit_name, "weight": r.weight, "score": r.score,
+             "basis": basis_text(section.name, r.figures), **{f"figure:{k}": r.figures.get(k) for k in keys}}
+            for r in section.rows]
+    return SheetSpec(f"评分来源-{section.label}"[:31], section.name, columns, frozen_columns=2), rows
+
+
+def workbook_bytes(figures: Mapping[str, Any], trend: Sequence[Mapping[str, Any]],
+                   sources: Sequence[SourceSection] = ()) -> bytes:
     book = Workbook()
     overview(book.active, figures)
     names = {r["region_code"]: r["name"] for r in figures["regions"]}
@@ -158,6 +177,9 @@ def workbook_bytes(figures: Mapping[str, Any], trend: Sequence[Mapping[str, Any]
                              for c in figures.get("corrections", [])]}
     for spec in SHEETS:
         write_table(book.create_sheet(spec.title), spec, lists.get(spec.key, []))
+    for section in sources:
+        spec, rows = source_sheet(section)
+        write_table(book.create_sheet(spec.title), spec, rows)
     sheet = book.create_sheet(TREND.title)
     write_table(sheet, TREND, trend)
     if trend:
@@ -169,4 +191,4 @@ def workbook_bytes(figures: Mapping[str, Any], trend: Sequence[Mapping[str, Any]
 
 def workbook(found: ReportInput) -> bytes:
     """The period's workbook (.xlsx bytes): its figures (as the viewer may see them) and trend."""
-    return workbook_bytes(found.figures, found.trend)
+    return workbook_bytes(found.figures, found.trend, found.sources)

@@ -343,6 +343,16 @@ def ranking(doc: DocumentObject) -> None:
     para(doc, "公文正文", "{{ u.text }}")
     control(doc, "endfor")
     control(doc, "endif")
+    control(doc, "if composite")  # 综合考评: the sources each unit used, then a part per source
+    para(doc, "公文正文", "{{ composite_sentence }}")
+    table(doc, "u in composite", [("名次", 10, "rank"), ("单位", 40, "unit_name"), ("综合得分", 18, "score"),
+                                  ("所用评分来源", 82, "used")])
+    control(doc, "for s in sources")
+    para(doc, "公文正文", "{{ s.sentence }}")
+    table(doc, "r in s.rows", [("单位", 40, "unit_name"), ("权重", 14, "weight"), ("来源得分", 20, "score"),
+                               ("依据", 76, "basis")])
+    control(doc, "endfor")
+    control(doc, "endif")
 
 
 def entries_and_overdue(doc: DocumentObject) -> None:

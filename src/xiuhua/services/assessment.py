@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -50,8 +50,10 @@ from xiuhua.domain.assessment import (
     RewardBand,
     Subject,
     Timeliness,
+    action_placings,
     assess,
     assessed_kind,
+    by_months,
     count_groups,
     item_row,
     month_label,
@@ -69,8 +71,10 @@ from xiuhua.domain.errors import (
     NotFound,
     PermissionDenied,
 )
-from xiuhua.domain.reports import REPORT_FORMATS, ReportInput, city_row
+from xiuhua.domain.reports import REPORT_FORMATS, ReportInput, city_row, source_sections
+from xiuhua.domain.surveys import SURVEY
 from xiuhua.services import photos as photo_service
+from xiuhua.services import surveys as survey_service
 from xiuhua.services.accounts import audit
 from xiuhua.services.city import load_city
 from xiuhua.services.tabular import read_csv, read_text
@@ -114,8 +118,26 @@ def unit_kinds(city: City) -> dict[str, AssessedKind]:
     return found
 
 
-def period_meta(session: Session, city: City, period: Period, at: datetime | None) -> PeriodData:
-    """What names and lists the period's subjects, without its cases."""
+# What a score source needs beyond the case counts, by source name: a loader gives its input by
+# unit code for a period (as it stands at ``at`` while it runs); ``PeriodData.loaded``.
+Loader = Callable[[Session, City, Period, datetime | None], Mapping[str, Any]]
+LOADERS: dict[str, Loader] = {
+    SURVEY: survey_service.period_scores,
+}
+
+
+def source_inputs(session: Session, city: City, period: Period, at: datetime | None,
+                  config: AssessmentConfig | None) -> dict[str, Mapping[str, Any]]:
+    """The inputs of the configured sources that have a loader (none without ``[[sources]]``)."""
+    if config is None or config.sources is None:
+        return {}
+    return {s.name: LOADERS[s.name](session, city, period, at) for s in config.sources if s.name in LOADERS}
+
+
+def period_meta(session: Session, city: City, period: Period, at: datetime | None,
+                config: AssessmentConfig | None = None) -> PeriodData:
+    """What names and lists the period's subjects, without its cases (with the configured
+    sources' inputs when ``config`` is given)."""
     return PeriodData(
         period=period, cases={}, assignments={}, events=[], history={},
         units=listed_units(city),
@@ -128,18 +150,19 @@ def period_meta(session: Session, city: City, period: Period, at: datetime | Non
         reward_bands=store.reward_bands(session, period.label),
         as_of=at,
         unit_kinds=unit_kinds(city),
+        loaded=source_inputs(session, city, period, at, config),
     )
 
 
 def period_data(session: Session, city: City, period: Period, at: datetime | None = None,
-                only: Any = None) -> PeriodData:
+                only: Any = None, config: AssessmentConfig | None = None) -> PeriodData:
     """What the period needs, case by case; a period still running at ``at`` is counted as it
     stands then. With ``only`` (a query of case numbers), those cases alone: each case's items
     depend on that case alone, so the figures they count are whole."""
     start, end = period.start, period.end
     touched = only if only is not None else store.touched_cases(ASSESSED_ACTIONS, start, end)
     return replace(
-        period_meta(session, city, period, at),
+        period_meta(session, city, period, at, config),
         cases=store.case_records(session, touched),
         assignments=store.case_assignments(session, touched),
         events=store.period_events(session, ASSESSED_ACTIONS, start, end, only),
@@ -158,7 +181,7 @@ def compute(session: Session, city: City, period: Period, config: AssessmentConf
             at: datetime | None = None, only: Any = None) -> tuple[Assessment, PeriodData]:
     """The period counted item by item, over the cases ``only`` if given: what a drill-down
     lists."""
-    data = period_data(session, city, period, at, only)
+    data = period_data(session, city, period, at, only, config)
     return assess(data, config), data
 
 
@@ -187,7 +210,7 @@ def counted(session: Session, city: City, period: Period, config: AssessmentConf
             at: datetime | None = None) -> Assessment:
     """The period's figures from its grouped rows: the same counts as :func:`compute`, without
     reading the period's cases one by one."""
-    meta = period_meta(session, city, period, at)
+    meta = period_meta(session, city, period, at, config)
     groups = period_groups(session, city, meta, config)
     return summarize(meta, config, *count_groups(groups, meta, config))
 
@@ -197,10 +220,28 @@ def live_figures(session: Session, city: City, period: Period, config: Assessmen
     """The period's figures as the data stand, with its manual entries and adjustments and the
     corrections of published periods booked into it."""
     result = counted(session, city, period, config, at)
+    if period.kind != "month" and config.by_months:
+        result.units = by_months(result.units, monthly_scores(session, city, period, config, at), config,
+                                 store.reward_bands(session, period.label))
     entries = [entry_view(r, city) for r in store.entries_booked(session, period.months())]
     return {**result.figures(), "entries": entries,
             "adjustments": [e for e in entries if e["adjusts"] is not None],
             "corrections": [correction_view(r) for r in store.corrections_booked(session, period.months())]}
+
+
+def monthly_scores(session: Session, city: City, period: Period, config: AssessmentConfig,
+                   at: datetime | None) -> dict[str, dict[str, Decimal | None]]:
+    """The composite of each unit in each month of the period that has begun at ``at`` (a
+    published month's frozen, the others' as the data stand)."""
+    months = [Period.parse(m) for m in period.months()]
+    found = {}
+    for month in months:
+        if at is not None and month.start > at:
+            break
+        units = assess_period(session, city, month.label, config, at)["units"]
+        found[month.label] = {u["unit_code"]: Decimal(str(u["score"])) if u["score"] is not None else None
+                              for u in units}
+    return found
 
 
 def assess_period(session: Session, city: City, period_text: str, config: AssessmentConfig,
@@ -252,7 +293,7 @@ def report_input(session: Session, city: City, period_text: str, fmt: str, confi
     if fmt not in REPORT_FORMATS:
         raise InvalidInput(f"未知的报表格式“{fmt}”，可选：{'、'.join(REPORT_FORMATS)}", code="invalid_format")
     figures = assess_period(session, city, period.label, config, at)
-    found = ReportInput(fmt, period, scoped_figures(figures, viewer), at)
+    found = ReportInput(fmt, period, scoped_figures(figures, viewer), at, sources=source_sections(figures))
     if fmt == "xlsx":
         return replace(found, trend=report_trend(session, city, period, config, at, {period.label: figures}))
     before = period.shift(-1)
@@ -439,6 +480,19 @@ def add_entry(session: Session, city: City, kind: str, unit_code: str, day: date
     audit(session, at, actor, "assessment_entry", unit_code,
           {**row, "id": entry_id, "day": day.isoformat(), "entered_at": at.isoformat()}, client)
     return entry_view(store.entry_row(session, entry_id), city)
+
+
+def add_action_bonus(session: Session, city: City, action: str, day: date, ranking: Sequence[str],
+                     config: AssessmentConfig, at: datetime, actor: str | None, client: str | None = None,
+                     principal: Principal | None = None) -> list[dict[str, Any]]:
+    """A special action's ranking (专项行动, first place first) booked as bonus entries by the
+    configured points per place (``[composite] action_bonus``: "第一名加 1 分 …")."""
+    name = action.strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("须填写专项行动名称（不超过 100 字）", code="missing_item")
+    return [add_entry(session, city, "bonus", p.unit_code, day, f"专项行动“{name}”第 {p.place} 名", float(p.points),
+                      at, actor, client=client, principal=principal)
+            for p in action_placings(ranking, config)]
 
 
 # --- corrections of published periods --------------------------------------------------------

@@ -64,6 +64,7 @@ from xiuhua.services.city import init_database, load_city
 from xiuhua.services.legacy import build_demo_legacy
 from xiuhua.services.projects import build_demo_projects
 from xiuhua.services.regions import RegionFeature, save_regions
+from xiuhua.services.surveys import demo_surveys
 from xiuhua.store import assessment as assessment_store
 from xiuhua.store import city as store
 from xiuhua.store.cases import insert_cases
@@ -1098,6 +1099,15 @@ def complete_months(first_day: date, now: datetime) -> list[Period]:
     return found
 
 
+def history_months(first_day: date, until: datetime) -> list[Period]:
+    """The months of a history from ``first_day`` begun before ``until`` (the last may run on)."""
+    found, index = [], first_day.year * 12 + first_day.month - 1
+    while (period := Period.of("month", index)).start < until:
+        found.append(period)
+        index += 1
+    return found
+
+
 def publish_months(session: Session, first_day: date, until: datetime,
                    config: AssessmentConfig | None = None) -> list[str]:
     """Publish (freeze) every month of the history from ``first_day`` that is complete at
@@ -1133,6 +1143,10 @@ def build_demo_city_on(engine: Engine, *, seed: int = 1, months: int = 6, end: d
             with transaction(engine) as session:
                 store_history(session, layout, seed=seed, months=months, end=last_day, steps=steps,
                               now=now)
+            with transaction(engine) as session:  # a survey per street, answered month by month
+                until = min(now, datetime.combine(last_day + timedelta(days=1), time(0), local_zone()))
+                demo_surveys(session, load_city(session), seed, history_months(history_start(last_day, months), until),
+                             until, CENTER_STAFF[3][0])
         with transaction(engine) as session:  # 重点项目、遗留问题 with months of progress
             build_demo_projects(session, now)
             build_demo_legacy(session, now)

@@ -593,3 +593,34 @@ legacy_progress_photos = Table(
     Column("photo_id", String(64), ForeignKey("photos.id"), primary_key=True),
     Index("ix_legacy_progress_photos_photo_id", "photo_id"),
 )
+
+
+# --- surveys (问卷调查) ----------------------------------------------------------------------
+
+surveys = Table(
+    # a satisfaction questionnaire of one street; its questions (domain.surveys) as JSON
+    "surveys", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title", String(200), nullable=False),
+    Column("region_code", _code(15), ForeignKey("regions.code"), nullable=False),  # the street
+    Column("questions", JSON, nullable=False),
+    Column("active", Boolean, nullable=False),  # open for answers
+    Column("created_by", String(64), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_surveys_region_code", "region_code"),
+)
+
+survey_answers = Table(
+    # one answer: from the public page (a device, never a person) or an evaluator's interview
+    "survey_answers", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("survey_id", Integer, ForeignKey("surveys.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("channel", String(16), nullable=False),  # public / interview
+    Column("device", String(64), nullable=True),  # SHA-256 of the device cookie (public answers)
+    Column("entered_by", String(64), nullable=True),  # the evaluator's login (interviews)
+    Column("answer_values", JSON, nullable=False),  # by question number: option, 1–5 or text
+    UniqueConstraint("survey_id", "device", name="uq_survey_answers_device"),
+    Index("ix_survey_answers_at", "at"),
+)

@@ -22,10 +22,11 @@ def mount_web(app: FastAPI) -> None:
         portal,
         projects,
         report,
+        surveys,
     )
     from xiuhua.web.pages import STATIC_DIR
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (auth, home, case_list, cases, maps, dashboard, assessment, admin, report,
-                   portal, api_docs, projects, legacy):
+                   portal, surveys, api_docs, projects, legacy):
         app.include_router(module.router)

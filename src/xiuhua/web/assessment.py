@@ -10,7 +10,7 @@ their own unit's figures."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -19,11 +19,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from xiuhua.domain.access import Principal
+from xiuhua.domain.access import Principal, sees_surveys
 from xiuhua.domain.assessment import Period, competition_ranks, month_label
 from xiuhua.domain.choices import RegionLevel, Role, UnitKind
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError, InvalidInput
+from xiuhua.domain.sources import source_label
 from xiuhua.http.deps import CityDep, NowDep, SessionDep, SettingsDep
 from xiuhua.http.presenters import category_name
 from xiuhua.http.urls import API
@@ -82,8 +83,28 @@ def unit_kinds(city: City) -> dict[str, str]:
     return {code: UnitKind(u.kind).label for code, u in city.units.items()}
 
 
+# Where each score source's figure drills down to: the cases behind the case figures, the answers
+# behind the survey. Hooks for the other sources: ``evaluation`` → the round results (deductions
+# with photos) and ``tasks`` → the work programme's tasks, added by those features.
+SOURCE_DRILLS: dict[str, Callable[[str, str], str]] = {
+    "cases": lambda period, code: f"/assessment/{period}/units/{code}/cases?measure=due",
+    "survey": lambda period, code: f"/surveys/answers?unit={code}&period={period}",
+}
+
+
+def source_cells(row: Mapping[str, Any], period: str, user: Principal) -> list[dict[str, Any]]:
+    """A unit's sources as the page shows them: label, score, weight, figures and the drill-down."""
+    found = []
+    for s in row.get("sources") or ():
+        link = SOURCE_DRILLS.get(s["name"])
+        may = may_drill(user, "units", row["unit_code"]) if s["name"] == "cases" else sees_surveys(user)
+        found.append({**s, "label": source_label(s["name"]),
+                      "href": link(period, row["unit_code"]) if link is not None and may else None})
+    return found
+
+
 def unit_table(kinds: Mapping[str, str], current: list[dict[str, Any]], previous: list[dict[str, Any]],
-               user: Principal) -> list[dict[str, Any]]:
+               user: Principal, period: str = "") -> list[dict[str, Any]]:
     """The units as ranked, with the previous period's score and rank and the changes."""
     before = {r["unit_code"]: r for r in previous}
     rows = []
@@ -93,7 +114,8 @@ def unit_table(kinds: Mapping[str, str], current: list[dict[str, Any]], previous
                      "prev_score": prev.get("score"), "prev_rank": prev.get("rank"),
                      "score_change": _delta(row["score"], prev.get("score")),
                      "rank_change": _delta(prev.get("rank"), row["rank"]),  # > 0: moved up
-                     "drill": may_drill(user, "units", row["unit_code"])})
+                     "drill": may_drill(user, "units", row["unit_code"]),
+                     "source_cells": source_cells(row, period, user)})
     return rows
 
 
@@ -138,7 +160,8 @@ def page_context(city: City, found: Figures, user: Principal) -> dict[str, Any]:
     return {
         "period": found.period, "period_name": period_name(found.period),
         "previous_name": period_name(found.period.shift(-1)), "figures": cur,
-        "units": unit_table(unit_kinds(city), cur["units"], prev["units"], user),
+        "units": unit_table(unit_kinds(city), cur["units"], prev["units"], user, found.period.label),
+        "composite": any("sources" in u for u in cur["units"]),
         "streets": region_table(cur["regions"], prev["regions"], RegionLevel.STREET, user),
         "communities": region_table(cur["regions"], prev["regions"], RegionLevel.COMMUNITY, user),
         "inspectors": cur["inspectors"], "staff": cur["staff"],

@@ -100,6 +100,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/assessment", "考核评价", _CENTER_AND_LEADERS | {Role.UNIT_LEADER, Role.HANDLER}),
     NavItem("/projects", "重点项目", PROGRAMME_ROLES | UNIT_STAFF),
     NavItem("/legacy-issues", "遗留问题", PROGRAMME_ROLES | UNIT_STAFF),
+    NavItem("/surveys", "问卷调查", frozenset(Role) - {Role.PUBLIC}),  # domain.access.sees_surveys
     NavItem("/admin", "系统管理", frozenset({Role.ADMIN})),
 )
 _NAV_BY_HREF = {item.href: item for item in NAV}
