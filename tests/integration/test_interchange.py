@@ -429,7 +429,7 @@ def test_every_bad_case_of_a_file_is_reported_in_one_pass(city: Engine, tmp_path
         "第 1 行（案件 20261008000001）：未知的事项分类代码“99999”",
         "第 3 行：不是有效的 JSON（第 2 列附近有误）",
         "第 4 行（案件 20261008000004）：案件的来源（source）“rumour”未知"
-        "（可选：inspector、public、hotline、video、leader、census）",
+        "（可选：inspector、public、hotline、video、leader、census、evaluation）",
     ]
     assert case_count(city) == 0
 
