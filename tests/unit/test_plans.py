@@ -189,7 +189,7 @@ def test_numbering_one_one_point_one_and_so_on() -> None:
 
 
 def test_unit_names_and_aliases() -> None:
-    names = UnitNames({"城市管理局": "CGJ"}, {"城管局": "城市管理局"})
+    names = UnitNames({"城市管理局": "CGJ"}, {"城管局": "CGJ"})
     assert names.code_for("城管局") == "CGJ" and names.code_for(" 城市管理局") == "CGJ"
     assert names.code_for("住建局") is None
     assert split_units("城管局、住建局，交通局 公安局") == ["城管局", "住建局", "交通局", "公安局"]

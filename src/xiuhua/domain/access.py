@@ -21,7 +21,10 @@ tests/api/test_route_access.py, holds each route to its rule):
   and one's role's) and the rule of their target's kind (``domain.notices.VISIBILITY``);
 - inspectors' 核实/核查 tasks: :func:`whose_tasks` (one's own; the center anyone's);
 - photos: ``domain.photos.may_see_photo`` (the uploader, or by the rule of what they link to);
-- the administration pages: administrators only (the navigation table, ``web.pages.NAV``).
+- the administration pages: administrators only (the navigation table, ``web.pages.NAV``);
+- plan tasks: :func:`can_see_task` (a unit the tasks it leads or cooperates on); supervision
+  orders: :func:`can_see_order` (a unit those addressed to it); managing plans and orders:
+  :func:`manages_programme` (the office and admins).
 """
 
 from __future__ import annotations
@@ -142,3 +145,58 @@ def mask_name(name: str | None) -> str | None:
     if not name:
         return name
     return name[0] + "*" * (len(name) - 1)
+
+
+# --- the work programme (专项行动) and supervision orders (督查督办) ---------------------------
+
+PROGRAMME_ROLES = frozenset({Role.OFFICE, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class TaskScope:
+    """A plan task as far as seeing it goes: its lead unit and cooperating units."""
+
+    lead_unit: str | None
+    cooperating: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class OrderScope:
+    """A supervision order as far as seeing it goes: the unit it is addressed to."""
+
+    unit_code: str
+
+
+def manages_programme(principal: Principal) -> bool:
+    """Plans, tasks and supervision orders are managed by the office (城管委办公室) and admins:
+    creating and importing plans, accepting or returning reports, pausing, issuing orders."""
+    return principal.role in PROGRAMME_ROLES
+
+
+def check_manages_programme(principal: Principal, what: str) -> None:
+    if not manages_programme(principal):
+        raise PermissionDenied(f"{principal.role.label}不能{what}（城管委办公室办理）",
+                               code="permission_denied")
+
+
+def can_see_task(principal: Principal, task: TaskScope) -> bool:
+    """The office, leaders, the center and admins see every task; a unit's staff the tasks
+    their unit leads or cooperates on."""
+    if principal.sees_all:
+        return True
+    unit = principal.unit_code
+    return principal.role in UNIT_STAFF and unit is not None and (
+        unit == task.lead_unit or unit in task.cooperating)
+
+
+def leads_task(principal: Principal, task: TaskScope) -> bool:
+    """A report on a task comes from its lead unit's staff (a cooperating unit adds notes)."""
+    return principal.role in UNIT_STAFF and principal.unit_code == task.lead_unit
+
+
+def can_see_order(principal: Principal, order: OrderScope) -> bool:
+    """The office, leaders, the center and admins see every order; a unit's staff those
+    addressed to their unit."""
+    if principal.sees_all:
+        return True
+    return principal.role in UNIT_STAFF and principal.unit_code == order.unit_code

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from xiuhua.domain.access import UNIT_STAFF, Principal, can_see
+from xiuhua.domain.access import UNIT_STAFF, Principal, can_see, can_see_task
 from xiuhua.domain.errors import InvalidInput
 
 
@@ -32,6 +32,7 @@ class LinkKind(StrEnum):
 
     CASE = "case"  # a report or a step of a case (核实, 处置反馈, 核查 …)
     ASSESSMENT_ENTRY = "assessment_entry"  # the evidence of a deduction or bonus (考核检查)
+    PLAN_PROGRESS = "plan_progress"  # a progress report or note on a plan task (专项行动)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ def can_see_entry(principal: Principal, entry: EntryScope) -> bool:
 VISIBILITY: dict[LinkKind, Callable[[Principal, Any], bool]] = {
     LinkKind.CASE: can_see,
     LinkKind.ASSESSMENT_ENTRY: can_see_entry,
+    LinkKind.PLAN_PROGRESS: can_see_task,  # the task's scope (access.TaskScope)
 }
 
 

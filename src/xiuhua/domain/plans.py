@@ -364,14 +364,11 @@ class UnitNames:
     (``城管局`` = ``城市管理局``)."""
 
     by_name: dict[str, str] = field(default_factory=dict)  # name -> code
-    aliases: dict[str, str] = field(default_factory=dict)  # alias -> unit name
+    aliases: dict[str, str] = field(default_factory=dict)  # alias -> unit code
 
     def code_for(self, name: str) -> str | None:
         name = name.strip()
-        if name in self.by_name:
-            return self.by_name[name]
-        real = self.aliases.get(name)
-        return self.by_name.get(real) if real is not None else None
+        return self.by_name.get(name) or self.aliases.get(name)
 
 
 def rate(numerator: int, denominator: int) -> Fraction | None:
@@ -508,3 +505,46 @@ def parse_tasks_source(table: Mapping[str, Any], file: Mapping[str, Any]) -> Tas
 
 
 register_source(TASKS, parse_tasks_source)
+
+
+# --- cells of an imported plan ----------------------------------------------------------------
+
+_DATE_RES = (re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"),)
+_PERSON_RE = re.compile(r"(.+?)\s*[（(](.+?)[)）]\s*")
+_TARGET_RE = re.compile(r".*?(\d+(?:\.\d+)?)\s*([^\d\s.]{1,4})\s*$")
+
+
+def parse_day(text: str) -> date | None:
+    """2026-06-30, 2026/6/30, 2026.6.30 or 2026年6月30日; None if it is none of them."""
+    for pattern in _DATE_RES:
+        m = pattern.fullmatch(text.strip())
+        if m:
+            try:
+                return date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError:
+                return None
+    return None
+
+
+def parse_deadline(text: str) -> date | TimeLimit:
+    """A 完成时限 cell: a date, or a time limit from the start (``60wd`` working days)."""
+    day = parse_day(text)
+    if day is not None:
+        return day
+    try:
+        return TimeLimit.parse(text.strip())
+    except InvalidInput:
+        raise InvalidInput(f"“{text}”不是日期（如 2026-06-30）或时限（如 60wd）",
+                           code="invalid_deadline") from None
+
+
+def parse_person(text: str) -> tuple[str, str | None]:
+    """张三（科长） -> (张三, 科长)"""
+    m = _PERSON_RE.fullmatch(text.strip())
+    return (m[1].strip(), m[2].strip()) if m else (text.strip(), None)
+
+
+def parse_target(text: str) -> tuple[Decimal, str] | None:
+    """改造老旧小区 12 个 -> (12, 个); None when it names no number with a unit."""
+    m = _TARGET_RE.fullmatch(text.strip())
+    return (Decimal(m[1]), m[2]) if m else None

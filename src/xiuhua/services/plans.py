@@ -1,0 +1,558 @@
+"""Use cases of the work programme (专项行动): plans and their tasks, the import of a plan's
+table, progress reports and their review, pauses, a unit's tasks, the progress workbook's
+input and what the ``tasks`` score source reads. Each takes a ``Session`` and never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from openpyxl.utils import get_column_letter
+from sqlalchemy.orm import Session
+
+from xiuhua.domain.access import (
+    Principal,
+    TaskScope,
+    can_see_task,
+    check_manages_programme,
+    leads_task,
+)
+from xiuhua.domain.calendar import TimeLimit, WorkCalendar, local_day
+from xiuhua.domain.city import City
+from xiuhua.domain.errors import BatchInvalid, InvalidInput, NotFound, PermissionDenied
+from xiuhua.domain.plans import (
+    LAGGING,
+    AcceptedReport,
+    Milestone,
+    Pause,
+    ReportState,
+    TaskFacts,
+    TaskState,
+    TaskStatus,
+    Thresholds,
+    UnitNames,
+    check_pause,
+    check_percent,
+    check_reason,
+    check_report,
+    check_resume,
+    check_review,
+    depth,
+    due_instant,
+    numbering_problem,
+    parent_code,
+    parse_day,
+    parse_deadline,
+    parse_person,
+    parse_target,
+    percent_of,
+    split_units,
+    task_state,
+)
+from xiuhua.domain.reports import PlanSheetRow, PlanWorkbookInput
+from xiuhua.services.photos import check_may_link
+from xiuhua.services.tabular import cell_text, xlsx_rows
+from xiuhua.store import plans as store
+
+THRESHOLDS = Thresholds()
+REPORT, NOTE = "report", "note"
+HEADERS = ("序号", "任务", "工作内容", "牵头单位", "配合单位", "责任人", "完成时限")
+OPTIONAL_HEADERS = ("开始时间", "目标")
+MAX_PLAN_ROWS = 2000
+
+
+# --- reading tasks ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A task (or a grouping node without a lead unit) as pages, the API and files show it."""
+
+    id: int
+    plan_id: int
+    code: str
+    title: str
+    content: str
+    lead_unit: str | None
+    cooperating: frozenset[str]
+    responsible: str | None
+    responsible_post: str | None
+    target_text: str | None
+    start: date | None
+    deadline: str | None  # the date (ISO) or the time limit as written
+    due_at: datetime | None
+    state: TaskState | None  # None for a grouping node
+    milestones: tuple[tuple[str, date, bool], ...] = ()  # name, due, reached
+    paused: bool = False
+    progress_value: Fraction = Fraction(0)  # groups: the mean of their tasks
+
+    @property
+    def scope(self) -> TaskScope:
+        return TaskScope(self.lead_unit, self.cooperating)
+
+    @property
+    def depth(self) -> int:
+        return depth(self.code)
+
+    @property
+    def parent(self) -> str | None:
+        return parent_code(self.code)
+
+    @property
+    def status(self) -> TaskStatus | None:
+        return self.state.status if self.state else None
+
+    @property
+    def progress(self) -> float:
+        return float(self.progress_value)
+
+    @property
+    def is_group(self) -> bool:
+        return self.lead_unit is None
+
+
+def _facts(row: Any, plan_start: date, accepted: Sequence[Any], ms: Sequence[Any],
+           ps: Sequence[Any]) -> TaskFacts:
+    return TaskFacts(
+        start=row.start_date or plan_start, due=row.due_at,
+        reports=tuple(AcceptedReport(r.sent_at, r.reviewed_at, Fraction(r.percent),
+                                     frozenset(r.milestones or ())) for r in accepted),
+        milestones=tuple(Milestone(m.name, m.due) for m in ms),
+        pauses=tuple(Pause(p.started_at, p.ended_at) for p in ps),
+        closed_at=row.closed_at)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Tasks with everything the status rule reads, as :func:`load_tasks` found them."""
+
+    rows: list[Any]
+    facts: dict[int, TaskFacts]
+    cooperating: dict[int, frozenset[str]]
+    reports: dict[int, list[Any]]
+
+
+def load_tasks(session: Session, plan_id: int | None = None) -> Loaded:
+    rows = store.tasks(session, plan_id)
+    starts = {p.id: p.start_date for p in store.all_plans(session)}
+    ids = [r.id for r in rows] if plan_id is not None else None
+    coop, ms, ps = store.cooperating(session, ids), store.milestones(session, ids), store.pauses(session, ids)
+    reps = store.reports(session, ids)
+    facts = {}
+    for r in rows:
+        if r.lead_unit is None or r.due_at is None:
+            continue
+        accepted = [x for x in reps.get(r.id, []) if x.kind == REPORT and x.state == ReportState.ACCEPTED]
+        facts[r.id] = _facts(r, starts[r.plan_id], accepted, ms.get(r.id, []), ps.get(r.id, []))
+    return Loaded(rows, facts, coop, reps)
+
+
+def _views(loaded: Loaded, at: datetime, thresholds: Thresholds = THRESHOLDS) -> list[TaskView]:
+    found = []
+    for r in loaded.rows:
+        facts = loaded.facts.get(r.id)
+        state = task_state(facts, at, thresholds) if facts else None
+        reached: set[str] = set()
+        for rep in (facts.reports if facts else ()):
+            if rep.accepted_at <= at:
+                reached |= rep.milestones
+        milestones = tuple((m.name, m.due, m.name in reached or (state is not None and state.progress >= 100))
+                           for m in (facts.milestones if facts else ()))
+        deadline = r.deadline_date.isoformat() if r.deadline_date else r.deadline_limit
+        found.append(TaskView(
+            r.id, r.plan_id, r.code, r.title, r.content, r.lead_unit, loaded.cooperating.get(r.id, frozenset()),
+            r.responsible, r.responsible_post, r.target_text, r.start_date, deadline, r.due_at, state,
+            milestones, bool(facts and any(p.covers(at) for p in facts.pauses)),
+            state.progress if state else Fraction(0)))
+    return _with_group_progress(found)
+
+
+def _with_group_progress(views: list[TaskView]) -> list[TaskView]:
+    result = []
+    for v in views:
+        if v.is_group:
+            under = [w.progress_value for w in views if not w.is_group and w.code.startswith(v.code + ".")]
+            if under:
+                v = TaskView(**{**v.__dict__, "progress_value": sum(under, Fraction(0)) / len(under)})
+        result.append(v)
+    return result
+
+
+@dataclass(frozen=True)
+class PlanView:
+    id: int
+    name: str
+    start: date
+    tasks: list[TaskView]
+    counts: dict[TaskStatus, int] = field(default_factory=dict)
+
+
+def list_plans(session: Session, principal: Principal, at: datetime) -> list[PlanView]:
+    """The plans with at least one task ``principal`` may see (the office: every plan)."""
+    found = []
+    for p in store.all_plans(session):
+        view = plan_view(session, principal, p.id, at, missing_ok=True)
+        if view is not None and (principal.sees_all or view.tasks):
+            found.append(view)
+    return found
+
+
+def plan_view(session: Session, principal: Principal, plan_id: int, at: datetime,
+              unit: str | None = None, missing_ok: bool = False) -> Any:
+    """A plan's tree as ``principal`` may see it (a unit: the tasks it leads or cooperates on,
+    with the grouping nodes above them); ``unit`` filters by a lead or cooperating unit."""
+    row = store.plan(session, plan_id)
+    if row is None:
+        if missing_ok:
+            return None
+        raise NotFound("计划不存在", code="plan_not_found")
+    views = _views(load_tasks(session, plan_id), at)
+    shown = [v for v in views if not v.is_group and can_see_task(principal, v.scope)
+             and (unit is None or unit == v.lead_unit or unit in v.cooperating)]
+    parents = {c for v in shown for c in _ancestors(v.code)}
+    tree = [v for v in views if v in shown or v.code in parents]
+    counts = dict.fromkeys(TaskStatus, 0)
+    for v in shown:
+        if v.status is not None:
+            counts[v.status] += 1
+    return PlanView(row.id, row.name, row.start_date, tree, counts)
+
+
+def _ancestors(code: str) -> list[str]:
+    parts = code.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def task_view(session: Session, principal: Principal, plan_id: int, code: str, at: datetime) -> TaskView:
+    """One task, if ``principal`` may see it (404 otherwise, as if it did not exist)."""
+    row = store.task_by_code(session, plan_id, code)
+    if row is None or row.lead_unit is None:
+        raise NotFound("任务不存在", code="task_not_found")
+    loaded = load_tasks(session, plan_id)
+    view = next(v for v in _views(loaded, at) if v.id == row.id)
+    if not can_see_task(principal, view.scope):
+        raise NotFound("任务不存在", code="task_not_found")
+    return view
+
+
+@dataclass(frozen=True)
+class ReportView:
+    id: int
+    kind: str
+    unit_code: str | None
+    percent: str | None
+    value: str | None
+    text: str
+    milestones: list[str]
+    sent_by: str | None
+    sent_at: datetime
+    state: ReportState
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    review_reason: str | None
+    photos: list[str]
+
+
+def task_reports(session: Session, task: TaskView) -> list[ReportView]:
+    rows = store.reports(session, [task.id]).get(task.id, [])
+    photos = store.report_photos(session, [r.id for r in rows]) if rows else {}
+    return [ReportView(r.id, r.kind, r.unit_code, r.percent, r.value, r.text, list(r.milestones or []),
+                       r.sent_by, r.sent_at, ReportState(r.state), r.reviewed_by, r.reviewed_at,
+                       r.review_reason, photos.get(r.id, [])) for r in reversed(rows)]
+
+
+def my_tasks(session: Session, principal: Principal, at: datetime) -> list[TaskView]:
+    """The tasks of ``principal``'s unit (led or cooperated on) still running, due soon first."""
+    views = [v for v in _views(load_tasks(session), at)
+             if not v.is_group and can_see_task(principal, v.scope)
+             and v.status not in (TaskStatus.CLOSED, TaskStatus.COMPLETED)]
+    return sorted(views, key=lambda v: (v.due_at is None, v.due_at, v.plan_id, v.code))
+
+
+# --- creating and importing plans -------------------------------------------------------------
+
+
+def create_plan(session: Session, principal: Principal, name: str, start: date, at: datetime) -> int:
+    check_manages_programme(principal, "创建计划")
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("计划名称不能为空", code="invalid_plan")
+    return store.insert_plan(session, name[:200], start, principal.login, at)
+
+
+@dataclass
+class _Row:
+    number: int
+    cells: dict[str, str]
+    columns: dict[str, str]  # header -> column letter
+
+    def where(self, header: str) -> str:
+        return f"第 {self.number} 行 {self.columns.get(header, '?')} 列（{header}）"
+
+
+def unit_names(session: Session, city: City) -> UnitNames:
+    return UnitNames({u.name: u.code for u in city.units.values() if u.active}, store.aliases(session))
+
+
+def import_plan(session: Session, principal: Principal, city: City, source: Path | bytes | BinaryIO,
+                at: datetime, name: str | None = None, start: date | None = None) -> int:
+    """Import a plan from the table offices write (see ``HEADERS``; a title row above the header
+    is allowed and names the plan unless ``name`` is given). All or nothing: every problem is
+    listed naming its row and column, and nothing is stored."""
+    check_manages_programme(principal, "导入计划")
+    title, rows = _plan_rows(source)
+    start = start or date(local_day(at).year, 1, 1)
+    names = unit_names(session, city)
+    calendar = city.calendar()
+    problems: list[str] = []
+    tasks: list[dict[str, Any]] = []
+    seen: list[str] = []
+    for row in rows:
+        task = _task_of(row, seen, names, start, calendar, problems)
+        seen.append(row.cells.get("序号", ""))
+        if task is not None:
+            tasks.append(task)
+    if not tasks and not problems:
+        problems.append("表中没有任务")
+    if problems:
+        raise BatchInvalid(f"计划表有 {len(problems)} 处问题，未导入任何内容", problems, code="plan_invalid")
+    plan_id = store.insert_plan(session, (name or title or "专项行动计划")[:200], start, principal.login, at)
+    for task in tasks:
+        coop = task.pop("cooperating")
+        store.insert_task(session, {**task, "plan_id": plan_id}, coop)
+    return plan_id
+
+
+def _plan_rows(source: Path | bytes | BinaryIO) -> tuple[str | None, list[_Row]]:
+    title: str | None = None
+    header: list[str] | None = None
+    found: list[_Row] = []
+    for number, values in xlsx_rows(source):
+        texts = [cell_text(v) for v in values]
+        if header is None:
+            if "序号" in texts and "任务" in texts:
+                header = texts
+                missing = [h for h in HEADERS if h not in header]
+                if missing:
+                    raise InvalidInput(f"第 {number} 行表头缺少列：{'、'.join(missing)}", code="missing_columns")
+            elif any(texts) and title is None:
+                title = next(t for t in texts if t)
+            continue
+        if not any(texts):
+            continue
+        if len(found) >= MAX_PLAN_ROWS:
+            raise InvalidInput(f"计划表超过 {MAX_PLAN_ROWS} 行", code="too_many_rows")
+        columns = {h: get_column_letter(i + 1) for i, h in enumerate(header) if h}
+        cells = {h: t for h, t in zip(header, texts, strict=False) if h}
+        found.append(_Row(number, cells, columns))
+    if header is None:
+        raise InvalidInput(f"找不到表头（须含：{'、'.join(HEADERS)}）", code="missing_columns")
+    return title, found
+
+
+def _task_of(row: _Row, seen: list[str], names: UnitNames, plan_start: date, calendar: WorkCalendar,
+             problems: list[str]) -> dict[str, Any] | None:
+    c = row.cells
+    code = c.get("序号", "").strip()
+    before = len(problems)
+    why = numbering_problem(code, seen)
+    if why:
+        problems.append(f"{row.where('序号')}：{why}")
+    if not c.get("任务", "").strip():
+        problems.append(f"{row.where('任务')}：任务名称不能为空")
+    lead_names = split_units(c.get("牵头单位", ""))
+    if not lead_names and not c.get("完成时限", "").strip():
+        return None if len(problems) > before else _group(code, c)  # a section or grouping row
+    lead = _units(row, "牵头单位", lead_names, names, problems)
+    coop = _units(row, "配合单位", split_units(c.get("配合单位", "")), names, problems)
+    if len(lead) != 1 and len(problems) == before:
+        problems.append(f"{row.where('牵头单位')}：须填写一个牵头单位")
+    start = _start(row, plan_start, problems)
+    deadline = _deadline(row, problems)
+    if len(problems) > before or start is None or deadline is None:
+        return None
+    if isinstance(deadline, date) and deadline < start:
+        problems.append(f"{row.where('完成时限')}：完成时限早于开始时间")
+        return None
+    due = due_instant(start, deadline, calendar)
+    person, post = parse_person(c.get("责任人", "")) if c.get("责任人") else (None, None)
+    target = c.get("目标") or None
+    parsed = parse_target(target) if target else None
+    return {"code": code, "title": c["任务"].strip(), "content": c.get("工作内容", ""),
+            "lead_unit": lead[0], "cooperating": [u for u in coop if u != lead[0]],
+            "responsible": person, "responsible_post": post, "target_text": target,
+            "target_value": str(parsed[0]) if parsed else None, "target_unit": parsed[1] if parsed else None,
+            "start_date": start, "deadline_date": deadline if isinstance(deadline, date) else None,
+            "deadline_limit": str(deadline) if isinstance(deadline, TimeLimit) else None, "due_at": due}
+
+
+def _group(code: str, c: dict[str, str]) -> dict[str, Any]:
+    return {"code": code, "title": c["任务"].strip(), "content": c.get("工作内容", ""), "lead_unit": None,
+            "cooperating": []}
+
+
+def _units(row: _Row, header: str, written: list[str], names: UnitNames, problems: list[str]) -> list[str]:
+    codes = []
+    for name in written:
+        code = names.code_for(name)
+        if code is None:
+            problems.append(f"{row.where(header)}：未知单位“{name}”（可在单位别名中添加）")
+        else:
+            codes.append(code)
+    return codes
+
+
+def _start(row: _Row, plan_start: date, problems: list[str]) -> date | None:
+    text = row.cells.get("开始时间", "").strip()
+    if not text:
+        return plan_start
+    day = parse_day(text[:10]) if len(text) >= 10 else parse_day(text)
+    if day is None:
+        problems.append(f"{row.where('开始时间')}：“{text}”不是日期")
+    return day
+
+
+def _deadline(row: _Row, problems: list[str]) -> date | TimeLimit | None:
+    text = row.cells.get("完成时限", "").strip()
+    if not text:
+        problems.append(f"{row.where('完成时限')}：完成时限不能为空")
+        return None
+    try:
+        return parse_deadline(text[:10] if parse_day(text[:10]) else text)
+    except InvalidInput as e:
+        problems.append(f"{row.where('完成时限')}：{e.message}")
+        return None
+
+
+def set_alias(session: Session, principal: Principal, city: City, alias: str, unit_code: str | None) -> None:
+    """Add, change or remove (``unit_code`` None) a name plans may use for a unit."""
+    check_manages_programme(principal, "维护单位别名")
+    if unit_code is not None and unit_code not in city.units:
+        raise InvalidInput(f"单位“{unit_code}”不存在", code="unknown_unit")
+    store.set_alias(session, alias.strip(), unit_code)
+
+
+# --- progress, review, pauses -----------------------------------------------------------------
+
+
+def _number(text: str | None, what: str) -> Fraction | None:
+    if text is None or str(text).strip() == "":
+        return None
+    try:
+        value = Decimal(str(text).strip())
+    except InvalidOperation:
+        raise InvalidInput(f"{what}须为数字", code="invalid_progress") from None
+    if not value.is_finite():
+        raise InvalidInput(f"{what}须为数字", code="invalid_progress")
+    return Fraction(value)
+
+
+def report_progress(session: Session, principal: Principal, plan_id: int, code: str, at: datetime, *,
+                    text: str, percent: str | None = None, value: str | None = None,
+                    milestones: Sequence[str] = (), photo_ids: Sequence[str] = ()) -> int:
+    """A progress report by the lead unit (percent, or a value towards the target), or a note by
+    a cooperating unit (text and photos only). Only the office's acceptance makes it count."""
+    task = task_view(session, principal, plan_id, code, at)
+    check_report(task.paused, task.status is TaskStatus.CLOSED)
+    body = check_reason(text, "进度说明") if text else ""
+    if not body:
+        raise InvalidInput("进度说明不能为空", code="text_required")
+    lead = leads_task(principal, task.scope)
+    if not lead and principal.unit_code not in task.cooperating:
+        raise PermissionDenied("只有牵头单位报送进度，配合单位可添加说明", code="permission_denied")
+    photos = check_may_link(session, principal, photo_ids)
+    row: dict[str, Any] = {"task_id": task.id, "unit_code": principal.unit_code, "text": body[:4000],
+                           "sent_by": principal.login, "sent_at": at, "state": ReportState.SENT.value,
+                           "milestones": []}
+    if lead:
+        pct = _report_percent(session, task, percent, value)
+        known = {m[0] for m in task.milestones}
+        unknown = [m for m in milestones if m not in known]
+        if unknown:
+            raise InvalidInput(f"没有这些节点：{'、'.join(unknown)}", code="unknown_milestone")
+        row |= {"kind": REPORT, "percent": _fraction_text(pct), "value": value or None,
+                "milestones": list(dict.fromkeys(milestones))}
+    else:
+        row |= {"kind": NOTE}
+    return store.insert_report(session, row, photos)
+
+
+def _report_percent(session: Session, task: TaskView, percent: str | None, value: str | None) -> Fraction:
+    pct = _number(percent, "完成百分比")
+    if pct is not None:
+        return check_percent(pct)
+    got = _number(value, "完成量")
+    if got is None:
+        raise InvalidInput("请填写完成百分比或完成量", code="invalid_progress")
+    row = store.task(session, task.id)
+    target = Fraction(Decimal(row.target_value)) if row.target_value else None
+    return percent_of(got, target)
+
+
+def _fraction_text(value: Fraction) -> str:
+    return str(Decimal(value.numerator) / Decimal(value.denominator))
+
+
+def review_report(session: Session, principal: Principal, plan_id: int, report_id: int, accept: bool,
+                  at: datetime, reason: str | None = None) -> None:
+    """The office accepts a report, or returns it with a reason; only accepted ones count."""
+    check_manages_programme(principal, "审核进度报告")
+    row = store.report(session, report_id)
+    task = store.task(session, row.task_id) if row is not None else None
+    if row is None or task is None or task.plan_id != plan_id:
+        raise NotFound("进度报告不存在", code="report_not_found")
+    if row.kind != REPORT:
+        raise InvalidInput("配合单位的说明无需审核", code="note_not_reviewed")
+    check_review(ReportState(row.state))
+    text = None if accept else check_reason(reason, "退回")
+    state = ReportState.ACCEPTED if accept else ReportState.RETURNED
+    store.review(session, report_id, state.value, principal.login, at, text or (reason or None))
+
+
+def pause_task(session: Session, principal: Principal, plan_id: int, code: str, reason: str,
+               at: datetime) -> None:
+    """Only the office pauses a task, with a reason; its figures keep its status at the pause."""
+    check_manages_programme(principal, "暂停任务")
+    task = task_view(session, principal, plan_id, code, at)
+    check_pause(task.paused, task.status is TaskStatus.CLOSED)
+    store.insert_pause(session, task.id, at, check_reason(reason, "暂停"), principal.login)
+
+
+def resume_task(session: Session, principal: Principal, plan_id: int, code: str, at: datetime) -> None:
+    check_manages_programme(principal, "恢复任务")
+    task = task_view(session, principal, plan_id, code, at)
+    check_resume(task.paused)
+    store.end_pause(session, task.id, at, principal.login)
+
+
+# --- the progress workbook, the circular's section, the score source ----------------------------
+
+
+def workbook_input(session: Session, principal: Principal, plan_id: int, at: datetime,
+                   unit_names: dict[str, str]) -> PlanWorkbookInput:
+    """What the progress workbook shows: a sheet per section (top-level node), a summary."""
+    plan = plan_view(session, principal, plan_id, at)
+    rows = []
+    for v in plan.tasks:
+        lag = v.state.lag_decimal if v.state else None
+        rows.append(PlanSheetRow(
+            v.code, v.title, v.content, unit_names.get(v.lead_unit or "", v.lead_unit or ""),
+            "、".join(unit_names.get(c, c) for c in sorted(v.cooperating)),
+            " ".join(x for x in (v.responsible, v.responsible_post) if x), v.deadline or "",
+            v.progress, v.status, float(lag) if lag is not None else None))
+    return PlanWorkbookInput(plan.name, at, tuple(rows))
+
+
+def lagging_tasks(session: Session, at: datetime) -> list[TaskView]:
+    """Every task lagging at ``at``, the most lagging first (the circular's section)."""
+    views = [v for v in _views(load_tasks(session), at) if v.status in LAGGING]
+    return sorted(views, key=lambda v: -(v.state.lag or 0) if v.state else 0)
+
+
+def paused_tasks(session: Session, at: datetime) -> list[TaskView]:
+    return [v for v in _views(load_tasks(session), at) if v.status is TaskStatus.PAUSED]
