@@ -55,10 +55,10 @@ from xiuhua.domain.errors import DomainError, InvalidInput, NotFound, TooLarge
 from xiuhua.domain.geo import validate_lonlat
 from xiuhua.domain.photos import EntryScope, Linked, LinkKind, may_see_photo, unknown_photos
 from xiuhua.services.accounts import audit
+from xiuhua.store import plans as plans_store
 from xiuhua.store.cases import dialect_name, load_case
 from xiuhua.store.city import upsert
 from xiuhua.store.db import transaction
-from xiuhua.store import plans as plans_store
 from xiuhua.store.tables import assessment_entries, case_photos, photo_uploads, photos, plan_progress_photos
 
 pillow_heif.register_heif_opener()
