@@ -69,8 +69,10 @@ from xiuhua.domain.errors import (
     NotFound,
     PermissionDenied,
 )
+from xiuhua.domain.plans import TASKS
 from xiuhua.domain.reports import REPORT_FORMATS, ReportInput, city_row
 from xiuhua.services import photos as photo_service
+from xiuhua.services import plans
 from xiuhua.services.accounts import audit
 from xiuhua.services.city import load_city
 from xiuhua.services.tabular import read_csv, read_text
@@ -128,6 +130,8 @@ def period_meta(session: Session, city: City, period: Period, at: datetime | Non
         reward_bands=store.reward_bands(session, period.label),
         as_of=at,
         unit_kinds=unit_kinds(city),
+        loaded={TASKS: plans.programme_by_unit(session, city.calendar(), period.start, period.end,
+                                               period.cutoff(at))},
     )
 
 

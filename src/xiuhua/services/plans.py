@@ -4,6 +4,7 @@ input and what the ``tasks`` score source reads. Each takes a ``Session`` and ne
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -29,21 +30,26 @@ from xiuhua.domain.plans import (
     LAGGING,
     AcceptedReport,
     Milestone,
+    OrderLine,
     Pause,
     ReportState,
     TaskFacts,
+    TaskLine,
     TaskState,
     TaskStatus,
     Thresholds,
     UnitNames,
+    UnitProgramme,
     check_pause,
     check_percent,
     check_reason,
     check_report,
     check_resume,
     check_review,
+    completed_at,
     depth,
     due_instant,
+    figure_status,
     numbering_problem,
     parent_code,
     parse_day,
@@ -55,6 +61,7 @@ from xiuhua.domain.plans import (
     task_state,
 )
 from xiuhua.domain.reports import PlanSheetRow, PlanWorkbookInput
+from xiuhua.services import supervision
 from xiuhua.services.photos import check_may_link
 from xiuhua.services.tabular import cell_text, xlsx_rows
 from xiuhua.store import plans as store
@@ -556,3 +563,32 @@ def lagging_tasks(session: Session, at: datetime) -> list[TaskView]:
 
 def paused_tasks(session: Session, at: datetime) -> list[TaskView]:
     return [v for v in _views(load_tasks(session), at) if v.status is TaskStatus.PAUSED]
+
+
+def programme_by_unit(session: Session, calendar: WorkCalendar, start: datetime, end: datetime,
+                      cutoff: datetime) -> dict[str, UnitProgramme]:
+    """What the ``tasks`` source reads of each lead unit for a period [start, end) counted up to
+    ``cutoff``: its tasks (due in the period: deadline in (start, cutoff]; the status at the
+    cutoff, a paused one's when paused), the orders addressed to it due then, and the tasks it
+    cooperates on (listed, not scored). ``PeriodData.loaded["tasks"]``."""
+    loaded = load_tasks(session)
+    upto = min(end, cutoff)
+    tasks: dict[str, list[TaskLine]] = defaultdict(list)
+    coop: dict[str, list[TaskLine]] = defaultdict(list)
+    for r in loaded.rows:
+        facts = loaded.facts.get(r.id)
+        if facts is None:
+            continue
+        done = completed_at(facts, upto)
+        line = TaskLine(r.plan_id, r.code, r.title, start < facts.due <= upto,
+                        done is not None and done <= facts.due, figure_status(facts, upto, THRESHOLDS))
+        tasks[r.lead_unit].append(line)
+        for unit in loaded.cooperating.get(r.id, ()):
+            coop[unit].append(line)
+    orders: dict[str, list[OrderLine]] = defaultdict(list)
+    for o in supervision.all_orders(session, calendar, upto):
+        if start < o.due_at <= upto:
+            counted = o.facts.accepted_at is not None and o.facts.accepted_at <= upto and o.on_time
+            orders[o.unit_code].append(OrderLine(o.id, o.number, o.title, counted))
+    units = set(tasks) | set(orders) | set(coop)
+    return {u: UnitProgramme(tuple(tasks[u]), tuple(orders[u]), tuple(coop[u])) for u in units}
