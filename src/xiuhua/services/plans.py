@@ -17,6 +17,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 
 from xiuhua.domain.access import (
+    UNIT_STAFF,
     Principal,
     TaskScope,
     can_see_task,
@@ -470,7 +471,8 @@ def report_progress(session: Session, principal: Principal, plan_id: int, code: 
     if not body:
         raise InvalidInput("进度说明不能为空", code="text_required")
     lead = leads_task(principal, task.scope)
-    if not lead and principal.unit_code not in task.cooperating:
+    cooperating = principal.unit_code in task.cooperating and principal.role in UNIT_STAFF
+    if not lead and (not cooperating or percent or value or milestones):
         raise PermissionDenied("只有牵头单位报送进度，配合单位可添加说明", code="permission_denied")
     photos = check_may_link(session, principal, photo_ids)
     row: dict[str, Any] = {"task_id": task.id, "unit_code": principal.unit_code, "text": body[:4000],

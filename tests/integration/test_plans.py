@@ -1,0 +1,233 @@
+"""The work programme on both databases: importing a real-shaped plan workbook (and refusing bad
+ones, naming row and column, storing nothing), the progress workbook, progress reports and their
+review, pauses, supervision orders, and the ``tasks`` source's monthly figures."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import Engine, func, select
+
+from tests.factories import build_tiny_city, dispatched_case, local
+from xiuhua.domain.access import Principal
+from xiuhua.domain.assessment import Period
+from xiuhua.domain.choices import Role
+from xiuhua.domain.errors import ActionRefused, BatchInvalid, InvalidInput, NotFound, PermissionDenied
+from xiuhua.domain.plans import TaskStatus
+from xiuhua.domain.supervision import OrderLevel, OrderState
+from xiuhua.reports.plans import plan_workbook
+from xiuhua.services import plans, supervision
+from xiuhua.services.city import load_city
+from xiuhua.store.cases import load_case
+from xiuhua.store.db import transaction
+from xiuhua.store.tables import plan_tasks
+
+OFFICE = Principal("office01", Role.OFFICE)
+HW = Principal("handler_hw", Role.HANDLER, unit_code="U-HW")
+ZF = Principal("handler_zf", Role.HANDLER, unit_code="U-ZF")
+JD = Principal("handler_jd", Role.HANDLER, unit_code="U-JD1")
+
+HEADER = ["序号", "任务", "工作内容", "牵头单位", "配合单位", "责任人", "完成时限", "开始时间"]
+
+
+def workbook(rows: list[list[object]], title: bool = True) -> bytes:
+    """A plan table as offices write it: a title row, the header, sections and tasks."""
+    book = Workbook()
+    ws = book.active
+    assert ws is not None
+    if title:
+        ws.append(["2026年城市建设管理“双十”专项行动任务分解表"])
+    ws.append(HEADER)
+    for row in rows:
+        ws.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+REAL_ROWS: list[list[object]] = [
+    ["1", "十大管理行动", None, None, None, None, None, None],
+    ["1.1", "背街小巷环境整治", "整治背街小巷 30 条", "环卫中心", "执法局、测试街道办事处",
+     "王五（科长）", datetime(2026, 6, 30), datetime(2026, 3, 1)],
+    ["1.1.1", "第一批 10 条", "完成第一批整治", "环卫中心", None, "赵六", "2026年4月30日", "2026-03-01"],
+    ["1.2", "违法建设治理", "拆除存量违建", "城市管理综合执法局", "环卫中心", "钱七（副局长）", "60wd", None],
+    ["2", "十大建设项目", None, None, None, None, None, None],
+    ["2.1", "老旧小区改造", "改造老旧小区 12 个", "测试街道办事处", None, "孙八", "2026-10-31", None],
+]
+
+
+def _import(engine: Engine, data: bytes, name: str | None = None) -> int:
+    with transaction(engine) as session:
+        plans.set_alias(session, OFFICE, load_city(session), "执法局", "U-ZF")
+    with transaction(engine) as session:
+        return plans.import_plan(session, OFFICE, load_city(session), data, local("2026-03-01 09:00"), name=name)
+
+
+def _task_count(engine: Engine) -> int:
+    with transaction(engine) as session:
+        return int(session.execute(select(func.count()).select_from(plan_tasks)).scalar_one())
+
+
+def test_a_real_shaped_plan_imports_and_exports(engine: Engine) -> None:
+    build_tiny_city(engine)
+    plan_id = _import(engine, workbook(REAL_ROWS))
+    with transaction(engine) as session:
+        view = plans.plan_view(session, OFFICE, plan_id, local("2026-05-01 00:00"))
+        assert view.name == "2026年城市建设管理“双十”专项行动任务分解表"
+        by_code = {t.code: t for t in view.tasks}
+        assert list(by_code) == ["1", "1.1", "1.1.1", "1.2", "2", "2.1"]
+        lane = by_code["1.1"]
+        assert (lane.lead_unit, lane.cooperating) == ("U-HW", frozenset({"U-ZF", "U-JD1"}))
+        assert (lane.responsible, lane.responsible_post, lane.deadline) == ("王五", "科长", "2026-06-30")
+        assert lane.status is TaskStatus.SERIOUSLY_LAGGING  # nothing accepted at half time
+        assert by_code["1.2"].deadline == "60wd" and by_code["1.2"].start is not None
+        assert by_code["1"].is_group and by_code["1"].status is None
+        # a unit sees the tasks it leads or cooperates on, with the sections above them
+        street = plans.plan_view(session, JD, plan_id, local("2026-05-01 00:00"))
+        assert [t.code for t in street.tasks] == ["1", "1.1", "2", "2.1"]
+        data = plan_workbook(plans.workbook_input(session, OFFICE, plan_id, local("2026-05-01 00:00"),
+                                                  {u.code: u.name for u in load_city(session).units.values()}))
+    book = load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["汇总", "1 十大管理行动", "2 十大建设项目"]
+    sheet = book["1 十大管理行动"]
+    assert [c.value for c in sheet[3]][:4] == ["1.1", "背街小巷环境整治", "整治背街小巷 30 条", "环卫中心"]
+    assert sheet["I3"].value == "严重滞后" and sheet["A3"].fill.fgColor.rgb.endswith("FFC7CE")
+    assert book["汇总"]["B5"].value == 3  # three tasks in the first section
+
+
+@pytest.mark.parametrize(("rows", "expected"), [
+    ([["1", "任务", "", "住建局", None, None, "2026-06-30", None]], "第 3 行 D 列（牵头单位）：未知单位“住建局”"),
+    ([["1", "任务", "", "环卫中心", None, None, "2026-06-30", None],
+      ["1.2", "任务", "", "环卫中心", None, None, "2026-06-30", None]], "第 4 行 A 列（序号）"),
+    ([["1", "任务", "", "环卫中心", None, None, "6月底", None]], "第 3 行 G 列（完成时限）"),
+    ([["1", "任务", "", "环卫中心", None, None, "2026-06-30", None],
+      ["1.1.1.1.1", "任务", "", "环卫中心", None, None, "2026-06-30", None]], "第 4 行 A 列（序号）"),
+])
+def test_bad_workbooks_are_refused_naming_row_and_column(engine: Engine, rows: list[list[object]],
+                                                         expected: str) -> None:
+    build_tiny_city(engine)
+    with pytest.raises(BatchInvalid) as refused:
+        _import(engine, workbook(rows))
+    assert any(p.startswith(expected) for p in refused.value.problems), refused.value.problems
+    assert _task_count(engine) == 0
+
+
+def test_a_formula_cell_is_refused_naming_row_and_column(engine: Engine) -> None:
+    build_tiny_city(engine)
+    rows = [["1", "任务", "", "环卫中心", None, None, "=DATE(2026,6,30)", None]]
+    with pytest.raises(InvalidInput, match="第 3 行 G 列是公式"):
+        _import(engine, workbook(rows))
+    assert _task_count(engine) == 0
+
+
+def _plan(engine: Engine) -> int:
+    build_tiny_city(engine)
+    return _import(engine, workbook(REAL_ROWS))
+
+
+def test_only_accepted_progress_counts_and_returns_need_a_reason(engine: Engine) -> None:
+    plan_id = _plan(engine)
+    at = local("2026-04-01 10:00")
+    with transaction(engine) as session:
+        first = plans.report_progress(session, HW, plan_id, "1.1", at, text="已整治 12 条", percent="40")
+        plans.report_progress(session, ZF, plan_id, "1.1", at, text="配合拆除占道")  # a note
+        with pytest.raises(PermissionDenied):
+            plans.report_progress(session, ZF, plan_id, "1.1", at, text="x", percent="90")
+        with pytest.raises(NotFound):  # a unit with nothing to do with the task
+            plans.report_progress(session, JD, plan_id, "1.2", at, text="x", percent="90")
+        assert plans.task_view(session, OFFICE, plan_id, "1.1", at).progress == 0
+    with transaction(engine) as session:
+        with pytest.raises(InvalidInput):
+            plans.review_report(session, OFFICE, plan_id, first, False, at)
+        with pytest.raises(PermissionDenied):
+            plans.review_report(session, HW, plan_id, first, True, at)
+        plans.review_report(session, OFFICE, plan_id, first, True, local("2026-04-01 11:00"))
+    with transaction(engine) as session:
+        view = plans.task_view(session, OFFICE, plan_id, "1.1", local("2026-04-02 00:00"))
+        assert view.progress == 40 and view.status is TaskStatus.ON_TRACK
+        with pytest.raises(ActionRefused):
+            plans.review_report(session, OFFICE, plan_id, first, True, at)
+        assert [r.kind for r in plans.task_reports(session, view)] == ["note", "report"]
+
+
+def test_a_paused_task_is_paused_until_resumed_by_the_office(engine: Engine) -> None:
+    plan_id = _plan(engine)
+    with transaction(engine) as session:
+        with pytest.raises(PermissionDenied):
+            plans.pause_task(session, HW, plan_id, "1.1", "雨季", local("2026-04-01 10:00"))
+        plans.pause_task(session, OFFICE, plan_id, "1.1", "雨季停工", local("2026-04-01 10:00"))
+        assert plans.task_view(session, OFFICE, plan_id, "1.1", local("2026-04-02 00:00")).status \
+            is TaskStatus.PAUSED
+        with pytest.raises(ActionRefused):
+            plans.report_progress(session, HW, plan_id, "1.1", local("2026-04-02 00:00"), text="x", percent="5")
+        plans.resume_task(session, OFFICE, plan_id, "1.1", local("2026-04-03 10:00"))
+        assert plans.task_view(session, OFFICE, plan_id, "1.1", local("2026-04-04 00:00")).status \
+            is not TaskStatus.PAUSED
+
+
+def test_an_order_from_a_task_is_replied_accepted_and_signed_off(engine: Engine) -> None:
+    plan_id = _plan(engine)
+    issued = local("2026-03-02 09:00")
+    with transaction(engine) as session:
+        city = load_city(session)
+        order_id = supervision.issue_order(session, OFFICE, city, supervision.OrderInput(
+            "背街小巷整治滞后", "请加快推进", plan_id=plan_id, task_code="1.1"), issued)
+        second = supervision.issue_order(session, OFFICE, city, supervision.OrderInput(
+            "占道经营反弹", "请整改", unit_code="U-ZF"), issued)
+        view = supervision.order_view(session, OFFICE, city, order_id, issued)
+        assert (view.number, view.unit_code, view.level) == ("督办〔2026〕1号", "U-HW", OrderLevel.BLUE)
+        assert supervision.order_view(session, OFFICE, city, second, issued).number == "督办〔2026〕2号"
+        assert [o.id for o in supervision.list_orders(session, HW, city, issued)] == [order_id]
+        with pytest.raises(NotFound):
+            supervision.order_view(session, HW, city, second, issued)
+        assert supervision.order_view(session, OFFICE, city, order_id, local("2026-03-09 09:00")).level \
+            is OrderLevel.YELLOW
+        with pytest.raises(NotFound):  # not addressed to it: no such order for that unit
+            supervision.reply(session, ZF, city, order_id, "x", issued)
+        with pytest.raises(PermissionDenied):  # the office issues, the unit replies
+            supervision.reply(session, OFFICE, city, order_id, "x", issued)
+        supervision.reply(session, HW, city, order_id, "已增派人员", local("2026-03-03 09:00"))
+        supervision.review(session, OFFICE, city, order_id, False, local("2026-03-03 10:00"), "请附照片")
+        supervision.reply(session, HW, city, order_id, "已增派人员，附照片", local("2026-03-04 09:00"))
+        supervision.review(session, OFFICE, city, order_id, True, local("2026-03-04 10:00"))
+        supervision.sign_off(session, OFFICE, city, order_id, local("2026-03-05 10:00"))
+        done = supervision.order_view(session, OFFICE, city, order_id, local("2026-03-20 10:00"))
+        assert done.state is OrderState.SIGNED_OFF and done.on_time and done.level is OrderLevel.BLUE
+        with pytest.raises(ActionRefused):
+            supervision.reply(session, HW, city, order_id, "again", local("2026-03-20 10:00"))
+
+
+def test_an_order_from_a_case_records_the_case_supervise_action(engine: Engine) -> None:
+    build_tiny_city(engine)
+    case_no = dispatched_case(engine, "2026-03-02 09:00")
+    with transaction(engine) as session:
+        city = load_city(session)
+        order_id = supervision.issue_order(session, OFFICE, city, supervision.OrderInput(
+            "暴露垃圾反复出现", "请彻底清理", case_no=case_no), local("2026-03-02 10:00"))
+        view = supervision.order_view(session, OFFICE, city, order_id, local("2026-03-02 10:00"))
+        assert view.unit_code == "U-HW" and view.case_no == case_no
+        assert [e.action.value for e in load_case(session, case_no).events][-1] == "supervise"
+
+
+def test_the_tasks_source_figures_of_a_month(engine: Engine) -> None:
+    plan_id = _plan(engine)
+    with transaction(engine) as session:
+        report = plans.report_progress(session, HW, plan_id, "1.1.1", local("2026-04-29 10:00"),
+                                       text="第一批完成", percent="100")
+        plans.review_report(session, OFFICE, plan_id, report, True, local("2026-04-30 10:00"))
+        city = load_city(session)
+        order_id = supervision.issue_order(session, OFFICE, city, supervision.OrderInput(
+            "加快进度", "请加快", unit_code="U-HW", time_limit="5wd"), local("2026-04-20 09:00"))
+        supervision.reply(session, HW, city, order_id, "已加快", local("2026-04-21 09:00"))
+        supervision.review(session, OFFICE, city, order_id, True, local("2026-04-21 10:00"))
+    with transaction(engine) as session:
+        period = Period.parse("2026-04")
+        found = plans.programme_by_unit(session, load_city(session).calendar(), period.start, period.end,
+                                        period.end)
+    hw = found["U-HW"]
+    assert [(t.code, t.due_in_period, t.on_time) for t in hw.tasks if t.due_in_period] == [("1.1.1", True, True)]
+    assert [o.on_time for o in hw.orders] == [True]
+    assert [t.code for t in found["U-ZF"].cooperating] == ["1.1"]
