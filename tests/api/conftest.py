@@ -34,6 +34,7 @@ USERS: dict[str, tuple[Role, str | None, tuple[str, ...]]] = {
     "inspector01": (Role.INSPECTOR, None, ALL_GRIDS),
     "inspector02": (Role.INSPECTOR, None, (grid_code(0, 0),)),
     "leader01": (Role.LEADER, None, ()),
+    "office01": (Role.OFFICE, None, ()),
 }
 
 

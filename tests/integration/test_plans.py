@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import Engine, func, select
 
-from tests.factories import build_tiny_city, dispatched_case, local
+from tests.factories import build_tiny_city, cli_database, dispatched_case, local, xiuhua
 from xiuhua.domain.access import Principal
 from xiuhua.domain.assessment import Period
 from xiuhua.domain.choices import Role
@@ -231,3 +232,23 @@ def test_the_tasks_source_figures_of_a_month(engine: Engine) -> None:
     assert [(t.code, t.due_in_period, t.on_time) for t in hw.tasks if t.due_in_period] == [("1.1.1", True, True)]
     assert [o.on_time for o in hw.orders] == [True]
     assert [t.code for t in found["U-ZF"].cooperating] == ["1.1"]
+
+
+def test_the_command_line_imports_and_exports_a_plan(engine: Engine, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    build_tiny_city(engine)
+    for _ in cli_database(engine, tmp_path / "data", monkeypatch):
+        assert xiuhua("plan", "alias", "执法局", "U-ZF").exit_code == 0
+        source = tmp_path / "plan.xlsx"
+        source.write_bytes(workbook(REAL_ROWS))
+        done = xiuhua("plan", "import", str(source), "--name", "双十专项行动")
+        assert done.exit_code == 0, done.output
+        plan_id = done.output.strip().splitlines()[-1]
+        out = tmp_path / "progress.xlsx"
+        exported = xiuhua("plan", "export", plan_id, "--out", str(out))
+        assert exported.exit_code == 0, exported.output
+        assert load_workbook(out).sheetnames == ["汇总", "1 十大管理行动", "2 十大建设项目"]
+        bad = tmp_path / "bad.xlsx"
+        bad.write_bytes(workbook([["1", "任务", "", "住建局", None, None, "2026-06-30", None]]))
+        refused = xiuhua("plan", "import", str(bad))
+        assert refused.exit_code == 1 and "第 3 行 D 列（牵头单位）" in refused.output

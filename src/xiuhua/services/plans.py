@@ -205,7 +205,7 @@ def list_plans(session: Session, principal: Principal, at: datetime) -> list[Pla
     found = []
     for p in store.all_plans(session):
         view = plan_view(session, principal, p.id, at, missing_ok=True)
-        if view is not None and (principal.sees_all or view.tasks):
+        if view is not None:
             found.append(view)
     return found
 
@@ -222,6 +222,10 @@ def plan_view(session: Session, principal: Principal, plan_id: int, at: datetime
     views = _views(load_tasks(session, plan_id), at)
     shown = [v for v in views if not v.is_group and can_see_task(principal, v.scope)
              and (unit is None or unit == v.lead_unit or unit in v.cooperating)]
+    if not shown and not principal.sees_all:  # nothing of it is theirs: no such plan for them
+        if missing_ok:
+            return None
+        raise NotFound("计划不存在", code="plan_not_found")
     parents = {c for v in shown for c in _ancestors(v.code)}
     tree = [v for v in views if v in shown or v.code in parents]
     counts = dict.fromkeys(TaskStatus, 0)
