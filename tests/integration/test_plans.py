@@ -14,13 +14,13 @@ from sqlalchemy import Engine, func, select
 
 from tests.factories import build_tiny_city, cli_database, dispatched_case, local, xiuhua
 from xiuhua.domain.access import Principal
-from xiuhua.domain.assessment import Period
+from xiuhua.domain.assessment import Period, parse_config
 from xiuhua.domain.choices import Role
 from xiuhua.domain.errors import ActionRefused, BatchInvalid, InvalidInput, NotFound, PermissionDenied
 from xiuhua.domain.plans import TaskStatus
 from xiuhua.domain.supervision import OrderLevel, OrderState
 from xiuhua.reports.plans import plan_workbook
-from xiuhua.services import plans, supervision
+from xiuhua.services import assessment, plans, supervision
 from xiuhua.services.city import load_city
 from xiuhua.store.cases import load_case
 from xiuhua.store.db import transaction
@@ -252,3 +252,35 @@ def test_the_command_line_imports_and_exports_a_plan(engine: Engine, tmp_path: P
         bad.write_bytes(workbook([["1", "任务", "", "住建局", None, None, "2026-06-30", None]]))
         refused = xiuhua("plan", "import", str(bad))
         assert refused.exit_code == 1 and "第 3 行 D 列（牵头单位）" in refused.output
+
+
+SOURCES_TOML = """
+[[sources]]
+name = "cases"
+weight = 0.5
+
+[[sources]]
+name = "tasks"
+weight = 0.5
+"""
+
+
+def test_the_tasks_source_scores_the_lead_unit_in_the_month_figures(engine: Engine) -> None:
+    plan_id = _plan(engine)
+    with transaction(engine) as session:
+        report = plans.report_progress(session, HW, plan_id, "1.1.1", local("2026-04-29 10:00"),
+                                       text="第一批完成", percent="100")
+        plans.review_report(session, OFFICE, plan_id, report, True, local("2026-04-30 10:00"))
+        city = load_city(session)
+        figures = assessment.assess_period(session, city, "2026-04", parse_config(SOURCES_TOML),
+                                           local("2026-05-01 00:00"))
+    hw = next(u for u in figures["units"] if u["unit_code"] == "U-HW")
+    tasks = next(s for s in hw["sources"] if s["name"] == "tasks")
+    # 1.1.1 due and done on time (1/1); no order; 1.1 seriously lagging at the month's end (0/1)
+    assert tasks["figures"]["task_on_time_rate"] == 1.0 and tasks["figures"]["order_on_time_rate"] is None
+    assert tasks["figures"]["lag_free_rate"] == 0.0
+    assert tasks["score"] == pytest.approx(100 * 0.5 / 0.7)
+    assert {t["code"] for t in tasks["figures"]["tasks"]} == {"1.1", "1.1.1"}  # the drill-down
+    zf = next(u for u in figures["units"] if u["unit_code"] == "U-ZF")
+    zf_tasks = next(s for s in zf["sources"] if s["name"] == "tasks")
+    assert [t["code"] for t in zf_tasks["figures"]["cooperating"]] == ["1.1"]  # listed, not scored
