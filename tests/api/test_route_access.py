@@ -258,6 +258,28 @@ ACCESS: dict[str, Access] = {
                            body=_staff_report),
     "GET /report/point.json": Access("inspector01", (ANON, "handler_hw", CITIZEN),
                                      query="lon={lon}&lat={lat}"),
+    # the work programme's pages
+    "GET /plans": Access("handler_hw", (ANON, "inspector01", CITIZEN)),
+    "POST /plans/import": Access("office01", (ANON, "handler_hw", "leader01", CITIZEN)),
+    "GET /plans/{plan_id}": Access("handler_hw", (ANON, "handler_zf", "inspector01", CITIZEN)),
+    "GET /plans/{plan_id}/progress.xlsx": Access("handler_hw", (ANON, "handler_zf", "inspector01", CITIZEN)),
+    "GET /plans/{plan_id}/tasks/{code}": Access("handler_hw", (ANON, "handler_zf", "inspector01", CITIZEN)),
+    "POST /plans/{plan_id}/tasks/{code}/progress": Access(
+        "handler_hw", (ANON, "handler_zf", "office01", "inspector01", CITIZEN),
+        body=_form(text="进展", percent="20")),
+    "POST /plans/{plan_id}/progress/{report_id}/{verdict}": Access(
+        "office01", (ANON, "handler_hw", "leader01", CITIZEN), params={"verdict": "accept"}, body=_form(code="1")),
+    "POST /plans/{plan_id}/tasks/{code}/pause": Access(
+        "office01", (ANON, "handler_hw", "leader01", CITIZEN), body=_form(reason="雨季停工")),
+    "POST /plans/{plan_id}/tasks/{code}/resume": Access("office01", (ANON, "handler_hw", "leader01", CITIZEN)),
+    "GET /my-tasks": Access("handler_hw", (ANON, "inspector01", CITIZEN)),
+    "GET /supervision": Access("handler_hw", (ANON, "inspector01", CITIZEN)),
+    "POST /supervision": Access("office01", (ANON, "handler_hw", "leader01", CITIZEN),
+                                body=_form(title="督办", content="请加快", unit_code="U-HW")),
+    "GET /supervision/{order_id}": Access("handler_hw", (ANON, "handler_zf", "inspector01", CITIZEN)),
+    "GET /supervision/{order_id}/notice.docx": Access("handler_hw", (ANON, "handler_zf", "inspector01", CITIZEN)),
+    "POST /supervision/{order_id}/{step}": Access(
+        "office01", (ANON, "handler_hw", "handler_zf", CITIZEN), params={"step": "accept"}),
     # administration: administrators only
     "GET /admin": Access("admin01", ADMIN_ONLY),
     "GET /admin/users": Access("admin01", ADMIN_ONLY),

@@ -104,3 +104,19 @@ class ProgrammeSection:
     @property
     def empty(self) -> bool:
         return not (self.lagging_tasks or self.late_projects or self.red_orders or self.paused_tasks)
+
+
+@dataclass(frozen=True)
+class OrderNoticeInput:
+    """The 督办通知单 of one supervision order (Word, the circular's GB/T 9704 layout)."""
+
+    issuer: str  # e.g. X市城市管理委员会办公室
+    number: str  # 督办〔2026〕17号
+    unit: str  # the addressed unit's name
+    title: str
+    content: str
+    origin: str  # what it was raised from, in Chinese (专项任务 1.2 …)
+    issued_at: datetime
+    due_at: datetime
+    time_limit: str  # as the pages show it (10 个工作日)
+    level: str  # 蓝色 / 黄色 / 红色

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from xiuhua.domain.access import UNIT_STAFF, OrderScope, Principal, can_see_order, check_manages_programme
 from xiuhua.domain.calendar import TimeLimit, WorkCalendar, local_day
-from xiuhua.domain.choices import Action
+from xiuhua.domain.choices import Action, RegionLevel
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import InvalidInput, NotFound, PermissionDenied
 from xiuhua.domain.plans import ReportState, check_reason
+from xiuhua.domain.reports import OrderNoticeInput
 from xiuhua.domain.supervision import (
     Escalation,
     OrderAction,
@@ -223,3 +224,26 @@ def raise_level(session: Session, principal: Principal, city: City, order_id: in
     _act(view, OrderAction.RAISE)
     check_raise(view.level, level)
     store.set_order(session, order_id, raised_level=level.value)
+
+
+def notice_input(session: Session, principal: Principal, city: City, order_id: int, at: datetime,
+                 issuer: str | None = None) -> OrderNoticeInput:
+    """What the order's 督办通知单 shows (issued by the city's 城市管理委员会办公室 unless named)."""
+    if issuer is None:
+        city_name = next((r.name for r in city.regions.values() if r.level is RegionLevel.CITY), "")
+        issuer = f"{city_name}城市管理委员会办公室"
+    view = order_view(session, principal, city, order_id, at)
+    unit = city.units.get(view.unit_code)
+    origin = view.origin.label
+    if view.task_code:
+        origin += f" {view.task_code}"
+    elif view.case_no:
+        origin += f" {view.case_no}"
+    limit = city.calendar().parse_limit(view.time_limit)
+    return OrderNoticeInput(issuer, view.number, unit.name if unit else view.unit_code, view.title, view.content,
+                            origin, view.issued_at, view.due_at, limit_text(limit), view.level.label)
+
+
+def limit_text(limit: TimeLimit) -> str:
+    number = limit.text[:-len(limit.unit.value)]
+    return f"{number} 个{limit.unit.label}" if limit.unit.value.endswith("d") else f"{number} {limit.unit.label}"

@@ -18,12 +18,14 @@ def mount_web(app: FastAPI) -> None:
         dashboard,
         home,
         maps,
+        plans,
         portal,
         report,
+        supervision,
     )
     from xiuhua.web.pages import STATIC_DIR
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (auth, home, case_list, cases, maps, dashboard, assessment, admin, report,
-                   portal, api_docs):
+                   portal, api_docs, plans, supervision):
         app.include_router(module.router)

@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from xiuhua.domain.access import SEE_ALL_ROLES, Principal
+from xiuhua.domain.access import SEE_ALL_ROLES, UNIT_STAFF, Principal
 from xiuhua.domain.calendar import TimeLimit, local_zone
 from xiuhua.domain.choices import Role
 from xiuhua.domain.errors import (
@@ -98,6 +98,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/map", "一张图"),
     NavItem("/dashboard", "领导驾驶舱", _CENTER_AND_LEADERS),
     NavItem("/assessment", "考核评价", _CENTER_AND_LEADERS | {Role.UNIT_LEADER, Role.HANDLER}),
+    NavItem("/plans", "专项行动", SEE_ALL_ROLES | UNIT_STAFF),
+    NavItem("/supervision", "督查督办", SEE_ALL_ROLES | UNIT_STAFF),
     NavItem("/admin", "系统管理", frozenset({Role.ADMIN})),
 )
 _NAV_BY_HREF = {item.href: item for item in NAV}
