@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from docx import Document
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import Engine, func, select
 
@@ -19,7 +20,9 @@ from xiuhua.domain.choices import Role
 from xiuhua.domain.errors import ActionRefused, BatchInvalid, InvalidInput, NotFound, PermissionDenied
 from xiuhua.domain.plans import TaskStatus
 from xiuhua.domain.supervision import OrderLevel, OrderState
+from xiuhua.reports.circular import circular
 from xiuhua.reports.plans import plan_workbook
+from xiuhua.reports.supervision import order_notice
 from xiuhua.services import assessment, plans, supervision
 from xiuhua.services.city import load_city
 from xiuhua.store.cases import load_case
@@ -284,3 +287,24 @@ def test_the_tasks_source_scores_the_lead_unit_in_the_month_figures(engine: Engi
     zf = next(u for u in figures["units"] if u["unit_code"] == "U-ZF")
     zf_tasks = next(s for s in zf["sources"] if s["name"] == "tasks")
     assert [t["code"] for t in zf_tasks["figures"]["cooperating"]] == ["1.1"]  # listed, not scored
+
+
+def test_the_circular_gains_the_programme_section_and_an_order_its_notice(engine: Engine) -> None:
+    plan_id = _plan(engine)
+    with transaction(engine) as session:
+        city = load_city(session)
+        order_id = supervision.issue_order(session, OFFICE, city, supervision.OrderInput(
+            "违建治理滞后", "请加快拆除", plan_id=plan_id, task_code="1.2", time_limit="5wd"),
+            local("2026-04-01 09:00"))
+        at = local("2026-05-01 00:00")
+        found = assessment.report_input(session, city, "2026-04", "docx", parse_config(""), at)
+        notice = order_notice(supervision.notice_input(session, OFFICE, city, order_id, at))
+    text = [p.text for p in Document(io.BytesIO(circular(found))).paragraphs]
+    assert "五、重点任务推进情况" in text and "六、工作要求" in text
+    section = text[text.index("五、重点任务推进情况"):text.index("六、工作要求")]
+    assert "（一）滞后任务" in section and "（二）红色督办事项" in section
+    assert any(line.endswith("环卫中心：1.1 背街小巷环境整治（严重滞后，滞后 50.0 个百分点）") for line in section)
+    assert any("督办〔2026〕1号 违建治理滞后" in line for line in section)
+    notice_text = "\n".join(p.text for p in Document(io.BytesIO(notice)).paragraphs)
+    assert "督办〔2026〕1号" in notice_text and "城市管理综合执法局：" in notice_text
+    assert "督办通知单" in notice_text and "测试市城市管理委员会办公室" in notice_text

@@ -202,13 +202,13 @@ def completed_at(facts: TaskFacts, at: datetime | None = None) -> datetime | Non
 
 def time_progress(facts: TaskFacts, at: datetime) -> Fraction:
     """Elapsed natural time since 00:00 of the start date ÷ the time from then to the deadline,
-    in percent (exact; 0 before the start, may exceed 100 after the deadline)."""
+    in percent (exact; 0 before the start, 100 from the deadline on)."""
     begins = facts.begins
     total = _seconds(facts.due - begins)
     if total <= 0:
         return HUNDRED
     elapsed = max(0, _seconds(at - begins))
-    return Fraction(elapsed * 100, total)
+    return min(HUNDRED, Fraction(elapsed * 100, total))
 
 
 def _seconds(delta: timedelta) -> int:

@@ -47,6 +47,7 @@ class ReportInput:
     center_name: str | None = None  # the active command center's name (the issuer)
     category_names: Mapping[str, str] = field(default_factory=dict)  # matter code -> name
     unit_names: Mapping[str, str] = field(default_factory=dict)  # every unit's code -> name
+    programme: ProgrammeSection | None = None  # circular: 重点任务推进情况 (None or empty: left out)
 
     @property
     def label(self) -> str:

@@ -266,7 +266,8 @@ def report_input(session: Session, city: City, period_text: str, fmt: str, confi
                    center_name=next((u.name for u in city.units.values() if u.kind == UnitKind.CENTER and u.active),
                                     None),
                    category_names={c.code: c.name for c in city.taxonomy.matters()},
-                   unit_names={u.code: u.name for u in city.units.values()})
+                   unit_names={u.code: u.name for u in city.units.values()},
+                   programme=plans.programme_section(session, city, period.cutoff(at)))
 
 
 TREND_MONTHS = 12

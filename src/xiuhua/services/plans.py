@@ -61,7 +61,8 @@ from xiuhua.domain.plans import (
     split_units,
     task_state,
 )
-from xiuhua.domain.reports import PlanSheetRow, PlanWorkbookInput
+from xiuhua.domain.reports import PlanSheetRow, PlanWorkbookInput, ProgrammeLine, ProgrammeSection
+from xiuhua.domain.supervision import OrderLevel, OrderState
 from xiuhua.services import supervision
 from xiuhua.services.photos import check_may_link
 from xiuhua.services.tabular import cell_text, xlsx_rows
@@ -598,3 +599,26 @@ def programme_by_unit(session: Session, calendar: WorkCalendar, start: datetime,
             orders[o.unit_code].append(OrderLine(o.id, o.number, o.title, counted))
     units = set(tasks) | set(orders) | set(coop)
     return {u: UnitProgramme(tuple(tasks[u]), tuple(orders[u]), tuple(coop[u])) for u in units}
+
+
+def programme_section(session: Session, city: City, at: datetime) -> ProgrammeSection:
+    """The circular's 重点任务推进情况 at ``at``: lagging tasks (most lagging first), red orders by
+    unit, paused tasks. ``late_projects`` is the projects feature's to fill."""
+    names = {u.code: u.name for u in city.units.values()}
+    views = _views(load_tasks(session), at)
+    lagging = sorted((v for v in views if v.status in LAGGING), key=lambda v: -(v.state.lag or 0) if v.state else 0)
+    red = [o for o in supervision.all_orders(session, city.calendar(), at)
+           if o.level is OrderLevel.RED and o.state is not OrderState.SIGNED_OFF]
+    return ProgrammeSection(
+        lagging_tasks=tuple(ProgrammeLine(names.get(v.lead_unit or "", ""), f"{v.code} {v.title}", _lag_text(v))
+                            for v in lagging),
+        red_orders=tuple(ProgrammeLine(names.get(o.unit_code, o.unit_code), f"{o.number} {o.title}", o.state.label)
+                         for o in sorted(red, key=lambda o: (names.get(o.unit_code, ""), o.id))),
+        paused_tasks=tuple(ProgrammeLine(names.get(v.lead_unit or "", ""), f"{v.code} {v.title}", "已暂停")
+                           for v in views if v.status is TaskStatus.PAUSED))
+
+
+def _lag_text(view: TaskView) -> str:
+    lag = view.state.lag_decimal if view.state else None
+    label = view.status.label if view.status else ""
+    return f"{label}，滞后 {lag} 个百分点" if lag is not None and lag > 0 else label
