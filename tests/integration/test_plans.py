@@ -25,6 +25,8 @@ from xiuhua.reports.plans import plan_workbook
 from xiuhua.reports.supervision import order_notice
 from xiuhua.services import assessment, plans, supervision
 from xiuhua.services.city import load_city
+from xiuhua.services.notifications import list_notices
+from xiuhua.services.sweeper import sweep
 from xiuhua.store.cases import load_case
 from xiuhua.store.db import transaction
 from xiuhua.store.tables import plan_tasks
@@ -308,3 +310,21 @@ def test_the_circular_gains_the_programme_section_and_an_order_its_notice(engine
     notice_text = "\n".join(p.text for p in Document(io.BytesIO(notice)).paragraphs)
     assert "督办〔2026〕1号" in notice_text and "城市管理综合执法局：" in notice_text
     assert "督办通知单" in notice_text and "测试市城市管理委员会办公室" in notice_text
+
+
+def test_the_sweeper_tells_units_of_deadlines_and_raised_orders(engine: Engine) -> None:
+    plan_id = _plan(engine)
+    with transaction(engine) as session:
+        order_id = supervision.issue_order(session, OFFICE, load_city(session), supervision.OrderInput(
+            "加快推进", "请加快", unit_code="U-HW", time_limit="10wd"), local("2026-04-20 09:00"))
+    now = local("2026-04-28 09:00")  # 1.1.1 due 04-30 24:00; the order past half its limit
+    first = sweep(engine, now)
+    assert first.total >= 3 and sweep(engine, now).total == 0  # each once
+    with transaction(engine) as session:
+        mine = list_notices(session, HW).items
+        targets = {(n.target_kind, n.target_id) for n in mine}
+        assert ("plan_task", f"{plan_id}:1.1.1") in targets
+        assert ("supervision_order", str(order_id)) in targets
+        assert list_notices(session, JD).items == []  # not theirs
+        office = list_notices(session, Principal("office01", Role.OFFICE)).items
+        assert [n.target_id for n in office if n.target_kind == "supervision_order"] == [str(order_id)]

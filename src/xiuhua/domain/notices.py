@@ -19,7 +19,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
-from xiuhua.domain.access import Principal, can_see, notice_audience
+from xiuhua.domain.access import Principal, can_see, can_see_order, can_see_task, notice_audience
 from xiuhua.domain.choices import Audience, NoticeKind, Role
 
 
@@ -28,6 +28,8 @@ class TargetKind(StrEnum):
 
     CASE = "case"  # deadline warnings, overdue notices, supervision (target id: case number)
     ACCOUNT = "account"  # login alerts (target id: the login)
+    PLAN_TASK = "plan_task"  # milestones and deadlines near (target id: "<plan id>:<code>")
+    SUPERVISION_ORDER = "supervision_order"  # an order's level raised (target id: the order's id)
 
 
 def can_see_account(principal: Principal, login: str) -> bool:
@@ -39,16 +41,22 @@ def can_see_account(principal: Principal, login: str) -> bool:
 VISIBILITY: dict[TargetKind, Callable[[Principal, Any], bool]] = {
     TargetKind.CASE: can_see,
     TargetKind.ACCOUNT: can_see_account,
+    TargetKind.PLAN_TASK: can_see_task,  # access.TaskScope
+    TargetKind.SUPERVISION_ORDER: can_see_order,  # access.OrderScope
 }
 
 # The Chinese title and the page a notification on a target links to, per kind.
 TITLES: dict[TargetKind, Callable[[str], str]] = {
     TargetKind.CASE: lambda case_no: f"案件 {case_no}",
     TargetKind.ACCOUNT: lambda login: f"账号 {login}",
+    TargetKind.PLAN_TASK: lambda key: f"专项任务 {key.split(':', 1)[-1]}",
+    TargetKind.SUPERVISION_ORDER: lambda order_id: f"督办单 {order_id}",
 }
 LINKS: dict[TargetKind, Callable[[str], str]] = {
     TargetKind.CASE: lambda case_no: f"/cases/{case_no}",
     TargetKind.ACCOUNT: lambda login: "/admin/users",
+    TargetKind.PLAN_TASK: lambda key: "/plans/{}/tasks/{}".format(*key.split(":", 1)),
+    TargetKind.SUPERVISION_ORDER: lambda order_id: f"/supervision/{order_id}",
 }
 
 

@@ -13,11 +13,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from xiuhua.domain.access import Principal, notice_audience
+from xiuhua.domain.access import OrderScope, Principal, TaskScope, notice_audience
 from xiuhua.domain.choices import Audience, NoticeKind, Role
 from xiuhua.domain.errors import NotFound, PermissionDenied
 from xiuhua.domain.notices import TargetKind, may_read
 from xiuhua.store import notifications as store
+from xiuhua.store import plans as plans_store
+from xiuhua.store import supervision as supervision_store
 from xiuhua.store.cases import Bind, iter_cases
 from xiuhua.store.tables import cases
 
@@ -90,10 +92,27 @@ def _accounts(bind: Bind, logins: list[str]) -> dict[str, Any]:
     return {login: login for login in logins}
 
 
+def _plan_tasks(bind: Bind, keys: list[str]) -> dict[str, Any]:
+    found = {}
+    rows = {(str(t.plan_id), t.code): t for t in plans_store.tasks(bind)}
+    coop = plans_store.cooperating(bind)
+    for key in keys:
+        row = rows.get(tuple(key.split(":", 1)))  # type: ignore[arg-type]
+        if row is not None:
+            found[key] = TaskScope(row.lead_unit, coop.get(row.id, frozenset()))
+    return found
+
+
+def _orders(bind: Bind, ids: list[str]) -> dict[str, Any]:
+    return {str(o.id): OrderScope(o.unit_code) for o in supervision_store.orders(bind) if str(o.id) in ids}
+
+
 # The targets of each kind, by id, as the kind's rule (``domain.notices.VISIBILITY``) takes them.
 LOADERS: dict[TargetKind, Callable[[Bind, list[str]], dict[str, Any]]] = {
     TargetKind.CASE: _cases,
     TargetKind.ACCOUNT: _accounts,
+    TargetKind.PLAN_TASK: _plan_tasks,
+    TargetKind.SUPERVISION_ORDER: _orders,
 }
 
 

@@ -24,10 +24,13 @@ from xiuhua.domain.access import (
     check_manages_programme,
     leads_task,
 )
-from xiuhua.domain.calendar import TimeLimit, WorkCalendar, local_day
+from xiuhua.domain.calendar import STANDARD_DAY_SECONDS, TimeLimit, WorkCalendar, local_day, local_zone
+from xiuhua.domain.choices import Audience, NoticeKind, Role
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import BatchInvalid, InvalidInput, NotFound, PermissionDenied
+from xiuhua.domain.notices import TargetKind
 from xiuhua.domain.plans import (
+    ACTIVE,
     LAGGING,
     AcceptedReport,
     Milestone,
@@ -64,6 +67,7 @@ from xiuhua.domain.plans import (
 from xiuhua.domain.reports import PlanSheetRow, PlanWorkbookInput, ProgrammeLine, ProgrammeSection
 from xiuhua.domain.supervision import OrderLevel, OrderState
 from xiuhua.services import supervision
+from xiuhua.services.notifications import Notice
 from xiuhua.services.photos import check_may_link
 from xiuhua.services.tabular import cell_text, xlsx_rows
 from xiuhua.store import plans as store
@@ -622,3 +626,46 @@ def _lag_text(view: TaskView) -> str:
     lag = view.state.lag_decimal if view.state else None
     label = view.status.label if view.status else ""
     return f"{label}，滞后 {lag} 个百分点" if lag is not None and lag > 0 else label
+
+
+# --- the sweeper's notices ----------------------------------------------------------------------
+
+NOTICE_WORKING_DAYS = 3
+
+
+def programme_notices(session: Session, calendar: WorkCalendar, now: datetime) -> list[Notice]:
+    """What the sweeper tells units at ``now``: a task's deadline or a milestone within
+    :data:`NOTICE_WORKING_DAYS` working days (the lead unit; each once), and a supervision
+    order that rose to yellow or red (the addressed unit and the office; once per level)."""
+    soon = calendar.add(now, NOTICE_WORKING_DAYS * STANDARD_DAY_SECONDS, True)
+    found: list[Notice] = []
+    for v in _views(load_tasks(session), now):
+        if v.is_group or v.lead_unit is None or v.status not in ACTIVE | {TaskStatus.NOT_STARTED}:
+            continue
+        key = f"{v.plan_id}:{v.code}"
+        if v.due_at is not None and now < v.due_at <= soon:
+            found.append(_unit_notice(now, NoticeKind.WARNING, TargetKind.PLAN_TASK, key, v.lead_unit, 0,
+                                      f"专项任务 {v.code} {v.title} 将于 {_local(v.due_at)} 到期，"
+                                      f"当前已采纳进度 {v.progress:.1f}%"))
+        for i, (name, due, reached) in enumerate(v.milestones, 1):
+            ends = due_instant(due, due, calendar)
+            if not reached and now < ends <= soon:
+                found.append(_unit_notice(now, NoticeKind.WARNING, TargetKind.PLAN_TASK, key, v.lead_unit, i,
+                                          f"专项任务 {v.code} 的节点“{name}”将于 {due} 到期"))
+    for o in supervision.all_orders(session, calendar, now):
+        if o.level is not OrderLevel.BLUE and o.state is not OrderState.SIGNED_OFF:
+            text = f"督办单 {o.number}“{o.title}”已升为{o.level.label}督办，请于 {_local(o.due_at)} 前回复"
+            found.append(_unit_notice(now, NoticeKind.SUPERVISE, TargetKind.SUPERVISION_ORDER, str(o.id),
+                                      o.unit_code, o.level.rank, text))
+            found.append(Notice(now, NoticeKind.SUPERVISE, TargetKind.SUPERVISION_ORDER, str(o.id), Audience.ROLE,
+                                text, o.level.rank, o.unit_code, Role.OFFICE.value))
+    return found
+
+
+def _unit_notice(now: datetime, kind: NoticeKind, target: TargetKind, key: str, unit: str, seq: int,
+                 message: str) -> Notice:
+    return Notice(now, kind, target, key, Audience.UNIT, message, seq, unit, unit)
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")

@@ -36,6 +36,7 @@ from xiuhua.domain.notices import TargetKind
 from xiuhua.domain.taxonomy import ClassKind
 from xiuhua.services.notifications import Notice, raise_once, raise_or_renew
 from xiuhua.services.photos import sweep_orphans
+from xiuhua.services.plans import programme_notices
 from xiuhua.store import city as city_store
 from xiuhua.store.cases import dialect_name, iter_cases
 from xiuhua.store.db import transaction
@@ -96,6 +97,9 @@ def sweep(engine: Engine, now: datetime) -> SweepResult:
             counts[notice.kind.value] += raise_once(session, notice)
         for notice in _supervise_notices(session, names, now):
             counts[notice.kind.value] += raise_or_renew(session, notice)
+        calendar = names.calendars.get("default") or WorkCalendar()
+        for notice in programme_notices(session, calendar, now):  # plan tasks and supervision orders
+            counts[notice.kind.value] += raise_once(session, notice)
     return SweepResult(dict(counts))
 
 
