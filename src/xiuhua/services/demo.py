@@ -61,6 +61,7 @@ from xiuhua.domain.taxonomy import ClassKind
 from xiuhua.services.accounts import hash_password
 from xiuhua.services.assessment import load_config, publish
 from xiuhua.services.city import init_database, load_city
+from xiuhua.services.plans import build_demo_programme
 from xiuhua.services.regions import RegionFeature, save_regions
 from xiuhua.store import assessment as assessment_store
 from xiuhua.store import city as store
@@ -399,7 +400,7 @@ DEMO_PASSWORD = "xiuhua-demo"
 DEMO_LOGINS = (("admin", Role.ADMIN), ("acceptor01", Role.ACCEPTOR), ("shift01", Role.SHIFT_LEADER),
                ("dispatcher01", Role.DISPATCHER), ("handler_hwzx", Role.HANDLER),
                ("unitleader_hwzx", Role.UNIT_LEADER), ("inspector01", Role.INSPECTOR),
-               ("leader01", Role.LEADER))
+               ("leader01", Role.LEADER), ("office01", Role.OFFICE))
 
 
 def save_users(session: Session, layout: Layout, unit_list: Sequence[UnitInfo], rng: random.Random) -> None:
@@ -414,6 +415,7 @@ def save_users(session: Session, layout: Layout, unit_list: Sequence[UnitInfo], 
         store.save_user(session, handler_login(unit.code), name(), Role.HANDLER, unit_code=unit.code)
         store.save_user(session, f"unitleader_{unit.code.lower()}", name(), Role.UNIT_LEADER,
                         unit_code=unit.code)
+    store.save_user(session, "office01", "周晓岚", Role.OFFICE, unit_code="ZHZX")  # 城管委办公室
     session.execute(update(users).values(password_hash=hash_password(DEMO_PASSWORD)))
 
 
@@ -1131,6 +1133,8 @@ def build_demo_city_on(engine: Engine, *, seed: int = 1, months: int = 6, end: d
             with transaction(engine) as session:
                 store_history(session, layout, seed=seed, months=months, end=last_day, steps=steps,
                               now=now)
+            with transaction(engine) as session:  # the 双十 plan and its supervision orders
+                build_demo_programme(session, load_city(session), now)
         steps.add("更新查询统计信息", 1)
         analyze(engine)  # a fresh database has no planner statistics: the first queries crawl
         steps.advance("更新查询统计信息")

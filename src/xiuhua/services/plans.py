@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
@@ -24,10 +24,10 @@ from xiuhua.domain.access import (
     check_manages_programme,
     leads_task,
 )
-from xiuhua.domain.calendar import STANDARD_DAY_SECONDS, TimeLimit, WorkCalendar, local_day, local_zone
+from xiuhua.domain.calendar import STANDARD_DAY_SECONDS, TimeLimit, WorkCalendar, day_start, local_day, local_zone
 from xiuhua.domain.choices import Audience, NoticeKind, Role
 from xiuhua.domain.city import City
-from xiuhua.domain.errors import BatchInvalid, InvalidInput, NotFound, PermissionDenied
+from xiuhua.domain.errors import ActionRefused, BatchInvalid, InvalidInput, NotFound, PermissionDenied
 from xiuhua.domain.notices import TargetKind
 from xiuhua.domain.plans import (
     ACTIVE,
@@ -541,6 +541,15 @@ def pause_task(session: Session, principal: Principal, plan_id: int, code: str, 
     store.insert_pause(session, task.id, at, check_reason(reason, "暂停"), principal.login)
 
 
+def close_task(session: Session, principal: Principal, plan_id: int, code: str, at: datetime) -> None:
+    """销号: the office signs a completed task off (status ``closed`` from then on)."""
+    check_manages_programme(principal, "任务销号")
+    task = task_view(session, principal, plan_id, code, at)
+    if task.status is not TaskStatus.COMPLETED:
+        raise ActionRefused("只有已完成的任务可以销号", code="task_not_completed")
+    store.close_task(session, task.id, at, principal.login)
+
+
 def resume_task(session: Session, principal: Principal, plan_id: int, code: str, at: datetime) -> None:
     check_manages_programme(principal, "恢复任务")
     task = task_view(session, principal, plan_id, code, at)
@@ -669,3 +678,106 @@ def _unit_notice(now: datetime, kind: NoticeKind, target: TargetKind, key: str, 
 
 def _local(moment: datetime) -> str:
     return moment.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
+
+
+# --- the demo city's programme ------------------------------------------------------------------
+
+# (section, title, lead unit, cooperating, the status it should have now, months run, months left)
+_DEMO_TASKS: tuple[tuple[int, str, str, tuple[str, ...], str, int, int], ...] = (
+    (1, "城区主干道提升改造", "ZJJ", ("CGZF", "JJDD"), "on_track", 5, 3),
+    (1, "老旧小区改造 12 个", "ZJJ", ("JD001",), "lagging", 5, 4),
+    (1, "雨污分流管网改造", "PSC", ("ZJJ",), "seriously_lagging", 5, 2),
+    (1, "口袋公园建设 8 处", "YLZX", ("JD002",), "completed", 5, 0),
+    (1, "智慧路灯改造", "LDS", ("GDGS",), "on_track", 4, 4),
+    (1, "公厕新建改建 20 座", "HWZX", ("ZJJ",), "closed", 5, 0),
+    (1, "垃圾转运站升级", "HWZX", (), "lagging", 4, 3),
+    (1, "背街小巷硬化亮化", "ZJJ", ("LDS", "JD001"), "paused", 4, 4),
+    (1, "城市绿道贯通工程", "YLZX", (), "not_started", -1, 8),
+    (1, "供水管网更新", "GSGS", ("ZJJ",), "seriously_lagging", 6, -1),
+    (1, "停车场建设 5 处", "JJDD", ("ZJJ", "CGZF"), "on_track", 3, 5),
+    (1, "农贸市场提升改造", "SJJ", ("CGZF",), "completed", 4, 1),
+    (2, "占道经营专项整治", "CGZF", ("SJJ", "JD001", "JD002"), "on_track", 5, 2),
+    (2, "违法建设治理", "CGZF", ("ZJJ",), "seriously_lagging", 5, 3),
+    (2, "渣土车辆专项治理", "CGZF", ("JJDD",), "lagging", 5, 3),
+    (2, "户外广告规范整治", "CGZF", ("SWJ",), "completed", 5, 1),
+    (2, "垃圾分类示范片区创建", "HWZX", ("JD002",), "on_track", 5, 4),
+    (2, "门前三包责任落实", "SJJ", ("CGZF",), "lagging", 4, 2),
+    (2, "共享单车停放治理", "JJDD", ("CGZF",), "on_track", 3, 3),
+    (2, "油烟噪音扬尘治理", "CGZF", ("SJJ",), "paused", 5, 2),
+    (2, "园林绿化养护提质", "YLZX", (), "closed", 6, 0),
+    (2, "城市家具清洗维护", "HWZX", ("LDS",), "not_started", -1, 6),
+    (2, "积水点排查整治", "PSC", (), "seriously_lagging", 6, -1),
+    (2, "夜市规范管理", "SWJ", ("CGZF", "SJJ"), "on_track", 4, 2),
+    (2, "商圈环境秩序提升", "SWJ", ("CGZF",), "lagging", 5, 3),
+)
+_DEMO_OFFSETS = {"on_track": 0, "lagging": -18, "seriously_lagging": -42, "paused": -12}
+
+
+def build_demo_programme(session: Session, city: City, now: datetime) -> int:
+    """X市's 双十 plan: two sections, 25 tasks in every status with months of accepted (and a few
+    returned or waiting) reports and cooperating units' notes; then its supervision orders in
+    every level and state (:func:`~xiuhua.services.supervision.build_demo_orders`). The plan's id."""
+    office = Principal("office01", Role.OFFICE)
+    today = local_day(now)
+    known = set(city.units)
+    plan_id = store.insert_plan(session, f"{today.year}年城市建设管理“双十”专项行动", date(today.year, 1, 1),
+                                office.login, now)
+    for code, title in ((1, "十大建设项目"), (2, "十大管理行动")):
+        store.insert_task(session, {"plan_id": plan_id, "code": str(code), "title": title, "content": ""}, [])
+    serial = {1: 0, 2: 0}
+    for section, title, lead, coop, status, ran, left in _DEMO_TASKS:
+        unit = lead if lead in known else next(iter(sorted(known)))
+        serial[section] += 1
+        task_code = f"{section}.{serial[section]}"
+        start = today - timedelta(days=30 * ran)
+        deadline = today + timedelta(days=30 * left) if left else today - timedelta(days=3)
+        milestone = start + (deadline - start) / 2
+        store.insert_task(session, {
+            "plan_id": plan_id, "code": task_code, "title": title, "content": f"{title}，按方案节点推进。",
+            "lead_unit": unit, "responsible": "局长", "responsible_post": None, "start_date": start,
+            "deadline_date": deadline, "due_at": due_instant(start, deadline, city.calendar())},
+            [c for c in coop if c in known and c != unit], [("完成过半", milestone)])
+        _demo_history(session, city, office, plan_id, task_code, status, start, deadline, now)
+    supervision.build_demo_orders(session, city, office, plan_id, now)
+    return plan_id
+
+
+def _demo_history(session: Session, city: City, office: Principal, plan_id: int, code: str, status: str,
+                  start: date, deadline: date, now: datetime) -> None:
+    """Monthly reports by the lead unit, each accepted the next day, reaching the progress that
+    gives the task ``status`` now."""
+    if status == "not_started":
+        return
+    row = store.task_by_code(session, plan_id, code)
+    lead = Principal(f"handler_{row.lead_unit.lower()}", Role.HANDLER, unit_code=row.lead_unit)
+    begins, due = day_start(start), row.due_at
+    total = (due - begins).total_seconds()
+    elapsed_now = min(1.0, (now - begins).total_seconds() / total)
+    final = 100.0 if status in ("completed", "closed") else max(
+        0.0, min(95.0, elapsed_now * 100 + _DEMO_OFFSETS.get(status, 0)))
+    months = max(1, int((now - begins).days // 30))
+    for i in range(1, months + 1):
+        sent = begins + timedelta(days=30 * i - 2, hours=10)
+        if sent >= now - timedelta(days=2):
+            sent = now - timedelta(days=2, hours=-1)
+        percent = round(final * i / months, 1)
+        text = f"第 {i} 个月：按计划推进，累计完成 {percent}%。"
+        report = report_progress(session, lead, plan_id, code, sent, text=text, percent=str(percent),
+                                 milestones=("完成过半",) if percent >= 50 else ())
+        review_report(session, office, plan_id, report, True, sent + timedelta(days=1))
+        if i == months - 1 and status == "lagging":
+            wrong = report_progress(session, lead, plan_id, code, sent + timedelta(days=2), text="数据待核实",
+                                    percent=str(min(99, percent + 30)))
+            review_report(session, office, plan_id, wrong, False, sent + timedelta(days=3),
+                          "进度数据与现场不符，请核实")
+    coop = store.cooperating(session, [row.id]).get(row.id, frozenset())
+    for unit in sorted(coop)[:1]:
+        note = Principal(f"handler_{unit.lower()}", Role.HANDLER, unit_code=unit)
+        report_progress(session, note, plan_id, code, begins + timedelta(days=20), text="已按分工配合推进。")
+    if status == "on_track":
+        report_progress(session, lead, plan_id, code, now - timedelta(hours=20), text="本周新进展，待审核。",
+                        percent=str(min(99.0, final + 3)))
+    if status == "paused":
+        pause_task(session, office, plan_id, code, "受汛期影响暂缓施工", now - timedelta(days=1))
+    if status == "closed":
+        close_task(session, office, plan_id, code, now - timedelta(hours=1))

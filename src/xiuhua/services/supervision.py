@@ -4,15 +4,15 @@ the lists and the order's view. Each takes a ``Session`` and never commits."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from xiuhua.domain.access import UNIT_STAFF, OrderScope, Principal, can_see_order, check_manages_programme
 from xiuhua.domain.calendar import TimeLimit, WorkCalendar, local_day
-from xiuhua.domain.choices import Action, RegionLevel
+from xiuhua.domain.choices import Action, RegionLevel, Role
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import InvalidInput, NotFound, PermissionDenied
 from xiuhua.domain.plans import ReportState, check_reason
@@ -247,3 +247,59 @@ def notice_input(session: Session, principal: Principal, city: City, order_id: i
 def limit_text(limit: TimeLimit) -> str:
     number = limit.text[:-len(limit.unit.value)]
     return f"{number} 个{limit.unit.label}" if limit.unit.value.endswith("d") else f"{number} {limit.unit.label}"
+
+
+# --- the demo city's orders ---------------------------------------------------------------------
+
+# (task code or None, unit, title, days since issue, what happened: replies / review / sign-off)
+_DEMO_ORDERS: tuple[tuple[str | None, str, str, int, str], ...] = (
+    ("1.3", "PSC", "雨污分流管网改造严重滞后", 30, "none"),
+    ("2.2", "CGZF", "违法建设治理进度滞后", 25, "returned"),
+    ("1.10", "GSGS", "供水管网更新逾期未完成", 20, "none"),
+    ("2.11", "PSC", "积水点排查整治逾期", 16, "replied"),
+    ("1.2", "ZJJ", "老旧小区改造进度滞后", 10, "none"),
+    ("1.7", "HWZX", "垃圾转运站升级滞后", 9, "accepted"),
+    ("2.3", "CGZF", "渣土车辆抛洒滴漏反弹", 8, "none"),
+    ("2.6", "SJJ", "门前三包落实不到位", 6, "replied"),
+    (None, "HWZX", "主次干道保洁不到位", 3, "none"),
+    (None, "YLZX", "行道树缺株补植", 2, "none"),
+    (None, "JJDD", "重点路口乱停车整治", 1, "none"),
+    ("1.4", "YLZX", "口袋公园建设督导", 40, "signed_off"),
+    ("2.4", "CGZF", "户外广告整治督导", 35, "signed_off_late"),
+    ("1.12", "SJJ", "农贸市场改造督导", 28, "signed_off"),
+    (None, "CGZF", "占道经营投诉集中", 4, "raised"),
+)
+
+
+def build_demo_orders(session: Session, city: City, office: Principal, plan_id: int, now: datetime) -> None:
+    """About fifteen orders in every level (blue, yellow, red, one raised by hand) and state
+    (waiting, replied, returned, accepted, signed off on time and late)."""
+    for code, unit, title, days, story in _DEMO_ORDERS:
+        if unit not in city.units:
+            continue
+        issued = now - timedelta(days=days)
+        data = OrderInput(title, f"{title}，请立即组织整改，按时限书面回复办理情况。", unit_code=unit,
+                          plan_id=plan_id if code else None, task_code=code,
+                          level=OrderLevel.RED if story == "raised" else OrderLevel.BLUE)
+        if code is not None and plans_store.task_by_code(session, plan_id, code) is None:
+            data = replace(data, plan_id=None, task_code=None)
+        order_id = issue_order(session, office, city, data, issued)
+        _demo_story(session, city, office, order_id, unit, story, issued)
+
+
+def _demo_story(session: Session, city: City, office: Principal, order_id: int, unit: str, story: str,
+                issued: datetime) -> None:
+    if story in ("none", "raised"):
+        return
+    staff = Principal(f"handler_{unit.lower()}", Role.HANDLER, unit_code=unit)
+    late = story == "signed_off_late"
+    first = issued + timedelta(days=18 if late else 3)
+    reply(session, staff, city, order_id, "已组织专班整改，详见附件。", first)
+    if story == "replied":
+        return
+    if story == "returned":
+        review(session, office, city, order_id, False, first + timedelta(hours=4), "整改措施不具体，请补充完成时限")
+        return
+    review(session, office, city, order_id, True, first + timedelta(hours=4))
+    if story.startswith("signed_off"):
+        sign_off(session, office, city, order_id, first + timedelta(days=1))

@@ -161,3 +161,7 @@ def set_alias(bind: Bind, alias: str, unit_code: str | None) -> None:
     bind.execute(delete(unit_aliases).where(unit_aliases.c.alias == alias))
     if unit_code is not None:
         bind.execute(insert(unit_aliases).values(alias=alias, unit_code=unit_code))
+
+
+def close_task(bind: Bind, task_id: int, at: datetime, by: str) -> None:
+    bind.execute(update(plan_tasks).where(plan_tasks.c.id == task_id).values(closed_at=at, closed_by=by))
