@@ -62,7 +62,7 @@ PLAN: dict[str, tuple[str, tuple[int, int], Source, str, list[Step]]] = {
 }
 NAMES = {"admin01": "系统管理员", "acceptor01": "王受理", "shift01": "赵值班", "dispatcher01": "钱派遣",
          "handler_hw": "李环卫", "leader_hw": "周主任", "handler_zf": "孙执法", "inspector01": "张监督",
-         "inspector02": "吴监督", "leader01": "郑领导"}
+         "inspector02": "吴监督", "leader01": "郑领导", "office01": "冯办公"}
 REPORTER = {Source.INSPECTOR: "inspector01", Source.PUBLIC: "acceptor01", Source.HOTLINE: "acceptor01"}
 UNIT_LOGIN = {"U-HW": "handler_hw", "U-ZF": "handler_zf"}
 
