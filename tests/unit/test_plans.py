@@ -3,12 +3,15 @@ order levels and replies, the ``tasks`` score source."""
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 
 import pytest
+from docx import Document
 from hypothesis import given
 from hypothesis import strategies as st
+from openpyxl import load_workbook
 
 from xiuhua.domain.calendar import TimeLimit, WorkCalendar, local_zone
 from xiuhua.domain.errors import ActionRefused, InvalidInput
@@ -34,6 +37,7 @@ from xiuhua.domain.plans import (
     task_status,
     time_progress,
 )
+from xiuhua.domain.reports import OrderNoticeInput, PlanSheetRow, PlanWorkbookInput
 from xiuhua.domain.sources import UnitFacts, parse_sources
 from xiuhua.domain.supervision import (
     OrderAction,
@@ -47,6 +51,8 @@ from xiuhua.domain.supervision import (
     order_level,
     replied_on_time,
 )
+from xiuhua.reports.plans import plan_workbook
+from xiuhua.reports.supervision import order_notice
 
 CAL = WorkCalendar()
 
@@ -285,3 +291,25 @@ def test_the_source_is_configured_in_assessment_toml() -> None:
     assert parse_tasks_source({}, {}) == TasksSource()
     with pytest.raises(InvalidInput):
         parse_tasks_source({"weights": {"speed": 1}}, {})
+
+
+@given(st.integers(0, 30 * 24), st.integers(0, 30 * 24))
+def test_without_an_accepted_reply_the_level_never_falls(h1: int, h2: int) -> None:
+    facts = order(at(3, 2, 9))
+    first = order_level(facts, at(3, 2, 9) + timedelta(hours=min(h1, h2)), CAL)
+    later = order_level(facts, at(3, 2, 9) + timedelta(hours=max(h1, h2)), CAL)
+    assert later.rank >= first.rank
+
+
+def test_the_writers_take_typed_input() -> None:
+    rows = (PlanSheetRow("1", "十大管理行动", "", "", "", "", "", 50.0, None, None),
+            PlanSheetRow("1.1", "=HYPERLINK(\"x\")", "", "环卫中心", "", "", "2026-06-30", 50.0,
+                         TaskStatus.LAGGING, 12.5))
+    book = load_workbook(io.BytesIO(plan_workbook(PlanWorkbookInput("双十", at(5, 1), rows))))
+    sheet = book["1 十大管理行动"]
+    assert sheet["B3"].value == "=HYPERLINK(\"x\")" and sheet["B3"].data_type == "s"  # stays text
+    assert sheet["I3"].value == "滞后"
+    notice = order_notice(OrderNoticeInput("X市城市管理委员会办公室", "督办〔2026〕17号", "环卫中心", "保洁不到位",
+                                           "请整改", "专项督办", at(3, 2, 9), at(3, 16, 9), "10 个工作日", "蓝色"))
+    text = [p.text for p in Document(io.BytesIO(notice)).paragraphs]
+    assert "督办〔2026〕17号" in text and "环卫中心：" in text and "督办通知单" in text
