@@ -4,7 +4,6 @@ order forms), a unit's 我的任务 (due soon first) with a phone-sized progress
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -98,8 +97,7 @@ def task_page(request: Request, session: SessionDep, city: CityDep, now: NowDep,
         "reports": plans.task_reports(session, task),
         "orders": supervision.list_orders(session, user, city, now, task_id=task.id),
         "manages": manages_programme(user), "leads": leads_task(user, task.scope),
-        "cooperates": user.unit_code in task.cooperating, "max_photos": MAX_PHOTOS,
-        "today": date.today().isoformat()})
+        "cooperates": user.unit_code in task.cooperating, "max_photos": MAX_PHOTOS})
 
 
 async def _files(request: Request, settings: SettingsDep) -> list[tuple[bytes, str | None]]:
