@@ -139,6 +139,9 @@ def _order_new(w: World) -> dict[str, Any]:
     return {"json": {"title": "督办事项", "content": "请加快", "unit_code": "U-HW"}}
 
 
+TASK = {"code": "{task_code}"}  # a plan task's code (the walk's ``code`` is a unit's)
+
+
 def _json(**values: str) -> Body:
     return lambda w: {"json": values}
 
@@ -215,15 +218,15 @@ ACCESS: dict[str, Access] = {
     "GET /api/v1/plans/{plan_id}": Access("handler_hw", (ANON, "handler_zf", CITIZEN)),  # filtered tree
     "GET /api/v1/plans/{plan_id}/progress.xlsx": Access("handler_hw", (ANON, "handler_zf", CITIZEN)),
     "POST /api/v1/plans/{plan_id}/tasks/{code}/progress": Access(
-        "handler_hw", (ANON, "handler_zf", "office01", CITIZEN), body=_progress),
+        "handler_hw", (ANON, "handler_zf", "office01", CITIZEN), body=_progress, params=TASK),
     "POST /api/v1/plans/{plan_id}/progress/{report_id}/accept": Access(
         "office01", (ANON, "handler_hw", "leader01", CITIZEN)),
     "POST /api/v1/plans/{plan_id}/progress/{report_id}/return": Access(
         "office01", (ANON, "handler_hw", "leader01", CITIZEN), body=_json(reason="数据不实")),
     "POST /api/v1/plans/{plan_id}/tasks/{code}/pause": Access(
-        "office01", (ANON, "handler_hw", "leader01", CITIZEN), body=_json(reason="雨季停工")),
+        "office01", (ANON, "handler_hw", "leader01", CITIZEN), body=_json(reason="雨季停工"), params=TASK),
     "POST /api/v1/plans/{plan_id}/tasks/{code}/resume": Access(
-        "office01", (ANON, "handler_hw", "leader01", CITIZEN)),
+        "office01", (ANON, "handler_hw", "leader01", CITIZEN), params=TASK),
     "GET /api/v1/supervision-orders": Access("handler_hw", (ANON,)),  # filtered to one's scope
     "POST /api/v1/supervision-orders": Access("office01", (ANON, "handler_hw", "leader01", CITIZEN),
                                               body=_order_new),
@@ -263,15 +266,17 @@ ACCESS: dict[str, Access] = {
     "POST /plans/import": Access("office01", (ANON, "handler_hw", "leader01", CITIZEN)),
     "GET /plans/{plan_id}": Access("handler_hw", (ANON, "handler_zf", "inspector01", CITIZEN)),
     "GET /plans/{plan_id}/progress.xlsx": Access("handler_hw", (ANON, "handler_zf", "inspector01", CITIZEN)),
-    "GET /plans/{plan_id}/tasks/{code}": Access("handler_hw", (ANON, "handler_zf", "inspector01", CITIZEN)),
+    "GET /plans/{plan_id}/tasks/{code}": Access("handler_hw", (ANON, "handler_zf", "inspector01", CITIZEN),
+                                                params=TASK),
     "POST /plans/{plan_id}/tasks/{code}/progress": Access(
         "handler_hw", (ANON, "handler_zf", "office01", "inspector01", CITIZEN),
-        body=_form(text="进展", percent="20")),
+        body=_form(text="进展", percent="20"), params=TASK),
     "POST /plans/{plan_id}/progress/{report_id}/{verdict}": Access(
         "office01", (ANON, "handler_hw", "leader01", CITIZEN), params={"verdict": "accept"}, body=_form(code="1")),
     "POST /plans/{plan_id}/tasks/{code}/pause": Access(
-        "office01", (ANON, "handler_hw", "leader01", CITIZEN), body=_form(reason="雨季停工")),
-    "POST /plans/{plan_id}/tasks/{code}/resume": Access("office01", (ANON, "handler_hw", "leader01", CITIZEN)),
+        "office01", (ANON, "handler_hw", "leader01", CITIZEN), body=_form(reason="雨季停工"), params=TASK),
+    "POST /plans/{plan_id}/tasks/{code}/resume": Access("office01", (ANON, "handler_hw", "leader01", CITIZEN),
+                                                        params=TASK),
     "GET /my-tasks": Access("handler_hw", (ANON, "inspector01", CITIZEN)),
     "GET /supervision": Access("handler_hw", (ANON, "inspector01", CITIZEN)),
     "POST /supervision": Access("office01", (ANON, "handler_hw", "leader01", CITIZEN),
@@ -438,7 +443,7 @@ def _programme(api: Api) -> dict[str, str]:
         order_id = supervision.issue_order(session, office, city, supervision.OrderInput(
             "加快推进", "请加快", unit_code="U-HW"), NOW)
         supervision.reply(session, hw, city, order_id, "已加快", NOW)
-    return {"plan_id": str(plan_id), "code": "1", "report_id": str(report_id), "order_id": str(order_id)}
+    return {"plan_id": str(plan_id), "task_code": "1", "report_id": str(report_id), "order_id": str(order_id)}
 
 
 @pytest.fixture
