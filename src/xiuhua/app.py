@@ -22,8 +22,10 @@ from xiuhua.api import (
     legacy,
     open311,
     photos,
+    plans,
     projects,
     public,
+    supervision,
     surveys,
     tasks,
 )
@@ -82,7 +84,7 @@ def _routes(app: FastAPI) -> None:
         return {"status": "ok"}
 
     for module in (auth, cases, catalog, photos, tasks, public, assessment, dashboard, projects,
-                   legacy, surveys):
+                   legacy, surveys, plans, supervision):
         app.include_router(module.router, prefix=API)
     app.include_router(open311.router, prefix="/open311/v2")
     app.include_router(metrics.router)  # GET /metrics (Prometheus; networks or token)

@@ -774,3 +774,67 @@ def main() -> None:  # pragma: no cover - console entry
 
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+# --- the work programme (专项行动) ------------------------------------------------------------
+
+plan_app = typer.Typer(help="专项行动：导入计划表、导出推进情况表、单位别名", no_args_is_help=True)
+app.add_typer(plan_app, name="plan")
+
+
+def cli_office() -> Any:
+    """The command line acts with the office's rights over plans (as an administrator)."""
+    from xiuhua.domain.access import Principal
+    from xiuhua.domain.choices import Role
+
+    return Principal(cli_actor(), Role.ADMIN)
+
+
+@plan_app.command("import")
+def plan_import(
+    file: Annotated[Path, typer.Argument(help="计划表（.xlsx）：序号 | 任务 | 工作内容 | 牵头单位 | 配合单位 | 责任人 | 完成时限 [| 开始时间]")],
+    name: Annotated[str | None, typer.Option("--name", help="计划名称（默认取表头上方的标题行）")] = None,
+    start: Annotated[str | None, typer.Option("--start", help="计划开始日期（默认当年 1 月 1 日）")] = None,
+) -> None:
+    """导入一份计划：全部成功或全部不导入；每处问题注明行和列。最后一行输出新计划的编号。"""
+    from xiuhua.services.city import load_city
+    from xiuhua.services.plans import import_plan
+
+    if not file.is_file():
+        err(f"错误：文件不存在：{file}")
+        raise typer.Exit(1)
+    first = parse_day(start) if start else None
+    plan_id = in_transaction(lambda session: import_plan(session, cli_office(), load_city(session), file,
+                                                         datetime.now(local_zone()), name=name, start=first))
+    typer.echo(plan_id)
+
+
+@plan_app.command("export")
+def plan_export(
+    plan_id: Annotated[int, typer.Argument(help="计划编号")],
+    out: Annotated[Path, typer.Option("--out", help="输出文件（.xlsx）")],
+) -> None:
+    """导出推进情况表：汇总表，每个板块一张表，按状态着色。"""
+    from xiuhua.reports.plans import plan_workbook
+    from xiuhua.services.city import load_city
+    from xiuhua.services.plans import workbook_input
+
+    def build(session: Any) -> Any:
+        names = {u.code: u.name for u in load_city(session).units.values()}
+        return workbook_input(session, cli_office(), plan_id, datetime.now(local_zone()), names)
+
+    out.write_bytes(plan_workbook(in_transaction(build)))
+    err(f"推进情况表已写入 {out}")
+
+
+@plan_app.command("alias")
+def plan_alias(
+    alias: Annotated[str, typer.Argument(help="计划表中使用的单位简称，如 城管局")],
+    unit: Annotated[str | None, typer.Argument(help="单位编码；省略则删除该别名")] = None,
+) -> None:
+    """维护单位别名（计划表中的单位名称按单位全称和别名匹配）。"""
+    from xiuhua.services.city import load_city
+    from xiuhua.services.plans import set_alias
+
+    in_transaction(lambda session: set_alias(session, cli_office(), load_city(session), alias, unit))
+    err(f"别名“{alias}”已{'设为 ' + unit if unit else '删除'}")

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from io import BytesIO
 from typing import Any
 
@@ -45,9 +46,12 @@ from tests.e2e.scenario import ACTORS, NOW, PLAN, STEP_ACTOR, report_one
 from tests.factories import act, center, grid_code, local
 from xiuhua.app import create_app  # the one place this test names the app factory
 from xiuhua.config import Settings
+from xiuhua.domain.access import Principal
 from xiuhua.domain.choices import Audience, NoticeKind, Role
-from xiuhua.services import accounts
+from xiuhua.services import accounts, plans, supervision
+from xiuhua.services.city import load_city
 from xiuhua.services.notifications import Notice, raise_once
+from xiuhua.store import plans as plans_store
 from xiuhua.store.db import transaction
 from xiuhua.store.tables import notifications, users
 
@@ -156,6 +160,26 @@ def _survey_body(w: World) -> dict[str, Any]:
 
 def _survey_answer(w: World) -> dict[str, Any]:
     return {"json": {"values": {"1": 4}}}
+
+
+def _progress(w: World) -> dict[str, Any]:
+    return {"json": {"text": "已完成一半", "percent": "50"}}
+
+
+def _plan_new(w: World) -> dict[str, Any]:
+    return {"json": {"name": "新计划", "start_date": "2026-01-01"}}
+
+
+def _order_new(w: World) -> dict[str, Any]:
+    return {"json": {"title": "督办事项", "content": "请加快", "unit_code": "U-HW"}}
+
+
+TASK = {"code": "{task_code}"}  # a plan task's code (the walk's ``code`` is a unit's)
+PLAN_REPORT = {"report_id": "{plan_report_id}"}  # a plan progress report (``report_id``: a project's)
+
+
+def _json(**values: str) -> Body:
+    return lambda w: {"json": values}
 
 
 def _form(**values: str) -> Body:
@@ -280,6 +304,34 @@ ACCESS: dict[str, Access] = {
     "POST /api/v1/legacy-issues/{issue_id}/signoff": Access(
         "office01", (*PROGRAMME_OUTSIDERS, "handler_hw", "leader01"),
         body=_form_json(evidence="证书已发放")),
+    # the work programme: a unit sees the tasks it leads or cooperates on; the office manages
+    "GET /api/v1/plans": Access("handler_hw", (ANON,)),  # a list filtered to one's scope
+    "POST /api/v1/plans": Access("office01", (ANON, "handler_hw", "leader01", CITIZEN), body=_plan_new),
+    "GET /api/v1/plans/{plan_id}": Access("handler_hw", (ANON, "handler_zf", CITIZEN)),  # filtered tree
+    "GET /api/v1/plans/{plan_id}/progress.xlsx": Access("handler_hw", (ANON, "handler_zf", CITIZEN)),
+    "POST /api/v1/plans/{plan_id}/tasks/{code}/progress": Access(
+        "handler_hw", (ANON, "handler_zf", "office01", CITIZEN), body=_progress, params=TASK),
+    "POST /api/v1/plans/{plan_id}/progress/{report_id}/accept": Access(
+        "office01", (ANON, "handler_hw", "leader01", CITIZEN), params=PLAN_REPORT),
+    "POST /api/v1/plans/{plan_id}/progress/{report_id}/return": Access(
+        "office01", (ANON, "handler_hw", "leader01", CITIZEN), body=_json(reason="数据不实"),
+        params=PLAN_REPORT),
+    "POST /api/v1/plans/{plan_id}/tasks/{code}/pause": Access(
+        "office01", (ANON, "handler_hw", "leader01", CITIZEN), body=_json(reason="雨季停工"), params=TASK),
+    "POST /api/v1/plans/{plan_id}/tasks/{code}/resume": Access(
+        "office01", (ANON, "handler_hw", "leader01", CITIZEN), params=TASK),
+    "GET /api/v1/supervision-orders": Access("handler_hw", (ANON,)),  # filtered to one's scope
+    "POST /api/v1/supervision-orders": Access("office01", (ANON, "handler_hw", "leader01", CITIZEN),
+                                              body=_order_new),
+    "GET /api/v1/supervision-orders/{order_id}": Access("handler_hw", (ANON, "handler_zf", CITIZEN)),
+    "POST /api/v1/supervision-orders/{order_id}/reply": Access(
+        "handler_hw", (ANON, "handler_zf", "office01", CITIZEN), body=_json(text="已整改")),
+    "POST /api/v1/supervision-orders/{order_id}/accept": Access(
+        "office01", (ANON, "handler_hw", "handler_zf", CITIZEN)),
+    "POST /api/v1/supervision-orders/{order_id}/return": Access(
+        "office01", (ANON, "handler_hw", "handler_zf", CITIZEN), body=_json(reason="未附照片")),
+    "POST /api/v1/supervision-orders/{order_id}/signoff": Access(
+        "office01", (ANON, "handler_hw", "handler_zf", CITIZEN)),
     # pages
     "GET /": Access("handler_hw", STAFF_PAGE),
     "GET /parts/counters": Access("handler_hw", STAFF_PAGE),
@@ -323,6 +375,31 @@ ACCESS: dict[str, Access] = {
     "POST /legacy-issues/{issue_id}/signoff": Access(
         "office01", (*PROGRAMME_OUTSIDERS, "handler_hw", "leader01"),
         body=_form(evidence="证书已发放")),
+    # the work programme's pages
+    "GET /plans": Access("handler_hw", (ANON, "inspector01", CITIZEN)),
+    "POST /plans/import": Access("office01", (ANON, "handler_hw", "leader01", CITIZEN)),
+    "GET /plans/{plan_id}": Access("handler_hw", (ANON, "handler_zf", "inspector01", CITIZEN)),
+    "GET /plans/{plan_id}/progress.xlsx": Access("handler_hw", (ANON, "handler_zf", "inspector01", CITIZEN)),
+    "GET /plans/{plan_id}/tasks/{code}": Access("handler_hw", (ANON, "handler_zf", "inspector01", CITIZEN),
+                                                params=TASK),
+    "POST /plans/{plan_id}/tasks/{code}/progress": Access(
+        "handler_hw", (ANON, "handler_zf", "office01", "inspector01", CITIZEN),
+        body=_form(text="进展", percent="20"), params=TASK),
+    "POST /plans/{plan_id}/progress/{report_id}/{verdict}": Access(
+        "office01", (ANON, "handler_hw", "leader01", CITIZEN), params={"verdict": "accept", **PLAN_REPORT},
+        body=_form(code="1")),
+    "POST /plans/{plan_id}/tasks/{code}/pause": Access(
+        "office01", (ANON, "handler_hw", "leader01", CITIZEN), body=_form(reason="雨季停工"), params=TASK),
+    "POST /plans/{plan_id}/tasks/{code}/resume": Access("office01", (ANON, "handler_hw", "leader01", CITIZEN),
+                                                        params=TASK),
+    "GET /my-tasks": Access("handler_hw", (ANON, "inspector01", CITIZEN)),
+    "GET /supervision": Access("handler_hw", (ANON, "inspector01", CITIZEN)),
+    "POST /supervision": Access("office01", (ANON, "handler_hw", "leader01", CITIZEN),
+                                body=_form(title="督办", content="请加快", unit_code="U-HW")),
+    "GET /supervision/{order_id}": Access("handler_hw", (ANON, "handler_zf", "inspector01", CITIZEN)),
+    "GET /supervision/{order_id}/notice.docx": Access("handler_hw", (ANON, "handler_zf", "inspector01", CITIZEN)),
+    "POST /supervision/{order_id}/{step}": Access(
+        "office01", (ANON, "handler_hw", "handler_zf", CITIZEN), params={"step": "accept"}),
     # administration: administrators only
     "GET /admin": Access("admin01", ADMIN_ONLY),
     "GET /admin/users": Access("admin01", ADMIN_ONLY),
@@ -489,6 +566,25 @@ def _survey(api: Api) -> str:
     return str(created.json()["id"])
 
 
+def _plan_world(api: Api) -> dict[str, str]:
+    """A plan with task 1 led by U-HW (a progress report waiting for the office) and an order
+    to U-HW with a reply waiting for the office."""
+    office = Principal("office01", Role.OFFICE)
+    hw = Principal("handler_hw", Role.HANDLER, unit_code="U-HW")
+    with transaction(api.engine) as session:
+        city = load_city(session)
+        plan_id = plans_store.insert_plan(session, "双十专项行动", NOW.date(), "office01", NOW)
+        plans_store.insert_task(session, {
+            "plan_id": plan_id, "code": "1", "title": "背街小巷整治", "content": "", "lead_unit": "U-HW",
+            "start_date": NOW.date(), "deadline_date": NOW.date() + timedelta(days=60),
+            "due_at": NOW + timedelta(days=61)}, [])
+        report_id = plans.report_progress(session, hw, plan_id, "1", NOW, text="进展", percent="10")
+        order_id = supervision.issue_order(session, office, city, supervision.OrderInput(
+            "加快推进", "请加快", unit_code="U-HW"), NOW)
+        supervision.reply(session, hw, city, order_id, "已加快", NOW)
+    return {"plan_id": str(plan_id), "task_code": "1", "plan_report_id": str(report_id), "order_id": str(order_id)}
+
+
 @pytest.fixture
 def world(api: Api) -> World:
     """The tiny city with its users (and a public account), a case held by U-HW, a unit
@@ -505,7 +601,7 @@ def world(api: Api) -> World:
               "lat": str(lat), "token_id": _token_id(api, "handler_hw"),
               "notification_id": _unit_notice(api, case_no), "photo_id": _case_photo(api),
               "loose_photo_id": _upload(api, (30, 60, 200)), **_programme(api),
-              "survey_id": _survey(api)}
+              **_plan_world(api), "survey_id": _survey(api)}
     version = api.client.get(f"/api/v1/cases/{case_no}", headers=api.auth("admin01")).json()
     app = api.client.app
     app.state.settings = app.state.settings.model_copy(update={"metrics_token": SCRAPER_TOKEN})

@@ -179,7 +179,7 @@ def test_two_sources_reweight_streets_and_zones_by_their_kind(
 
 
 def test_an_unknown_source_is_refused_naming_it(cli: Path) -> None:
-    (cli / "assessment.toml").write_text('[[sources]]\nname = "tasks"\nweight = 1\n', encoding="utf-8")
+    (cli / "assessment.toml").write_text('[[sources]]\nname = "weather"\nweight = 1\n', encoding="utf-8")
     result = xiuhua("assess", "--period", PERIOD, "--format", "json")
     assert result.exit_code != 0
-    assert "未知的评分来源“tasks”" in result.output and "invalid_assessment_config" in result.output
+    assert "未知的评分来源“weather”" in result.output and "invalid_assessment_config" in result.output

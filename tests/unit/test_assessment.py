@@ -685,7 +685,7 @@ def test_a_second_source_reweights_streets_and_ranks_a_unit_with_too_few_cases(
 
 
 @pytest.mark.parametrize(("text", "fragment"), [
-    ('[[sources]]\nname = "tasks"\nweight = 1\n', "未知的评分来源“tasks”"),
+    ('[[sources]]\nname = "weather"\nweight = 1\n', "未知的评分来源“weather”"),
     ('[[sources]]\nweight = 1\n', "name"),
     ('[[sources]]\nname = "cases"\n', "缺少 weight"),
     ('[[sources]]\nname = "cases"\nweight = 0\n', "大于 0"),

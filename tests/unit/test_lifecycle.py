@@ -122,7 +122,7 @@ SPEC_ROLES: dict[Action, set[Role]] = {
     A.CHECK_FAIL: {Role.INSPECTOR},
     A.CHECK_PASS: {Role.INSPECTOR},
     A.CLOSE: {Role.SHIFT_LEADER},
-    A.SUPERVISE: {Role.SHIFT_LEADER, Role.LEADER},
+    A.SUPERVISE: {Role.SHIFT_LEADER, Role.LEADER, Role.OFFICE},
     A.RATE: {Role.PUBLIC, Role.ACCEPTOR},
     A.RECOMPUTE_DEADLINE: set(),  # the system only (xiuhua calendar recompute)
 }

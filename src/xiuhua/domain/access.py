@@ -22,13 +22,16 @@ tests/api/test_route_access.py, holds each route to its rule):
 - inspectors' 核实/核查 tasks: :func:`whose_tasks` (one's own; the center anyone's);
 - photos: ``domain.photos.may_see_photo`` (the uploader, or by the rule of what they link to);
 - the administration pages: administrators only (the navigation table, ``web.pages.NAV``);
-- the server's metrics (``GET /metrics``): :func:`check_metrics_reader` (a network or a token).
+- the server's metrics (``GET /metrics``): :func:`check_metrics_reader` (a network or a token);
 - key projects and legacy issues: :func:`can_see_project`, :func:`can_see_legacy_issue` (the
   office, leaders and admins all; a unit's staff those their unit leads), managed by the office
   (:func:`manages_programme`); the parties of a legacy issue, personal data, in full only for
   :func:`sees_legacy_parties` (masked for everyone else, as reporters are);
 - surveys (问卷调查): :func:`sees_surveys` (results, staff), :func:`manages_surveys` (editor),
-  :func:`enters_interviews` (an evaluator's street interview); answering is public.
+  :func:`enters_interviews` (an evaluator's street interview); answering is public;
+- plan tasks: :func:`can_see_task` (a unit the tasks it leads or cooperates on); supervision
+  orders: :func:`can_see_order` (a unit those addressed to it); managing plans and orders:
+  :func:`manages_programme` (the office and admins).
 """
 
 from __future__ import annotations
@@ -193,6 +196,8 @@ def check_metrics_reader(client: str | None, networks: Iterable[IPv4Network | IP
                                    code="metrics_token_required")
     if not token or not compare_digest(presented.encode(), token.encode()):
         raise PermissionDenied("监控令牌无效", code="metrics_forbidden")
+
+
 class LedByUnit(Protocol):
     """Anything a lead unit (牵头单位) answers for: a key project, a legacy issue."""
 
@@ -240,3 +245,49 @@ def sees_legacy_parties(principal: Principal) -> bool:
     """The parties of a legacy issue (names, phones: personal data) in full: the office,
     leaders and admins; everyone else who sees the issue reads them masked."""
     return principal.role in PROGRAMME_ROLES
+
+
+# --- the work programme (专项行动) and supervision orders (督查督办) ---------------------------
+
+@dataclass(frozen=True)
+class TaskScope:
+    """A plan task as far as seeing it goes: its lead unit and cooperating units."""
+
+    lead_unit: str | None
+    cooperating: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class OrderScope:
+    """A supervision order as far as seeing it goes: the unit it is addressed to."""
+
+    unit_code: str
+
+
+def check_manages_programme(principal: Principal, what: str) -> None:
+    if not manages_programme(principal):
+        raise PermissionDenied(f"{principal.role.label}不能{what}（城管委办公室办理）",
+                               code="permission_denied")
+
+
+def can_see_task(principal: Principal, task: TaskScope) -> bool:
+    """The office, leaders, the center and admins see every task; a unit's staff the tasks
+    their unit leads or cooperates on."""
+    if principal.sees_all:
+        return True
+    unit = principal.unit_code
+    return principal.role in UNIT_STAFF and unit is not None and (
+        unit == task.lead_unit or unit in task.cooperating)
+
+
+def leads_task(principal: Principal, task: TaskScope) -> bool:
+    """A report on a task comes from its lead unit's staff (a cooperating unit adds notes)."""
+    return principal.role in UNIT_STAFF and principal.unit_code == task.lead_unit
+
+
+def can_see_order(principal: Principal, order: OrderScope) -> bool:
+    """The office, leaders, the center and admins see every order; a unit's staff those
+    addressed to their unit."""
+    if principal.sees_all:
+        return True
+    return principal.role in UNIT_STAFF and principal.unit_code == order.unit_code

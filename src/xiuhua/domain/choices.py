@@ -302,6 +302,18 @@ _LABELS: dict[str, dict[str, str]] = {
     "QuestionKind": {"choice": "单选", "scale": "1–5 分", "text": "文字"},
     "AnswerChannel": {"public": "市民在线填写", "interview": "考评员街头访问"},
     "Audience": {"unit": "处置单位", "center": "指挥中心", "user": "本人", "role": "角色"},
+    # enumerations of domain.plans and domain.supervision
+    "TaskStatus": {"not_started": "未开始", "on_track": "正常推进", "lagging": "滞后",
+                   "seriously_lagging": "严重滞后", "completed": "已完成", "closed": "已销号",
+                   "paused": "已暂停"},
+    "ReportState": {"sent": "待审核", "accepted": "已采纳", "returned": "已退回"},
+    "OrderLevel": {"blue": "蓝色", "yellow": "黄色", "red": "红色"},
+    "OrderState": {"issued": "待回复", "replied": "已回复待审核", "returned": "回复已退回",
+                   "accepted": "回复已采纳", "signed_off": "已销号"},
+    "OrderOrigin": {"task": "专项任务", "case": "案件", "project": "重点项目",
+                    "legacy": "遗留问题", "free": "专项督办"},
+    "OrderAction": {"reply": "回复", "accept": "采纳", "return": "退回", "signoff": "销号",
+                    "raise": "提级"},
     # enumerations of domain.calendar and domain.geo
     "LimitUnit": {"wh": "工作小时", "wd": "工作日", "h": "小时", "d": "天"},
     "CoordSys": {

@@ -78,7 +78,7 @@ DEFAULT_PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.CHECK_FAIL: frozenset({R.INSPECTOR}),
     Action.CHECK_PASS: frozenset({R.INSPECTOR}),
     Action.CLOSE: frozenset({R.SHIFT_LEADER}),
-    Action.SUPERVISE: frozenset({R.SHIFT_LEADER, R.LEADER}),
+    Action.SUPERVISE: frozenset({R.SHIFT_LEADER, R.LEADER, R.OFFICE}),
     Action.RATE: frozenset({R.PUBLIC, R.ACCEPTOR}),
     Action.RECOMPUTE_DEADLINE: frozenset(),
 }

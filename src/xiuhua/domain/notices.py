@@ -23,7 +23,9 @@ from xiuhua.domain.access import (
     Principal,
     can_see,
     can_see_legacy_issue,
+    can_see_order,
     can_see_project,
+    can_see_task,
     notice_audience,
 )
 from xiuhua.domain.choices import Audience, NoticeKind, Role
@@ -36,6 +38,8 @@ class TargetKind(StrEnum):
     ACCOUNT = "account"  # login alerts (target id: the login)
     PROJECT = "project"  # a key project turned red (target id: the project's id)
     LEGACY_ISSUE = "legacy_issue"  # a legacy issue past its target date (target id: its id)
+    PLAN_TASK = "plan_task"  # milestones and deadlines near (target id: "<plan id>:<code>")
+    SUPERVISION_ORDER = "supervision_order"  # an order's level raised (target id: the order's id)
 
 
 def can_see_account(principal: Principal, login: str) -> bool:
@@ -49,6 +53,8 @@ VISIBILITY: dict[TargetKind, Callable[[Principal, Any], bool]] = {
     TargetKind.ACCOUNT: can_see_account,
     TargetKind.PROJECT: can_see_project,
     TargetKind.LEGACY_ISSUE: can_see_legacy_issue,
+    TargetKind.PLAN_TASK: can_see_task,  # access.TaskScope
+    TargetKind.SUPERVISION_ORDER: can_see_order,  # access.OrderScope
 }
 
 # The Chinese title and the page a notification on a target links to, per kind.
@@ -57,12 +63,16 @@ TITLES: dict[TargetKind, Callable[[str], str]] = {
     TargetKind.ACCOUNT: lambda login: f"账号 {login}",
     TargetKind.PROJECT: lambda project_id: f"重点项目 {project_id} 号",
     TargetKind.LEGACY_ISSUE: lambda issue_id: f"遗留问题 {issue_id} 号",
+    TargetKind.PLAN_TASK: lambda key: f"专项任务 {key.split(':', 1)[-1]}",
+    TargetKind.SUPERVISION_ORDER: lambda order_id: f"督办单 {order_id}",
 }
 LINKS: dict[TargetKind, Callable[[str], str]] = {
     TargetKind.CASE: lambda case_no: f"/cases/{case_no}",
     TargetKind.ACCOUNT: lambda login: "/admin/users",
     TargetKind.PROJECT: lambda project_id: f"/projects/{project_id}",
     TargetKind.LEGACY_ISSUE: lambda issue_id: f"/legacy-issues/{issue_id}",
+    TargetKind.PLAN_TASK: lambda key: "/plans/{}/tasks/{}".format(*key.split(":", 1)),
+    TargetKind.SUPERVISION_ORDER: lambda order_id: f"/supervision/{order_id}",
 }
 
 

@@ -29,6 +29,7 @@ from xiuhua.domain.access import (
     can_see,
     can_see_legacy_issue,
     can_see_project,
+    can_see_task,
 )
 from xiuhua.domain.errors import InvalidInput
 
@@ -42,6 +43,7 @@ class LinkKind(StrEnum):
     ASSESSMENT_ENTRY = "assessment_entry"  # the evidence of a deduction or bonus (考核检查)
     PROJECT_PROGRESS = "project_progress"  # a key project's progress report (its project's rule)
     LEGACY_PROGRESS = "legacy_progress"  # a legacy issue's progress entry or sign-off evidence
+    PLAN_PROGRESS = "plan_progress"  # a progress report or note on a plan task (专项行动)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ VISIBILITY: dict[LinkKind, Callable[[Principal, Any], bool]] = {
     LinkKind.ASSESSMENT_ENTRY: can_see_entry,
     LinkKind.PROJECT_PROGRESS: can_see_project,
     LinkKind.LEGACY_PROGRESS: can_see_legacy_issue,
+    LinkKind.PLAN_PROGRESS: can_see_task,  # the task's scope (access.TaskScope)
 }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from xiuhua.domain.assessment import Period
 from xiuhua.domain.choices import RegionLevel
+from xiuhua.domain.plans import TaskStatus
 from xiuhua.domain.sources import source_label
 
 REPORT_FORMATS = ("xlsx", "docx")
@@ -85,6 +86,7 @@ class ReportInput:
     unit_names: Mapping[str, str] = field(default_factory=dict)  # every unit's code -> name
     # both: a section per score source when the composite is on (``source_sections``)
     sources: tuple[SourceSection, ...] = ()
+    programme: ProgrammeSection | None = None  # circular: 重点任务推进情况 (None or empty: left out)
 
     @property
     def label(self) -> str:
@@ -151,3 +153,72 @@ class SelfEvaluationInput:
         if self.score is None or self.previous_score is None:
             return None
         return self.score - self.previous_score
+
+
+# --- the work programme: the progress workbook and the circular's section ----------------------
+
+
+@dataclass(frozen=True)
+class PlanSheetRow:
+    """One row of the progress workbook (a task, or a section / grouping node)."""
+
+    code: str
+    title: str
+    content: str
+    lead_unit: str  # the unit's name
+    cooperating: str  # names, 、-separated
+    responsible: str
+    deadline: str
+    progress: float  # percent
+    status: TaskStatus | None  # None for a grouping node
+    lag: float | None  # percentage points
+
+
+@dataclass(frozen=True)
+class PlanWorkbookInput:
+    """The progress workbook the office sends weekly and monthly: a sheet per section (the
+    plan's top-level nodes), a colour per status, a summary sheet."""
+
+    plan_name: str
+    at: datetime
+    rows: tuple[PlanSheetRow, ...]
+
+
+@dataclass(frozen=True)
+class ProgrammeLine:
+    """A line of the circular's 重点任务推进情况: a task, a project or an order, with its unit."""
+
+    unit: str  # the unit's name
+    title: str
+    detail: str  # e.g. 滞后 30.4 个百分点, 红色督办
+
+
+@dataclass(frozen=True)
+class ProgrammeSection:
+    """重点任务推进情况: lagging tasks, late projects (from the projects feature), red orders by
+    unit and the tasks paused by the office."""
+
+    lagging_tasks: tuple[ProgrammeLine, ...] = ()
+    late_projects: tuple[ProgrammeLine, ...] = ()
+    red_orders: tuple[ProgrammeLine, ...] = ()
+    paused_tasks: tuple[ProgrammeLine, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.lagging_tasks or self.late_projects or self.red_orders or self.paused_tasks)
+
+
+@dataclass(frozen=True)
+class OrderNoticeInput:
+    """The 督办通知单 of one supervision order (Word, the circular's GB/T 9704 layout)."""
+
+    issuer: str  # e.g. X市城市管理委员会办公室
+    number: str  # 督办〔2026〕17号
+    unit: str  # the addressed unit's name
+    title: str
+    content: str
+    origin: str  # what it was raised from, in Chinese (专项任务 1.2 …)
+    issued_at: datetime
+    due_at: datetime
+    time_limit: str  # as the pages show it (10 个工作日)
+    level: str  # 蓝色 / 黄色 / 红色

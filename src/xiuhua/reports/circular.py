@@ -20,12 +20,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from docx import Document
 from docxtpl import DocxTemplate, RichText
 
 from xiuhua.domain.assessment import Period
 from xiuhua.domain.calendar import local_zone
 from xiuhua.domain.choices import RegionLevel
-from xiuhua.domain.reports import ReportInput, SourceSection, city_row
+from xiuhua.domain.reports import ProgrammeSection, ReportInput, SourceSection, city_row
 from xiuhua.domain.sources import source_label
 from xiuhua.reports.common import basis_text, measure_label, period_name
 
@@ -350,5 +351,49 @@ def render(values: Mapping[str, Any], template: Path | None = None) -> bytes:
 
 def circular(found: ReportInput, template: Path | None = None) -> bytes:
     """The period's circular (.docx bytes), signed on the day of ``found.at``, with the people's
-    figures the viewer may see (the corrections it mentions)."""
-    return render(context(found), template)
+    figures the viewer may see (the corrections it mentions) and, when the work programme has
+    anything to report, its section 重点任务推进情况."""
+    data = render(context(found), template)
+    if found.programme is None or found.programme.empty:
+        return data
+    return with_programme(data, found.programme)
+
+
+PROGRAMME_HEADING = "重点任务推进情况"
+_NUMERALS = "一二三四五六七八九十"
+
+
+def programme_paragraphs(section: ProgrammeSection) -> list[tuple[str, str]]:
+    """(style, text) of the section 重点任务推进情况: lagging tasks, late projects, red orders by
+    unit, paused tasks, each a sub-heading and a line per item."""
+    parts = [("（{n}）滞后任务", section.lagging_tasks), ("（{n}）滞后项目", section.late_projects),
+             ("（{n}）红色督办事项", section.red_orders), ("（{n}）暂停任务", section.paused_tasks)]
+    found: list[tuple[str, str]] = []
+    n = 0
+    for heading, lines in parts:
+        if not lines:
+            continue
+        found.append(("二级标题", heading.format(n=_NUMERALS[n])))
+        n += 1
+        found += [("公文正文", f"{i}. {line.unit}：{line.title}（{line.detail}）") for i, line in enumerate(lines, 1)]
+    return found
+
+
+def with_programme(data: bytes, section: ProgrammeSection) -> bytes:
+    """Insert 重点任务推进情况 before the circular's closing heading (工作要求), renumbering it."""
+    doc = Document(io.BytesIO(data))
+    closing = next((p for p in doc.paragraphs if p.style is not None and p.style.name == "一级标题"
+                    and p.text.endswith("工作要求")), None)
+    if closing is None:
+        return data
+    number = closing.text.split("、", 1)[0]
+    index = _NUMERALS.find(number)
+    closing.insert_paragraph_before(f"{number}、{PROGRAMME_HEADING}", style=doc.styles["一级标题"])
+    for style, text in programme_paragraphs(section):
+        closing.insert_paragraph_before(_CONTROL.sub(" ", text), style=doc.styles[style])
+    if 0 <= index < len(_NUMERALS) - 1:
+        for run in closing.runs:
+            run.text = run.text.replace(f"{number}、", f"{_NUMERALS[index + 1]}、", 1)
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()

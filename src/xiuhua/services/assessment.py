@@ -71,9 +71,11 @@ from xiuhua.domain.errors import (
     NotFound,
     PermissionDenied,
 )
+from xiuhua.domain.plans import TASKS
 from xiuhua.domain.reports import REPORT_FORMATS, ReportInput, city_row, source_sections
 from xiuhua.domain.surveys import SURVEY
 from xiuhua.services import photos as photo_service
+from xiuhua.services import plans
 from xiuhua.services import surveys as survey_service
 from xiuhua.services.accounts import audit
 from xiuhua.services.city import load_city
@@ -123,6 +125,7 @@ def unit_kinds(city: City) -> dict[str, AssessedKind]:
 Loader = Callable[[Session, City, Period, datetime | None], Mapping[str, Any]]
 LOADERS: dict[str, Loader] = {
     SURVEY: survey_service.period_scores,
+    TASKS: plans.period_programme,
 }
 
 
@@ -303,7 +306,8 @@ def report_input(session: Session, city: City, period_text: str, fmt: str, confi
                    center_name=next((u.name for u in city.units.values() if u.kind == UnitKind.CENTER and u.active),
                                     None),
                    category_names={c.code: c.name for c in city.taxonomy.matters()},
-                   unit_names={u.code: u.name for u in city.units.values()})
+                   unit_names={u.code: u.name for u in city.units.values()},
+                   programme=plans.programme_section(session, city, period.cutoff(at)))
 
 
 TREND_MONTHS = 12

@@ -62,6 +62,7 @@ from xiuhua.services.accounts import hash_password
 from xiuhua.services.assessment import load_config, publish
 from xiuhua.services.city import init_database, load_city
 from xiuhua.services.legacy import build_demo_legacy
+from xiuhua.services.plans import build_demo_programme
 from xiuhua.services.projects import build_demo_projects
 from xiuhua.services.regions import RegionFeature, save_regions
 from xiuhua.services.surveys import demo_surveys
@@ -402,7 +403,7 @@ DEMO_PASSWORD = "xiuhua-demo"
 DEMO_LOGINS = (("admin", Role.ADMIN), ("acceptor01", Role.ACCEPTOR), ("shift01", Role.SHIFT_LEADER),
                ("dispatcher01", Role.DISPATCHER), ("handler_hwzx", Role.HANDLER),
                ("unitleader_hwzx", Role.UNIT_LEADER), ("inspector01", Role.INSPECTOR),
-               ("leader01", Role.LEADER))
+               ("leader01", Role.LEADER), ("office01", Role.OFFICE))
 
 
 def save_users(session: Session, layout: Layout, unit_list: Sequence[UnitInfo], rng: random.Random) -> None:
@@ -417,6 +418,7 @@ def save_users(session: Session, layout: Layout, unit_list: Sequence[UnitInfo], 
         store.save_user(session, handler_login(unit.code), name(), Role.HANDLER, unit_code=unit.code)
         store.save_user(session, f"unitleader_{unit.code.lower()}", name(), Role.UNIT_LEADER,
                         unit_code=unit.code)
+    store.save_user(session, "office01", "周晓岚", Role.OFFICE, unit_code="ZHZX")  # 城管委办公室
     session.execute(update(users).values(password_hash=hash_password(DEMO_PASSWORD)))
 
 
@@ -1147,6 +1149,8 @@ def build_demo_city_on(engine: Engine, *, seed: int = 1, months: int = 6, end: d
                 until = min(now, datetime.combine(last_day + timedelta(days=1), time(0), local_zone()))
                 demo_surveys(session, load_city(session), seed, history_months(history_start(last_day, months), until),
                              until, CENTER_STAFF[3][0])
+            with transaction(engine) as session:  # the 双十 plan and its supervision orders
+                build_demo_programme(session, load_city(session), now)
         with transaction(engine) as session:  # 重点项目、遗留问题 with months of progress
             build_demo_projects(session, now)
             build_demo_legacy(session, now)

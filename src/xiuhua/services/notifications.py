@@ -13,13 +13,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from xiuhua.domain.access import LeadUnitScope, Principal, notice_audience
+from xiuhua.domain.access import LeadUnitScope, OrderScope, Principal, TaskScope, notice_audience
 from xiuhua.domain.choices import Audience, NoticeKind, Role
 from xiuhua.domain.errors import NotFound, PermissionDenied
 from xiuhua.domain.notices import TargetKind, may_read
 from xiuhua.store import legacy as legacy_store
 from xiuhua.store import notifications as store
+from xiuhua.store import plans as plans_store
 from xiuhua.store import projects as projects_store
+from xiuhua.store import supervision as supervision_store
 from xiuhua.store.cases import Bind, iter_cases
 from xiuhua.store.tables import cases
 
@@ -104,12 +106,29 @@ def _legacy_issues(bind: Bind, ids: list[str]) -> dict[str, Any]:
     return {str(k): LeadUnitScope(u) for k, u in legacy_store.lead_units(bind, _ids(ids)).items()}
 
 
+def _plan_tasks(bind: Bind, keys: list[str]) -> dict[str, Any]:
+    found = {}
+    rows = {(str(t.plan_id), t.code): t for t in plans_store.tasks(bind)}
+    coop = plans_store.cooperating(bind)
+    for key in keys:
+        row = rows.get(tuple(key.split(":", 1)))  # type: ignore[arg-type]
+        if row is not None:
+            found[key] = TaskScope(row.lead_unit, coop.get(row.id, frozenset()))
+    return found
+
+
+def _orders(bind: Bind, ids: list[str]) -> dict[str, Any]:
+    return {str(o.id): OrderScope(o.unit_code) for o in supervision_store.orders(bind) if str(o.id) in ids}
+
+
 # The targets of each kind, by id, as the kind's rule (``domain.notices.VISIBILITY``) takes them.
 LOADERS: dict[TargetKind, Callable[[Bind, list[str]], dict[str, Any]]] = {
     TargetKind.CASE: _cases,
     TargetKind.ACCOUNT: _accounts,
     TargetKind.PROJECT: _projects,
     TargetKind.LEGACY_ISSUE: _legacy_issues,
+    TargetKind.PLAN_TASK: _plan_tasks,
+    TargetKind.SUPERVISION_ORDER: _orders,
 }
 
 

@@ -49,13 +49,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, SessionTransaction
 
 from xiuhua.config import Settings
-from xiuhua.domain.access import LeadUnitScope, Principal
+from xiuhua.domain.access import LeadUnitScope, Principal, TaskScope
 from xiuhua.domain.calendar import local_zone
 from xiuhua.domain.errors import DomainError, InvalidInput, NotFound, TooLarge
 from xiuhua.domain.geo import validate_lonlat
 from xiuhua.domain.photos import EntryScope, Linked, LinkKind, may_see_photo, unknown_photos
 from xiuhua.services.accounts import audit
 from xiuhua.store import legacy as legacy_store
+from xiuhua.store import plans as plans_store
 from xiuhua.store import projects as projects_store
 from xiuhua.store.cases import dialect_name, load_case
 from xiuhua.store.city import upsert
@@ -66,6 +67,7 @@ from xiuhua.store.tables import (
     legacy_progress_photos,
     photo_uploads,
     photos,
+    plan_progress_photos,
     project_progress_photos,
 )
 
@@ -303,16 +305,26 @@ def _linked_legacy_entries(session: Session, photo_id: str) -> Iterator[object]:
 
 # Per kind of object: the objects a photo is linked to, as the kind's rule takes them
 # (domain.photos.VISIBILITY), loaded lazily; and the column naming the photo (orphan sweep).
+def _linked_plan_tasks(session: Session, photo_id: str) -> Iterator[object]:
+    task_ids = plans_store.tasks_of_photo(session, photo_id)
+    if not task_ids:
+        return iter(())
+    coop = plans_store.cooperating(session, task_ids)
+    return (TaskScope(t.lead_unit, coop.get(t.id, frozenset())) for t in plans_store.tasks(session, ids=task_ids))
+
+
 LINKED: dict[LinkKind, Callable[[Session, str], Iterator[object]]] = {
     LinkKind.CASE: _linked_cases,
     LinkKind.ASSESSMENT_ENTRY: _linked_entries,
     LinkKind.PROJECT_PROGRESS: _linked_project_reports,
     LinkKind.LEGACY_PROGRESS: _linked_legacy_entries,
+    LinkKind.PLAN_PROGRESS: _linked_plan_tasks,
 }
 LINK_COLUMNS = {LinkKind.CASE: case_photos.c.photo_id,
                 LinkKind.ASSESSMENT_ENTRY: assessment_entries.c.photo_id,
                 LinkKind.PROJECT_PROGRESS: project_progress_photos.c.photo_id,
-                LinkKind.LEGACY_PROGRESS: legacy_progress_photos.c.photo_id}
+                LinkKind.LEGACY_PROGRESS: legacy_progress_photos.c.photo_id,
+                LinkKind.PLAN_PROGRESS: plan_progress_photos.c.photo_id}
 
 
 def _links(session: Session, photo_id: str) -> Iterator[Linked]:

@@ -39,6 +39,7 @@ from xiuhua.services.legacy import overdue_notices as legacy_overdue_notices
 from xiuhua.services.metrics import NOTICES, SWEEPS
 from xiuhua.services.notifications import Notice, raise_once, raise_or_renew
 from xiuhua.services.photos import sweep_orphans
+from xiuhua.services.plans import programme_notices
 from xiuhua.services.projects import red_notices as project_red_notices
 from xiuhua.store import city as city_store
 from xiuhua.store.cases import dialect_name, iter_cases
@@ -102,6 +103,9 @@ def sweep(engine: Engine, now: datetime) -> SweepResult:
             counts[notice.kind.value] += raise_or_renew(session, notice)
         # key projects turned red, legacy issues past their target date (once each)
         for notice in project_red_notices(session, now) + legacy_overdue_notices(session, now):
+            counts[notice.kind.value] += raise_once(session, notice)
+        calendar = names.calendars.get("default") or WorkCalendar()
+        for notice in programme_notices(session, calendar, now):  # plan tasks and supervision orders
             counts[notice.kind.value] += raise_once(session, notice)
     return SweepResult(dict(counts))
 

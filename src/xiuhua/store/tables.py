@@ -624,3 +624,136 @@ survey_answers = Table(
     UniqueConstraint("survey_id", "device", name="uq_survey_answers_device"),
     Index("ix_survey_answers_at", "at"),
 )
+
+
+# --- the work programme (专项行动) and supervision orders (督查督办) --------------------------
+
+unit_aliases = Table(
+    # names a plan may use for a unit (城管局 = 城市管理局), editable
+    "unit_aliases", metadata,
+    Column("alias", String(200), primary_key=True),
+    Column("unit_code", _code(), ForeignKey("units.code"), nullable=False),
+)
+
+plans = Table(
+    "plans", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("start_date", Date, nullable=False),  # a task's start unless it names its own
+    Column("created_by", String(64), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+plan_tasks = Table(
+    # a section, task or sub-task (code 1 / 1.1 / 1.1.1); a node without a lead unit groups others
+    "plan_tasks", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("plan_id", Integer, ForeignKey("plans.id"), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("content", Text, nullable=False, default=""),
+    Column("lead_unit", _code(), ForeignKey("units.code"), nullable=True),
+    Column("responsible", String(100), nullable=True),  # 责任人: name
+    Column("responsible_post", String(100), nullable=True),
+    Column("responsible_login", String(64), nullable=True),
+    Column("target_text", Text, nullable=True),
+    Column("target_value", String(32), nullable=True),  # a decimal number, as text
+    Column("target_unit", String(16), nullable=True),
+    Column("start_date", Date, nullable=True),
+    Column("deadline_date", Date, nullable=True),
+    Column("deadline_limit", String(32), nullable=True),  # a working-time limit from the start
+    Column("due_at", UTCDateTime, nullable=True),  # the deadline as an instant
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("closed_by", String(64), nullable=True),
+    UniqueConstraint("plan_id", "code", name="uq_plan_tasks_plan_id_code"),
+    Index("ix_plan_tasks_lead_unit", "lead_unit"),
+)
+
+plan_task_units = Table(
+    # cooperating units (配合单位)
+    "plan_task_units", metadata,
+    Column("task_id", Integer, ForeignKey("plan_tasks.id"), primary_key=True),
+    Column("unit_code", _code(), ForeignKey("units.code"), primary_key=True),
+    Index("ix_plan_task_units_unit_code", "unit_code"),
+)
+
+plan_milestones = Table(
+    "plan_milestones", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("task_id", Integer, ForeignKey("plan_tasks.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("due", Date, nullable=False),
+)
+
+plan_progress = Table(
+    # a progress report by the lead unit (kind report) or a cooperating unit's note (kind note)
+    "plan_progress", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("task_id", Integer, ForeignKey("plan_tasks.id"), nullable=False, index=True),
+    Column("kind", String(8), nullable=False),
+    Column("unit_code", _code(), ForeignKey("units.code"), nullable=True),
+    Column("percent", String(32), nullable=True),  # a decimal, as text
+    Column("value", String(32), nullable=True),
+    Column("text", Text, nullable=False),
+    Column("milestones", JSON, nullable=False),  # names reached
+    Column("sent_by", String(64), nullable=True),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Column("state", String(16), nullable=False),  # sent / accepted / returned
+    Column("reviewed_by", String(64), nullable=True),
+    Column("reviewed_at", UTCDateTime, nullable=True),
+    Column("review_reason", Text, nullable=True),
+)
+
+plan_progress_photos = Table(
+    "plan_progress_photos", metadata,
+    Column("report_id", Integer, ForeignKey("plan_progress.id"), primary_key=True),
+    Column("photo_id", String(64), ForeignKey("photos.id"), primary_key=True),
+    Index("ix_plan_progress_photos_photo_id", "photo_id"),
+)
+
+plan_pauses = Table(
+    "plan_pauses", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("task_id", Integer, ForeignKey("plan_tasks.id"), nullable=False, index=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("paused_by", String(64), nullable=True),
+    Column("resumed_by", String(64), nullable=True),
+)
+
+supervision_orders = Table(
+    "supervision_orders", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("year", Integer, nullable=False),
+    Column("serial", Integer, nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("unit_code", _code(), ForeignKey("units.code"), nullable=False, index=True),
+    Column("origin", String(16), nullable=False),  # task / case / project / legacy / free
+    Column("task_id", Integer, ForeignKey("plan_tasks.id"), nullable=True),
+    Column("case_no", String(20), ForeignKey("cases.case_no"), nullable=True),
+    Column("origin_ref", String(64), nullable=True),  # a project's or legacy issue's id
+    Column("time_limit", String(32), nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("issued_by", String(64), nullable=True),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("raised_level", String(8), nullable=False),  # by hand; blue: never raised
+    Column("signed_off_at", UTCDateTime, nullable=True),
+    Column("signed_off_by", String(64), nullable=True),
+    UniqueConstraint("year", "serial", name="uq_supervision_orders_year_serial"),
+)
+
+supervision_replies = Table(
+    "supervision_replies", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", Integer, ForeignKey("supervision_orders.id"), nullable=False, index=True),
+    Column("text", Text, nullable=False),
+    Column("sent_by", String(64), nullable=True),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Column("state", String(16), nullable=False),  # sent / accepted / returned
+    Column("reviewed_by", String(64), nullable=True),
+    Column("reviewed_at", UTCDateTime, nullable=True),
+    Column("review_reason", Text, nullable=True),
+)

@@ -19,14 +19,16 @@ def mount_web(app: FastAPI) -> None:
         home,
         legacy,
         maps,
+        plans,
         portal,
         projects,
         report,
+        supervision,
         surveys,
     )
     from xiuhua.web.pages import STATIC_DIR
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (auth, home, case_list, cases, maps, dashboard, assessment, admin, report,
-                   portal, surveys, api_docs, projects, legacy):
+                   portal, surveys, api_docs, projects, legacy, plans, supervision):
         app.include_router(module.router)

@@ -317,6 +317,7 @@ ROLE_HOMES: dict[Role, tuple[str, tuple[str, ...]]] = {
     Role.UNIT_LEADER: ("处置单位工作台", ("notices", *UNIT_SECTIONS)),
     Role.INSPECTOR: ("监督员工作台", ("notices", "my_tasks")),
     Role.LEADER: ("领导首页", ("notices", "overdue", "due_soon")),
+    Role.OFFICE: ("城管委办公室首页", ("notices", "overdue", "due_soon")),  # cases read like a leader
     Role.ADMIN: ("系统管理员首页", ("notices", "overdue")),
 }
 

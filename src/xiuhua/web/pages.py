@@ -101,6 +101,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/projects", "重点项目", PROGRAMME_ROLES | UNIT_STAFF),
     NavItem("/legacy-issues", "遗留问题", PROGRAMME_ROLES | UNIT_STAFF),
     NavItem("/surveys", "问卷调查", frozenset(Role) - {Role.PUBLIC}),  # domain.access.sees_surveys
+    NavItem("/plans", "专项行动", SEE_ALL_ROLES | UNIT_STAFF),
+    NavItem("/supervision", "督查督办", SEE_ALL_ROLES | UNIT_STAFF),
     NavItem("/admin", "系统管理", frozenset({Role.ADMIN})),
 )
 _NAV_BY_HREF = {item.href: item for item in NAV}

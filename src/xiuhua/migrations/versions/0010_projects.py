@@ -2,7 +2,7 @@
 progress log; photos of progress entries
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-07 01:13:31.116777
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import xiuhua.store.tables
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
