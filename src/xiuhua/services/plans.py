@@ -70,6 +70,7 @@ from xiuhua.domain.supervision import OrderLevel, OrderState
 from xiuhua.services import supervision
 from xiuhua.services.notifications import Notice
 from xiuhua.services.photos import check_may_link
+from xiuhua.services.projects import late_projects
 from xiuhua.services.tabular import cell_text, xlsx_rows
 from xiuhua.store import plans as store
 
@@ -623,7 +624,7 @@ def programme_by_unit(session: Session, calendar: WorkCalendar, start: datetime,
 
 def programme_section(session: Session, city: City, at: datetime) -> ProgrammeSection:
     """The circular's 重点任务推进情况 at ``at``: lagging tasks (most lagging first), red orders by
-    unit, paused tasks. ``late_projects`` is the projects feature's to fill."""
+    unit, paused tasks, and the key projects yellow or red then (``services.projects``)."""
     names = {u.code: u.name for u in city.units.values()}
     views = _views(load_tasks(session), at)
     lagging = sorted((v for v in views if v.status in LAGGING), key=lambda v: -(v.state.lag or 0) if v.state else 0)
@@ -632,6 +633,8 @@ def programme_section(session: Session, city: City, at: datetime) -> ProgrammeSe
     return ProgrammeSection(
         lagging_tasks=tuple(ProgrammeLine(names.get(v.lead_unit or "", ""), f"{v.code} {v.title}", _lag_text(v))
                             for v in lagging),
+        late_projects=tuple(ProgrammeLine(p.lead_unit_name, p.name, f"{p.colour.label}：{p.reason}")
+                            for p in late_projects(session, at)),
         red_orders=tuple(ProgrammeLine(names.get(o.unit_code, o.unit_code), f"{o.number} {o.title}", o.state.label)
                          for o in sorted(red, key=lambda o: (names.get(o.unit_code, ""), o.id))),
         paused_tasks=tuple(ProgrammeLine(names.get(v.lead_unit or "", ""), f"{v.code} {v.title}", "已暂停")
