@@ -146,6 +146,22 @@ class ComponentStatus(LabelledEnum):
     REMOVED = "removed"
 
 
+class DeductionRule(LabelledEnum):
+    """How a standard's item costs points (domain.evaluation)."""
+
+    PER_OCCURRENCE = "per_occurrence"
+    PASS_FAIL = "pass_fail"
+
+
+class RoundState(LabelledEnum):
+    """An inspection round (考评检查): open while evaluators record, closed (cases raised,
+    results visible to the center), published (frozen, counted in the assessment)."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    PUBLISHED = "published"
+
+
 class NoticeKind(LabelledEnum):
     WARNING = "warning"
     OVERDUE = "overdue"
@@ -210,6 +226,8 @@ _LABELS: dict[str, dict[str, str]] = {
     },
     "NoticeKind": {"warning": "临期预警", "overdue": "超期", "supervise": "督办",
                    "login_alert": "登录告警"},
+    "DeductionRule": {"per_occurrence": "按处扣分", "pass_fail": "不合格扣全分"},
+    "RoundState": {"open": "进行中", "closed": "已结束", "published": "已发布"},
     "Audience": {"unit": "处置单位", "center": "指挥中心", "user": "本人", "role": "角色"},
     # enumerations of domain.calendar and domain.geo
     "LimitUnit": {"wh": "工作小时", "wd": "工作日", "h": "小时", "d": "天"},
