@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from xiuhua.domain.access import UNIT_STAFF, Principal, can_see
+from xiuhua.domain.access import UNIT_STAFF, Principal, can_see, sees_round_results
+from xiuhua.domain.choices import RoundState
 from xiuhua.domain.errors import InvalidInput
 
 
@@ -32,6 +33,7 @@ class LinkKind(StrEnum):
 
     CASE = "case"  # a report or a step of a case (核实, 处置反馈, 核查 …)
     ASSESSMENT_ENTRY = "assessment_entry"  # the evidence of a deduction or bonus (考核检查)
+    ROUND_DEDUCTION = "round_deduction"  # a deduction of a field evaluation round (考评检查)
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,24 @@ def can_see_entry(principal: Principal, entry: EntryScope) -> bool:
     return principal.role in UNIT_STAFF and principal.unit_code == entry.unit_code
 
 
+@dataclass(frozen=True)
+class DeductionScope:
+    """A round's deduction as far as seeing its photos goes: the round's state and the point's
+    evaluated unit (``access.sees_round_results``)."""
+
+    state: RoundState
+    unit_code: str | None
+
+
+def can_see_deduction(principal: Principal, deduction: DeductionScope) -> bool:
+    return sees_round_results(principal, deduction.state, deduction.unit_code)
+
+
 # One rule per kind: may this person see this object (as its kind's loader yields it)?
 VISIBILITY: dict[LinkKind, Callable[[Principal, Any], bool]] = {
     LinkKind.CASE: can_see,
     LinkKind.ASSESSMENT_ENTRY: can_see_entry,
+    LinkKind.ROUND_DEDUCTION: can_see_deduction,
 }
 
 

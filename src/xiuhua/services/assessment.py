@@ -69,7 +69,9 @@ from xiuhua.domain.errors import (
     NotFound,
     PermissionDenied,
 )
+from xiuhua.domain.evaluation import EVALUATION
 from xiuhua.domain.reports import REPORT_FORMATS, ReportInput, city_row
+from xiuhua.services import evaluation as field_evaluation
 from xiuhua.services import photos as photo_service
 from xiuhua.services.accounts import audit
 from xiuhua.services.city import load_city
@@ -128,6 +130,7 @@ def period_meta(session: Session, city: City, period: Period, at: datetime | Non
         reward_bands=store.reward_bands(session, period.label),
         as_of=at,
         unit_kinds=unit_kinds(city),
+        loaded={EVALUATION: field_evaluation.period_evidence(session, period)},
     )
 
 

@@ -51,14 +51,22 @@ from sqlalchemy.orm import Session, SessionTransaction
 from xiuhua.config import Settings
 from xiuhua.domain.access import Principal
 from xiuhua.domain.calendar import local_zone
+from xiuhua.domain.choices import RoundState
 from xiuhua.domain.errors import DomainError, InvalidInput, NotFound, TooLarge
 from xiuhua.domain.geo import validate_lonlat
-from xiuhua.domain.photos import EntryScope, Linked, LinkKind, may_see_photo, unknown_photos
+from xiuhua.domain.photos import DeductionScope, EntryScope, Linked, LinkKind, may_see_photo, unknown_photos
 from xiuhua.services.accounts import audit
 from xiuhua.store.cases import dialect_name, load_case
 from xiuhua.store.city import upsert
 from xiuhua.store.db import transaction
-from xiuhua.store.tables import assessment_entries, case_photos, photo_uploads, photos
+from xiuhua.store.evaluation import photo_deductions
+from xiuhua.store.tables import (
+    assessment_entries,
+    case_photos,
+    photo_uploads,
+    photos,
+    round_deduction_photos,
+)
 
 pillow_heif.register_heif_opener()
 # Refuse "decompression bombs" (a small file of enormous dimensions) by the dimensions in the
@@ -284,14 +292,20 @@ def _linked_entries(session: Session, photo_id: str) -> Iterator[object]:
     return (EntryScope(unit) for unit in units)
 
 
+def _linked_deductions(session: Session, photo_id: str) -> Iterator[object]:
+    return (DeductionScope(RoundState(r.state), r.unit_code) for r in photo_deductions(session, photo_id))
+
+
 # Per kind of object: the objects a photo is linked to, as the kind's rule takes them
 # (domain.photos.VISIBILITY), loaded lazily; and the column naming the photo (orphan sweep).
 LINKED: dict[LinkKind, Callable[[Session, str], Iterator[object]]] = {
     LinkKind.CASE: _linked_cases,
     LinkKind.ASSESSMENT_ENTRY: _linked_entries,
+    LinkKind.ROUND_DEDUCTION: _linked_deductions,
 }
 LINK_COLUMNS = {LinkKind.CASE: case_photos.c.photo_id,
-                LinkKind.ASSESSMENT_ENTRY: assessment_entries.c.photo_id}
+                LinkKind.ASSESSMENT_ENTRY: assessment_entries.c.photo_id,
+                LinkKind.ROUND_DEDUCTION: round_deduction_photos.c.photo_id}
 
 
 def _links(session: Session, photo_id: str) -> Iterator[Linked]:
