@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from xiuhua import __version__
-from xiuhua.api import assessment, auth, cases, catalog, dashboard, open311, photos, public, tasks
+from xiuhua.api import assessment, auth, cases, catalog, dashboard, evaluation, open311, photos, public, tasks
 from xiuhua.config import Settings, get_settings
 from xiuhua.http import problems
 from xiuhua.http.headers import SecurityHeaders, TrustedHosts
@@ -66,7 +66,7 @@ def _routes(app: FastAPI) -> None:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (auth, cases, catalog, photos, tasks, public, assessment, dashboard):
+    for module in (auth, cases, catalog, photos, tasks, public, assessment, dashboard, evaluation):
         app.include_router(module.router, prefix=API)
     app.include_router(open311.router, prefix="/open311/v2")
     mount_web(app)  # the pages at /, their static files under /static
