@@ -158,7 +158,7 @@ def _ids(**values: Any) -> Body:
 
 
 def _form(**values: str) -> Body:
-    return lambda w: {"data": values}
+    return lambda w: {"data": {k: v.format_map(w.values) for k, v in values.items()}}
 
 
 # --- the table ------------------------------------------------------------------------------
@@ -264,6 +264,16 @@ ACCESS: dict[str, Access] = {
     "GET /assessment": Access("leader_hw", (ANON, "inspector01", CITIZEN)),
     "GET /assessment/{period}/{subject}/{code}/cases": Access(
         "leader_hw", (ANON, "handler_zf", "inspector01", CITIZEN), query="measure=due"),
+    "GET /evaluation": Access("handler_hw", (ANON, "inspector01", CITIZEN)),
+    "GET /evaluation/standards/{standard_id}": Access("handler_hw", (ANON, "inspector01", CITIZEN)),
+    "GET /evaluation/points": Access("handler_hw", (ANON, "inspector01", CITIZEN)),
+    "GET /evaluation/rounds/new": Access("evaluator01", EVALUATOR_ONLY, query="seed=3"),
+    "POST /evaluation/rounds": Access("evaluator01", EVALUATOR_ONLY, body=_form(
+        standard="{standard_id}", period="2026-11", seed="4")),
+    "GET /evaluation/rounds/{round_id}": Access("evaluator01", EVALUATOR_ONLY),
+    "GET /evaluation/rounds/{round_id}/walk": Access("evaluator01", EVALUATOR_ONLY),
+    "POST /evaluation/rounds/{round_id}/close": Access("evaluator01", EVALUATOR_ONLY),
+    "POST /evaluation/rounds/{round_id}/publish": Access("evaluator01", EVALUATOR_ONLY),
     "GET /report": Access("inspector01", (ANON, "handler_hw", "leader01", CITIZEN)),
     "POST /report": Access("inspector01", (ANON, "handler_hw", "leader01", CITIZEN),
                            body=_staff_report),

@@ -16,6 +16,7 @@ def mount_web(app: FastAPI) -> None:
         case_list,
         cases,
         dashboard,
+        evaluation,
         home,
         maps,
         portal,
@@ -24,6 +25,6 @@ def mount_web(app: FastAPI) -> None:
     from xiuhua.web.pages import STATIC_DIR
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, home, case_list, cases, maps, dashboard, assessment, admin, report,
+    for module in (auth, home, case_list, cases, maps, dashboard, assessment, evaluation, admin, report,
                    portal, api_docs):
         app.include_router(module.router)
