@@ -521,7 +521,7 @@ def _point_views(session: Session, row: Any, standard: Standard, keep: Any) -> l
         if not keep(p.unit_code):
             continue
         score = scores[p.point_id] if scores is not None else (
-            Fraction(str(p.score)) if p.score is not None else None)
+            store.stored_score(p.score) if p.score is not None else None)
         views.append(PointView(p.point_id, p.code, p.name, p.kind, p.street_code, p.community_code,
                                p.unit_code, p.lon, p.lat, p.fixed, p.done_at is not None, score,
                                tuple(by_point[p.point_id])))

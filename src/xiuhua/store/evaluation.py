@@ -49,6 +49,12 @@ def _fraction(value: float) -> Fraction:
     return Fraction(str(value)).limit_denominator(10_000)
 
 
+def stored_score(value: float) -> Fraction:
+    """A point score as stored (a float): its exact value back (100·k ÷ Σ points has a small
+    denominator)."""
+    return _fraction(value)
+
+
 def _item(row: Any) -> Item:
     return Item(tuple(row.headings), row.description, _fraction(row.points), DeductionRule(row.rule),
                 _fraction(row.each), frozenset(row.kinds), row.matter_code, row.id)
@@ -216,5 +222,5 @@ def booked_results(bind: Bind, months: Sequence[str]) -> list[tuple[int, PointRe
              .where(rounds.c.state == RoundState.PUBLISHED.value, rounds.c.booked_period.in_(list(months)),
                     round_points.c.score.is_not(None)))
     return [(r.rid, PointResult(r.point_id, r.kind, r.street_code, r.community_code, r.unit_code,
-                                Fraction(str(r.score))))
+                                stored_score(r.score)))
             for r in bind.execute(query)]

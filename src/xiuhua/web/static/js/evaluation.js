@@ -33,7 +33,7 @@
       if (!navigator.geolocation) { resolve(null); return; }
       navigator.geolocation.getCurrentPosition(function (p) {
         resolve({ lon: p.coords.longitude, lat: p.coords.latitude });
-      }, function () { resolve(null); }, { enableHighAccuracy: true, timeout: 8000, maximumAge: 30000 });
+      }, function () { resolve(null); }, { enableHighAccuracy: true, timeout: 8000, maximumAge: 0 });
     });
   }
 
