@@ -54,7 +54,8 @@ def build(engine: Engine) -> dict[str, str]:
                       frozenset(), "06013"))
         store.save_standard(session, Standard("月度考评标准", 2026, items), NOW, None)
         city = load_city(session)
-        for code, name, kind, (lon, lat) in (("P-ROAD", "经十路", "主次干道", ROAD), ("P-PARK", "泉城公园", "公园", PARK)):
+        places = (("P-ROAD", "经十路", "主次干道", ROAD), ("P-PARK", "泉城公园", "公园", PARK))
+        for code, name, kind, (lon, lat) in places:
             service.save_point(session, city, service.PointInput(code, name, kind, Point(lon, lat)),
                                EvaluationSettings())
     return found
