@@ -61,6 +61,8 @@ from xiuhua.domain.taxonomy import ClassKind
 from xiuhua.services.accounts import hash_password
 from xiuhua.services.assessment import load_config, publish
 from xiuhua.services.city import init_database, load_city
+from xiuhua.services.evaluation import DEMO_EVALUATOR
+from xiuhua.services.evaluation import build_demo as build_evaluation_demo
 from xiuhua.services.regions import RegionFeature, save_regions
 from xiuhua.store import assessment as assessment_store
 from xiuhua.store import city as store
@@ -399,7 +401,7 @@ DEMO_PASSWORD = "xiuhua-demo"
 DEMO_LOGINS = (("admin", Role.ADMIN), ("acceptor01", Role.ACCEPTOR), ("shift01", Role.SHIFT_LEADER),
                ("dispatcher01", Role.DISPATCHER), ("handler_hwzx", Role.HANDLER),
                ("unitleader_hwzx", Role.UNIT_LEADER), ("inspector01", Role.INSPECTOR),
-               ("leader01", Role.LEADER))
+               ("leader01", Role.LEADER), (DEMO_EVALUATOR, Role.EVALUATOR))
 
 
 def save_users(session: Session, layout: Layout, unit_list: Sequence[UnitInfo], rng: random.Random) -> None:
@@ -414,6 +416,7 @@ def save_users(session: Session, layout: Layout, unit_list: Sequence[UnitInfo], 
         store.save_user(session, handler_login(unit.code), name(), Role.HANDLER, unit_code=unit.code)
         store.save_user(session, f"unitleader_{unit.code.lower()}", name(), Role.UNIT_LEADER,
                         unit_code=unit.code)
+    store.save_user(session, DEMO_EVALUATOR, "王考评", Role.EVALUATOR)
     session.execute(update(users).values(password_hash=hash_password(DEMO_PASSWORD)))
 
 
@@ -1137,6 +1140,8 @@ def build_demo_city_on(engine: Engine, *, seed: int = 1, months: int = 6, end: d
         if history and publish:
             first = history_start(last_day, months)
             until = min(now, datetime.combine(last_day + timedelta(days=1), time(0), local_zone()))
+            with transaction(engine) as session:  # 考评: three monthly rounds, published before their months
+                build_evaluation_demo(session, load_city(session), complete_months(first, until), seed)
             steps.add("发布已结束月份的考核结果", len(complete_months(first, until)))
             with transaction(engine) as session:
                 done = publish_months(session, first, until, config)

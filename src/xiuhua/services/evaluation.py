@@ -9,7 +9,7 @@ import tomllib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from xiuhua.domain.access import Principal, evaluates, sees_round_results, sees_round_sample
 from xiuhua.domain.assessment import Period
-from xiuhua.domain.choices import Action, RegionLevel, RoundState, Source, UnitKind
+from xiuhua.domain.choices import Action, RegionLevel, Role, RoundState, Source, UnitKind
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import InvalidInput, NotFound, PermissionDenied
 from xiuhua.domain.evaluation import (
@@ -592,3 +592,70 @@ def period_evidence(session: Session, period: Period) -> dict[str, UnitEvidence]
 def street_names(city: City) -> dict[str, str]:
     return {c: r.name for c, r in city.regions.items() if r.level is RegionLevel.STREET}
 
+
+
+# --- the demo city --------------------------------------------------------------------------
+
+DEMO_KIND_UNITS = {"公园": "YLZX", "公厕": "HWZX", "集贸市场": "SJJ"}  # the demo's departments
+DEMO_POINTS = 300
+DEMO_EVALUATOR = "evaluator01"
+
+
+def demo_points(city: City, rng: Any, target: int = DEMO_POINTS) -> list[PointInput]:
+    """About ``target`` points of every kind in every street, each in a grid of its street."""
+    from xiuhua.domain.evaluation import POINT_KINDS
+
+    grids_by_street: dict[str, list[str]] = defaultdict(list)
+    for code in city.grid_index.codes:
+        street = next((c for c in city.areas(code) if c in city.regions
+                       and city.regions[c].level is RegionLevel.STREET), None)
+        if street:
+            grids_by_street[street].append(code)
+    streets = sorted(grids_by_street)
+    each = max(1, round(target / max(1, len(streets) * len(POINT_KINDS))))
+    found = []
+    for street in streets:
+        for n, kind in enumerate(POINT_KINDS):
+            for grid in rng.sample(grids_by_street[street], min(each, len(grids_by_street[street]))):
+                shape = city.grid_index.geometry(grid)
+                assert shape is not None
+                at = shape.representative_point()
+                name = f"{city.regions[street].name}{kind}{grid[-3:]}"
+                found.append(PointInput(f"{street}-{n + 1:02d}-{grid[-3:]}", name, kind,
+                                        shapely.Point(round(at.x, 6), round(at.y, 6))))
+    return found
+
+
+def build_demo(session: Session, city: City, months: Sequence[Period], seed: int) -> list[int]:
+    """The demo's field evaluation, given three complete months or more (else nothing): the
+    example standard, ~300 points, and a round in each of the last three months (deductions
+    drawn from ``seed``), closed into cases and published two days before the month ends, so
+    before the month's assessment is. The rounds' ids."""
+    import random
+
+    if len(months) < 3:
+        return []
+    months = months[-3:]
+    rng = random.Random(seed * 7919 + 16)
+    evaluator = Principal(DEMO_EVALUATOR, Role.EVALUATOR)
+    first = months[0].start
+    standard_id = store.save_standard(session, demo_standard(city, "城市管理月度考评标准", first.year), first, None)
+    units = {kind: code for kind, code in DEMO_KIND_UNITS.items() if code in city.units}
+    rows = [point_row(city, p, EvaluationSettings({}, units)) for p in demo_points(city, rng)]
+    store.save_points(session, rows)
+    standard = get_standard(session, standard_id)
+    rounds = []
+    for n, month in enumerate(months):
+        start = month.start + (month.end - month.start) / 3
+        round_id = plan_round(session, standard_id, month.label, seed * 100 + n, 1, (), start, evaluator)
+        for point in store.sample(session, round_id):
+            items = standard.applicable(point.kind)
+            for item in rng.sample(items, min(len(items), rng.choice((0, 0, 1, 1, 2)))):
+                record_deduction(session, evaluator, round_id, point.point_id, item.id or 0,
+                                 rng.choice((1, 1, 2, 3)), None, [], start)
+            store.mark_done(session, round_id, point.point_id, start, DEMO_EVALUATOR)
+        closing = month.end - timedelta(days=2)
+        close_round(session, city, round_id, closing, evaluator)
+        publish_round(session, round_id, closing, evaluator)
+        rounds.append(round_id)
+    return rounds
