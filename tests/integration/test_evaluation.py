@@ -189,3 +189,23 @@ def test_the_same_seed_plans_the_same_sample(city_db: Engine, tmp_path: Path) ->
         one = {p.code for p in service.round_view(session, EVALUATOR, first, {}).points}
         two = {p.code for p in service.round_view(session, EVALUATOR, int(again.output.split()[-1]), {}).points}
     assert one == two
+
+
+def test_points_import_from_a_sheet_all_or_nothing(city_db: Engine, tmp_path: Path) -> None:
+    (lon, lat), book = center(2, 2), Workbook()
+    ws = book.active
+    assert ws is not None
+    ws.append(["编号", "名称", "类型", "经度", "纬度", "责任单位"])
+    ws.append(["T-1", "公厕一", "公厕", lon, lat, "U-HW"])
+    ws.append(["T-2", "城外", "公园", 116.0, 35.0, None])
+    path = tmp_path / "points.xlsx"
+    book.save(path)
+    refused = xiuhua("evaluation-points", "import", str(path))
+    assert refused.exit_code == 1 and "第 3 行" in refused.output and "不在本市" in refused.output
+    ws.delete_rows(3)
+    book.save(path)
+    done = xiuhua("evaluation-points", "import", str(path))
+    assert done.exit_code == 0, done.output
+    with transaction(city_db) as session:
+        (point,) = service.list_points(session)
+    assert (point.code, point.unit_code, point.grids) == ("T-1", "U-HW", [grid_code(2, 2)])
