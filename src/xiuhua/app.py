@@ -1,5 +1,5 @@
 """The one ASGI application factory: the REST API under /api/v1, Open311 under /open311/v2,
-the pages at / (their static files under /static) and the health check.
+the pages at / (their static files under /static), the health check and the metrics.
 
 The only module that imports both ``api/`` and ``web/`` (an import-linter contract says so)."""
 
@@ -15,8 +15,9 @@ from starlette.middleware.sessions import SessionMiddleware
 from xiuhua import __version__
 from xiuhua.api import assessment, auth, cases, catalog, dashboard, evaluation, open311, photos, public, tasks
 from xiuhua.config import Settings, get_settings
-from xiuhua.http import problems
+from xiuhua.http import metrics, problems
 from xiuhua.http.headers import SecurityHeaders, TrustedHosts
+from xiuhua.http.requestlog import RequestLog
 from xiuhua.http.urls import API
 from xiuhua.services.city import CityCache, init_database
 from xiuhua.store.db import make_engine
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
                        session_cookie=SESSION_COOKIE, same_site="lax",
                        https_only=settings.cookie_secure, max_age=12 * 3600)
     _hardening(app, settings)
+    app.add_middleware(RequestLog)  # outermost: the request id and the count of every answer
     problems.install(app)
     _routes(app)
     return app
@@ -69,4 +71,5 @@ def _routes(app: FastAPI) -> None:
     for module in (auth, cases, catalog, photos, tasks, public, assessment, dashboard, evaluation):
         app.include_router(module.router, prefix=API)
     app.include_router(open311.router, prefix="/open311/v2")
+    app.include_router(metrics.router)  # GET /metrics (Prometheus; networks or token)
     mount_web(app)  # the pages at /, their static files under /static

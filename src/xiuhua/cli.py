@@ -24,12 +24,14 @@ app = typer.Typer(help="绣花 Xiuhua —— 城市精细化管理（数字化�
 import_app = typer.Typer(help="导入数据（区域、部件、案件）", no_args_is_help=True)
 export_app = typer.Typer(help="导出数据", no_args_is_help=True)
 check_app = typer.Typer(help="检查（责任覆盖等）", no_args_is_help=True)
+make_app = typer.Typer(help="生成数据（单元网格等）", no_args_is_help=True)
 calendar_app = typer.Typer(help="工作日历（节假日与调休）", no_args_is_help=True)
 user_app = typer.Typer(help="用户账号（角色、单位、网格、密码、访问令牌）", no_args_is_help=True)
 apikey_app = typer.Typer(help="Open311 客户端 API 密钥", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(check_app, name="check")
+app.add_typer(make_app, name="make")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")
@@ -100,14 +102,33 @@ def demo(
 @import_app.command("regions")
 def import_regions(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="GeoJSON / Shapefile / GeoPackage")],
-    src_crs: Annotated[str | None, typer.Option("--src-crs", help="源坐标系，如 EPSG:4549（文件无 .prj 时必填）")] = None,
+    src_crs: Annotated[str | None, typer.Option(
+        "--src-crs", help="源坐标系（文件无 .prj 或 .prj 有误时）：EPSG 代码，如 EPSG:4549（CGCS2000 3 度带"
+        "高斯-克吕格，中央经线 120°E，坐标不带带号；带带号的第 40 带为 EPSG:4528），或 gcj02（高德/腾讯）、bd09（百度）"
+    )] = None,
     encoding: Annotated[str | None, typer.Option(help="属性编码，如 GBK")] = None,
+    code_field: Annotated[str | None, typer.Option(
+        "--code-field", help="编码字段（默认依次识别 code/编码/XZQDM/gb/adcode 等；可带国家代码前缀 156）")] = None,
+    name_field: Annotated[str | None, typer.Option(
+        "--name-field", help="名称字段（默认依次识别 name/名称/XZQMC 等）")] = None,
+    level_field: Annotated[str | None, typer.Option(
+        "--level-field", help="层级字段（值如 city/district/street/community/grid；默认识别 level/层级/级别）")] = None,
+    repair: Annotated[bool, typer.Option(
+        "--repair", help="修复无效（自相交等）的面（make_valid，只保留面），逐个报告")] = False,
+    merge_parts: Annotated[bool, typer.Option(
+        "--merge-parts", help="把编码相同的多个要素合并为一个区域")] = False,
 ) -> None:
-    """导入区域（市、街道/开发区、社区、单元网格）。"""
-    from xiuhua.services.regions import import_regions_file
+    """导入区域（市、街道/开发区、社区、单元网格）。
 
-    count = run(import_regions_file, engine(), file, src_crs=src_crs, encoding=encoding)
-    typer.echo(f"已导入 {count} 个区域")
+    例：xiuhua import regions 社区.shp --encoding GBK --src-crs EPSG:4549 --code-field XZQDM --repair
+    """
+    from xiuhua.services.regions import RegionFileOptions, import_regions
+
+    options = RegionFileOptions(src_crs, encoding, code_field, name_field, level_field, repair, merge_parts)
+    result = run(import_regions, engine(), file, options)
+    for note in result.notes:
+        typer.echo(note)
+    typer.echo(f"已导入 {result.count} 个区域")
 
 
 @import_app.command("components")
@@ -197,15 +218,34 @@ def export_cases(
 
 
 @check_app.command("coverage")
-def check_coverage() -> None:
+def check_coverage(
+    details: Annotated[bool, typer.Option("--details", help="逐条列出每个问题（默认只打印汇总）")] = False,
+) -> None:
     """检查责任覆盖：每个事项在每个网格都有且只有一个责任单位，网格无缝隙、无重叠。"""
     from xiuhua.services.coverage import check_coverage as check
 
     report = run(check, engine())
-    for line in report.iter_lines():
+    for line in (report.iter_lines() if details else report.summary_report()):
         typer.echo(line)
     if not report.ok:
         raise typer.Exit(1)
+
+
+@make_app.command("grids")
+def make_grids(
+    size: Annotated[float, typer.Option("--size", help="网格边长（米），如 100")],
+    community: Annotated[str | None, typer.Option("--community", help="只划分这个社区（编码）")] = None,
+) -> None:
+    """把尚无单元网格的社区划分为方形网格（按行编号 …001、…002；不足 20% 的边角并入相邻网格）。"""
+    from xiuhua.services.grids import make_grids as make
+
+    made = run(make, engine(), size, community)
+    for item in made:
+        typer.echo(f"社区 {item.community_code} {item.community_name}：{item.count} 个网格")
+    if not made:
+        typer.echo("没有需要划分网格的社区（所有社区都已有单元网格）")
+    else:
+        typer.echo(f"已生成 {sum(m.count for m in made)} 个单元网格（{len(made)} 个社区）")
 
 
 @calendar_app.command("set")
@@ -479,6 +519,62 @@ def serve(
         raise typer.Exit(2)
     run(run_server, host=host, port=port, workers=workers, ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile)
+
+
+# --- operations: backups, the health report ---------------------------------------------------
+
+
+@app.command("backup")
+def backup_cmd(
+    target: Annotated[Path, typer.Argument(metavar="DIR", file_okay=False, help="备份目录（新建或空目录，如 /backup/xiuhua-2026-12-07）")],
+) -> None:
+    """备份数据库与照片（服务运行中也可执行）：SQLite 在线备份或 PostgreSQL pg_dump，并写出清单 manifest.json（时间、数据库版本、各表行数、校验和）。"""
+    from xiuhua.services.backup import backup
+
+    settings = get_settings()
+    source = make_engine(settings.effective_database_url, echo=settings.sql_echo)  # as it is: never migrated first
+    manifest = run(backup, source, settings.data_dir, target)
+    source.dispose()
+    typer.echo(f"已备份到 {target}：{manifest}")
+
+
+@app.command("restore")
+def restore_cmd(
+    source: Annotated[Path, typer.Argument(metavar="DIR", exists=True, file_okay=False, help="xiuhua backup 写出的备份目录")],
+    force: Annotated[bool, typer.Option("--force", help="目标数据库已有数据或照片目录已有文件时，仍用备份覆盖")] = False,
+) -> None:
+    """从备份恢复数据库与照片（请先停止服务）；先核对校验和，目标不为空时须加 --force；恢复后升级到当前数据库版本。"""
+    from xiuhua.services.backup import restore
+    from xiuhua.services.city import init_database
+
+    settings = get_settings()
+    target = make_engine(settings.effective_database_url, echo=settings.sql_echo)
+    manifest = run(restore, target, settings.data_dir, source, force=force)
+    init_database(target)
+    target.dispose()
+    typer.echo(f"已从 {source} 恢复：{manifest}")
+
+
+DOCTOR_MARKS = {"ok": "✓", "warn": "!", "fail": "✗"}
+
+
+@app.command("doctor")
+def doctor() -> None:
+    """检查生产环境：设置（公开地址、HTTPS 下的安全 Cookie、时区）、数据库版本、工作日历暂定年份、最近一次备份、磁盘空间；每项附说明和处理办法，有失败项时退出码为 1。"""
+    from xiuhua.services.doctor import diagnose, failed
+
+    settings = get_settings()
+    target = make_engine(settings.effective_database_url, echo=settings.sql_echo)  # never migrates
+    findings = run(diagnose, settings, target)
+    target.dispose()
+    for f in findings:
+        typer.echo(f"{DOCTOR_MARKS[f.level.value]} [{f.level.label}] {f.check}：{f.message}")
+        if f.fix:
+            typer.echo(f"    处理：{f.fix}")
+    counts = {level: sum(1 for f in findings if f.level.value == level) for level in DOCTOR_MARKS}
+    typer.echo(f"共 {len(findings)} 项：正常 {counts['ok']}，提示 {counts['warn']}，失败 {counts['fail']}")
+    if failed(findings):
+        raise typer.Exit(1)
 
 
 # --- assessment (绩效评价) --------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,6 +14,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from xiuhua.domain.calendar import use_local_zone
 from xiuhua.domain.errors import InvalidInput
 from xiuhua.domain.geo import CoordSys
+
+LOG_FORMATS = ("text", "json")
+
+
+def parse_networks(text: str) -> list[IPv4Network | IPv6Network]:
+    """Comma-separated networks (``10.0.0.0/8``) or addresses (``10.0.0.5``)."""
+    return [ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()]
+
 
 # Statutory working time in China is kept in China Standard Time; these names all denote it.
 CHINA_STANDARD_TIME = {"Asia/Shanghai", "Asia/Chongqing", "Asia/Chungking", "Asia/Harbin", "PRC"}
@@ -42,6 +51,18 @@ class Settings(BaseSettings):
     # Host names the server answers to, comma-separated ("cg.example.gov.cn,*.example.gov.cn");
     # any other Host header gets 400. "*" (the default) accepts every host.
     trusted_hosts: str = "*"
+    # GET /metrics (Prometheus): answered to clients in these networks (comma-separated CIDR;
+    # the address uvicorn sees, i.e. X-Forwarded-For only from FORWARDED_ALLOW_IPS) or to
+    # requests with "Authorization: Bearer <XIUHUA_METRICS_TOKEN>" (unset: no token works).
+    metrics_allow: str = "127.0.0.1/32,::1/128"
+    metrics_token: str = ""
+    # Server logs: "text" (one line per record) or "json" (one JSON object per line); both carry
+    # the request id (X-Request-ID) of the request a record belongs to.
+    log_format: str = "text"
+    # Where `xiuhua backup` writes (DIR under it, e.g. by date); `xiuhua doctor` reads the newest
+    # manifest.json there and fails when it is older than backup_max_age_hours.
+    backup_dir: Path | None = None
+    backup_max_age_hours: float = 26.0
 
     @field_validator("timezone")
     @classmethod
@@ -71,6 +92,29 @@ class Settings(BaseSettings):
             raise ValueError("XIUHUA_PUBLIC_BASE_URL must be an http(s) address such as "
                              f"https://cg.example.gov.cn, not {value!r}")
         return value.rstrip("/")
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        try:
+            parse_networks(value)
+        except ValueError as exc:
+            raise ValueError(f"XIUHUA_METRICS_ALLOW must list networks such as "
+                             f"127.0.0.1/32,10.0.0.0/8: {exc}") from None
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in LOG_FORMATS:
+            raise ValueError(f"XIUHUA_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {value!r}")
+        return value
+
+    @property
+    def metrics_networks(self) -> list[IPv4Network | IPv6Network]:
+        """The networks of XIUHUA_METRICS_ALLOW."""
+        return parse_networks(self.metrics_allow)
 
     @property
     def trusted_host_list(self) -> list[str]:

@@ -22,7 +22,8 @@ files (:data:`EXEMPT_PREFIXES`), and the routes listed with their reason in :dat
 The principals: ``handler_hw``/``leader_hw`` (unit U-HW, which holds the case), ``handler_zf``
 (another unit), ``inspector01`` (all grids) and ``inspector02`` (grid 001 only; the case is in
 003), the center roles, ``leader01``, ``admin01`` (tests/api/conftest.py), a public account
-(:data:`CITIZEN`) and nobody (:data:`ANON`).
+(:data:`CITIZEN`), nobody (:data:`ANON`) and, for ``GET /metrics``, a scraper with the metrics
+token (:data:`SCRAPER`: the test client's address is in no allowed network).
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ from xiuhua.store.tables import notifications, users
 
 ANON = "anonymous"  # no token, no session
 CITIZEN = "citizen01"  # a public account (a citizens' app signs in as one)
+SCRAPER = "metrics-scraper"  # no user: a Prometheus server with XIUHUA_METRICS_TOKEN
+SCRAPER_TOKEN = "walk-metrics-token"
+# Paths whose callers present bearer tokens (anonymous: 401), not browser sessions.
+BEARER_PATHS = ("/api/", "/metrics")
 
 # Writes let through access: success, or a refusal of the request itself (never 401/403/404).
 WRITE_THROUGH = frozenset({200, 201, 204, 303, 409, 422})
@@ -247,6 +252,8 @@ ACCESS: dict[str, Access] = {
     "POST /api/v1/rounds/{round_id}/points/{point_id}/done": Access("evaluator01", EVALUATOR_ONLY),
     "POST /api/v1/rounds/{round_id}/close": Access("evaluator01", EVALUATOR_ONLY),
     "POST /api/v1/rounds/{round_id}/publish": Access("evaluator01", EVALUATOR_ONLY),
+    # the server's metrics: a scraper's token (or an allowed network), never a user's
+    "GET /metrics": Access(SCRAPER, (ANON, "admin01", "leader01", CITIZEN)),
     # pages
     "GET /": Access("handler_hw", STAFF_PAGE),
     "GET /parts/counters": Access("handler_hw", STAFF_PAGE),
@@ -455,6 +462,8 @@ def world(api: Api) -> World:
               "notification_id": _unit_notice(api, case_no), "photo_id": _case_photo(api),
               "loose_photo_id": _upload(api, (30, 60, 200)), **_evaluation(api)}
     version = api.client.get(f"/api/v1/cases/{case_no}", headers=api.auth("admin01")).json()
+    app = api.client.app
+    app.state.settings = app.state.settings.model_copy(update={"metrics_token": SCRAPER_TOKEN})
     return World(api, values, int(version["version"]))
 
 
@@ -488,7 +497,10 @@ def call(w: World, key: str, rule: Access, login: str) -> httpx.Response:
             url += "?" + rule.query.format_map(values)
     except KeyError as exc:
         pytest.fail(f"{key}: no value for {exc}: give it in the entry's params (or in world())")
-    if template.startswith("/api/"):
+    if login == SCRAPER:
+        w.client.cookies.clear()
+        headers = {"Authorization": f"Bearer {SCRAPER_TOKEN}"}
+    elif template.startswith(BEARER_PATHS):
         w.client.cookies.clear()
         headers = {} if login == ANON else w.api.auth(login)
     else:
@@ -512,7 +524,7 @@ def assert_let_through(key: str, login: str, response: httpx.Response) -> None:
 
 
 def assert_refused(key: str, login: str, response: httpx.Response) -> None:
-    status, api = response.status_code, key.split(" ", 1)[1].startswith("/api/")
+    status, api = response.status_code, key.split(" ", 1)[1].startswith(BEARER_PATHS)
     if login == ANON and api:
         assert status == 401, _what(key, login, response)
     elif login == ANON:

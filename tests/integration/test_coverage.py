@@ -124,7 +124,12 @@ def test_cli_exits_non_zero_and_names_the_spot(tmp_path: Path, monkeypatch: pyte
         assert ok.exit_code == 0 and "责任覆盖完整" in ok.output
         _remove_grid(engine, grid_code(2, 2))
         engine.dispose()
-        failed = CliRunner().invoke(app, ["check", "coverage"])
+        summary = CliRunner().invoke(app, ["check", "coverage"])
+        assert summary.exit_code == 1
+        assert "网格缝隙：" not in summary.output and "--details" in summary.output
+        assert "按街道汇总：" in summary.output and "370181001 测试街道：" in summary.output
+        assert "网格缝隙 1 处" in summary.output and "覆盖检查未通过" in summary.output
+        failed = CliRunner().invoke(app, ["check", "coverage", "--details"])
         assert failed.exit_code == 1
         assert "网格缝隙：" in failed.output and f"{grid_code(1, 2)} 网格006" in failed.output
         assert "覆盖检查未通过" in failed.output

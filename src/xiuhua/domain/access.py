@@ -22,6 +22,7 @@ tests/api/test_route_access.py, holds each route to its rule):
 - inspectors' 核实/核查 tasks: :func:`whose_tasks` (one's own; the center anyone's);
 - photos: ``domain.photos.may_see_photo`` (the uploader, or by the rule of what they link to);
 - the administration pages: administrators only (the navigation table, ``web.pages.NAV``);
+- the server's metrics (``GET /metrics``): :func:`check_metrics_reader` (a network or a token);
 - field evaluation (考评): standards and evaluation points are reference data for staff; rounds
   are planned, recorded, closed and published by evaluators (and admins) (:func:`evaluates`);
   a round's sample only they see until it closes (:func:`sees_round_sample`, 不打招呼), and a
@@ -35,10 +36,13 @@ other rule reads ``role``, so a second role never widens what a user sees of cas
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from hmac import compare_digest
+from ipaddress import IPv4Network, IPv6Network, ip_address
 
 from xiuhua.domain.choices import Audience, Role, RoundState
-from xiuhua.domain.errors import PermissionDenied
+from xiuhua.domain.errors import AuthenticationFailed, PermissionDenied
 from xiuhua.domain.lifecycle import Actor, Case
 
 CENTER_ROLES = frozenset({Role.ACCEPTOR, Role.SHIFT_LEADER, Role.DISPATCHER})
@@ -187,3 +191,25 @@ def mask_name(name: str | None) -> str | None:
     if not name:
         return name
     return name[0] + "*" * (len(name) - 1)
+
+
+# --- GET /metrics: a scraper, not a person -------------------------------------------------
+
+
+def check_metrics_reader(client: str | None, networks: Iterable[IPv4Network | IPv6Network],
+                         presented: str | None, token: str) -> None:
+    """Whether a request may read the server's metrics: from an allowed network (the client's
+    address), or with the metrics token. Without a token outside those networks: authentication
+    failed (401, a token would help); with a wrong one: refused (403). A signed-in user is no
+    scraper: the session or a user's token gives no access."""
+    try:
+        address = ip_address(client) if client else None
+    except ValueError:
+        address = None
+    if address is not None and any(address in net for net in networks):
+        return
+    if not presented:
+        raise AuthenticationFailed("读取监控指标需在允许的网络内（XIUHUA_METRICS_ALLOW）或提供监控令牌",
+                                   code="metrics_token_required")
+    if not token or not compare_digest(presented.encode(), token.encode()):
+        raise PermissionDenied("监控令牌无效", code="metrics_forbidden")

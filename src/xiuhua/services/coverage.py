@@ -26,6 +26,10 @@ from xiuhua.services.city import load_city
 from xiuhua.store import city as store
 from xiuhua.store.db import read_transaction
 
+NO_RULES = "尚未设置任何责任规则：所有事项在所有网格都没有责任单位。请先用 xiuhua import rules 导入责任规则"
+_KIND_ZH = {"gap": "缺失", "overlap": "重叠"}
+_TILE_ZH = {"gap": "缝隙", "overlap": "重叠"}
+
 
 @dataclass(frozen=True)
 class ResponsibilityFinding:
@@ -47,6 +51,11 @@ class CoverageReport:
     matter_count: int
     responsibility: Sequence[ResponsibilityFinding]
     tiling: Sequence[TilingProblem]
+    rule_count: int | None = None  # None: not counted
+
+    @property
+    def no_rules(self) -> bool:
+        return self.rule_count == 0 and self.grid_count > 0
 
     @property
     def grid_count(self) -> int:
@@ -69,10 +78,50 @@ class CoverageReport:
         responsible units, each gap or overlap between grids."""
         if self.grid_count == 0:
             yield "尚未导入任何单元网格：请先用 xiuhua import regions 导入区域"
-        findings = sorted(self.responsibility, key=lambda f: (f.kind, f.category_code, f.units))
-        for finding in findings:
-            yield from (self._responsibility_line(finding, grid) for grid in finding.grid_codes)
+        if self.no_rules:
+            yield NO_RULES
+        else:
+            findings = sorted(self.responsibility, key=lambda f: (f.kind, f.category_code, f.units))
+            for finding in findings:
+                yield from (self._responsibility_line(finding, grid) for grid in finding.grid_codes)
         yield from (self._tiling_line(p) for p in self.tiling)
+
+    def summary_report(self) -> Iterator[str]:
+        """What ``xiuhua check coverage`` prints without ``--details``: gaps and overlaps counted
+        by matter class and by street, then the verdict (no line per grid)."""
+        if self.grid_count == 0:
+            yield "尚未导入任何单元网格：请先用 xiuhua import regions 导入区域"
+        if self.no_rules:
+            yield NO_RULES
+        else:
+            yield from self._category_summary()
+        yield from self._street_summary()
+        yield self._summary()
+        if self.tiling or (self.responsibility and not self.no_rules):
+            yield "加 --details 逐条列出每个问题"
+
+    def _street_of(self, grid: str) -> str:
+        for code in self.city.areas(grid) if grid in self.city.regions else ():
+            info = self.city.regions.get(code)
+            if info is not None and info.level is RegionLevel.STREET:
+                return f"{code} {info.name}"
+        return "（不属于任何街道）"
+
+    def _street_summary(self) -> Iterator[str]:
+        counts: Counter[tuple[str, str]] = Counter()
+        if not self.no_rules:
+            for f in self.responsibility:
+                for grid in f.grid_codes:
+                    counts[(self._street_of(grid), f"责任{_KIND_ZH[f.kind]}")] += 1
+        for p in self.tiling:
+            street = self._street_of(p.codes[0]) if p.codes else "（无相邻网格）"
+            counts[(street, f"网格{_TILE_ZH[p.kind]}")] += 1
+        if not counts:
+            return
+        yield "按街道汇总："
+        kinds = ("责任缺失", "责任重叠", "网格缝隙", "网格重叠")
+        for street in sorted({street for street, _ in counts}):
+            yield f"  {street}：" + "，".join(f"{kind} {counts[(street, kind)]} 处" for kind in kinds)
 
     def summary_lines(self) -> Iterator[str]:
         """The summary per matter class, then the one-line verdict."""
@@ -119,6 +168,8 @@ class CoverageReport:
 
     def _summary(self) -> str:
         checked = f"{self.matter_count} 个事项 × {self.grid_count} 个单元网格"
+        if self.no_rules:
+            return f"覆盖检查未通过：没有任何责任规则；网格缝隙、重叠 {len(self.tiling)} 处；共检查 {checked}"
         if self.ok:
             return f"责任覆盖完整：{checked}均有且只有一个责任单位；网格无缝隙、无重叠"
         pairs = {kind: sum(len(f.grid_codes) for f in self.responsibility if f.kind == kind)
@@ -162,9 +213,10 @@ def check_coverage(engine: Engine) -> CoverageReport:
 def coverage_report(session: Session) -> CoverageReport:
     """:func:`check_coverage` reading through the caller's session."""
     city = load_city(session)
-    rule_regions = {rule.region_code for rule in store.load_rules(session)}
+    rules = store.load_rules(session)
+    rule_regions = {rule.region_code for rule in rules}
     boundary = _boundary(session, city)
     _infos, grids = store.load_regions(session)  # GridIndex keeps its geometries private
     matter_count, findings = _responsibility(city, rule_regions)
     tiling = check_tiling(grids, boundary) if grids or boundary is not None else []
-    return CoverageReport(city, matter_count, findings, tiling)
+    return CoverageReport(city, matter_count, findings, tiling, len(rules))

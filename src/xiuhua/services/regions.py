@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from xiuhua.domain.choices import RegionLevel
 from xiuhua.domain.errors import BatchInvalid
 from xiuhua.domain.geo import area_m2, polygon_problem
-from xiuhua.services.geofile import read_feature_file
+from xiuhua.services.geofile import Bounds, read_coded_polygons
 from xiuhua.store.city import bump_model_version, upsert
 from xiuhua.store.db import transaction
 from xiuhua.store.tables import regions
@@ -135,31 +135,95 @@ def save_regions(session: Session, features: Sequence[RegionFeature]) -> int:
 
 # Canonical attribute -> accepted column names (matched case-insensitively, first present wins).
 REGION_FIELDS: dict[str, tuple[str, ...]] = {
-    "code": ("code", "编码", "代码", "BM", "DM", "WGBM", "SZDYWGBSM"),
-    "name": ("name", "名称", "MC"),
-    "level": ("level", "层级"),
+    "code": ("code", "编码", "代码", "BM", "DM", "WGBM", "SZDYWGBSM", "XZQDM", "gb", "adcode"),
+    "name": ("name", "名称", "MC", "XZQMC"),
+    "level": ("level", "层级", "级别"),
     "kind": ("kind", "类型"),
     "region_class": ("region_class", "region_cla", "区域类别", "类别", "QYLB"),
     "parent_code": ("parent_code", "parent_cod", "上级编码", "SJBM"),
 }  # "region_cla"/"parent_cod": the names cut to 10 characters in a Shapefile .dbf
+# XZQDM/XZQMC: 行政区代码/名称 of land-survey (国土调查) data; gb/adcode: web-map datasets.
+_FIELD_LABELS = {"code": "编码", "name": "名称", "level": "层级", "kind": "类型",
+                 "region_class": "区域类别", "parent_code": "上级编码"}
+
+
+@dataclass(frozen=True)
+class RegionFileOptions:
+    """How to read a region file (``xiuhua import regions`` flags)."""
+
+    src_crs: str | None = None
+    encoding: str | None = None
+    code_field: str | None = None
+    name_field: str | None = None
+    level_field: str | None = None
+    repair: bool = False
+    merge_parts: bool = False
+
+
+@dataclass(frozen=True)
+class RegionImport:
+    count: int
+    notes: list[str]  # fields used, prefix dropped, repairs, merges (zh-CN)
 
 
 def import_regions_file(engine: Engine, path: Path, src_crs: str | None = None,
                         encoding: str | None = None) -> int:
     """Import regions from GeoJSON / Shapefile / GeoPackage; all features or none."""
-    features = read_regions_file(path, src_crs, encoding)
+    return import_regions(engine, path, RegionFileOptions(src_crs, encoding)).count
+
+
+def import_regions(engine: Engine, path: Path, options: RegionFileOptions) -> RegionImport:
+    """Import regions from a GIS file as ``options`` say; all features or none. Problems name
+    features by their number in the file (before parts were merged)."""
     with transaction(engine) as session:
-        return save_regions(session, features)
+        notes: list[str] = []
+        numbers: list[int] = []
+        features = read_regions_file(path, options.src_crs, options.encoding, options=options,
+                                     known=_known_extent(session), notes=notes, numbers=numbers)
+        try:
+            return RegionImport(save_regions(session, features), notes)
+        except BatchInvalid as exc:
+            message = exc.message
+            if not options.repair and not all(shapely.is_valid(f.geometry) for f in features
+                                               if isinstance(f.geometry, shapely.Geometry)):
+                message += "；无效（自相交等）的面可加 --repair 自动修复"
+            problems = [_FEATURE_NO.sub(lambda m: f"要素 {numbers[int(m[1])]}（", line, count=1)
+                        for line in exc.problems]
+            raise BatchInvalid(message, problems, code=exc.code) from None
 
 
-def read_regions_file(path: Path, src_crs: str | None = None,
-                      encoding: str | None = None) -> list[RegionFeature]:
-    """The regions of a GeoJSON / Shapefile / GeoPackage file (checked by :func:`save_regions`)."""
-    table = read_feature_file(path, REGION_FIELDS, ("code", "name"), src_crs, encoding)
+_FEATURE_NO = re.compile(r"^要素 (\d+)（")
+
+
+def _known_extent(session: Session) -> Bounds | None:
+    """The extent of the top regions already stored (None when there is none)."""
+    wkbs = session.execute(select(regions.c.geometry).where(regions.c.parent_code.is_(None))).scalars()
+    geoms = [shapely.from_wkb(w) for w in wkbs if w is not None]
+    if not geoms:
+        return None
+    x0, y0, x1, y1 = (float(v) for v in shapely.total_bounds(geoms))
+    return (x0, y0, x1, y1)
+
+
+def read_regions_file(path: Path, src_crs: str | None = None, encoding: str | None = None, *,
+                      options: RegionFileOptions | None = None, known: Bounds | None = None,
+                      notes: list[str] | None = None, numbers: list[int] | None = None
+                      ) -> list[RegionFeature]:
+    """The regions of a GeoJSON / Shapefile / GeoPackage file (checked by :func:`save_regions`);
+    ``notes`` receives what was used and changed, ``numbers`` each region's feature number."""
+    o = options or RegionFileOptions(src_crs, encoding)
+    read = read_coded_polygons(
+        path, REGION_FIELDS, ("code", "name"), src_crs=o.src_crs, encoding=o.encoding,
+        chosen={"code": o.code_field, "name": o.name_field, "level": o.level_field},
+        repair=o.repair, merge=o.merge_parts, known=known, labels=_FIELD_LABELS)
+    if notes is not None:
+        notes.extend(read.notes)
+    if numbers is not None:
+        numbers.extend(read.index)
     return [
-        RegionFeature(code=table.value("code", i) or "", name=table.value("name", i) or "",
-                      geometry=table.geometries[i], level=table.value("level", i),
-                      kind=table.value("kind", i), region_class=table.value("region_class", i),
-                      parent_code=table.value("parent_code", i))
-        for i in range(len(table))
+        RegionFeature(code=code, name=read.value("name", i) or "", geometry=read.geometries[i],
+                      level=read.value("level", i), kind=read.value("kind", i),
+                      region_class=read.value("region_class", i),
+                      parent_code=read.parent("parent_code", i))
+        for i, code in enumerate(read.codes)
     ]

@@ -34,6 +34,7 @@ from xiuhua.domain.city import UnitInfo
 from xiuhua.domain.lifecycle import Assignment, Case, overdue_at
 from xiuhua.domain.notices import TargetKind
 from xiuhua.domain.taxonomy import ClassKind
+from xiuhua.services.metrics import NOTICES, SWEEPS
 from xiuhua.services.notifications import Notice, raise_once, raise_or_renew
 from xiuhua.services.photos import sweep_orphans
 from xiuhua.store import city as city_store
@@ -279,13 +280,18 @@ def _sweep_if_leader(engine: Engine, clock: Callable[[], datetime], holder: str,
     try:
         now = clock()
         if not acquire_lease(engine, holder, now, ttl):
+            SWEEPS.labels("standby").inc()
             return False
         result = sweep(engine, now)
+        SWEEPS.labels("swept").inc()
+        for kind, count in result.counts.items():
+            NOTICES.labels(kind).inc(count)
         if result.total:
             log.info("sweeper %s: %s", holder, result)
         if on_sweep is not None:
             on_sweep(holder, result)
     except Exception:
+        SWEEPS.labels("failed").inc()
         log.exception("sweeper %s: sweep failed", holder)
         return False
     return True
