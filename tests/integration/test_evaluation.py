@@ -209,3 +209,7 @@ def test_points_import_from_a_sheet_all_or_nothing(city_db: Engine, tmp_path: Pa
     with transaction(city_db) as session:
         (point,) = service.list_points(session)
     assert (point.code, point.unit_code, point.grids) == ("T-1", "U-HW", [grid_code(2, 2)])
+    ws.append(["T-1", "公厕一（重复）", "公厕", lon, lat, None])
+    book.save(path)
+    twice = xiuhua("evaluation-points", "import", str(path))
+    assert twice.exit_code == 1 and "第 3 行（T-1）：编号与第 2 行重复" in twice.output

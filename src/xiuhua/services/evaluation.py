@@ -23,7 +23,7 @@ from xiuhua.domain.access import Principal, evaluates, sees_round_results, sees_
 from xiuhua.domain.assessment import Period
 from xiuhua.domain.choices import Action, RegionLevel, Role, RoundState, Source, UnitKind
 from xiuhua.domain.city import City
-from xiuhua.domain.errors import InvalidInput, NotFound, PermissionDenied
+from xiuhua.domain.errors import BatchInvalid, InvalidInput, NotFound, PermissionDenied
 from xiuhua.domain.evaluation import (
     DEFAULT_PER_KIND,
     MAX_LEVELS,
@@ -200,7 +200,13 @@ def point_row(city: City, point: PointInput, settings: EvaluationSettings) -> di
 
 
 def _locate_all(city: City, settings: EvaluationSettings, by_line: Mapping[int, PointInput]) -> list[dict[str, Any]]:
+    """Every point located (all or none; each error names its row and code)."""
     lines = list(by_line)
+    seen: dict[str, int] = {}
+    twice = [f"第 {n} 行（{by_line[n].code}）：编号与第 {seen[by_line[n].code]} 行重复" for n in lines
+             if by_line[n].code in seen or seen.setdefault(by_line[n].code, n) != n]
+    if twice:
+        raise BatchInvalid(f"测评点位有 {len(twice)} 处错误，未导入", twice, code="invalid_points")
     rows = [(n, {"编号": by_line[n].code, "_n": str(n)}) for n in lines]
 
     def check(row: dict[str, str]) -> dict[str, Any]:
