@@ -13,6 +13,7 @@ from PIL import Image
 from shapely.geometry import Point
 
 from tests.api.conftest import Api
+from tests.e2e.test_pages_http import sign_in
 from tests.factories import center
 from xiuhua.domain.choices import DeductionRule, Role
 from xiuhua.domain.evaluation import EvaluationSettings, Item, Standard
@@ -114,3 +115,19 @@ def test_closing_raises_cases_and_units_see_their_results_once_published(
     assert api.client.get(f"/api/v1/photos/{photo}", headers=api.auth("handler_jd")).status_code == 200
     assert api.client.get(results, headers=api.auth("handler_hw")).json()["points"] == []
     assert api.client.get(f"/api/v1/photos/{photo}", headers=api.auth("handler_zf")).status_code == 404
+
+
+def test_the_second_role_opens_the_evaluation_pages_in_the_browser_session(
+        api: Api, round_ids: dict[str, int]) -> None:
+    sign_in(api.client, "inspector01")
+    walk = f"/evaluation/rounds/{round_ids['round']}/walk"
+    assert api.client.get("/evaluation").status_code == 403
+    assert 'href="/evaluation"' not in api.client.get("/").text
+    with transaction(api.engine) as session:
+        accounts.set_second_role(session, "inspector01", Role.EVALUATOR, api.clock())
+    assert api.client.get(walk).status_code == 200
+    assert 'href="/evaluation"' in api.client.get("/").text
+    assert 'href="/report"' in api.client.get("/").text  # still an inspector
+    with transaction(api.engine) as session:
+        accounts.set_second_role(session, "inspector01", None, api.clock())
+    assert api.client.get(walk).status_code == 403
