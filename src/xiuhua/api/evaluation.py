@@ -14,7 +14,8 @@ from fastapi import APIRouter, File, Form, Header, Path, Query, Request, Respons
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from xiuhua.domain.access import Principal, evaluates, sees_evaluation_data
+from xiuhua.domain.access import Principal, evaluates, sees_evaluation_data, sees_round_sample
+from xiuhua.domain.choices import RoundState
 from xiuhua.domain.errors import PermissionDenied
 from xiuhua.domain.evaluation import DEFAULT_PER_KIND, MAX_COUNT, Standard
 from xiuhua.http.deps import CityDep, CurrentUser, NowDep, SessionDep, SettingsDep
@@ -194,17 +195,20 @@ class DeductionCreate(BaseModel):
     photos: list[PhotoAtIn] = Field(default_factory=list, max_length=9)
 
 
-def _round_json(r: Any) -> dict[str, Any]:
+def _round_json(r: Any, user: Principal) -> dict[str, Any]:
+    """A round's head; its size and progress only for those who may see its sample."""
+    shown = sees_round_sample(user, RoundState(r.state))
     return {"id": r.id, "standard_id": r.standard_id, "period": r.period, "state": r.state,
             "planned_at": r.planned_at, "closed_at": r.closed_at, "published_at": r.published_at,
-            "booked_period": r.booked_period, "points": r.points, "done": r.done}
+            "booked_period": r.booked_period, "points": r.points if shown else None,
+            "done": r.done if shown else None}
 
 
 @router.get("/rounds", responses=_problems(401, 403))
 def rounds(session: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
     """考评检查 (staff): every round, its month, state and progress — never its sample."""
     _staff(user)
-    return [_round_json(r) for r in service.list_rounds(session, user)]
+    return [_round_json(r, user) for r in service.list_rounds(session, user)]
 
 
 @router.get("/rounds/preview", responses=_problems(401, 403, 422))

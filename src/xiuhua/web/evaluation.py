@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from xiuhua.domain.access import Principal, evaluates
+from xiuhua.domain.access import Principal, evaluates, sees_round_results, sees_round_sample
 from xiuhua.domain.choices import RoundState
 from xiuhua.domain.errors import PermissionDenied
 from xiuhua.domain.evaluation import DEFAULT_PER_KIND, Standard
@@ -50,10 +50,13 @@ def tree(standard: Standard) -> list[dict[str, Any]]:
 
 @router.get("/evaluation", response_class=HTMLResponse)
 def index(request: Request, session: SessionDep, user: EvaluationUser) -> Response:
+    rounds = service.list_rounds(session, user)
     return render(request, "evaluation/index.html", {
-        "title": "考评", "standards": service.list_standards(session),
-        "rounds": service.list_rounds(session, user), "points": len(service.list_points(session)),
-        "evaluator": evaluates(user), "states": {s.value: s.label for s in RoundState}})
+        "title": "考评", "standards": service.list_standards(session), "rounds": rounds,
+        "points": len(service.list_points(session)), "evaluator": evaluates(user),
+        "states": {s.value: s.label for s in RoundState},
+        "sample": {r.id for r in rounds if sees_round_sample(user, RoundState(r.state))},
+        "results": {r.id for r in rounds if sees_round_results(user, RoundState(r.state), user.unit_code)}})
 
 
 @router.get("/evaluation/standards/{standard_id}", response_class=HTMLResponse)
