@@ -23,12 +23,13 @@ from typer.testing import CliRunner, Result
 from xiuhua.cli import app
 from xiuhua.config import get_settings
 from xiuhua.domain.calendar import local_zone
-from xiuhua.domain.choices import Action, Role
+from xiuhua.domain.choices import Action, Role, Source
 from xiuhua.domain.city import UnitInfo
 from xiuhua.domain.lifecycle import Actor, Command
 from xiuhua.domain.responsibility import Rule, RuleScope
-from xiuhua.services.cases import CaseInput, act_on_case, report_case
+from xiuhua.services.cases import act_on_case
 from xiuhua.services.city import load_city
+from xiuhua.services.intake import Report, Reporter, take_report
 from xiuhua.services.regions import RegionFeature, save_regions
 from xiuhua.store import city as store
 from xiuhua.store.db import transaction
@@ -118,9 +119,10 @@ def _moment(at: str | datetime) -> datetime:
 def report(engine: Engine, at: str | datetime, actor: Actor = INSPECTOR, **fields: Any) -> str:
     """Report a case at ``at`` (local time text, or an aware datetime), 06010 暴露垃圾 unless
     ``category_code`` is given; its case number."""
-    data = CaseInput(**{"category_code": "06010", **fields})
+    data = Report(**{"category_code": "06010", "source": Source.INSPECTOR, **fields})
     with transaction(engine) as session:
-        return report_case(session, load_city(session), data, _moment(at), actor).case_no
+        return take_report(session, load_city(session), data, _moment(at),
+                           Reporter.system(actor)).case.case_no
 
 
 def act(engine: Engine, case_no: str, action: Action, at: str | datetime, actor: Actor,

@@ -4,7 +4,7 @@ scope, read one, act on one (every lifecycle action), and ask whom to dispatch i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -21,11 +20,11 @@ from xiuhua.config import Settings
 from xiuhua.domain.access import Principal
 from xiuhua.domain.choices import Action, CaseStatus, Role, Source
 from xiuhua.domain.city import City
-from xiuhua.domain.errors import ActionRefused, InvalidInput, PermissionDenied
+from xiuhua.domain.errors import ActionRefused, PermissionDenied
 from xiuhua.domain.lifecycle import SYSTEM_ACTIONS, Case, allowed_actions, overdue_at
 from xiuhua.domain.responsibility import SCOPE_LABELS, Answer
 from xiuhua.domain.taxonomy import URGENCY_LABELS
-from xiuhua.http.cases import action_input, case_filter, case_input, parse_action, require_reporter
+from xiuhua.http.cases import action_input, case_filter, case_report, parse_action
 from xiuhua.http.deps import (
     CityDep,
     CurrentUser,
@@ -56,14 +55,10 @@ from xiuhua.http.schemas import (
     UnitRef,
 )
 from xiuhua.http.urls import API
-from xiuhua.services import idempotency, photos
-from xiuhua.services.cases import (
-    component_owner,
-    perform_action,
-    prepare_report,
-    store_user_report,
-    visible_case,
-)
+from xiuhua.services import idempotency
+from xiuhua.services.cases import component_owner, perform_action, visible_case
+from xiuhua.services.idempotency import StoredResponse
+from xiuhua.services.intake import Claim, Reporter, Upload, take_report
 from xiuhua.store.case_queries import list_cases
 from xiuhua.store.cases import case_row, load_case
 
@@ -174,14 +169,14 @@ def list_cases_route(session: SessionDep, city: CityDep, now: NowDep, user: Curr
 @dataclass(frozen=True)
 class ReportBody:
     data: CaseCreate
-    files: list[tuple[bytes, str | None]]
+    files: list[Upload]
     path: str
 
     def fingerprint(self) -> str:
         """What the report asks for (:func:`idempotency.fingerprint`): only a report with an
         idempotency key needs it."""
         return idempotency.fingerprint("POST", self.path, self.data.model_dump(mode="json"),
-                                       (blob for blob, _ in self.files))
+                                       (f.data for f in self.files if isinstance(f.data, bytes)))
 
 
 def _invalid(exc: ValidationError) -> RequestValidationError:
@@ -211,7 +206,7 @@ async def _from_form(request: Request, max_bytes: int) -> ReportBody:
             data = CaseCreate.model_validate(_form_values(form))
         except ValidationError as exc:
             raise _invalid(exc) from None
-        files = [(await f.read(max_bytes + 1), f.filename)
+        files = [Upload(await f.read(max_bytes + 1), f.filename)
                  for f in form.getlist("photos") if isinstance(f, UploadFile)]
     return ReportBody(data, files, request.url.path)
 
@@ -280,16 +275,6 @@ def _report_openapi() -> dict[str, Any]:
         "multipart/form-data": {"schema": form}}}}
 
 
-def photo_ids(session: Session, settings: Settings, body: ReportBody, user: Principal,
-              at: datetime) -> tuple[str, ...]:
-    """The report's photos: ids given, then the uploaded files (stored now), each once."""
-    if len(set(body.data.photos)) + len(body.files) > MAX_PHOTOS:
-        raise InvalidInput(f"照片最多 {MAX_PHOTOS} 张", code="too_many_photos")
-    stored = [photos.store_photo(session, settings, blob, name, user.login, at)
-              for blob, name in body.files]
-    return tuple(dict.fromkeys([*body.data.photos, *stored]))
-
-
 class _JSON(JSONResponse):
     """JSON as :class:`JSONResponse` writes it (compact, UTF-8), by orjson."""
 
@@ -331,28 +316,23 @@ async def report(body: Annotated[ReportBody, Depends(report_body)], request: Req
 
 def _report(body: ReportBody, request: Request, unit: Unit,
             idempotency_key: str | None) -> JSONResponse:
-    reader, session, city, now, user = unit.reader, unit.session, unit.city, unit.now, unit.user
-    require_reporter(city, user)
-    given = case_input(body.data, user, tuple(dict.fromkeys(body.data.photos)))
-    prepared = None
-    if idempotency_key is None:
-        prepared = prepare_report(reader, city, given, now, user.actor)
-        if reader is not session:  # done reading: an open read holds back SQLite's checkpoints
-            reader.close()
-    else:
-        stored = idempotency.claim(session, user.login, idempotency_key, body.fingerprint(), now)
-        if stored is not None:
-            return created(stored.status_code, stored.body, replayed=True)
-    ids = photo_ids(session, unit.settings, body, user, now)
-    if prepared is None or ids != prepared.photos:  # uploaded files are named by the report too
-        prepared = prepare_report(session, city, replace(given, photos=ids), now, user.actor)
-    case = store_user_report(session, prepared, user, now, client_address(request))
-    out = CaseCreated(case_no=case.case_no, version=case.version, status=case.status,
-                      status_label=case.status.label).model_dump(mode="json")
-    if idempotency_key is not None:
-        idempotency.remember(session, user.login, idempotency_key, 201, out)
-    session.commit()
+    user = unit.user
+    claim = None if idempotency_key is None else Claim(
+        user.login, idempotency_key, body.fingerprint(), created_body)
+    taken = take_report(unit.session, unit.city, case_report(body.data, body.files), unit.now,
+                        Reporter.user(user, client_address(request)), settings=unit.settings,
+                        claim=claim, reader=unit.reader)
+    if isinstance(taken, StoredResponse):
+        return created(taken.status_code, taken.body, replayed=True)
+    out = taken.answer if taken.answer is not None else created_body(taken.case)
+    unit.session.commit()
     return created(201, out)
+
+
+def created_body(case: Case, _tracking_code: str | None = None) -> dict[str, Any]:
+    """The answer's body (and a retry's: :class:`~xiuhua.services.intake.Claim`)."""
+    return CaseCreated(case_no=case.case_no, version=case.version, status=case.status,
+                       status_label=case.status.label).model_dump(mode="json")
 
 
 # --- acting ------------------------------------------------------------------------------

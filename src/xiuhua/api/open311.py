@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Coroutine
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from xml.etree import ElementTree as ET
@@ -27,7 +26,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from xiuhua.api.public import IntakeLimit, photo_url, store_upload
+from xiuhua.api.public import IntakeLimit, photo_url, upload_of
 from xiuhua.domain.calendar import local_zone
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied, TooManyRequests
@@ -43,6 +42,7 @@ from xiuhua.services import public
 from xiuhua.services.accounts import api_key_name
 from xiuhua.services.calendars import parse_local
 from xiuhua.services.cases import clean_text
+from xiuhua.services.intake import Report, Reporter, take_report
 from xiuhua.store import city as city_store
 from xiuhua.store.db import transaction
 
@@ -267,7 +267,9 @@ def urgency_of(matter: CaseClass, attrs: dict[str, str]) -> str:
     return value
 
 
-def request_report(city: City, form: RequestForm, attrs: dict[str, str], client: str) -> public.PublicReport:
+def request_report(city: City, form: RequestForm, attrs: dict[str, str],
+                   media: UploadFile | None) -> Report:
+    """A service request as the intake's report (the spec's fields checked first)."""
     if not clean_text(form.service_code):
         raise InvalidInput("缺少 service_code", code="missing_service_code")
     matter = reportable(city, (form.service_code or "").strip())
@@ -275,11 +277,12 @@ def request_report(city: City, form: RequestForm, attrs: dict[str, str], client:
     if not has_point and not clean_text(form.address_string):
         raise InvalidInput("须提供位置：lat 和 long（WGS84），或 address_string", code="missing_location")
     link = clean_text(form.media_url)
-    return public.PublicReport(
+    return Report(
         category_code=matter.code, lon=form.long, lat=form.lat, coord_sys=CoordSys.WGS84,
-        address=form.address_string, description=form.description, name=reporter_name(form),
-        phone=clean_text(form.phone), urgency=urgency_of(matter, attrs),
-        note=f"Open311 附件链接：{link}" if link else None, channel="open311", client=client)
+        address=form.address_string, description=form.description,
+        reporter_name=reporter_name(form), reporter_phone=form.phone,
+        urgency=urgency_of(matter, attrs), note=f"Open311 附件链接：{link}" if link else None,
+        uploads=(upload_of(media),) if media is not None and media.filename else ())
 
 
 @router.post("/requests.{fmt}", dependencies=[IntakeLimit])
@@ -296,11 +299,10 @@ def create_request(request: Request, now: NowDep, settings: SettingsDep, fmt: st
         if key_name is None:
             raise PermissionDenied("api_key 缺失或无效", code="invalid_api_key")
         city = request.app.state.city.get(session)
-        report = replace(request_report(city, form, attrs, client_address(request)),
-                         api_key=key_name)
-        if media is not None and media.filename:
-            report = replace(report, photos=(store_upload(session, settings, media, now),))
-        case, token = public.submit_report(session, city, report, now)
+        by = Reporter.public(client_address(request), channel="open311", api_key=key_name)
+        taken = take_report(session, city, request_report(city, form, attrs, media), now, by,
+                            settings=settings)
+        case, token = taken.case, taken.tracking_code
         notice = public.service_notice(city, case)
     return render(fmt, "service_requests", [{"service_request_id": case.case_no, "token": token,
                                              "service_notice": notice, "account_id": None}])

@@ -10,22 +10,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 from xiuhua.api.photos import photo_file
-from xiuhua.config import Settings
 from xiuhua.domain.choices import Rating
-from xiuhua.domain.errors import InvalidInput
+from xiuhua.http.cases import public_report
 from xiuhua.http.deps import CityDep, NowDep, SessionDep, SettingsDep, client_address
 from xiuhua.http.schemas import (
-    MAX_PHOTOS,
     Note,
     Problem,
     ReportForm,
 )
 from xiuhua.http.urls import absolute_url
-from xiuhua.services import photos as photo_service
 from xiuhua.services import public, ratelimit
+from xiuhua.services.intake import Reporter, Upload, take_report
 from xiuhua.services.public import PublicCase, PublicEvent
 
 router = APIRouter(prefix="/public", tags=["公众参与"])
@@ -109,26 +106,18 @@ def report(request: Request, session: SessionDep, city: CityDep, now: NowDep,
            photos: Annotated[list[UploadFile] | None, File()] = None) -> ReportOut:
     """上报 (form or multipart): anonymous, or with a name and phone number (seen by the
     center only). Photos as image files under ``photos`` or as ids of photos uploaded before."""
-    ids = tuple(dict.fromkeys(form.photo_ids))
-    files = photos or []
-    if len(ids) + len(files) > MAX_PHOTOS:
-        raise InvalidInput(f"照片最多 {MAX_PHOTOS} 张", code="too_many_photos")
-    public.check_photo_ids(session, ids)
-    stored = tuple(store_upload(session, settings, f, now) for f in files)
-    case, code = public.submit_report(session, city, public.PublicReport(
-        category_code=form.category_code, lon=form.lon, lat=form.lat, coord_sys=form.coord_sys,
-        address=form.address, description=form.description, name=form.name, phone=form.phone,
-        photos=tuple(dict.fromkeys(ids + stored)), client=client_address(request)), now)
+    uploads = [upload_of(f) for f in photos or []]
+    taken = take_report(session, city, public_report(form, uploads), now,
+                        Reporter.public(client_address(request)), settings=settings)
+    case, code = taken.case, str(taken.tracking_code)
     return ReportOut(tracking_code=code, case_no=case.case_no, status=case.status.value,
                      status_label=case.status.label, reported_at=case.reported_at,
                      message=f"已受理。请记下查询码 {code}，凭查询码查看办理进度。")
 
 
-def store_upload(session: Session, settings: Settings, upload: UploadFile,
-                 at: datetime) -> str:
-    """Store one uploaded photo (read at most one byte past the size limit)."""
-    data = upload.file.read(settings.photo_max_bytes + 1)
-    return photo_service.store_photo(session, settings, data, upload.filename, None, at)
+def upload_of(upload: UploadFile) -> Upload:
+    """An uploaded photo for the intake (read there, once the report is found valid)."""
+    return Upload(upload.file, upload.filename)
 
 
 @router.get("/cases/{tracking_code}", response_model=PublicCaseOut)

@@ -27,6 +27,8 @@ from xiuhua.domain.access import UNIT_STAFF, Principal, can_see, sees_round_resu
 from xiuhua.domain.choices import RoundState
 from xiuhua.domain.errors import InvalidInput
 
+MAX_PHOTOS = 9  # photos of one report or one step
+
 
 class LinkKind(StrEnum):
     """What a photo can be linked to."""

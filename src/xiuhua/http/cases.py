@@ -1,20 +1,19 @@
 """Cases between the wire and the services, for the API and the pages alike: the list's filter
 (``CaseQuery`` → :class:`CaseFilter`), a report's and an action's input, the action named in a
-path, and who may report."""
+path."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
-from xiuhua.domain.access import Principal
 from xiuhua.domain.calendar import local_zone
 from xiuhua.domain.choices import Action
-from xiuhua.domain.city import City
-from xiuhua.domain.errors import InvalidInput, NotFound, PermissionDenied
+from xiuhua.domain.errors import InvalidInput, NotFound
 from xiuhua.domain.lifecycle import SYSTEM_ACTIONS
-from xiuhua.http.schemas import CaseActionCreate, CaseCreate, CaseQuery
-from xiuhua.services.cases import ActionInput, CaseInput, clean_text, report_source
+from xiuhua.http.schemas import CaseActionCreate, CaseCreate, CaseQuery, ReportForm
+from xiuhua.services.cases import ActionInput, clean_text
+from xiuhua.services.intake import Report, Upload
 from xiuhua.store.case_queries import CaseFilter
 
 
@@ -57,22 +56,25 @@ def case_filter(q: CaseQuery) -> CaseFilter:
     )
 
 
-def require_reporter(city: City, user: Principal) -> None:
-    if not city.rules.permissions.allows(user.role, Action.REPORT):
-        raise PermissionDenied(f"{user.role.label}无权执行“{Action.REPORT.label}”操作",
-                               code="permission_denied")
-
-
-def case_input(data: CaseCreate, user: Principal, photo_ids: tuple[str, ...]) -> CaseInput:
+def case_report(data: CaseCreate, uploads: Sequence[Upload] = ()) -> Report:
+    """A report body (``POST /api/v1/cases``, the report page) as the intake's report."""
     reporter = data.reporter
-    return CaseInput(
-        category_code=data.category_code, source=report_source(user.role, data.source),
-        lon=data.lon, lat=data.lat, coord_sys=data.coord_sys, grid_code=data.grid_code,
-        address=clean_text(data.address), description=clean_text(data.description),
-        urgency=data.urgency, component_code=data.component_code,
-        reporter_name=clean_text(reporter.name) if reporter else None,
-        reporter_phone=clean_text(reporter.phone) if reporter else None,
-        photos=photo_ids, note=clean_text(data.note),
+    return Report(
+        category_code=data.category_code, source=data.source, lon=data.lon, lat=data.lat,
+        coord_sys=data.coord_sys, grid_code=data.grid_code, address=data.address,
+        description=data.description, urgency=data.urgency, component_code=data.component_code,
+        reporter_name=reporter.name if reporter else None,
+        reporter_phone=reporter.phone if reporter else None, photos=tuple(data.photos),
+        uploads=tuple(uploads), note=data.note,
+    )
+
+
+def public_report(form: ReportForm, uploads: Sequence[Upload] = ()) -> Report:
+    """A citizen's report (``POST /api/v1/public/reports``, the portal) as the intake's report."""
+    return Report(
+        category_code=form.category_code, lon=form.lon, lat=form.lat, coord_sys=form.coord_sys,
+        address=form.address, description=form.description, reporter_name=form.name,
+        reporter_phone=form.phone, photos=tuple(form.photo_ids), uploads=tuple(uploads),
     )
 
 

@@ -22,12 +22,12 @@ from xiuhua.domain.choices import (
     TaskKind,
 )
 from xiuhua.domain.geo import CoordSys
+from xiuhua.domain.photos import MAX_PHOTOS as MAX_PHOTOS  # re-exported for the wire schemas
 from xiuhua.domain.taxonomy import DEFAULT_URGENCY, URGENCY_LABELS
 
 NO_NUL = r"^[^\x00]*$"
 CASE_NO = r"^[0-9]{14}$"
 PHOTO_ID = r"^[0-9a-f]{64}$"
-MAX_PHOTOS = 9
 
 Name = Annotated[str, Field(max_length=100, pattern=NO_NUL)]
 Phone = Annotated[str, Field(max_length=32, pattern=r"^\+?[0-9][0-9 -]{4,30}$",

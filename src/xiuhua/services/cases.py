@@ -1,58 +1,33 @@
-"""Use cases on cases: report one, act on one. The rules live in domain.lifecycle; this module
-locates points, numbers cases, and loads and saves the aggregate in one transaction.
-:func:`perform_action` is the one way a signed-in user acts on a case (the API and the pages)."""
+"""Use cases on cases: act on one (reporting is :mod:`xiuhua.services.intake`'s). The rules live
+in domain.lifecycle; this module locates points, and loads and saves the aggregate in one
+transaction. :func:`perform_action` is the one way a signed-in user acts on a case (the API and
+the pages)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xiuhua.domain.access import Principal, can_see
-from xiuhua.domain.calendar import local_zone
-from xiuhua.domain.choices import Action, Rating, Role, Source
+from xiuhua.domain.choices import Action, Rating, Role
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import InvalidInput, NotFound
 from xiuhua.domain.geo import CoordSys
 from xiuhua.domain.lifecycle import (
-    SYSTEM,
-    Actor,
     Case,
     Command,
     Location,
-    ReportData,
     apply,
-    report,
 )
-from xiuhua.domain.taxonomy import DEFAULT_URGENCY
 from xiuhua.services.accounts import audit
 from xiuhua.services.photos import attach_to_case, check_may_link
 from xiuhua.store import city as city_store
-from xiuhua.store.cases import load_case, next_case_no, save_case
+from xiuhua.store.cases import load_case, save_case
 from xiuhua.store.tables import cases, components
-
-
-@dataclass(frozen=True)
-class CaseInput:
-    """A report as clients send it (the interchange format's case fields)."""
-
-    category_code: str
-    source: Source = Source.INSPECTOR
-    lon: float | None = None
-    lat: float | None = None
-    coord_sys: CoordSys = CoordSys.WGS84
-    grid_code: str | None = None
-    address: str | None = None
-    description: str | None = None
-    urgency: str = DEFAULT_URGENCY
-    component_code: str | None = None
-    reporter_name: str | None = None
-    reporter_phone: str | None = None
-    photos: tuple[str, ...] = ()
-    note: str | None = None
 
 
 def locate_input(city: City, lon: float | None, lat: float | None, coord_sys: CoordSys,
@@ -83,54 +58,6 @@ def check_component(session: Session, code: str | None) -> None:
         return
     if not session.execute(select(components.c.code).where(components.c.code == code)).first():
         raise InvalidInput(f"部件“{code}”不存在", code="unknown_component")
-
-
-def report_data(city: City, data: CaseInput, case_no: str, at: datetime) -> ReportData:
-    return ReportData(
-        case_no=case_no, source=data.source, category_code=data.category_code, at=at,
-        urgency=data.urgency,
-        location=locate_input(city, data.lon, data.lat, data.coord_sys, data.grid_code),
-        address=data.address, description=data.description,
-        component_code=data.component_code, reporter_name=data.reporter_name,
-        reporter_phone=data.reporter_phone, photos=data.photos, note=data.note,
-    )
-
-
-def report_case(session: Session, city: City, data: CaseInput, at: datetime,
-                actor: Actor = SYSTEM) -> Case:
-    """上报: a new case with the next number of the report's local day."""
-    return store_report(session, prepare_report(session, city, data, at, actor))
-
-
-def prepare_report(session: Session, city: City, data: CaseInput, at: datetime,
-                   actor: Actor = SYSTEM) -> Case:
-    """A report checked by the rules and located, not yet numbered: it only reads, so it can
-    run before the write transaction (on SQLite, before taking the one write lock)."""
-    check_component(session, data.component_code)
-    return report(report_data(city, data, "", at), city.rules, actor)
-
-
-def store_report(bind: Session | Connection, prepared: Case) -> Case:
-    """Number a prepared report (the next number of its local day) and store it: the short
-    write at the end of 上报."""
-    day = prepared.reported_at.astimezone(local_zone()).strftime("%Y%m%d")
-    case = replace(prepared, case_no=next_case_no(bind, day))
-    save_case(bind, case, 0, 0)
-    return case
-
-
-def store_user_report(session: Session, prepared: Case, user: Principal, at: datetime,
-                      client: str | None, **audited: str) -> Case:
-    """A user's prepared report stored, its photos (which the user must see: uploaded, or of
-    something they see) linked to it, and audited (from ``client``; ``audited`` adds facts to
-    the audit row, e.g. the channel)."""
-    photos = check_may_link(session, user, prepared.photos)
-    conn = session.connection()  # its statements on the session's transaction, minus ORM work
-    case = store_report(conn, prepared)
-    attach_to_case(session, case.case_no, photos)
-    audit(conn, at, user.login, "case_action", case.case_no,
-          {"action": Action.REPORT.value, "event_seq": case.events[-1].seq, **audited}, client)
-    return case
 
 
 def act_on_case(session: Session, city: City, case_no: str, cmd: Command) -> Case:
@@ -221,18 +148,6 @@ def perform_action(session: Session, city: City, principal: Principal, case_no: 
     audit(session, at, principal.login, "case_action", case_no,
           {"action": action.value, "event_seq": case.events[-1].seq}, client)
     return case
-
-
-def report_source(role: Role | None, requested: Source | None) -> Source:
-    """The source of a report by ``role``: the public reports only as the public; staff may
-    name the channel (hotline, video …) and default to their own (inspectors) or the hotline."""
-    if role is Role.PUBLIC:
-        if requested not in (None, Source.PUBLIC):
-            raise InvalidInput("公众上报的来源只能是 public（公众举报）", code="invalid_source")
-        return Source.PUBLIC
-    if requested is not None:
-        return requested
-    return Source.INSPECTOR if role is Role.INSPECTOR else Source.HOTLINE
 
 
 def component_owner(session: Session, code: str | None) -> str | None:

@@ -21,12 +21,11 @@ from xiuhua.domain.calendar import TimeLimit, local_zone
 from xiuhua.domain.choices import Action, CancelReason, CaseStatus, Rating, Role, Source
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import InvalidInput, NotFound
-from xiuhua.domain.geo import CoordSys
 from xiuhua.domain.lifecycle import Actor, Case, Command, Event
-from xiuhua.domain.taxonomy import DEFAULT_URGENCY, URGENCY_LABELS, CaseClass, ClassKind
+from xiuhua.domain.taxonomy import URGENCY_LABELS, CaseClass, ClassKind
 from xiuhua.services import photos as photo_service
 from xiuhua.services.accounts import audit
-from xiuhua.services.cases import CaseInput, act_on_case, clean_text, report_case
+from xiuhua.services.cases import act_on_case, clean_text
 from xiuhua.store.cases import iter_cases, load_case
 from xiuhua.store.tables import audit_log, case_photos, cases, categories
 
@@ -105,54 +104,6 @@ def find_public_cases(session: Session, query: CaseQuery) -> list[Case]:
 
 
 # --- reporting ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PublicReport:
-    """A report from a citizen, through the portal or an Open311 client."""
-
-    category_code: str
-    lon: float | None = None
-    lat: float | None = None
-    coord_sys: CoordSys = CoordSys.WGS84
-    address: str | None = None
-    description: str | None = None
-    name: str | None = None
-    phone: str | None = None
-    urgency: str = DEFAULT_URGENCY
-    photos: tuple[str, ...] = ()
-    note: str | None = None  # internal: seen by staff only
-    channel: str = "portal"  # portal / open311 (audit)
-    client: str | None = None
-    api_key: str | None = None  # the Open311 client's key name (audit)
-
-
-def check_photo_ids(session: Session, ids: tuple[str, ...]) -> None:
-    """Photos named by id in an anonymous report: linking needs seeing the photo
-    (``domain.photos``), and someone anonymous sees none, so any id is refused. A report's
-    photos come as files with the report itself."""
-    photo_service.check_may_link(session, None, ids, code="invalid_photo")
-
-
-def submit_report(session: Session, city: City, report: PublicReport,
-                  at: datetime) -> tuple[Case, str]:
-    """上报 by a citizen: a new case (source ``public``) with its tracking code. Its photos
-    are those the citizen uploaded with it (stored anonymously by the same request)."""
-    data = CaseInput(
-        category_code=report.category_code, source=Source.PUBLIC, lon=report.lon,
-        lat=report.lat, coord_sys=report.coord_sys, address=clean_text(report.address),
-        description=clean_text(report.description), urgency=report.urgency,
-        reporter_name=clean_text(report.name), reporter_phone=clean_text(report.phone),
-        photos=report.photos, note=report.note,
-    )
-    case = report_case(session, city, data, at, PUBLIC)
-    code = assign_tracking_code(session, case.case_no)
-    if report.photos:
-        photo_service.attach_to_case(session, case.case_no, report.photos)
-    detail = {"action": Action.REPORT.value, "channel": report.channel, "api_key": report.api_key}
-    audit(session, at, None, "case_action", case.case_no,
-          {k: v for k, v in detail.items() if v is not None}, report.client)
-    return case, code
 
 
 CITIZEN_LABEL = "市民（公众上报）"

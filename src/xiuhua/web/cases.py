@@ -27,6 +27,7 @@ from xiuhua.http.presenters import category_name, reporter_view
 from xiuhua.http.schemas import MAX_PHOTOS, CaseActionCreate
 from xiuhua.services import photos
 from xiuhua.services.cases import perform_action, visible_case
+from xiuhua.services.intake import Upload
 from xiuhua.services.public import anonymous_actors
 from xiuhua.store import city as city_store
 from xiuhua.web.auth import FormData
@@ -52,7 +53,7 @@ CASE_NO = re.compile(r"\d{14}")
 BEFORE = frozenset({Action.REPORT, Action.VERIFY, Action.AMEND})
 # actions whose form takes photos: 核实 and the checks (inspector), 处置反馈 (unit)
 PHOTO_ACTIONS = frozenset({Action.VERIFY, Action.FEEDBACK, Action.CHECK_PASS, Action.CHECK_FAIL})
-Uploads = list[tuple[bytes, str | None]]
+Uploads = list[Upload]
 
 
 def load_visible(session: Session, user: Principal, case_no: str) -> Case:
@@ -233,8 +234,8 @@ def perform(request: Request, session: Session, city: City, settings: Settings, 
     if len(files) > MAX_PHOTOS:
         raise invalid(f"照片最多 {MAX_PHOTOS} 张")
     with session.begin_nested():
-        ids = [photos.store_photo(session, settings, blob, name, user.login, now)
-               for blob, name in files]
+        ids = [photos.store_photo(session, settings, f.content(settings), f.filename,
+                                  user.login, now) for f in files]
         if ids:
             body = body.model_copy(update={"photos": list(dict.fromkeys(ids))})
         return perform_action(session, city, user, case_no, action, action_input(body),

@@ -2,8 +2,8 @@
 report form's component with the public fields), follow a case by its tracking code and rate it
 once closed, and the published monthly rankings.
 
-Everything goes through the services the public API uses (``services.public``,
-``services.ratelimit``, ``services.photos``), so the portal shows exactly what
+Everything goes through the services the public API uses (``services.intake``,
+``services.public``, ``services.ratelimit``), so the portal shows exactly what
 ``GET /api/v1/public/cases/{tracking_code}`` shows: public steps and notes, unit names, photos'
 public copies — never who reported or who acted. Rankings are the frozen figures of published
 months (``services.assessment``), units and regions only: the people's tables stay inside."""
@@ -21,15 +21,19 @@ from starlette.concurrency import run_in_threadpool
 
 from xiuhua.config import Settings
 from xiuhua.domain.assessment import Period
-from xiuhua.domain.choices import Rating, RegionLevel, Source
+from xiuhua.domain.choices import Rating, RegionLevel
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError, InvalidInput, NotFound, TooManyRequests
+from xiuhua.domain.lifecycle import Case
+from xiuhua.http.cases import public_report
 from xiuhua.http.deps import CityDep, NowDep, SessionDep, SettingsDep, client_address
 from xiuhua.http.schemas import MAX_PHOTOS
 from xiuhua.http.schemas import ReportForm as PublicReportForm
 from xiuhua.reports.common import period_name
-from xiuhua.services import assessment, idempotency, photos, public, ratelimit
-from xiuhua.services.cases import CaseInput, clean_text, prepare_report
+from xiuhua.services import assessment, public, ratelimit
+from xiuhua.services.cases import clean_text
+from xiuhua.services.idempotency import StoredResponse
+from xiuhua.services.intake import Claim, Reporter, Upload, take_report
 from xiuhua.web.maps import cached_layers, display_sys
 from xiuhua.web.pages import PageRoute, check_csrf, flash, render, see_other
 from xiuhua.web.report import (
@@ -96,32 +100,22 @@ def public_data(values: Mapping[str, str]) -> PublicReportForm:
 
 
 def store_public_report(session: Session, settings: Settings, city: City, data: PublicReportForm,
-                        files: Sequence[tuple[bytes, str | None]], key: str, now: datetime,
-                        client: str) -> str:
-    """上报 by a citizen as ``POST /api/v1/public/reports`` does, once per form: the tracking
-    code of the new case, or of the case an earlier submission of the same form made."""
-    if len(files) > MAX_PHOTOS:
-        raise InvalidInput(f"照片最多 {MAX_PHOTOS} 张", code="too_many_photos")
-    scoped = KEY_SCOPE + key[:150]
-    if key:
-        earlier = idempotency.claim(session, PUBLIC_SCOPE, scoped, KEY_SCOPE, now)
-        if earlier is not None:
-            return str(earlier.body["tracking_code"])
-    # checked before any photo is stored: a refused report leaves no files behind
-    prepare_report(session, city, CaseInput(
-        category_code=data.category_code, source=Source.PUBLIC, lon=data.lon, lat=data.lat,
-        coord_sys=data.coord_sys, address=clean_text(data.address)), now, public.PUBLIC)
-    ids = tuple(dict.fromkeys(photos.store_photo(session, settings, blob, name, None, now)
-                              for blob, name in files))
-    case, code = public.submit_report(session, city, public.PublicReport(
-        category_code=data.category_code, lon=data.lon, lat=data.lat, coord_sys=data.coord_sys,
-        address=data.address, description=data.description, phone=data.phone, photos=ids,
-        client=client), now)
-    if key:
-        idempotency.remember(session, PUBLIC_SCOPE, scoped, 201,
-                             {"tracking_code": code, "case_no": case.case_no})
+                        files: Sequence[Upload], key: str, now: datetime, client: str) -> str:
+    """上报 by a citizen through the intake, as ``POST /api/v1/public/reports`` does, once per
+    form: the tracking code of the new case, or of the case an earlier submission of the same
+    form made."""
+    claim = Claim(PUBLIC_SCOPE, KEY_SCOPE + key[:150], KEY_SCOPE, tracking) if key else None
+    taken = take_report(session, city, public_report(data, files), now, Reporter.public(client),
+                        settings=settings, claim=claim)
+    if isinstance(taken, StoredResponse):
+        return str(taken.body["tracking_code"])
     session.commit()
-    return code
+    return str(taken.tracking_code)
+
+
+def tracking(case: Case, code: str | None) -> dict[str, Any]:
+    """What a second submission of the form gets back."""
+    return {"tracking_code": code, "case_no": case.case_no}
 
 
 def report_page(request: Request, city: City, settings: Settings, form: ReportForm,

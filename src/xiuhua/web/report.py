@@ -3,9 +3,9 @@
 A camera photo, the position from the phone's GPS (WGS-84) or tapped on the map (in the map's
 coordinate system: the server converts it back with ``domain.geo``), a category picked by its
 Chinese name or its pinyin initials, urgency, address and description; acceptors also name the
-source and may give only an address. The report goes through the services the API uses
-(``services.cases`` for the case, ``services.photos`` for the photos), once per form: a second
-submission of the same form (a double tap, a retry) opens the case the first one made.
+source and may give only an address. The report goes through the intake use case the API uses
+(``services.intake``), once per form: a second submission of the same form (a double tap, a
+retry) opens the case the first one made.
 
 The form component (``report/_form.html``, ``static/js/report.js``, ``static/js/category-picker.js``)
 is shared with the public portal (:mod:`xiuhua.web.portal`)."""
@@ -29,14 +29,15 @@ from xiuhua.config import Settings
 from xiuhua.domain.access import Principal
 from xiuhua.domain.choices import Role, Source
 from xiuhua.domain.city import City
-from xiuhua.domain.errors import DomainError, InvalidInput
+from xiuhua.domain.errors import DomainError
 from xiuhua.domain.geo import CoordSys, from_wgs84
+from xiuhua.domain.lifecycle import Case
 from xiuhua.domain.taxonomy import URGENCY_LABELS, Taxonomy
-from xiuhua.http.cases import case_input, require_reporter
+from xiuhua.http.cases import case_report
 from xiuhua.http.deps import CityDep, NowDep, SessionDep, SettingsDep, client_address
 from xiuhua.http.schemas import MAX_PHOTOS, CaseCreate
-from xiuhua.services import idempotency, photos
-from xiuhua.services.cases import prepare_report, store_user_report
+from xiuhua.services.idempotency import StoredResponse
+from xiuhua.services.intake import Claim, Reporter, Upload, take_report
 from xiuhua.web.maps import display_sys, tile_config
 from xiuhua.web.pages import PageRoute, flash, page_for, render, see_other
 from xiuhua.web.views import region_name
@@ -140,12 +141,12 @@ def text_fields(form: Any) -> dict[str, str]:
     return {k: v.strip() for k, v in form.multi_items() if isinstance(v, str)}
 
 
-async def uploaded(form: Any, settings: Settings) -> list[tuple[bytes, str | None]]:
+async def uploaded(form: Any, settings: Settings) -> list[Upload]:
     """The photo files of the form (an empty file input sends one nameless empty part)."""
     files = []
     for item in form.getlist("photos"):
         if isinstance(item, UploadFile) and (item.filename or item.size):
-            files.append((await item.read(settings.photo_max_bytes + 1), item.filename))
+            files.append(Upload(await item.read(settings.photo_max_bytes + 1), item.filename))
     return files
 
 
@@ -263,26 +264,22 @@ def staff_data(user: Principal, values: Mapping[str, str]) -> CaseCreate:
 
 
 def store_staff_report(session: Session, settings: Settings, city: City, user: Principal,
-                       data: CaseCreate, files: Sequence[tuple[bytes, str | None]], key: str,
+                       data: CaseCreate, files: Sequence[Upload], key: str,
                        now: datetime, client: str) -> str:
-    """上报 as ``POST /api/v1/cases`` does, once per form key: the number of the new case, or
-    of the case an earlier submission of the same form made."""
-    require_reporter(city, user)
-    if len(files) > MAX_PHOTOS:
-        raise InvalidInput(f"照片最多 {MAX_PHOTOS} 张", code="too_many_photos")
-    if key:
-        earlier = idempotency.claim(session, user.login, KEY_SCOPE + key[:150], KEY_SCOPE, now)
-        if earlier is not None:
-            return str(earlier.body["case_no"])
-    prepare_report(session, city, case_input(data, user, ()), now, user.actor)
-    ids = tuple(dict.fromkeys(photos.store_photo(session, settings, blob, name, user.login, now)
-                              for blob, name in files))
-    prepared = prepare_report(session, city, case_input(data, user, ids), now, user.actor)
-    case = store_user_report(session, prepared, user, now, client, channel="web")
-    if key:
-        idempotency.remember(session, user.login, KEY_SCOPE + key[:150], 201, {"case_no": case.case_no})
+    """上报 through the intake, as ``POST /api/v1/cases`` does, once per form key: the number of
+    the new case, or of the case an earlier submission of the same form made."""
+    claim = Claim(user.login, KEY_SCOPE + key[:150], KEY_SCOPE, case_number) if key else None
+    taken = take_report(session, city, case_report(data, files), now,
+                        Reporter.user(user, client, channel="web"), settings=settings, claim=claim)
+    if isinstance(taken, StoredResponse):
+        return str(taken.body["case_no"])
     session.commit()
-    return case.case_no
+    return taken.case.case_no
+
+
+def case_number(case: Case, _tracking_code: str | None) -> dict[str, Any]:
+    """What a second submission of the form gets back."""
+    return {"case_no": case.case_no}
 
 
 def report_page(request: Request, city: City, settings: Settings, user: Principal, form: ReportForm,
