@@ -51,8 +51,9 @@ from xiuhua.domain.evaluation import (
 )
 from xiuhua.domain.lifecycle import Actor, Command
 from xiuhua.services.accounts import audit
-from xiuhua.services.cases import CaseInput, act_on_case, report_case
-from xiuhua.services.photos import attach_to_case, check_may_link
+from xiuhua.services.cases import act_on_case
+from xiuhua.services.intake import Report, Reporter, take_report
+from xiuhua.services.photos import check_may_link
 from xiuhua.services.tabular import checked_rows, read_csv, read_text, read_xlsx
 from xiuhua.store import assessment as assessment_store
 from xiuhua.store import evaluation as store
@@ -394,12 +395,12 @@ def _scores(session: Session, row: Any) -> dict[int, Fraction | None]:
             for p in store.sample(session, row.id)}
 
 
-def raise_case(session: Session, city: City, data: CaseInput, at: datetime, closer: str | None) -> str:
-    """One deduction as a rectification case: reported, filed and dispatched to the unit the
-    responsibility matrix names (normal deadline). The one call to switch to services.intake."""
+def raise_case(session: Session, city: City, data: Report, at: datetime, closer: str | None) -> str:
+    """One deduction as a rectification case: reported through the one intake use case (source
+    考评检查, photos linked), filed and dispatched to the unit the responsibility matrix names
+    (normal deadline)."""
     actor = Actor(closer, None)  # the system acting for the round's closer
-    case = report_case(session, city, data, at, actor)
-    attach_to_case(session, case.case_no, data.photos)
+    case = take_report(session, city, data, at, Reporter.system(actor, channel="evaluation")).case
     case = act_on_case(session, city, case.case_no, Command(Action.FILE, at, actor))
     if case.location is not None:
         unit = city.responsible(data.category_code, case.location.grid_code).unit
@@ -427,8 +428,8 @@ def close_round(session: Session, city: City, round_id: int, at: datetime,
         item, point = items[d.item_id], sample[d.point_id]
         text = f"考评检查（{row.period}）{point.name}：{item.description}，{d.count} 处"
         text += f"。{d.note}" if d.note else ""
-        data = CaseInput(item.matter_code, Source.EVALUATION, point.lon, point.lat, address=point.name,
-                         description=text, photos=tuple(p.photo_id for p in photos.get(d.id, [])))
+        data = Report(item.matter_code, Source.EVALUATION, point.lon, point.lat, address=point.name,
+                      description=text, photos=tuple(p.photo_id for p in photos.get(d.id, [])))
         case_no = raise_case(session, city, data, at, by)
         store.set_case(session, d.id, case_no)
         cases.append(case_no)
