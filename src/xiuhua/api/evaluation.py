@@ -18,6 +18,7 @@ from xiuhua.domain.access import Principal, evaluates, sees_evaluation_data, see
 from xiuhua.domain.choices import RoundState
 from xiuhua.domain.errors import PermissionDenied
 from xiuhua.domain.evaluation import DEFAULT_PER_KIND, MAX_COUNT, Standard
+from xiuhua.domain.photos import MAX_PHOTOS
 from xiuhua.http.deps import CityDep, CurrentUser, NowDep, SessionDep, SettingsDep
 from xiuhua.http.problems import problem_responses
 from xiuhua.reports.evaluation import standard_workbook
@@ -192,7 +193,7 @@ class DeductionCreate(BaseModel):
     item_id: int = Field(ge=1)
     count: int = Field(1, ge=1, le=MAX_COUNT)
     note: str | None = Field(None, max_length=500)
-    photos: list[PhotoAtIn] = Field(default_factory=list, max_length=9)
+    photos: list[PhotoAtIn] = Field(default_factory=list, max_length=MAX_PHOTOS)
 
 
 def _round_json(r: Any, user: Principal) -> dict[str, Any]:
