@@ -279,6 +279,8 @@ ACCESS: dict[str, Access] = {
         standard="{standard_id}", period="2026-11", seed="4")),
     "GET /evaluation/rounds/{round_id}": Access("evaluator01", EVALUATOR_ONLY),
     "GET /evaluation/rounds/{round_id}/walk": Access("evaluator01", EVALUATOR_ONLY),
+    "POST /evaluation/rounds/{round_id}/points": Access("evaluator01", EVALUATOR_ONLY,
+                                                        body=_form(codes="P1")),
     "POST /evaluation/rounds/{round_id}/close": Access("evaluator01", EVALUATOR_ONLY),
     "POST /evaluation/rounds/{round_id}/publish": Access("evaluator01", EVALUATOR_ONLY),
     "GET /report": Access("inspector01", (ANON, "handler_hw", "leader01", CITIZEN)),

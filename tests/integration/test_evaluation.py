@@ -11,6 +11,7 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+import shapely
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import Engine, select
 
@@ -213,3 +214,19 @@ def test_points_import_from_a_sheet_all_or_nothing(city_db: Engine, tmp_path: Pa
     book.save(path)
     twice = xiuhua("evaluation-points", "import", str(path))
     assert twice.exit_code == 1 and "第 3 行（T-1）：编号与第 2 行重复" in twice.output
+
+
+def test_fixed_points_join_an_open_round_only(city_db: Engine, tmp_path: Path) -> None:
+    _, round_id = _planned(city_db, tmp_path)
+    lon, lat = center(2, 0)
+    with transaction(city_db) as session:
+        service.save_point(session, load_city(session), service.PointInput(
+            "P-MARKET", "测试市场", "集贸市场", shapely.Point(lon, lat)), service.EvaluationSettings())
+        assert service.add_fixed_codes(session, round_id, ["P-MARKET", "P-ROAD"], EVALUATOR) == 3
+        fixed = {p.code: p.fixed for p in service.round_view(session, EVALUATOR, round_id, {}).points}
+        assert fixed == {"P-ROAD": False, "P-PARK": False, "P-MARKET": True}
+        with pytest.raises(NotFound, match="P-NONE"):
+            service.add_fixed_codes(session, round_id, ["P-NONE"], EVALUATOR)
+    assert xiuhua("round", "close", str(round_id)).exit_code == 0
+    with transaction(city_db) as session, pytest.raises(ActionRefused):
+        service.add_fixed_codes(session, round_id, ["P-MARKET"], EVALUATOR)

@@ -325,6 +325,18 @@ def add_fixed_points(session: Session, round_id: int, point_ids: Iterable[int],
     store.add_round_points(session, round_id, [r for r in rows if r.id not in taken], fixed=True)
 
 
+def add_fixed_codes(session: Session, round_id: int, codes: Iterable[str],
+                    principal: Principal | None = None) -> int:
+    """Fixed points added by their codes (the planning page's form); how many the round has."""
+    wanted = [c.strip() for c in codes if c.strip()]
+    by_code = {r.code: r.id for r in store.points(session)}
+    unknown = [c for c in wanted if c not in by_code]
+    if unknown or not wanted:
+        raise NotFound(f"测评点位不存在或已停用：{'、'.join(unknown) or '未填写编号'}", code="point_not_found")
+    add_fixed_points(session, round_id, [by_code[c] for c in wanted], principal)
+    return round_size(session, round_id)
+
+
 # --- rounds: recording ----------------------------------------------------------------------
 
 

@@ -123,6 +123,16 @@ def walk_page(request: Request, session: SessionDep, user: EvaluationUser, round
                    "photosUrl": f"{API}/photos", "roundId": round_id}})
 
 
+@router.post("/evaluation/rounds/{round_id}/points")
+def add_points(request: Request, session: SessionDep, user: EvaluationUser, round_id: IdPath,
+               codes: Annotated[str, Form(max_length=2000)]) -> Response:
+    """固定点位: points added to an open round by their codes (separated by spaces or commas)."""
+    service.visible_round(session, user, round_id)
+    size = service.add_fixed_codes(session, round_id, codes.replace("，", " ").replace(",", " ").split(), user)
+    flash(request, f"已添加固定点位，本次检查共 {size} 个点位")
+    return see_other(f"/evaluation/rounds/{round_id}")
+
+
 @router.post("/evaluation/rounds/{round_id}/close")
 def close(request: Request, session: SessionDep, city: CityDep, now: NowDep, user: EvaluationUser,
           round_id: IdPath) -> Response:
