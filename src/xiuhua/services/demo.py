@@ -401,7 +401,7 @@ DEMO_PASSWORD = "xiuhua-demo"
 DEMO_LOGINS = (("admin", Role.ADMIN), ("acceptor01", Role.ACCEPTOR), ("shift01", Role.SHIFT_LEADER),
                ("dispatcher01", Role.DISPATCHER), ("handler_hwzx", Role.HANDLER),
                ("unitleader_hwzx", Role.UNIT_LEADER), ("inspector01", Role.INSPECTOR),
-               ("leader01", Role.LEADER), (DEMO_EVALUATOR, Role.EVALUATOR))
+               ("leader01", Role.LEADER))
 
 
 def save_users(session: Session, layout: Layout, unit_list: Sequence[UnitInfo], rng: random.Random) -> None:
