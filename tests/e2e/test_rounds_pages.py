@@ -107,6 +107,8 @@ def test_a_round_from_plan_to_published_field_score(browser: Any, round_server: 
     desk = Visit(desk_context.new_page(), round_server.url)
     _watch(desk)
     desk.login("eval01")
+    desk.go("/evaluation/points")  # the map layer of the places
+    desk.page.wait_for_function("() => document.querySelectorAll('#points-map path.leaflet-interactive').length === 2")
     desk.go("/evaluation/rounds/new?standard=1&period=2026-10&seed=5&per_kind=1")
     assert desk.page.locator("#sample-preview tbody tr").count() == 2
     desk.submit("#plan-round")
