@@ -26,7 +26,7 @@ import math
 import random
 import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -388,6 +388,3 @@ def parse_evaluation_source(table: Mapping[str, Any], file: Mapping[str, Any]) -
 
 register_source(EVALUATION, parse_evaluation_source)
 
-
-def sorted_results(results: Sequence[PointResult]) -> list[PointResult]:
-    return sorted(results, key=lambda r: (r.street_code or "", r.kind, r.point_id))

@@ -608,11 +608,6 @@ def period_evidence(session: Session, period: Period) -> dict[str, UnitEvidence]
     return {code: UnitEvidence(tuple(rs), tuple(sorted(rounds[code]))) for code, rs in results.items()}
 
 
-def street_names(city: City) -> dict[str, str]:
-    return {c: r.name for c, r in city.regions.items() if r.level is RegionLevel.STREET}
-
-
-
 # --- the demo city --------------------------------------------------------------------------
 
 DEMO_KIND_UNITS = {"公园": "YLZX", "公厕": "HWZX", "集贸市场": "SJJ"}  # the demo's departments
