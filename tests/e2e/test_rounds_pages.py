@@ -121,8 +121,11 @@ def test_a_round_from_plan_to_published_field_score(browser: Any, round_server: 
     page = phone.page
     page.wait_for_function("() => document.getElementById('point-name').textContent.includes('经十路')")
     record(phone, "路面有垃圾", "3", (200, 60, 60))
-    page.wait_for_function("() => document.getElementById('queue-status').hidden")
-    page.wait_for_function("() => document.getElementById('point-deductions').textContent.includes('路面有垃圾 × 3')")
+    # sent at once (online): the list shows the server's record, nothing waits
+    page.wait_for_function("""() => {
+        const list = document.getElementById('point-deductions').textContent;
+        return list.includes('路面有垃圾 × 3') && !list.includes('待发送')
+            && document.getElementById('queue-status').hidden; }""")
     assert deductions(round_server.engine) == 1
 
     context.set_offline(True)
