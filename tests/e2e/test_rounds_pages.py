@@ -69,7 +69,7 @@ def round_server(sqlite_template: Path) -> Iterator[Server]:
 
 def field_score(engine: Engine, unit: str) -> Fraction | None:
     with transaction(engine) as session:
-        evidence = service.period_evidence(session, Period.parse("2026-10"))
+        evidence = service.period_evidence(session, None, Period.parse("2026-10"))
     return EvaluationSource().result(UnitFacts(unit, None, {}, {EVALUATION: evidence.get(unit)} if unit in evidence
                                                else {})).score
 

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select
 
 from tests.factories import build_tiny_city, center, cli_database, grid_code, local, xiuhua
 from xiuhua.domain.access import Principal
+from xiuhua.domain.assessment import parse_config
 from xiuhua.domain.choices import Role, RoundState, Source
 from xiuhua.domain.errors import ActionRefused, BatchInvalid, InvalidInput, NotFound
 from xiuhua.domain.evaluation import EVALUATION
@@ -162,11 +163,16 @@ def test_a_round_closes_into_cases_and_its_published_scores_feed_the_assessment(
     assert published.exit_code == 0 and "2026-11" in published.output
     config = assessment.load_config(None)
     with transaction(city_db) as session:
-        evidence = service.period_evidence(session, assessment.Period.parse("2026-11"))
+        evidence = service.period_evidence(session, None, assessment.Period.parse("2026-11"))
         assert evidence["U-JD1"].results[0].score == 80 and evidence["U-JD1"].rounds == (round_id,)
-        data = assessment.period_meta(session, load_city(session), assessment.Period.parse("2026-11"), None)
-        assert EVALUATION in data.loaded and "U-HW" in data.loaded[EVALUATION]
         assert config.sources is None
+        both = parse_config('[[sources]]\nname = "cases"\nweight = 0.5\n'
+                            '[[sources]]\nname = "evaluation"\nweight = 0.5\n')
+        figures = assessment.assess_period(session, load_city(session), "2026-11", both, local("2026-12-01 09:00"))
+        field = {u["unit_code"]: next(s for s in u["sources"] if s["name"] == EVALUATION)
+                 for u in figures["units"]}
+        assert field["U-JD1"]["score"] == 80 and field["U-JD1"]["figures"]["rounds"] == [round_id]
+        assert field["U-HW"]["score"] == 100 and field["U-ZF"]["score"] is None
 
 
 def test_a_round_published_after_its_month_counts_in_the_next(city_db: Engine, tmp_path: Path) -> None:
@@ -178,8 +184,8 @@ def test_a_round_published_after_its_month_counts_in_the_next(city_db: Engine, t
     published = xiuhua("round", "publish", str(round_id))
     assert published.exit_code == 0 and "2026-12" in published.output
     with transaction(city_db) as session:
-        assert service.period_evidence(session, assessment.Period.parse("2026-11")) == {}
-        assert set(service.period_evidence(session, assessment.Period.parse("2026-12"))) == {"U-JD1", "U-HW"}
+        assert service.period_evidence(session, None, assessment.Period.parse("2026-11")) == {}
+        assert set(service.period_evidence(session, None, assessment.Period.parse("2026-12"))) == {"U-JD1", "U-HW"}
         assert service.round_view(session, EVALUATOR, round_id, {}).state is RoundState.PUBLISHED
 
 

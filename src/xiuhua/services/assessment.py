@@ -130,7 +130,7 @@ def period_meta(session: Session, city: City, period: Period, at: datetime | Non
         reward_bands=store.reward_bands(session, period.label),
         as_of=at,
         unit_kinds=unit_kinds(city),
-        loaded={EVALUATION: field_evaluation.period_evidence(session, period)},
+        loaded={EVALUATION: field_evaluation.period_evidence(session, city, period, at)},
     )
 
 

@@ -596,9 +596,12 @@ def work_items(session: Session, principal: Principal, round_id: int) -> tuple[R
 # --- the score source -----------------------------------------------------------------------
 
 
-def period_evidence(session: Session, period: Period) -> dict[str, UnitEvidence]:
+def period_evidence(session: Session, city: City | None, period: Period,
+                    at: datetime | None = None) -> dict[str, UnitEvidence]:
     """By unit code: the scored points of the published rounds booked into the period's months
-    (what the ``evaluation`` source reads as ``unit.loaded["evaluation"]``)."""
+    (what the ``evaluation`` source reads as ``unit.loaded["evaluation"]``; the signature of
+    the assessment's source loaders: ``city`` and ``at`` are not needed, a published round is
+    frozen)."""
     results: dict[str, list[PointResult]] = defaultdict(list)
     rounds: dict[str, set[int]] = defaultdict(set)
     for round_id, result in store.booked_results(session, period.months()):
