@@ -19,6 +19,7 @@ from xiuhua.api import (
     cases,
     catalog,
     dashboard,
+    evaluation,
     legacy,
     open311,
     photos,
@@ -84,7 +85,7 @@ def _routes(app: FastAPI) -> None:
         return {"status": "ok"}
 
     for module in (auth, cases, catalog, photos, tasks, public, assessment, dashboard, projects,
-                   legacy, surveys, plans, supervision):
+                   legacy, surveys, plans, supervision, evaluation):
         app.include_router(module.router, prefix=API)
     app.include_router(open311.router, prefix="/open311/v2")
     app.include_router(metrics.router)  # GET /metrics (Prometheus; networks or token)

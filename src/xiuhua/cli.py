@@ -768,6 +768,118 @@ def permissions_set(
     typer.echo(f"{chosen_action.label}：{'、'.join(r.label for r in chosen_roles)}")
 
 
+# --- field evaluation (考评) -----------------------------------------------------------------
+
+standard_app = typer.Typer(help="考评标准（导入、导出）", no_args_is_help=True)
+points_app = typer.Typer(help="测评点位", no_args_is_help=True)
+round_app = typer.Typer(help="考评检查（抽样、结束、发布）", no_args_is_help=True)
+app.add_typer(standard_app, name="standard")
+app.add_typer(points_app, name="evaluation-points")
+app.add_typer(round_app, name="round")
+
+
+@standard_app.command("import")
+def standard_import(
+    file: Annotated[Path, typer.Argument(help="考评标准 .xlsx（一级指标…四级指标、分值、扣分标准、适用点位、事项代码）")],
+    name: Annotated[str | None, typer.Option(help="标准名称（默认取文件名）")] = None,
+    year: Annotated[int | None, typer.Option(help="年度（默认今年）")] = None,
+) -> None:
+    """导入考评标准（全部行无误才导入；公式单元格拒绝，并指出行列）。"""
+    from xiuhua.services.city import load_city
+    from xiuhua.services.evaluation import import_standard
+
+    now = datetime.now(local_zone())
+
+    def work(session: Any) -> int:
+        return import_standard(session, load_city(session), file, name or file.stem, year or now.year,
+                               now, cli_actor())
+
+    new_id = in_transaction(work)
+    typer.echo(f"考评标准已导入，编号 {new_id}")
+
+
+@standard_app.command("export")
+def standard_export(
+    standard_id: Annotated[int, typer.Argument(metavar="ID", help="标准编号")],
+    out: Annotated[Path, typer.Option(help="输出 .xlsx 文件")],
+) -> None:
+    """导出考评标准为 .xlsx（与导入的表格格式相同）。"""
+    from xiuhua.reports.evaluation import standard_workbook
+    from xiuhua.services.evaluation import get_standard, standard_rows
+
+    found = in_transaction(get_standard, standard_id)
+    out.write_bytes(standard_workbook(found.name, standard_rows(found)))
+    typer.echo(f"已导出 {len(found.items)} 个考评项目：{out}")
+
+
+@points_app.command("import")
+def evaluation_points_import(
+    file: Annotated[Path, typer.Argument(help="GeoJSON 等 GIS 文件（code、name、kind、unit）或 .xlsx（编号、名称、类型、经度、纬度、责任单位）")],
+) -> None:
+    """导入测评点位（按编号新增或更新；全部无误才导入）。"""
+    from xiuhua.services.city import load_city
+    from xiuhua.services.evaluation import evaluation_settings, import_points
+
+    settings = evaluation_settings(get_settings().data_dir)
+
+    def work(session: Any) -> int:
+        return import_points(session, load_city(session), file, settings, datetime.now(UTC), cli_actor())
+
+    count = in_transaction(work)
+    typer.echo(f"已导入 {count} 个测评点位")
+
+
+@round_app.command("plan")
+def round_plan(
+    standard: Annotated[int, typer.Option(help="考评标准编号")],
+    period: Annotated[str, typer.Option(help="月份，如 2026-11")],
+    seed: Annotated[int, typer.Option(help="随机种子（记录在案，同一种子和点位得到同一样本）", min=0, max=2**62)],
+    per_kind: Annotated[int, typer.Option(help="每个街道每类点位抽取的数量", min=1, max=1000)] = 2,
+) -> None:
+    """按类型和街道分层随机抽样，新建考评检查；最后一行输出检查编号。"""
+    from xiuhua.services.evaluation import plan_round, round_size
+
+    def work(session: Any) -> tuple[int, int]:
+        new_id = plan_round(session, standard, period, seed, per_kind, at=datetime.now(UTC))
+        return new_id, round_size(session, new_id)
+
+    new_id, size = in_transaction(work)
+    typer.echo(f"已抽取 {size} 个点位（种子 {seed}，每街道每类 {per_kind} 个）")
+    typer.echo(str(new_id))
+
+
+@round_app.command("close")
+def round_close(round_id: Annotated[int, typer.Argument(metavar="ID", help="考评检查编号")]) -> None:
+    """结束考评检查：计算各点位得分，每条扣分生成一件整改案件（来源：考评检查）。"""
+    from xiuhua.services.city import load_city
+    from xiuhua.services.evaluation import close_round
+
+    cases = in_transaction(lambda session: close_round(session, load_city(session), round_id, datetime.now(UTC)))
+    typer.echo(f"考评检查 {round_id} 已结束，生成整改案件 {len(cases)} 件" + (f"：{'、'.join(cases)}" if cases else ""))
+
+
+@round_app.command("publish")
+def round_publish(round_id: Annotated[int, typer.Argument(metavar="ID", help="考评检查编号")]) -> None:
+    """发布考评检查（发布后不再改变，计入考核）。"""
+    from xiuhua.services.evaluation import publish_round
+
+    booked = in_transaction(publish_round, round_id, datetime.now(UTC))
+    typer.echo(f"考评检查 {round_id} 已发布，计入 {booked} 考核")
+
+
+@user_app.command("second-role")
+def user_second_role(
+    login: Annotated[str, typer.Argument(help="登录名")],
+    role: Annotated[str, typer.Argument(help="兼任角色：evaluator（考评员）；none 取消兼任")],
+) -> None:
+    """让用户兼任考评员（如监督员兼考评员），或取消兼任。"""
+    from xiuhua.services.accounts import set_second_role
+
+    chosen = None if role == "none" else parse_role(role)
+    in_transaction(set_second_role, login, chosen, datetime.now(UTC), actor=cli_actor())
+    typer.echo(f"用户 {login} 的兼任角色：{chosen.label if chosen else '无'}")
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 

@@ -31,14 +31,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from fractions import Fraction
 from io import BytesIO
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.routing import iter_route_contexts
+from openpyxl import Workbook
 from PIL import Image
 from pwdlib.hashers.argon2 import Argon2Hasher
+from shapely.geometry import Point
 from sqlalchemy import create_engine, func, select, update
 
 from tests.api.conftest import PASSWORD, Api
@@ -47,10 +50,12 @@ from tests.factories import act, center, grid_code, local
 from xiuhua.app import create_app  # the one place this test names the app factory
 from xiuhua.config import Settings
 from xiuhua.domain.access import Principal
-from xiuhua.domain.choices import Audience, NoticeKind, Role
-from xiuhua.services import accounts, plans, supervision
+from xiuhua.domain.choices import Audience, DeductionRule, NoticeKind, Role
+from xiuhua.domain.evaluation import EvaluationSettings, Item, Standard
+from xiuhua.services import accounts, evaluation, plans, supervision
 from xiuhua.services.city import load_city
 from xiuhua.services.notifications import Notice, raise_once
+from xiuhua.store import evaluation as evaluation_store
 from xiuhua.store import plans as plans_store
 from xiuhua.store.db import transaction
 from xiuhua.store.tables import notifications, users
@@ -178,12 +183,36 @@ TASK = {"code": "{task_code}"}  # a plan task's code (the walk's ``code`` is a u
 PLAN_REPORT = {"report_id": "{plan_report_id}"}  # a plan progress report (``report_id``: a project's)
 
 
-def _json(**values: str) -> Body:
-    return lambda w: {"json": values}
+def _standard_sheet(w: World) -> dict[str, Any]:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["一级指标", "二级指标", "分值", "扣分标准", "事项代码"])
+    sheet.append(["干净", "路面有垃圾", 4, "每处扣1分", "06010"])
+    out = BytesIO()
+    book.save(out)
+    return {"files": {"file": ("standard.xlsx", out.getvalue(), "application/octet-stream")},
+            "data": {"name": "新标准", "year": "2026"}}
+
+
+def _json(**values: Any) -> Body:
+    return lambda w: {"json": {k: v.format_map(w.values) if isinstance(v, str) else v
+                               for k, v in values.items()}}
+
+
+def _ids(**values: Any) -> Body:
+    """A JSON body whose ``{name}`` values are filled in, numbers as numbers (lists too)."""
+    def value(v: Any, w: World) -> Any:
+        if isinstance(v, list):
+            return [value(x, w) for x in v]
+        text = v.format_map(w.values)
+        return int(text) if text.isdigit() else text
+
+    return lambda w: {"json": {k: value(v, w) for k, v in values.items()}}
 
 
 def _form(**values: str) -> Body:
-    return lambda w: {"data": values}
+    return lambda w: {"data": {k: v.format_map(w.values) for k, v in values.items()}}
 
 
 def _form_json(**values: str) -> Body:
@@ -198,6 +227,7 @@ STAFF_ONLY = (ANON,)  # reference data for every signed-in user
 ADMIN_ONLY = (ANON, "leader01", "handler_hw", CITIZEN)
 ANY_SIGNED_IN = (ANON,)
 STAFF_PAGE = (ANON, CITIZEN)  # every staff member; a public account uses the public portal
+EVALUATOR_ONLY = (ANON, "inspector01", "leader01", "handler_hw", CITIZEN)  # field evaluation rounds
 
 ACCESS: dict[str, Access] = {
     # account
@@ -280,6 +310,29 @@ ACCESS: dict[str, Access] = {
     "POST /surveys/{survey_id}/answers": Access("evaluator01", (ANON, "handler_hw", "inspector01", CITIZEN),
                                                 body=_form(a1="4")),
     "GET /api/v1/dashboard": Access("leader01", (ANON, "handler_hw", "inspector01", CITIZEN)),
+    # field evaluation: standards and points for staff; rounds for evaluators (the sample is
+    # theirs until the round closes)
+    "GET /api/v1/standards": Access("handler_hw", (ANON, CITIZEN)),
+    "POST /api/v1/standards": Access("evaluator01", EVALUATOR_ONLY, body=_standard_sheet),
+    "GET /api/v1/standards/{standard_id}": Access("handler_hw", (ANON, CITIZEN)),
+    "GET /api/v1/standards/{standard_id}/export.xlsx": Access("handler_hw", (ANON, CITIZEN)),
+    "GET /api/v1/evaluation-points": Access("handler_hw", (ANON, CITIZEN)),
+    "POST /api/v1/evaluation-points": Access("evaluator01", EVALUATOR_ONLY, body=_json(
+        code="P9", name="新点位", kind="公园", lon=117.0015, lat=36.6495)),
+    "GET /api/v1/rounds": Access("handler_hw", (ANON, CITIZEN)),
+    "GET /api/v1/rounds/preview": Access("evaluator01", EVALUATOR_ONLY, query="seed=3"),
+    "POST /api/v1/rounds": Access("evaluator01", EVALUATOR_ONLY, body=_ids(
+        standard_id="{standard_id}", seed="3", period="2026-11")),
+    "GET /api/v1/rounds/{round_id}/results": Access("evaluator01", (ANON, "leader01", "handler_hw",
+                                                                    "inspector01", CITIZEN)),
+    "GET /api/v1/rounds/{round_id}/work": Access("evaluator01", EVALUATOR_ONLY),
+    "POST /api/v1/rounds/{round_id}/points": Access("evaluator01", EVALUATOR_ONLY,
+                                                    body=_ids(point_ids=["{point_id}"])),
+    "POST /api/v1/rounds/{round_id}/points/{point_id}/deductions": Access(
+        "evaluator01", EVALUATOR_ONLY, body=_ids(item_id="{item_id}", count="1")),
+    "POST /api/v1/rounds/{round_id}/points/{point_id}/done": Access("evaluator01", EVALUATOR_ONLY),
+    "POST /api/v1/rounds/{round_id}/close": Access("evaluator01", EVALUATOR_ONLY),
+    "POST /api/v1/rounds/{round_id}/publish": Access("evaluator01", EVALUATOR_ONLY),
     # the server's metrics: a scraper's token (or an allowed network), never a user's
     "GET /metrics": Access(SCRAPER, (ANON, "admin01", "leader01", CITIZEN)),
     # key projects and legacy issues (U-HW leads them): a unit its own, the office manages
@@ -349,6 +402,18 @@ ACCESS: dict[str, Access] = {
     "GET /assessment": Access("leader_hw", (ANON, "inspector01", CITIZEN)),
     "GET /assessment/{period}/{subject}/{code}/cases": Access(
         "leader_hw", (ANON, "handler_zf", "inspector01", CITIZEN), query="measure=due"),
+    "GET /evaluation": Access("handler_hw", (ANON, "inspector01", CITIZEN)),
+    "GET /evaluation/standards/{standard_id}": Access("handler_hw", (ANON, "inspector01", CITIZEN)),
+    "GET /evaluation/points": Access("handler_hw", (ANON, "inspector01", CITIZEN)),
+    "GET /evaluation/rounds/new": Access("evaluator01", EVALUATOR_ONLY, query="seed=3"),
+    "POST /evaluation/rounds": Access("evaluator01", EVALUATOR_ONLY, body=_form(
+        standard="{standard_id}", period="2026-11", seed="4")),
+    "GET /evaluation/rounds/{round_id}": Access("evaluator01", EVALUATOR_ONLY),
+    "GET /evaluation/rounds/{round_id}/walk": Access("evaluator01", EVALUATOR_ONLY),
+    "POST /evaluation/rounds/{round_id}/points": Access("evaluator01", EVALUATOR_ONLY,
+                                                        body=_form(codes="P1")),
+    "POST /evaluation/rounds/{round_id}/close": Access("evaluator01", EVALUATOR_ONLY),
+    "POST /evaluation/rounds/{round_id}/publish": Access("evaluator01", EVALUATOR_ONLY),
     "GET /report": Access("inspector01", (ANON, "handler_hw", "leader01", CITIZEN)),
     "POST /report": Access("inspector01", (ANON, "handler_hw", "leader01", CITIZEN),
                            body=_staff_report),
@@ -531,6 +596,21 @@ def _upload(api: Api, colour: tuple[int, int, int]) -> str:
     return str(photo.json()["photo_id"])
 
 
+def _evaluation(api: Api) -> dict[str, str]:
+    """A standard of one item, a point in grid 003 and an open round sampling it."""
+    with transaction(api.engine) as session:
+        item = Item(("干净",), "路面有垃圾", Fraction(4), DeductionRule.PER_OCCURRENCE, Fraction(1),
+                    frozenset(), "06010")
+        standard_id = evaluation_store.save_standard(session, Standard("测试标准", 2026, (item,)), NOW, None)
+        lon, lat = center(0, 2)
+        evaluation.save_point(session, load_city(session), evaluation.PointInput(
+            "P1", "测试路", "主次干道", Point(lon, lat)), EvaluationSettings())
+        round_id = evaluation.plan_round(session, standard_id, "2026-10", 1, 1, (), NOW, None)
+        return {"standard_id": str(standard_id), "round_id": str(round_id),
+                "point_id": str(evaluation.list_points(session)[0].id),
+                "item_id": str(evaluation.get_standard(session, standard_id).items[0].id)}
+
+
 def _case_photo(api: Api) -> str:
     """A photo reported with a case in grid 003 (seen by the center and inspector01 only)."""
     headers = api.auth("inspector01")
@@ -593,6 +673,8 @@ def world(api: Api) -> World:
     with transaction(api.engine) as session:
         accounts.add_user(session, CITIZEN, Role.PUBLIC, NOW)
         api.tokens[CITIZEN] = accounts.issue_token(session, CITIZEN, NOW)
+        accounts.add_user(session, "evaluator01", Role.EVALUATOR, NOW)
+        api.tokens["evaluator01"] = accounts.issue_token(session, "evaluator01", NOW)
         session.execute(update(users).values(password_hash=CHEAP_HASH))
     case_no = _held_case(api)
     lon, lat = center(0, 2)
@@ -601,7 +683,7 @@ def world(api: Api) -> World:
               "lat": str(lat), "token_id": _token_id(api, "handler_hw"),
               "notification_id": _unit_notice(api, case_no), "photo_id": _case_photo(api),
               "loose_photo_id": _upload(api, (30, 60, 200)), **_programme(api),
-              **_plan_world(api), "survey_id": _survey(api)}
+              **_plan_world(api), "survey_id": _survey(api), **_evaluation(api)}
     version = api.client.get(f"/api/v1/cases/{case_no}", headers=api.auth("admin01")).json()
     app = api.client.app
     app.state.settings = app.state.settings.model_copy(update={"metrics_token": SCRAPER_TOKEN})

@@ -31,7 +31,16 @@ tests/api/test_route_access.py, holds each route to its rule):
   :func:`enters_interviews` (an evaluator's street interview); answering is public;
 - plan tasks: :func:`can_see_task` (a unit the tasks it leads or cooperates on); supervision
   orders: :func:`can_see_order` (a unit those addressed to it); managing plans and orders:
-  :func:`manages_programme` (the office and admins).
+  :func:`manages_programme` (the office and admins);
+- field evaluation (考评): standards and evaluation points are reference data for staff; rounds
+  are planned, recorded, closed and published by evaluators (and admins) (:func:`evaluates`);
+  a round's sample only they see until it closes (:func:`sees_round_sample`, 不打招呼), and a
+  unit's staff see their own unit's results once it is published (:func:`sees_round_results`).
+
+Roles combine in one way only: a user has one role and may hold **evaluator** as a second role
+(``Principal.extra_roles``, :data:`COMBINABLE_ROLES`), e.g. an inspector who also walks the
+evaluation rounds. Only the evaluation rules ask for it (:meth:`Principal.has_role`); every
+other rule reads ``role``, so a second role never widens what a user sees of cases.
 """
 
 from __future__ import annotations
@@ -42,7 +51,7 @@ from hmac import compare_digest
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Protocol
 
-from xiuhua.domain.choices import Audience, Role
+from xiuhua.domain.choices import Audience, Role, RoundState
 from xiuhua.domain.errors import AuthenticationFailed, PermissionDenied
 from xiuhua.domain.lifecycle import Actor, Case
 
@@ -53,6 +62,7 @@ UNIT_STAFF = frozenset({Role.HANDLER, Role.UNIT_LEADER})
 # the work programme (key projects, legacy issues): who sees all of it, and who manages it
 PROGRAMME_ROLES = frozenset({Role.OFFICE, Role.LEADER, Role.ADMIN})
 PROGRAMME_MANAGERS = frozenset({Role.OFFICE, Role.ADMIN})
+COMBINABLE_ROLES = frozenset({Role.EVALUATOR})  # the roles a user may hold besides their own
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,15 @@ class Principal:
     name: str = ""
     unit_code: str | None = None
     grids: frozenset[str] = field(default_factory=frozenset)
+    extra_roles: frozenset[Role] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if not self.extra_roles <= COMBINABLE_ROLES or (self.extra_roles and self.role is Role.PUBLIC):
+            raise ValueError(f"extra roles {sorted(self.extra_roles)} cannot be combined with {self.role}")
+
+    def has_role(self, role: Role) -> bool:
+        """Whether ``role`` is the user's own role or their second one."""
+        return self.role is role or role in self.extra_roles
 
     @property
     def actor(self) -> Actor:
@@ -158,6 +177,32 @@ def whose_tasks(principal: Principal, inspector: str | None) -> str | None:
     if principal.sees_all:
         return inspector
     raise PermissionDenied(f"{principal.role.label}没有核实、核查任务", code="permission_denied")
+
+
+def evaluates(principal: Principal) -> bool:
+    """May ``principal`` plan, record, close and publish field evaluation rounds and edit
+    standards and evaluation points? Evaluators (own or second role) and admins."""
+    return principal.role is Role.ADMIN or principal.has_role(Role.EVALUATOR)
+
+
+def sees_evaluation_data(principal: Principal) -> bool:
+    """Standards and evaluation points (places) are reference data for every staff member."""
+    return principal.is_staff
+
+
+def sees_round_sample(principal: Principal, state: RoundState) -> bool:
+    """A round's sample and its deductions: evaluators and admins always; the center roles,
+    leaders and the office once the round is closed (the sample is no longer a secret)."""
+    return evaluates(principal) or (state is not RoundState.OPEN and principal.sees_all)
+
+
+def sees_round_results(principal: Principal, state: RoundState, unit_code: str | None) -> bool:
+    """One evaluated unit's results of a round: whoever sees the sample, and the unit's own
+    staff once the round is published."""
+    if sees_round_sample(principal, state):
+        return True
+    return (state is RoundState.PUBLISHED and principal.role in UNIT_STAFF
+            and unit_code is not None and principal.unit_code == unit_code)
 
 
 def mask_phone(phone: str | None) -> str | None:

@@ -146,6 +146,22 @@ class ComponentStatus(LabelledEnum):
     REMOVED = "removed"
 
 
+class DeductionRule(LabelledEnum):
+    """How a standard's item costs points (domain.evaluation)."""
+
+    PER_OCCURRENCE = "per_occurrence"
+    PASS_FAIL = "pass_fail"
+
+
+class RoundState(LabelledEnum):
+    """An inspection round (考评检查): open while evaluators record, closed (cases raised,
+    results visible to the center), published (frozen, counted in the assessment)."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    PUBLISHED = "published"
+
+
 class NoticeKind(LabelledEnum):
     WARNING = "warning"
     OVERDUE = "overdue"
@@ -301,6 +317,8 @@ _LABELS: dict[str, dict[str, str]] = {
     "LegacyTarget": {"resolved": "化解", "clear_progress": "取得明显进展"},
     "QuestionKind": {"choice": "单选", "scale": "1–5 分", "text": "文字"},
     "AnswerChannel": {"public": "市民在线填写", "interview": "考评员街头访问"},
+    "DeductionRule": {"per_occurrence": "按处扣分", "pass_fail": "不合格扣全分"},
+    "RoundState": {"open": "进行中", "closed": "已结束", "published": "已发布"},
     "Audience": {"unit": "处置单位", "center": "指挥中心", "user": "本人", "role": "角色"},
     # enumerations of domain.plans and domain.supervision
     "TaskStatus": {"not_started": "未开始", "on_track": "正常推进", "lagging": "滞后",

@@ -30,7 +30,9 @@ from xiuhua.domain.access import (
     can_see_legacy_issue,
     can_see_project,
     can_see_task,
+    sees_round_results,
 )
+from xiuhua.domain.choices import RoundState
 from xiuhua.domain.errors import InvalidInput
 
 MAX_PHOTOS = 9  # photos of one report or one step
@@ -44,6 +46,7 @@ class LinkKind(StrEnum):
     PROJECT_PROGRESS = "project_progress"  # a key project's progress report (its project's rule)
     LEGACY_PROGRESS = "legacy_progress"  # a legacy issue's progress entry or sign-off evidence
     PLAN_PROGRESS = "plan_progress"  # a progress report or note on a plan task (专项行动)
+    ROUND_DEDUCTION = "round_deduction"  # a deduction of a field evaluation round (考评检查)
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,19 @@ def can_see_entry(principal: Principal, entry: EntryScope) -> bool:
     return principal.role in UNIT_STAFF and principal.unit_code == entry.unit_code
 
 
+@dataclass(frozen=True)
+class DeductionScope:
+    """A round's deduction as far as seeing its photos goes: the round's state and the point's
+    evaluated unit (``access.sees_round_results``)."""
+
+    state: RoundState
+    unit_code: str | None
+
+
+def can_see_deduction(principal: Principal, deduction: DeductionScope) -> bool:
+    return sees_round_results(principal, deduction.state, deduction.unit_code)
+
+
 # One rule per kind: may this person see this object (as its kind's loader yields it)?
 VISIBILITY: dict[LinkKind, Callable[[Principal, Any], bool]] = {
     LinkKind.CASE: can_see,
@@ -68,6 +84,7 @@ VISIBILITY: dict[LinkKind, Callable[[Principal, Any], bool]] = {
     LinkKind.PROJECT_PROGRESS: can_see_project,
     LinkKind.LEGACY_PROGRESS: can_see_legacy_issue,
     LinkKind.PLAN_PROGRESS: can_see_task,  # the task's scope (access.TaskScope)
+    LinkKind.ROUND_DEDUCTION: can_see_deduction,
 }
 
 

@@ -15,7 +15,7 @@ from pwdlib import PasswordHash
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from xiuhua.domain.access import Principal
+from xiuhua.domain.access import COMBINABLE_ROLES, Principal
 from xiuhua.domain.lifecycle import SYSTEM_ACTIONS, Permissions
 
 __all__ = ["Principal"]
@@ -187,6 +187,23 @@ def list_users(session: Session, role: Role | None = None, unit_code: str | None
     return UserPage([{**r._mapping, "grids": grids.get(r.login, [])} for r in rows], total)
 
 
+def extra_roles(stored: str | None) -> frozenset[Role]:
+    """A user's second role as stored (one of ``access.COMBINABLE_ROLES``, or none)."""
+    return frozenset({Role(stored)}) if stored else frozenset()
+
+
+def set_second_role(session: Session, login: str, role: Role | None, at: datetime,
+                    actor: str | None = None) -> None:
+    """Give ``login`` a second role besides their own (only 考评员, evaluator), or take it away."""
+    row = _user_row(session, login)
+    if role is not None and (role not in COMBINABLE_ROLES or Role(row.role) in (Role.PUBLIC, role)):
+        raise InvalidInput(f"{Role(row.role).label}不能兼任{role.label}（可兼任的角色：考评员）",
+                           code="invalid_second_role")
+    session.execute(update(users).where(users.c.login == login)
+                    .values(extra_role=role.value if role is not None else None))
+    audit(session, at, actor, "second_role", login, {"role": role.value if role else None})
+
+
 def principal(session: Session, login: str) -> Principal:
     """The signed-in view of an active account."""
     row = _user_row(session, login)
@@ -194,7 +211,7 @@ def principal(session: Session, login: str) -> Principal:
         raise AuthenticationFailed(f"用户“{login}”已停用", code="user_disabled")
     grids = frozenset(session.execute(select(user_grids.c.grid_code)
                                       .where(user_grids.c.login == login)).scalars())
-    return Principal(row.login, Role(row.role), row.name, row.unit_code, grids)
+    return Principal(row.login, Role(row.role), row.name, row.unit_code, grids, extra_roles(row.extra_role))
 
 
 def login_check(engine: Engine, login: str, at: datetime, client: str | None = None
@@ -278,7 +295,7 @@ def close_session(engine: Engine, sid: str, login: str, at: datetime,
 # Built once: the statement of every request signed in by a browser session.
 _SESSION_USER = (
     select(users.c.login, users.c.role, users.c.name, users.c.unit_code, users.c.active,
-           user_grids.c.grid_code)
+           users.c.extra_role, user_grids.c.grid_code)
     .join(user_sessions, user_sessions.c.login == users.c.login)
     .outerjoin(user_grids, user_grids.c.login == users.c.login)
     .where(user_sessions.c.id_hash == bindparam("id_hash"),
@@ -294,7 +311,7 @@ def session_principal(session: Session, login: str, sid: str | None, at: datetim
         raise AuthenticationFailed("登录已失效，请重新登录", code="session_expired")
     row = rows[0]
     grids = frozenset(r.grid_code for r in rows if r.grid_code is not None)
-    return Principal(row.login, Role(row.role), row.name, row.unit_code, grids)
+    return Principal(row.login, Role(row.role), row.name, row.unit_code, grids, extra_roles(row.extra_role))
 
 
 def issue_token(session: Session, login: str, at: datetime, name: str = "api",
@@ -349,7 +366,8 @@ def revoke_token_id(session: Session, login: str, token_id: int, at: datetime,
 # Built once: the statement of every API request (building it anew costs more than running it).
 _TOKEN_USER = (
     select(api_tokens.c.id, api_tokens.c.last_used_at, api_tokens.c.expires_at, users.c.login,
-           users.c.role, users.c.name, users.c.unit_code, users.c.active, user_grids.c.grid_code)
+           users.c.role, users.c.name, users.c.unit_code, users.c.active, users.c.extra_role,
+           user_grids.c.grid_code)
     .join(users, users.c.login == api_tokens.c.login)
     .outerjoin(user_grids, user_grids.c.login == users.c.login)
     .where(api_tokens.c.token_hash == bindparam("token_hash"), api_tokens.c.revoked_at.is_(None))
@@ -387,7 +405,7 @@ def token_user(session: Session, token: str) -> TokenUser:
         raise AuthenticationFailed("访问令牌无效或已撤销", code="invalid_token")
     row = rows[0]
     grids = frozenset(r.grid_code for r in rows if r.grid_code is not None)
-    return TokenUser(Principal(row.login, Role(row.role), row.name, row.unit_code, grids),
+    return TokenUser(Principal(row.login, Role(row.role), row.name, row.unit_code, grids, extra_roles(row.extra_role)),
                      row.id, row.last_used_at, row.expires_at)
 
 

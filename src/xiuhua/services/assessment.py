@@ -71,9 +71,11 @@ from xiuhua.domain.errors import (
     NotFound,
     PermissionDenied,
 )
+from xiuhua.domain.evaluation import EVALUATION
 from xiuhua.domain.plans import TASKS
 from xiuhua.domain.reports import REPORT_FORMATS, ReportInput, city_row, source_sections
 from xiuhua.domain.surveys import SURVEY
+from xiuhua.services import evaluation as field_evaluation
 from xiuhua.services import photos as photo_service
 from xiuhua.services import plans
 from xiuhua.services import surveys as survey_service
@@ -126,6 +128,7 @@ Loader = Callable[[Session, City, Period, datetime | None], Mapping[str, Any]]
 LOADERS: dict[str, Loader] = {
     SURVEY: survey_service.period_scores,
     TASKS: plans.period_programme,
+    EVALUATION: field_evaluation.period_evidence,
 }
 
 

@@ -61,6 +61,8 @@ from xiuhua.domain.taxonomy import ClassKind
 from xiuhua.services.accounts import hash_password
 from xiuhua.services.assessment import load_config, publish
 from xiuhua.services.city import init_database, load_city
+from xiuhua.services.evaluation import DEMO_EVALUATOR
+from xiuhua.services.evaluation import build_demo as build_evaluation_demo
 from xiuhua.services.legacy import build_demo_legacy
 from xiuhua.services.plans import build_demo_programme
 from xiuhua.services.projects import build_demo_projects
@@ -419,6 +421,7 @@ def save_users(session: Session, layout: Layout, unit_list: Sequence[UnitInfo], 
         store.save_user(session, f"unitleader_{unit.code.lower()}", name(), Role.UNIT_LEADER,
                         unit_code=unit.code)
     store.save_user(session, "office01", "周晓岚", Role.OFFICE, unit_code="ZHZX")  # 城管委办公室
+    store.save_user(session, DEMO_EVALUATOR, "王考评", Role.EVALUATOR)
     session.execute(update(users).values(password_hash=hash_password(DEMO_PASSWORD)))
 
 
@@ -1160,6 +1163,8 @@ def build_demo_city_on(engine: Engine, *, seed: int = 1, months: int = 6, end: d
         if history and publish:
             first = history_start(last_day, months)
             until = min(now, datetime.combine(last_day + timedelta(days=1), time(0), local_zone()))
+            with transaction(engine) as session:  # 考评: three monthly rounds, published before their months
+                build_evaluation_demo(session, load_city(session), complete_months(first, until), seed)
             steps.add("发布已结束月份的考核结果", len(complete_months(first, until)))
             with transaction(engine) as session:
                 done = publish_months(session, first, until, config)

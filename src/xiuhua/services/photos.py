@@ -51,9 +51,10 @@ from sqlalchemy.orm import Session, SessionTransaction
 from xiuhua.config import Settings
 from xiuhua.domain.access import LeadUnitScope, Principal, TaskScope
 from xiuhua.domain.calendar import local_zone
+from xiuhua.domain.choices import RoundState
 from xiuhua.domain.errors import DomainError, InvalidInput, NotFound, TooLarge
 from xiuhua.domain.geo import validate_lonlat
-from xiuhua.domain.photos import EntryScope, Linked, LinkKind, may_see_photo, unknown_photos
+from xiuhua.domain.photos import DeductionScope, EntryScope, Linked, LinkKind, may_see_photo, unknown_photos
 from xiuhua.services.accounts import audit
 from xiuhua.store import legacy as legacy_store
 from xiuhua.store import plans as plans_store
@@ -61,6 +62,7 @@ from xiuhua.store import projects as projects_store
 from xiuhua.store.cases import dialect_name, load_case
 from xiuhua.store.city import upsert
 from xiuhua.store.db import transaction
+from xiuhua.store.evaluation import photo_deductions
 from xiuhua.store.tables import (
     assessment_entries,
     case_photos,
@@ -69,6 +71,7 @@ from xiuhua.store.tables import (
     photos,
     plan_progress_photos,
     project_progress_photos,
+    round_deduction_photos,
 )
 
 pillow_heif.register_heif_opener()
@@ -303,6 +306,10 @@ def _linked_legacy_entries(session: Session, photo_id: str) -> Iterator[object]:
     return (LeadUnitScope(u) for u in legacy_store.lead_units_of_photo(session, photo_id))
 
 
+def _linked_deductions(session: Session, photo_id: str) -> Iterator[object]:
+    return (DeductionScope(RoundState(r.state), r.unit_code) for r in photo_deductions(session, photo_id))
+
+
 # Per kind of object: the objects a photo is linked to, as the kind's rule takes them
 # (domain.photos.VISIBILITY), loaded lazily; and the column naming the photo (orphan sweep).
 def _linked_plan_tasks(session: Session, photo_id: str) -> Iterator[object]:
@@ -319,12 +326,14 @@ LINKED: dict[LinkKind, Callable[[Session, str], Iterator[object]]] = {
     LinkKind.PROJECT_PROGRESS: _linked_project_reports,
     LinkKind.LEGACY_PROGRESS: _linked_legacy_entries,
     LinkKind.PLAN_PROGRESS: _linked_plan_tasks,
+    LinkKind.ROUND_DEDUCTION: _linked_deductions,
 }
 LINK_COLUMNS = {LinkKind.CASE: case_photos.c.photo_id,
                 LinkKind.ASSESSMENT_ENTRY: assessment_entries.c.photo_id,
                 LinkKind.PROJECT_PROGRESS: project_progress_photos.c.photo_id,
                 LinkKind.LEGACY_PROGRESS: legacy_progress_photos.c.photo_id,
-                LinkKind.PLAN_PROGRESS: plan_progress_photos.c.photo_id}
+                LinkKind.PLAN_PROGRESS: plan_progress_photos.c.photo_id,
+                LinkKind.ROUND_DEDUCTION: round_deduction_photos.c.photo_id}
 
 
 def _links(session: Session, photo_id: str) -> Iterator[Linked]:

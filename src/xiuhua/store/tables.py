@@ -98,6 +98,8 @@ users = Table(
     Column("password_hash", String(256), nullable=True),
     Column("failed_logins", Integer, nullable=False, default=0),
     Column("locked_until", UTCDateTime, nullable=True),
+    # a second role besides ``role``: only "evaluator" (domain.access.COMBINABLE_ROLES)
+    Column("extra_role", String(32), nullable=True),
 )
 
 api_tokens = Table(
@@ -756,4 +758,107 @@ supervision_replies = Table(
     Column("reviewed_by", String(64), nullable=True),
     Column("reviewed_at", UTCDateTime, nullable=True),
     Column("review_reason", Text, nullable=True),
+)
+
+
+# --- field evaluation (考评) ----------------------------------------------------------------
+
+standards = Table(
+    # a field-evaluation standard (考评标准) of a year; its items below
+    "standards", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(64), nullable=True),
+    UniqueConstraint("name", "year", name="uq_standards_name_year"),
+)
+
+standard_items = Table(
+    "standard_items", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("standard_id", Integer, ForeignKey("standards.id"), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),  # the sheet's order
+    Column("headings", JSON, nullable=False),  # the levels above the item, top first
+    Column("description", Text, nullable=False),
+    Column("points", Float, nullable=False),
+    Column("rule", String(16), nullable=False),  # per_occurrence / pass_fail
+    Column("each", Float, nullable=False),
+    Column("kinds", JSON, nullable=False),  # point kinds it applies to; []: every kind
+    Column("matter_code", String(5), nullable=False),
+)
+
+evaluation_points = Table(
+    # places evaluated in the field (测评点位): a ledger of places other features may reuse
+    "evaluation_points", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("geometry", LargeBinary, nullable=False),  # WKB, WGS84 lon/lat: point, line or polygon
+    Column("lon", Float, nullable=False),  # a representative point inside the geometry
+    Column("lat", Float, nullable=False),
+    Column("street_code", _code(15), ForeignKey("regions.code"), nullable=True, index=True),
+    Column("community_code", _code(15), ForeignKey("regions.code"), nullable=True),
+    Column("grids", JSON, nullable=False),  # the grid codes the geometry touches
+    Column("unit_code", _code(), ForeignKey("units.code"), nullable=True),  # the evaluated unit
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+rounds = Table(
+    # an inspection round (考评检查) of a month against a standard
+    "rounds", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("standard_id", Integer, ForeignKey("standards.id"), nullable=False),
+    Column("period", String(8), nullable=False, index=True),  # the month, e.g. 2026-11
+    Column("seed", BigInteger, nullable=False),
+    Column("per_kind", Integer, nullable=False),
+    Column("state", String(16), nullable=False),  # open / closed / published
+    Column("planned_at", UTCDateTime, nullable=False),
+    Column("planned_by", String(64), nullable=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("closed_by", String(64), nullable=True),
+    Column("published_at", UTCDateTime, nullable=True),
+    Column("published_by", String(64), nullable=True),
+    Column("booked_period", String(8), nullable=True, index=True),  # the month it counts in
+)
+
+round_points = Table(
+    # the sample of a round, each point as it was when sampled, and its score once closed
+    "round_points", metadata,
+    Column("round_id", Integer, ForeignKey("rounds.id"), primary_key=True),
+    Column("point_id", Integer, ForeignKey("evaluation_points.id"), primary_key=True),
+    Column("fixed", Boolean, nullable=False, default=False),  # added by hand, not drawn
+    Column("kind", String(32), nullable=False),
+    Column("street_code", _code(15), nullable=True),
+    Column("community_code", _code(15), nullable=True),
+    Column("unit_code", _code(), nullable=True),
+    Column("done_at", UTCDateTime, nullable=True),
+    Column("done_by", String(64), nullable=True),
+    Column("score", Float, nullable=True),  # set when the round closes
+)
+
+round_deductions = Table(
+    "round_deductions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("round_id", Integer, ForeignKey("rounds.id"), nullable=False),
+    Column("point_id", Integer, ForeignKey("evaluation_points.id"), nullable=False),
+    Column("item_id", Integer, ForeignKey("standard_items.id"), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("note", Text, nullable=True),
+    Column("recorded_by", String(64), nullable=True),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("case_no", String(20), ForeignKey("cases.case_no"), nullable=True),  # on close
+    Index("ix_round_deductions_round_id_point_id", "round_id", "point_id"),
+)
+
+round_deduction_photos = Table(
+    # a deduction's photos with the browser's position at capture and the distance to the point
+    "round_deduction_photos", metadata,
+    Column("deduction_id", Integer, ForeignKey("round_deductions.id"), primary_key=True),
+    Column("photo_id", String(64), ForeignKey("photos.id"), primary_key=True),
+    Column("lon", Float, nullable=True),
+    Column("lat", Float, nullable=True),
+    Column("distance_m", Float, nullable=True),
+    Index("ix_round_deduction_photos_photo_id", "photo_id"),
 )

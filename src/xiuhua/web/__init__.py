@@ -16,6 +16,7 @@ def mount_web(app: FastAPI) -> None:
         case_list,
         cases,
         dashboard,
+        evaluation,
         home,
         legacy,
         maps,
@@ -29,6 +30,6 @@ def mount_web(app: FastAPI) -> None:
     from xiuhua.web.pages import STATIC_DIR
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, home, case_list, cases, maps, dashboard, assessment, admin, report,
+    for module in (auth, home, case_list, cases, maps, dashboard, assessment, evaluation, admin, report,
                    portal, surveys, api_docs, projects, legacy, plans, supervision):
         app.include_router(module.router)

@@ -103,6 +103,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/surveys", "问卷调查", frozenset(Role) - {Role.PUBLIC}),  # domain.access.sees_surveys
     NavItem("/plans", "专项行动", SEE_ALL_ROLES | UNIT_STAFF),
     NavItem("/supervision", "督查督办", SEE_ALL_ROLES | UNIT_STAFF),
+    NavItem("/evaluation", "考评", _CENTER_AND_LEADERS | {Role.EVALUATOR, Role.UNIT_LEADER, Role.HANDLER}),
     NavItem("/admin", "系统管理", frozenset({Role.ADMIN})),
 )
 _NAV_BY_HREF = {item.href: item for item in NAV}
@@ -112,7 +113,12 @@ def nav_for(user: Principal | None) -> list[tuple[str, str]]:
     """The (href, label) pairs of the pages this user may open."""
     if user is None:
         return []
-    return [(i.href, i.label) for i in NAV if i.roles is None or user.role in i.roles]
+    return [(i.href, i.label) for i in NAV if may_open(user, i)]
+
+
+def may_open(user: Principal, item: NavItem) -> bool:
+    """Whether ``user``'s role (or second role, ``Principal.has_role``) may open the page."""
+    return item.roles is None or any(user.has_role(r) for r in item.roles)
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None,
@@ -192,7 +198,7 @@ def page_for(href: str) -> Any:
     item = _NAV_BY_HREF[href]
 
     async def allowed_user(user: PageUser) -> Principal:
-        if item.roles is not None and user.role not in item.roles:
+        if not may_open(user, item):
             raise PermissionDenied(f"“{item.label}”不对{user.role.label}开放", code="page_forbidden")
         return user
 

@@ -1,7 +1,7 @@
 """surveys (问卷调查) and their answers
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07 01:30:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import xiuhua.store.tables
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
