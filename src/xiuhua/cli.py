@@ -360,6 +360,7 @@ def user_add(
     password: Annotated[str | None, typer.Option(help="密码（省略时在终端中输入）")] = None,
     name: Annotated[str | None, typer.Option(help="姓名（默认同登录名）")] = None,
     enable: Annotated[bool, typer.Option("--enable", help="登录名已停用时，重新启用该账号")] = False,
+    district: Annotated[str | None, typer.Option(help="所属区（县）编码：区级指挥中心的受理员、值班长、派遣员只处理本区案件")] = None,
 ) -> None:
     """新建或更新用户账号（已停用的账号须加 --enable 才会修改并重新启用）。"""
     from xiuhua.services.accounts import add_user
@@ -367,7 +368,8 @@ def user_add(
     parsed = parse_role(role)
     password = password if password is not None else ask_password(required=False)
     in_transaction(add_user, login, parsed, datetime.now(local_zone()), name=name, unit_code=unit,
-                   grids=tuple(grid or ()), password=password, actor=cli_actor(), enable=enable)
+                   grids=tuple(grid or ()), password=password, actor=cli_actor(), enable=enable,
+                   district=district)
     typer.echo(f"用户 {login}（{parsed.label}）已保存")
     if password is None:
         typer.echo(f"未设置新密码：如需登录，请运行 xiuhua user passwd {login}")

@@ -97,6 +97,8 @@ users = Table(
     Column("password_hash", String(256), nullable=True),
     Column("failed_logins", Integer, nullable=False, default=0),
     Column("locked_until", UTCDateTime, nullable=True),
+    # a center role's district (区级指挥中心): sees and acts on that district's cases only
+    Column("district_code", _code(15), ForeignKey("regions.code"), nullable=True),
 )
 
 api_tokens = Table(

@@ -1,0 +1,89 @@
+"""A prefecture city: districts between the city and its streets, explicit levels and parents,
+district rules in the matrix, and the coverage check per district."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from shapely.geometry import box
+from sqlalchemy import Engine, select
+
+from tests.factories import local
+from tests.prefecture import EAST, PREFECTURE, WEST, build_prefecture, features, grid_code
+from xiuhua.domain.choices import RegionLevel
+from xiuhua.domain.errors import BatchInvalid
+from xiuhua.domain.responsibility import Rule, RuleScope
+from xiuhua.services.city import load_city
+from xiuhua.services.coverage import coverage_report
+from xiuhua.services.regions import RegionFeature, save_regions
+from xiuhua.services.units import import_rules
+from xiuhua.store.db import transaction
+from xiuhua.store.tables import regions
+
+
+def test_districts_sit_between_the_city_and_its_streets(engine: Engine) -> None:
+    build_prefecture(engine, local("2026-10-16 09:00"))
+    with transaction(engine) as session:
+        rows = {r.code: (r.level, r.parent_code, r.kind) for r in session.execute(select(regions))}
+        city = load_city(session)
+    assert rows[WEST] == ("district", PREFECTURE, None)
+    assert rows[EAST] == ("district", PREFECTURE, "zone")
+    assert rows[f"{WEST}001"] == ("street", WEST, None)
+    assert city.areas(grid_code(0, 0)) == [grid_code(0, 0), f"{WEST}001001", f"{WEST}001", WEST, PREFECTURE]
+    east = city.responsible("06010", grid_code(0, 2))
+    assert east.unit == "U-HW103" and east.reason.startswith("区（县）事项规则")
+    assert city.responsible("06010", grid_code(0, 0)).unit == "U-HW"  # the city-wide rule
+
+
+def test_an_explicit_level_is_taken_and_checked_against_the_code(engine: Engine) -> None:
+    whole = box(114.3, 30.59, 114.31, 30.6)
+    with transaction(engine) as session:
+        save_regions(session, [RegionFeature("4201", "某市", whole, level="市"),
+                               RegionFeature("420102", "某区", whole, level="区"),
+                               RegionFeature("420102001", "某街道", whole, level="street")])
+        assert session.execute(select(regions.c.parent_code).where(regions.c.code == "420102")
+                               ).scalar() == "4201"
+    with pytest.raises(BatchInvalid) as refused, transaction(engine) as session:
+        save_regions(session, [RegionFeature("430102", "外区", whole, level="district", parent_code="4201"),
+                               RegionFeature("420103001", "无区街道", whole),
+                               RegionFeature("420104", "某区", whole, level="社区")])
+    problems = "\n".join(refused.value.problems)
+    assert "要素 0（编码 430102）：编码“430102”不是上级区域“4201”编码的下级编码" in problems
+    assert "要素 1（编码 420103001）：上级区域“420103”不存在" in problems
+    assert "要素 2（编码 420104）：社区级区域的编码须为 12 位数字" in problems
+
+
+def test_coverage_is_proved_per_district(engine: Engine) -> None:
+    build_prefecture(engine, local("2026-10-16 09:00"))
+    with transaction(engine) as session:
+        report = coverage_report(session)
+    lines = list(report.district_lines())
+    assert any(line.startswith(f"区（县） {WEST} 甲区：") and "责任覆盖完整" in line for line in lines)
+    assert any(line.startswith(f"区（县） {EAST} 乙开发区：") for line in lines)
+    assert report.ok
+
+
+def test_a_gap_is_counted_in_its_district(engine: Engine) -> None:
+    build_prefecture(engine, local("2026-10-16 09:00"))
+    with transaction(engine) as session:
+        from xiuhua.store import city as store
+        store.remove_rule(session, Rule(RuleScope.ANY, None, f"{EAST}001", "U-JD103"))
+        report = coverage_report(session)
+    lines = {line.split("：")[0]: line for line in report.district_lines()}
+    assert "责任覆盖完整" in lines[f"区（县） {WEST} 甲区"]
+    assert "责任缺失" in lines[f"区（县） {EAST} 乙开发区"]
+
+
+def test_a_rule_whose_area_holds_no_grid_is_refused(engine: Engine, tmp_path: Path) -> None:
+    build_prefecture(engine, local("2026-10-16 09:00"))
+    with transaction(engine) as session:
+        save_regions(session, [RegionFeature("420104", "丙区", features()[0].geometry)])
+    path = tmp_path / "rules.csv"
+    path.write_text("scope,category,region_code,unit_code\nany,,420104,U-HW\nmajor,06,420102,U-ZF\n",
+                    encoding="utf-8")
+    with pytest.raises(BatchInvalid) as refused, transaction(engine) as session:
+        import_rules(session, path)
+    assert refused.value.problems == ["第 2 行：区域“420104”内没有单元网格，该规则不会适用于任何网格"]
+    with transaction(engine) as session:
+        assert load_city(session).regions["420104"].level is RegionLevel.DISTRICT
