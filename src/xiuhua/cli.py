@@ -86,13 +86,15 @@ def demo(
     end: Annotated[str | None, typer.Option(help="历史截止日期 YYYY-MM-DD（默认今天）")] = None,
     no_history: Annotated[bool, typer.Option("--no-history", help="只建城市，不生成历史案件")] = False,
     reset: Annotated[bool, typer.Option(help="先清空现有数据库")] = True,
+    districts: Annotated[int, typer.Option(help="建成地级市：区（县）数（最后一个为开发区，各有区级指挥中心）；0 为县级市")] = 0,
 ) -> None:
     """生成示范城市“X市”：区域、网格、单位、部件、责任矩阵、监督员与历史案件。"""
     from xiuhua.services.demo import build_demo_city
 
     end_day = parse_day(end) if end else datetime.now(local_zone()).date()
     summary = run(build_demo_city, get_settings(), seed=seed, months=months, end=end_day,
-                  history=not no_history, reset=reset, progress=sys.stderr.isatty())
+                  history=not no_history, reset=reset, progress=sys.stderr.isatty(),
+                  districts=districts)
     typer.echo(str(summary))
     _warn_open_deadlines()
 
