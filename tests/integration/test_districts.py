@@ -3,19 +3,23 @@ district rules in the matrix, and the coverage check per district."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from shapely.geometry import box
 from sqlalchemy import Engine, select
 
-from tests.factories import local
-from tests.prefecture import EAST, PREFECTURE, WEST, build_prefecture, features, grid_code
-from xiuhua.domain.choices import RegionLevel
-from xiuhua.domain.errors import BatchInvalid
+from tests.factories import ACCEPTOR, DISPATCHER, SHIFT, act, local, report
+from tests.prefecture import EAST, PREFECTURE, WEST, build_prefecture, center, features, grid_code
+from xiuhua.domain.choices import Action, RegionLevel, Role
+from xiuhua.domain.errors import BatchInvalid, InvalidInput
+from xiuhua.domain.lifecycle import Actor
 from xiuhua.domain.responsibility import Rule, RuleScope
+from xiuhua.services.assessment import load_config
 from xiuhua.services.city import load_city
 from xiuhua.services.coverage import coverage_report
+from xiuhua.services.districts import area_assessment
 from xiuhua.services.regions import RegionFeature, save_regions
 from xiuhua.services.units import import_rules
 from xiuhua.store.db import transaction
@@ -87,3 +91,42 @@ def test_a_rule_whose_area_holds_no_grid_is_refused(engine: Engine, tmp_path: Pa
     assert refused.value.problems == ["第 2 行：区域“420104”内没有单元网格，该规则不会适用于任何网格"]
     with transaction(engine) as session:
         assert load_city(session).regions["420104"].level is RegionLevel.DISTRICT
+
+
+def _dispatched(engine: Engine, cell: tuple[int, int], unit: str, category: str = "06010") -> str:
+    lon, lat = center(*cell)
+    case_no = report(engine, "2026-10-12 09:00", ACCEPTOR, category_code=category, lon=lon, lat=lat)
+    act(engine, case_no, Action.FILE, "2026-10-12 09:05", SHIFT)
+    act(engine, case_no, Action.DISPATCH, "2026-10-12 09:10", DISPATCHER, unit=unit)
+    return case_no
+
+
+def test_the_city_ranks_its_districts_and_departments_a_district_its_streets_and_units(engine: Engine) -> None:
+    build_prefecture(engine, local("2026-10-01 09:00"))
+    for cell in ((0, 0), (1, 1), (0, 1)):
+        _dispatched(engine, cell, "U-HW")
+    _dispatched(engine, (0, 0), "U-ZF", "06001")
+    east = _dispatched(engine, (1, 3), "U-HW103")
+    act(engine, east, Action.FEEDBACK, "2026-10-12 10:00",
+        Actor("handler_hw103", Role.HANDLER, unit_code="U-HW103"), note="已清理")
+    config = replace(load_config(), minimum_due=1)
+    with transaction(engine) as session:
+        city = load_city(session)
+        whole = area_assessment(session, city, "2026-10", config, PREFECTURE)
+        district = area_assessment(session, city, "2026-10", config, EAST)
+    assert (whole["level"], whole["name"]) == ("city", "测试地级市")
+    assert {a["region_code"]: a["dispatched"] for a in whole["areas"]} == {WEST: 4, EAST: 1}
+    assert [a["rank"] for a in whole["areas"]] == [1, 2] and all(a["score"] is not None for a in whole["areas"])
+    assert {u["unit_code"] for u in whole["units"]} == {"U-HW", "U-ZF"}  # the city's departments
+    assert district["level"] == "district"
+    assert [(a["region_code"], a["dispatched"], a["rank"]) for a in district["areas"]] == [(f"{EAST}001", 1, 1)]
+    assert [(u["unit_code"], u["dispatched"], u["rank"]) for u in district["units"]] == [("U-HW103", 1, 1)]
+
+
+def test_a_county_level_city_or_a_street_has_no_two_level_assessment(engine: Engine) -> None:
+    build_prefecture(engine, local("2026-10-01 09:00"))
+    with transaction(engine) as session:
+        city = load_city(session)
+        with pytest.raises(InvalidInput) as refused:
+            area_assessment(session, city, "2026-10", load_config(), f"{WEST}001")
+    assert refused.value.code == "unknown_district"
