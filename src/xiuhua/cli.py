@@ -499,20 +499,28 @@ def assess_config() -> Any:
     return run(load_config, get_settings().data_dir)
 
 
-def area_json(period: str, district: str, fmt: str) -> str:
+def area_json(period: str, district: str, fmt: str, out: Path | None) -> str | None:
+    """The two-level assessment of ``district`` as JSON, or its circular written to a file."""
     import json
 
     from xiuhua.services.city import load_city
     from xiuhua.services.districts import area_assessment
     from xiuhua.store.db import read_transaction
 
-    if fmt != "json":
-        err("错误 [invalid_format]：两级考核（--district）目前只输出 json")
-        raise typer.Exit(1)
     config = assess_config()
     with domain_errors(), read_transaction(engine()) as session:
         figures = area_assessment(session, load_city(session), period, config, district,
                                   datetime.now(local_zone()))
+    if fmt == "docx":
+        from xiuhua.reports.district_circular import render
+
+        path = out or Path(f"assessment-{figures['period']}-{district}.docx")
+        path.write_bytes(render(figures))
+        err(f"考核通报已写入 {path}")
+        return None
+    if fmt != "json":
+        err("错误 [invalid_format]：两级考核（--district）输出 json 或 docx（通报）")
+        raise typer.Exit(1)
     return json.dumps(figures, ensure_ascii=False, indent=2)
 
 
@@ -551,7 +559,7 @@ def assess(
     period: Annotated[str | None, typer.Option("--period", help="考核周期：月 2026-10、季度 2026Q4 或年 2026")] = None,
     fmt: Annotated[str, typer.Option("--format", help="输出格式：json、xlsx 或 docx")] = "json",
     out: Annotated[Path | None, typer.Option("--out", dir_okay=False, help="输出文件（json 默认写到标准输出，xlsx、docx 默认 assessment-<周期>.<扩展名>）")] = None,
-    district: Annotated[str | None, typer.Option("--district", help="两级考核（json）：市的编码——各区（县）与市直部门排名；区（县）的编码——所辖街道与其派遣的单位排名")] = None,
+    district: Annotated[str | None, typer.Option("--district", help="两级考核（json 或 docx 通报）：市的编码——各区（县）与市直部门排名；区（县）的编码——所辖街道与其派遣的单位排名")] = None,
 ) -> None:
     """生成考核周期的考核数据：处置单位的各项数量、比率、得分、等级和排名，区域、高发问题、监督员和指挥中心人员；xlsx 为考核报表，docx 为月度通报（公文格式）。"""
     if ctx.invoked_subcommand is not None:
@@ -566,7 +574,9 @@ def assess(
     if fmt != "json" and district is None:
         assess_report(period, fmt, out)
         return
-    text = assess_json(period) if district is None else area_json(period, district, fmt)
+    text = assess_json(period) if district is None else area_json(period, district, fmt, out)
+    if text is None:
+        return
     if out is None:
         typer.echo(text)
         return

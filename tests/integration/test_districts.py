@@ -3,14 +3,17 @@ district rules in the matrix, and the coverage check per district."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from docx import Document
 from shapely.geometry import box
 from sqlalchemy import Engine, select
 
-from tests.factories import ACCEPTOR, DISPATCHER, SHIFT, act, local, report
+from tests.factories import ACCEPTOR, DISPATCHER, SHIFT, act, cli_database, local, report, xiuhua
 from tests.prefecture import EAST, PREFECTURE, WEST, build_prefecture, center, features, grid_code
 from xiuhua.domain.choices import Action, RegionLevel, Role
 from xiuhua.domain.errors import BatchInvalid, InvalidInput
@@ -130,3 +133,26 @@ def test_a_county_level_city_or_a_street_has_no_two_level_assessment(engine: Eng
         with pytest.raises(InvalidInput) as refused:
             area_assessment(session, city, "2026-10", load_config(), f"{WEST}001")
     assert refused.value.code == "unknown_district"
+
+
+@pytest.fixture
+def cli(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    build_prefecture(engine, local("2026-10-01 09:00"))
+    yield from cli_database(engine, tmp_path / "data", monkeypatch)
+
+
+def test_the_command_line_prints_and_writes_both_levels(cli: Engine, tmp_path: Path) -> None:
+    _dispatched(cli, (0, 0), "U-HW")
+    result = xiuhua("assess", "--period", "2026-10", "--district", PREFECTURE)
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert {a["name"] for a in figures["areas"]} == {"甲区", "乙开发区"}
+    out = tmp_path / "east.docx"
+    result = xiuhua("assess", "--period", "2026-10", "--district", EAST, "--format", "docx", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    text = "".join(p.text for p in Document(str(out)).paragraphs)
+    assert "乙开发区城市管理考核通报" in text and "街道排名" in text and "派遣单位排名" in text
+    refused = xiuhua("assess", "--period", "2026-10", "--district", "999999")
+    assert refused.exit_code != 0 and "unknown_district" in refused.output
+    coverage = xiuhua("check", "coverage")
+    assert f"区（县） {WEST} 甲区：4 个单元网格，责任覆盖完整" in coverage.output
