@@ -4,6 +4,7 @@ district's cases only; the city center sees all and takes a district's case over
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from xiuhua.domain.access import can_see
 from xiuhua.domain.choices import Role
 from xiuhua.domain.errors import InvalidInput
 from xiuhua.services import accounts
+from xiuhua.services.sweeper import sweep
 from xiuhua.store.cases import iter_cases
 from xiuhua.store.db import transaction
 
@@ -117,3 +119,19 @@ def test_a_district_is_for_center_roles_and_must_be_a_district(api: Api) -> None
     with pytest.raises(InvalidInput, match="不存在") as refused, transaction(api.engine) as session:
         accounts.add_user(session, "acceptor_x", Role.ACCEPTOR, api.clock(), district="420102001")
     assert refused.value.code == "unknown_district"
+
+
+def test_a_district_center_reads_the_center_s_notices_about_its_own_cases_only(api: Api) -> None:
+    west, east = report(api, "acceptor01", (0, 0)), report(api, "acceptor01", (0, 2))
+    for case_no, unit in ((west, "U-HW"), (east, "U-HW103")):
+        act(api, "shift01", case_no, "file")
+        act(api, "dispatcher01", case_no, "dispatch", unit=unit)
+    sweep(api.engine, api.clock() + timedelta(days=3))  # both overdue: the center is told
+    pages = {}
+    for login in ("acceptor01", "acceptor_102", "acceptor_103"):
+        r = api.client.get("/api/v1/notifications", headers=api.auth(login))
+        assert r.status_code == 200, r.text
+        pages[login] = r.json()
+    about = {login: {n["target_id"] for n in page["items"]} for login, page in pages.items()}
+    assert about == {"acceptor01": {west, east}, "acceptor_102": {west}, "acceptor_103": {east}}
+    assert pages["acceptor_102"]["unread"] == len(pages["acceptor_102"]["items"])
