@@ -135,3 +135,16 @@ def test_a_district_center_reads_the_center_s_notices_about_its_own_cases_only(a
     about = {login: {n["target_id"] for n in page["items"]} for login, page in pages.items()}
     assert about == {"acceptor01": {west, east}, "acceptor_102": {west}, "acceptor_103": {east}}
     assert pages["acceptor_102"]["unread"] == len(pages["acceptor_102"]["items"])
+
+
+def test_the_two_level_assessment_and_its_circulars_over_http(api: Api) -> None:
+    report(api, "acceptor01", (0, 0))
+    r = api.client.get("/api/v1/assessment/2026-10/areas/420100", headers=api.auth("leader01"))
+    assert r.status_code == 200, r.text
+    assert [a["name"] for a in r.json()["areas"]] == ["甲区", "乙开发区"]  # none ranked: by code
+    r = api.client.get(f"/api/v1/assessment/2026-10/areas/{EAST}", headers=api.auth("dispatcher_103"))
+    assert r.status_code == 200 and r.json()["level"] == "district"
+    r = api.client.get(f"/api/v1/assessment/2026-10/areas/{WEST}/circular.docx", headers=api.auth("leader01"))
+    assert r.status_code == 200 and r.content[:2] == b"PK"
+    r = api.client.get("/api/v1/assessment/2026-10/areas/420102001", headers=api.auth("leader01"))
+    assert r.status_code == 422

@@ -13,7 +13,20 @@ from docx import Document
 from shapely.geometry import box
 from sqlalchemy import Engine, select
 
-from tests.factories import ACCEPTOR, DISPATCHER, SHIFT, act, cli_database, local, report, xiuhua
+from tests.factories import (
+    ACCEPTOR,
+    DISPATCHER,
+    SHIFT,
+    act,
+    build_tiny_city,
+    cli_database,
+    dispatched_case,
+    local,
+    report,
+    xiuhua,
+)
+from tests.factories import CITY as TINY_CITY
+from tests.factories import STREET as TINY_STREET
 from tests.prefecture import EAST, PREFECTURE, WEST, build_prefecture, center, features, grid_code
 from xiuhua.domain.choices import Action, RegionLevel, Role
 from xiuhua.domain.errors import BatchInvalid, InvalidInput
@@ -126,13 +139,23 @@ def test_the_city_ranks_its_districts_and_departments_a_district_its_streets_and
     assert [(u["unit_code"], u["dispatched"], u["rank"]) for u in district["units"]] == [("U-HW103", 1, 1)]
 
 
-def test_a_county_level_city_or_a_street_has_no_two_level_assessment(engine: Engine) -> None:
+def test_a_street_has_no_assessment_of_its_own_and_a_county_level_city_ranks_its_streets(
+        engine: Engine) -> None:
     build_prefecture(engine, local("2026-10-01 09:00"))
     with transaction(engine) as session:
         city = load_city(session)
         with pytest.raises(InvalidInput) as refused:
             area_assessment(session, city, "2026-10", load_config(), f"{WEST}001")
     assert refused.value.code == "unknown_district"
+
+
+def test_a_county_level_city_ranks_its_streets_and_the_units_it_dispatched_to(engine: Engine) -> None:
+    build_tiny_city(engine)
+    dispatched_case(engine, "2026-10-12 09:00")
+    with transaction(engine) as session:
+        found = area_assessment(session, load_city(session), "2026-10", load_config(), TINY_CITY)
+    assert found["level"] == "city" and [a["region_code"] for a in found["areas"]] == [TINY_STREET]
+    assert [(u["unit_code"], u["dispatched"]) for u in found["units"]] == [("U-HW", 1)]
 
 
 @pytest.fixture

@@ -22,17 +22,19 @@ from xiuhua.services.assessment import compute, listed_units
 from xiuhua.store import assessment as store
 
 
+def _below(city: City, code: str, level: RegionLevel) -> dict[str, str]:
+    return {c: r.name for c, r in sorted(city.regions.items()) if r.level is level and r.parent_code == code}
+
+
 def _areas(city: City, code: str) -> tuple[RegionLevel, dict[str, str]]:
-    """The level and the areas (code → name) that ``code``'s assessment ranks."""
+    """The level and the areas (code → name) that ``code``'s assessment ranks: a prefecture's
+    districts; a district's streets, or those of a county-level city (no districts)."""
     info = city.regions.get(code)
     if info is None or info.level not in (RegionLevel.CITY, RegionLevel.DISTRICT):
         raise InvalidInput(f"“{code}”不是本市或所辖区（县）的编码", code="unknown_district")
-    level = RegionLevel.DISTRICT if info.level is RegionLevel.CITY else RegionLevel.STREET
-    areas = {c: r.name for c, r in sorted(city.regions.items()) if r.level is level and r.parent_code == code}
-    if not areas:
-        raise InvalidInput(f"“{code} {info.name}”没有下辖的{level.label}级区域：县级市的考核请用 "
-                           "xiuhua assess --period P", code="no_districts")
-    return level, areas
+    districts = _below(city, code, RegionLevel.DISTRICT) if info.level is RegionLevel.CITY else {}
+    return ((RegionLevel.DISTRICT, districts) if districts
+            else (RegionLevel.STREET, _below(city, code, RegionLevel.STREET)))
 
 
 def city_departments(city: City) -> list[str]:
@@ -48,9 +50,9 @@ def area_assessment(session: Session, city: City, period_text: str, config: Asse
     """The assessment of the city or district ``code``: its areas and units scored and ranked."""
     period = Period.parse(period_text)
     level, areas = _areas(city, code)
-    district = level is RegionLevel.STREET
-    only = store.cases_in_district(store.touched_cases(ASSESSED_ACTIONS, period.start, period.end),
-                                   code) if district else None
+    district = level is RegionLevel.STREET  # streets and the units dispatched to
+    only = (store.cases_in_district(store.touched_cases(ASSESSED_ACTIONS, period.start, period.end), code)
+            if city.regions[code].level is RegionLevel.DISTRICT else None)
     assessment, data = compute(session, city, period, config, at, only)
     assert assessment.tally is not None  # counted item by item
     area_of_case = {}
