@@ -60,3 +60,20 @@ def test_the_city_center_sees_every_district(browser: Any, prefecture: Server) -
         visit.go("/cases")
         assert _rows(visit) == sorted(prefecture.cases.values())
         assert visit.page.locator("nav a[href='/dashboard']").count() == 1
+
+
+def test_a_district_shift_leader_and_dispatcher_work_their_queues(browser: Any, prefecture: Server) -> None:
+    west, east = prefecture.cases["west"], prefecture.cases["east"]
+    with watched(browser, prefecture) as visit:
+        visit.login("shift_102")
+        assert visit.page.locator(f"#sec-to_file [data-case='{east}']").count() == 0
+        line = visit.page.locator(f"#sec-to_file [data-case='{west}']")
+        assert "立案" in line.locator("button").inner_text()
+        visit.submit(line.locator("button"))
+    with watched(browser, prefecture) as visit:
+        visit.login("dispatcher_102")
+        line = visit.page.locator(f"#sec-to_dispatch [data-case='{west}']")
+        assert "派遣至市环卫中心" in line.locator("button").inner_text()
+        visit.submit(line.locator("button"))
+        visit.go(f"/cases/{west}")
+        assert "市环卫中心" in visit.page.inner_text("main")
