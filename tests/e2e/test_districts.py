@@ -45,6 +45,8 @@ def test_a_district_acceptor_sees_only_its_district(browser: Any, prefecture: Se
         visit.login("acceptor_102")
         visit.go("/cases")
         assert _rows(visit) == [cases["west"]]
+        streets = visit.page.locator("select[name='street'] option").all_inner_texts()
+        assert "甲区一街道" in streets and "乙开发区一街道" not in streets
         assert visit.page.locator("nav a[href='/dashboard']").count() == 0
         visit.go(f"/cases/{cases['west']}")
         assert cases["west"] in visit.page.content()

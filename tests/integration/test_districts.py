@@ -177,5 +177,11 @@ def test_the_command_line_prints_and_writes_both_levels(cli: Engine, tmp_path: P
     assert "乙开发区城市管理考核通报" in text and "街道排名" in text and "派遣单位排名" in text
     refused = xiuhua("assess", "--period", "2026-10", "--district", "999999")
     assert refused.exit_code != 0 and "unknown_district" in refused.output
+    added = xiuhua("user", "add", "acceptor_x", "--role", "acceptor", "--district", WEST, "--password",
+                   "long-enough-9")
+    assert added.exit_code == 0, added.output
+    refused = xiuhua("user", "add", "handler_x", "--role", "handler", "--unit", "U-HW", "--district", WEST,
+                     "--password", "long-enough-9")
+    assert refused.exit_code != 0 and "district_for_center_only" in refused.output
     coverage = xiuhua("check", "coverage")
     assert f"区（县） {WEST} 甲区：4 个单元网格，责任覆盖完整" in coverage.output
