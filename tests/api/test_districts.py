@@ -148,3 +148,11 @@ def test_the_two_level_assessment_and_its_circulars_over_http(api: Api) -> None:
     assert r.status_code == 200 and r.content[:2] == b"PK"
     r = api.client.get("/api/v1/assessment/2026-10/areas/420102001", headers=api.auth("leader01"))
     assert r.status_code == 422
+
+
+def test_a_district_center_reports_in_its_own_district_only(api: Api) -> None:
+    lon, lat = center(0, 3)
+    r = api.client.post(CASES, json={"category_code": "06010", "lon": lon, "lat": lat},
+                        headers=api.auth("acceptor_102"))
+    assert r.status_code == 422 and r.json()["code"] == "outside_district"
+    assert listed(api, "acceptor01") == []  # nothing was stored

@@ -123,7 +123,10 @@ def store_user_report(session: Session, prepared: Case, user: Principal, at: dat
                       client: str | None, **audited: str) -> Case:
     """A user's prepared report stored, its photos (which the user must see: uploaded, or of
     something they see) linked to it, and audited (from ``client``; ``audited`` adds facts to
-    the audit row, e.g. the channel)."""
+    the audit row, e.g. the channel). A district's center staff report in their district only
+    (a case elsewhere is the city center's or another district's)."""
+    if user.district_scope is not None and not can_see(user, prepared):
+        raise InvalidInput("该位置不在本区（县）范围内：请转市级监督中心受理", code="outside_district")
     photos = check_may_link(session, user, prepared.photos)
     conn = session.connection()  # its statements on the session's transaction, minus ORM work
     case = store_report(conn, prepared)
