@@ -28,13 +28,19 @@ def upgrade() -> None:
                "ELSE level END")
     op.execute("UPDATE regions SET parent_code = substr(code, 1, length(code) - 3) "
                "WHERE length(code) > 6 AND parent_code IS NULL")
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('district_code', sa.String(length=15), nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_users_district_code_regions'), 'regions',
-                                    ['district_code'], ['code'])
+    if op.get_bind().dialect.name == 'sqlite':
+        # not a batch (copy and move) of users: the tables referring to users would break it;
+        # SQLite adds a nullable column with its reference in place
+        op.execute("ALTER TABLE users ADD COLUMN district_code VARCHAR(15) REFERENCES regions (code)")
+        return
+    op.add_column('users', sa.Column('district_code', sa.String(length=15), nullable=True))
+    op.create_foreign_key(op.f('fk_users_district_code_regions'), 'users', 'regions',
+                          ['district_code'], ['code'])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_users_district_code_regions'), type_='foreignkey')
-        batch_op.drop_column('district_code')
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute("ALTER TABLE users DROP COLUMN district_code")
+        return
+    op.drop_constraint(op.f('fk_users_district_code_regions'), 'users', type_='foreignkey')
+    op.drop_column('users', 'district_code')
