@@ -32,7 +32,7 @@ from xiuhua.domain.choices import Action, RegionLevel, Role
 from xiuhua.domain.errors import BatchInvalid, InvalidInput
 from xiuhua.domain.lifecycle import Actor
 from xiuhua.domain.responsibility import Rule, RuleScope
-from xiuhua.services.assessment import load_config
+from xiuhua.services.assessment import assess_period, load_config
 from xiuhua.services.city import load_city
 from xiuhua.services.coverage import coverage_report
 from xiuhua.services.districts import area_assessment
@@ -130,6 +130,8 @@ def test_the_city_ranks_its_districts_and_departments_a_district_its_streets_and
         city = load_city(session)
         whole = area_assessment(session, city, "2026-10", config, PREFECTURE)
         district = area_assessment(session, city, "2026-10", config, EAST)
+        regions = {r["region_code"]: r for r in assess_period(session, city, "2026-10", config)["regions"]}
+    assert (regions[WEST]["level"], regions[WEST]["filed"], regions[EAST]["filed"]) == ("district", 4, 1)
     assert (whole["level"], whole["name"]) == ("city", "测试地级市")
     assert {a["region_code"]: a["dispatched"] for a in whole["areas"]} == {WEST: 4, EAST: 1}
     assert [a["rank"] for a in whole["areas"]] == [1, 2] and all(a["score"] is not None for a in whole["areas"])
