@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
+from tests.factories import cli_database, xiuhua
 from xiuhua.domain.choices import RegionLevel, Role
 from xiuhua.domain.errors import InvalidInput
 from xiuhua.services import accounts
@@ -68,3 +69,13 @@ def test_a_district_count_out_of_range_is_refused() -> None:
     with pytest.raises(InvalidInput, match="区（县）数须在 2 到") as refused:
         plan_prefecture(1)
     assert refused.value.code == "invalid_districts"
+
+
+def test_the_command_builds_the_prefecture_and_refuses_a_bad_count_before_wiping(
+        sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for _ in cli_database(sqlite_engine, tmp_path / "data", monkeypatch):
+        refused = xiuhua("demo", "--districts", "1", "--no-history")
+        assert refused.exit_code != 0 and "invalid_districts" in refused.output
+        built = xiuhua("demo", "--districts", "3", "--no-history")
+        assert built.exit_code == 0, built.output
+        assert "区（县） 3 个（其一为开发区）" in built.output and "acceptor_71" in built.output
