@@ -88,13 +88,15 @@ def demo(
     end: Annotated[str | None, typer.Option(help="历史截止日期 YYYY-MM-DD（默认今天）")] = None,
     no_history: Annotated[bool, typer.Option("--no-history", help="只建城市，不生成历史案件")] = False,
     reset: Annotated[bool, typer.Option(help="先清空现有数据库")] = True,
+    districts: Annotated[int, typer.Option(help="建成地级市：区（县）数（最后一个为开发区，各有区级指挥中心）；0 为县级市")] = 0,
 ) -> None:
     """生成示范城市“X市”：区域、网格、单位、部件、责任矩阵、监督员与历史案件。"""
     from xiuhua.services.demo import build_demo_city
 
     end_day = parse_day(end) if end else datetime.now(local_zone()).date()
     summary = run(build_demo_city, get_settings(), seed=seed, months=months, end=end_day,
-                  history=not no_history, reset=reset, progress=sys.stderr.isatty())
+                  history=not no_history, reset=reset, progress=sys.stderr.isatty(),
+                  districts=districts)
     typer.echo(str(summary))
     _warn_open_deadlines()
 
@@ -400,6 +402,7 @@ def user_add(
     password: Annotated[str | None, typer.Option(help="密码（省略时在终端中输入）")] = None,
     name: Annotated[str | None, typer.Option(help="姓名（默认同登录名）")] = None,
     enable: Annotated[bool, typer.Option("--enable", help="登录名已停用时，重新启用该账号")] = False,
+    district: Annotated[str | None, typer.Option(help="所属区（县）编码：区级指挥中心的受理员、值班长、派遣员只处理本区案件")] = None,
 ) -> None:
     """新建或更新用户账号（已停用的账号须加 --enable 才会修改并重新启用）。"""
     from xiuhua.services.accounts import add_user
@@ -407,7 +410,8 @@ def user_add(
     parsed = parse_role(role)
     password = password if password is not None else ask_password(required=False)
     in_transaction(add_user, login, parsed, datetime.now(local_zone()), name=name, unit_code=unit,
-                   grids=tuple(grid or ()), password=password, actor=cli_actor(), enable=enable)
+                   grids=tuple(grid or ()), password=password, actor=cli_actor(), enable=enable,
+                   district=district)
     typer.echo(f"用户 {login}（{parsed.label}）已保存")
     if password is None:
         typer.echo(f"未设置新密码：如需登录，请运行 xiuhua user passwd {login}")
@@ -591,6 +595,31 @@ def assess_config() -> Any:
     return run(load_config, get_settings().data_dir)
 
 
+def area_json(period: str, district: str, fmt: str, out: Path | None) -> str | None:
+    """The two-level assessment of ``district`` as JSON, or its circular written to a file."""
+    import json
+
+    from xiuhua.services.city import load_city
+    from xiuhua.services.districts import area_assessment
+    from xiuhua.store.db import read_transaction
+
+    config = assess_config()
+    with domain_errors(), read_transaction(engine()) as session:
+        figures = area_assessment(session, load_city(session), period, config, district,
+                                  datetime.now(local_zone()))
+    if fmt == "docx":
+        from xiuhua.reports.district_circular import render
+
+        path = out or Path(f"assessment-{figures['period']}-{district}.docx")
+        path.write_bytes(render(figures))
+        err(f"考核通报已写入 {path}")
+        return None
+    if fmt != "json":
+        err("错误 [invalid_format]：两级考核（--district）输出 json 或 docx（通报）")
+        raise typer.Exit(1)
+    return json.dumps(figures, ensure_ascii=False, indent=2)
+
+
 def assess_json(period: str) -> str:
     import json
 
@@ -626,6 +655,7 @@ def assess(
     period: Annotated[str | None, typer.Option("--period", help="考核周期：月 2026-10、季度 2026Q4 或年 2026")] = None,
     fmt: Annotated[str, typer.Option("--format", help="输出格式：json、xlsx 或 docx")] = "json",
     out: Annotated[Path | None, typer.Option("--out", dir_okay=False, help="输出文件（json 默认写到标准输出，xlsx、docx 默认 assessment-<周期>.<扩展名>）")] = None,
+    district: Annotated[str | None, typer.Option("--district", help="两级考核（json 或 docx 通报）：市的编码——各区（县）与市直部门排名；区（县）的编码——所辖街道与其派遣的单位排名")] = None,
 ) -> None:
     """生成考核周期的考核数据：处置单位的各项数量、比率、得分、等级和排名，区域、高发问题、监督员和指挥中心人员；xlsx 为考核报表，docx 为月度通报（公文格式）。"""
     if ctx.invoked_subcommand is not None:
@@ -637,10 +667,12 @@ def assess(
     if fmt not in ASSESS_FORMATS:
         err(f"错误 [invalid_format]：未知的输出格式“{fmt}”，可选：{'、'.join(ASSESS_FORMATS)}")
         raise typer.Exit(1)
-    if fmt != "json":
+    if fmt != "json" and district is None:
         assess_report(period, fmt, out)
         return
-    text = assess_json(period)
+    text = assess_json(period) if district is None else area_json(period, district, fmt, out)
+    if text is None:
+        return
     if out is None:
         typer.echo(text)
         return

@@ -81,7 +81,7 @@ def test_one_region_is_a_feature_and_unknown_ones_are_404(api: Api) -> None:
     assert shape(feature["geometry"]).is_valid
     assert problem(api, "/regions/370181999", 404) == "region_not_found"
     assert problem(api, "/regions", 404, parent="370181999") == "region_not_found"
-    assert problem(api, "/regions", 422, level="district") == "invalid_request"
+    assert problem(api, "/regions", 422, level="province") == "invalid_request"
 
 
 def test_a_point_is_located_in_its_grid_community_and_street(api: Api) -> None:

@@ -274,6 +274,10 @@ ACCESS: dict[str, Access] = {
     "GET /api/v1/assessment/{period}": Access("leader_hw", (ANON, CITIZEN)),
     "GET /api/v1/assessment/{period}/workbook.xlsx": Access("leader_hw", (ANON, CITIZEN)),
     "GET /api/v1/assessment/{period}/circular.docx": Access("leader_hw", (ANON, CITIZEN)),
+    "GET /api/v1/assessment/{period}/areas/{code}": Access("leader_hw", (ANON, CITIZEN),
+                                                           params={"code": "370181"}),
+    "GET /api/v1/assessment/{period}/areas/{code}/circular.docx": Access(
+        "leader_hw", (ANON, CITIZEN), params={"code": "370181"}),
     "GET /api/v1/assessment/{period}/{subject}/{code}/cases": Access(
         "leader_hw", (ANON, "handler_zf", "inspector01", CITIZEN), query="measure=due"),
     "POST /api/v1/assessment/entries": Access("shift01", (ANON, "handler_hw", "inspector01",

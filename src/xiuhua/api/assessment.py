@@ -15,8 +15,9 @@ from xiuhua.domain.choices import Role
 from xiuhua.domain.errors import PermissionDenied
 from xiuhua.http.deps import CityDep, CurrentUser, NowDep, SessionDep, SettingsDep, client_address
 from xiuhua.http.problems import problem_responses
-from xiuhua.reports import MEDIA_TYPES, render_report, report_filename
+from xiuhua.reports import MEDIA_TYPES, district_circular, render_report, report_filename
 from xiuhua.services import assessment as service
+from xiuhua.services import districts
 
 router = APIRouter(prefix="/assessment", tags=["考核"])
 
@@ -52,6 +53,20 @@ def get_assessment(session: SessionDep, city: CityDep, settings: SettingsDep, no
     return service.period_figures(session, city, period, service.load_config(settings.data_dir), now, user)
 
 
+AreaPath = Annotated[str, Path(pattern=r"^\d{4,6}$", description="市或区（县）的编码", examples=["370100"])]
+
+
+@router.get("/{period}/areas/{code}", responses=_problems(401, 403, 422))
+def get_area_assessment(session: SessionDep, city: CityDep, settings: SettingsDep, now: NowDep,
+                        user: CurrentUser, period: PeriodPath, code: AreaPath) -> dict[str, Any]:
+    """Two-level assessment (两级考核): the city's code ranks its districts (a county-level city:
+    its streets) and the units of the city; a district's code ranks its streets and the units it
+    dispatched to. Areas are scored from the units' case figures of their cases with the units'
+    terms and weights. Staff only (as ``GET /assessment/{period}``)."""
+    service.may_view(user)
+    return districts.area_assessment(session, city, period, service.load_config(settings.data_dir), code, now)
+
+
 def _file(fmt: str, description: str) -> dict[int | str, dict[str, Any]]:
     return {200: {"description": description,
                   "content": {MEDIA_TYPES[fmt]: {"schema": {"type": "string", "format": "binary"}}}},
@@ -65,6 +80,18 @@ def _download(session: SessionDep, city: CityDep, settings: SettingsDep, now: No
     label, content = found.label, render_report(found, settings.data_dir)
     return Response(content, media_type=MEDIA_TYPES[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{report_filename(label, fmt)}"'})
+
+
+@router.get("/{period}/areas/{code}/circular.docx", response_class=Response,
+            responses=_file("docx", "两级考核通报（Word）：区（县）或街道排名与单位排名"))
+def download_area_circular(session: SessionDep, city: CityDep, settings: SettingsDep, now: NowDep,
+                           user: CurrentUser, period: PeriodPath, code: AreaPath) -> Response:
+    """The circular of ``GET /assessment/{period}/areas/{code}`` (a Word document)."""
+    service.may_view(user)
+    found = districts.area_assessment(session, city, period, service.load_config(settings.data_dir), code, now)
+    return Response(district_circular.render(found), media_type=MEDIA_TYPES["docx"],
+                    headers={"Content-Disposition":
+                             f'attachment; filename="assessment-{found["period"]}-{code}.docx"'})
 
 
 @router.get("/{period}/workbook.xlsx", response_class=Response,

@@ -1,6 +1,10 @@
 """Who may see what (data scope) and what personal information they may read.
 
-- the supervision/command center roles, leaders and admins see every case;
+- the supervision/command center roles, leaders and admins see every case; a center role
+  scoped to a district (区级指挥中心: the user's district) sees that district's cases only
+  (those whose grid lies in the district) and acts on them only, while the city center (no
+  district) sees, files, supervises and acts city-wide, and so takes a district's case over
+  simply by acting on it;
 - handling-unit staff see the cases their unit holds or has held;
 - inspectors see cases in their assigned grids and those they hold a 核实/核查 task for;
 - the public sees only public case views (by tracking code), never personal information.
@@ -54,6 +58,7 @@ from typing import Protocol
 from xiuhua.domain.choices import Audience, Role, RoundState
 from xiuhua.domain.errors import AuthenticationFailed, PermissionDenied
 from xiuhua.domain.lifecycle import Actor, Case
+from xiuhua.domain.regions import in_district
 
 CENTER_ROLES = frozenset({Role.ACCEPTOR, Role.SHIFT_LEADER, Role.DISPATCHER})
 SEE_ALL_ROLES = CENTER_ROLES | {Role.LEADER, Role.OFFICE, Role.ADMIN}
@@ -67,13 +72,15 @@ COMBINABLE_ROLES = frozenset({Role.EVALUATOR})  # the roles a user may hold besi
 
 @dataclass(frozen=True)
 class Principal:
-    """A signed-in user: login, role, unit and (for inspectors) posted grids."""
+    """A signed-in user: login, role, unit, (for inspectors) posted grids and (for a district
+    command center's staff) district."""
 
     login: str
     role: Role
     name: str = ""
     unit_code: str | None = None
     grids: frozenset[str] = field(default_factory=frozenset)
+    district: str | None = None
     extra_roles: frozenset[Role] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
@@ -96,7 +103,13 @@ class Principal:
 
     @property
     def sees_all(self) -> bool:
-        return self.role in SEE_ALL_ROLES
+        """Sees every case and the city-wide figures: a district's center staff do not."""
+        return self.role in SEE_ALL_ROLES and self.district_scope is None
+
+    @property
+    def district_scope(self) -> str | None:
+        """The district a center role is confined to (None: city-wide or not a center role)."""
+        return self.district if self.district and self.role in CENTER_ROLES else None
 
     @property
     def sees_personal_info(self) -> bool:
@@ -106,6 +119,9 @@ class Principal:
 def can_see(principal: Principal, case: Case) -> bool:
     if principal.sees_all:
         return True
+    if principal.district_scope is not None:
+        return case.location is not None and in_district(case.location.grid_code,
+                                                         principal.district_scope)
     if principal.role in UNIT_STAFF:
         return any(a.unit_code == principal.unit_code for a in case.assignments)
     if principal.role is Role.INSPECTOR:
@@ -164,7 +180,7 @@ def notice_audience(principal: Principal) -> frozenset[tuple[Audience, str]]:
     own = {(Audience.USER, principal.login), (Audience.ROLE, principal.role.value)}
     if principal.role in UNIT_STAFF and principal.unit_code:
         own.add((Audience.UNIT, principal.unit_code))
-    if principal.sees_all:
+    if principal.role in SEE_ALL_ROLES:  # a district's center too: may_read filters by case
         own.add((Audience.CENTER, ""))
     return frozenset(own)
 
@@ -174,7 +190,7 @@ def whose_tasks(principal: Principal, inspector: str | None) -> str | None:
     their own, whatever they ask for; the center, leaders and admins anyone's."""
     if principal.role is Role.INSPECTOR:
         return principal.login
-    if principal.sees_all:
+    if principal.role in SEE_ALL_ROLES:  # a district's center: in its district (tasks.py)
         return inspector
     raise PermissionDenied(f"{principal.role.label}没有核实、核查任务", code="permission_denied")
 

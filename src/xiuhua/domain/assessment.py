@@ -1169,8 +1169,26 @@ def _region_row(code: str, found: Mapping[Measure, int], data: PeriodData) -> Re
                      _counts(found, REGION_MEASURES), region.area_m2 / 1e6 if region is not None else None)
 
 
+def _with_districts(found: Mapping[str, Mapping[Measure, int]], data: PeriodData,
+                    ) -> Mapping[str, Mapping[Measure, int]]:
+    """A district's figures are the sum of its streets' (a located case lies in one street);
+    a city without districts is left as it is."""
+    districts = [c for c, r in data.regions.items() if r.level is RegionLevel.DISTRICT]
+    if not districts:
+        return found
+    merged = dict(found)
+    for district in districts:
+        total: dict[Measure, int] = defaultdict(int)
+        for code, region in data.regions.items():
+            if region.level is RegionLevel.STREET and code.startswith(district):
+                for measure, n in found.get(code, {}).items():
+                    total[measure] += n
+        merged[district] = dict(total)
+    return merged
+
+
 def region_rows(counts: Counts, data: PeriodData) -> list[RegionRow]:
-    found = counts[Subject.REGIONS]
+    found = _with_districts(counts[Subject.REGIONS], data)
     rows = [_region_row(code, found.get(code, {}), data) for code in set(data.regions) | set(found)]
     return sorted(rows, key=lambda r: (LEVEL_ORDER[r.level], r.region_code))
 

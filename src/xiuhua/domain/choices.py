@@ -111,6 +111,7 @@ class AssignmentKind(LabelledEnum):
 
 class RegionLevel(LabelledEnum):
     CITY = "city"
+    DISTRICT = "district"
     STREET = "street"
     COMMUNITY = "community"
     GRID = "grid"
@@ -289,7 +290,7 @@ _LABELS: dict[str, dict[str, str]] = {
     "TaskKind": {"verify": "核实", "check": "核查"},
     "AssignmentEnd": {"open": "进行中", "handled": "已处置", "returned": "已回退"},
     "AssignmentKind": {"dispatch": "派遣", "rework": "返工"},
-    "RegionLevel": {"city": "市", "street": "街道", "community": "社区", "grid": "单元网格"},
+    "RegionLevel": {"city": "市", "district": "区（县）", "street": "街道", "community": "社区", "grid": "单元网格"},
     "UnitKind": {
         "center": "指挥中心", "department": "职能部门", "street_office": "街道办事处",
         "community": "社区居委会", "contractor": "作业单位", "company": "企业",

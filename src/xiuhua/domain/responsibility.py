@@ -2,7 +2,8 @@
 
 1. the owner unit of the component the case names, when it has one;
 2. rules for the case's matter class and for its major category, the most specific area first
-   (grid, then community, street, city); at equal area a matter rule beats a major rule;
+   (grid, then community, street, district where the city has districts, city); at equal
+   area a matter rule beats a major rule;
 3. only when no category rule applies, rules for "any" category (the street office of the grid).
 Two different units at the same step are an overlap: the city must fix its matrix.
 """
@@ -25,6 +26,7 @@ class RuleScope(StrEnum):
 
 SCOPE_LABELS = {RuleScope.MATTER: "事项", RuleScope.MAJOR: "大类", RuleScope.ANY: "全部事项"}
 LEVEL_LABELS = ("单元网格", "社区", "街道", "全市")
+DISTRICT_LEVEL_LABELS = ("单元网格", "社区", "街道", "区（县）", "全市")  # a prefecture's chain
 
 
 @dataclass(frozen=True)
@@ -81,18 +83,21 @@ class Matrix:
             for scope, code in ((RuleScope.MATTER, category_code), (RuleScope.MAJOR, major_code)):
                 found = self._at(scope, code, region)
                 if found:
-                    return _answer(found, f"{LEVEL_LABELS[_level(depth, areas)]}"
+                    return _answer(found, f"{_level(depth, areas)}"
                                           f"{SCOPE_LABELS[scope]}规则（专业归口）")
         for depth, region in enumerate(areas):
             found = self._at(RuleScope.ANY, None, region)
             if found:
-                return _answer(found, f"{LEVEL_LABELS[_level(depth, areas)]}属地规则（属地兜底）")
+                return _answer(found, f"{_level(depth, areas)}属地规则（属地兜底）")
         return Answer((), "没有适用的责任规则")
 
 
-def _level(depth: int, areas: Sequence[str]) -> int:
-    # areas may be shorter than four levels; label from the city end
-    return depth + (4 - len(areas))
+def _level(depth: int, areas: Sequence[str]) -> str:
+    # a prefecture's grid has five areas (with its district); a county-level city's four or
+    # fewer: label from the city end
+    if len(areas) == len(DISTRICT_LEVEL_LABELS):
+        return DISTRICT_LEVEL_LABELS[depth]
+    return LEVEL_LABELS[depth + (len(LEVEL_LABELS) - len(areas))]
 
 
 def _answer(found: list[Rule], reason: str) -> Answer:

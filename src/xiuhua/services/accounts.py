@@ -15,12 +15,12 @@ from pwdlib import PasswordHash
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from xiuhua.domain.access import COMBINABLE_ROLES, Principal
+from xiuhua.domain.access import CENTER_ROLES, COMBINABLE_ROLES, Principal
 from xiuhua.domain.lifecycle import SYSTEM_ACTIONS, Permissions
 
 __all__ = ["Principal"]
 from xiuhua.domain.accounts import POLICY, LoginGate, login_gate, login_refused, should_alert
-from xiuhua.domain.choices import Action, Role
+from xiuhua.domain.choices import Action, RegionLevel, Role
 from xiuhua.domain.errors import AuthenticationFailed, InvalidInput, NotFound
 from xiuhua.services.notifications import alert_admins_of_login_failures
 from xiuhua.store import accounts as account_store
@@ -77,8 +77,10 @@ def hash_password(password: str) -> str:
 def add_user(session: Session, login: str, role: Role, at: datetime, *, name: str | None = None,
              unit_code: str | None = None, grids: tuple[str, ...] = (),
              password: str | None = None, password_hash: str | None = None,
-             actor: str | None = None, enable: bool = False, keep_disabled: bool = False) -> None:
-    """Create or update an account; unit staff need a unit, only inspectors have grids.
+             actor: str | None = None, enable: bool = False, keep_disabled: bool = False,
+             district: str | None = None) -> None:
+    """Create or update an account; unit staff need a unit, only inspectors have grids, only
+    the center roles a district (a district command center's staff).
     A disabled account is refused unless ``enable`` (enable it again) or ``keep_disabled``
     (change it, still disabled)."""
     if not login or len(login) > 64 or not login.replace("_", "").replace("-", "").isalnum():
@@ -93,24 +95,39 @@ def add_user(session: Session, login: str, role: Role, at: datetime, *, name: st
     missing = [g for g in grids if g not in known or len(g) != 15]
     if missing:
         raise InvalidInput(f"网格不存在：{', '.join(missing)}", code="unknown_grid")
+    _check_district(session, role, district)
     was_active = session.execute(select(users.c.active).where(users.c.login == login)).scalar()
     if was_active is False and not (enable or keep_disabled):
         raise InvalidInput(f"用户“{login}”已停用，未作修改；如需重新启用，请加 --enable",
                            code="user_disabled")
     stays_disabled = was_active is False and not enable
-    store.save_user(session, login, name or login, role, unit_code, grids, active=not stays_disabled)
+    store.save_user(session, login, name or login, role, unit_code, grids, active=not stays_disabled,
+                    district_code=district)
     if password is not None:
         password_hash = hash_password(password)
     if password_hash is not None:
         session.execute(update(users).where(users.c.login == login)
                         .values(password_hash=password_hash))
     detail: dict[str, Any] = {"role": role.value, "unit": unit_code, "grids": list(grids)}
+    if district:
+        detail["district"] = district
     if was_active is False and enable:
         detail["active"] = True
         account_store.clear_failures(session, login)
     audit(session, at, actor, "permission_change", login, detail)
     if password_hash is not None and was_active is not None:
         _end_sign_ins(session, login, at)
+
+
+def _check_district(session: Session, role: Role, district: str | None) -> None:
+    """A district is for the center roles only, and must be a district-level region."""
+    if not district:
+        return
+    if role not in CENTER_ROLES:
+        raise InvalidInput("只有受理员、值班长、派遣员可以指定所属区（县）", code="district_for_center_only")
+    level = session.execute(select(regions.c.level).where(regions.c.code == district)).scalar()
+    if level != RegionLevel.DISTRICT.value:
+        raise InvalidInput(f"区（县）“{district}”不存在", code="unknown_district")
 
 
 def _user_row(session: Session, login: str) -> Any:
@@ -211,7 +228,8 @@ def principal(session: Session, login: str) -> Principal:
         raise AuthenticationFailed(f"用户“{login}”已停用", code="user_disabled")
     grids = frozenset(session.execute(select(user_grids.c.grid_code)
                                       .where(user_grids.c.login == login)).scalars())
-    return Principal(row.login, Role(row.role), row.name, row.unit_code, grids, extra_roles(row.extra_role))
+    return Principal(row.login, Role(row.role), row.name, row.unit_code, grids, row.district_code,
+                     extra_roles(row.extra_role))
 
 
 def login_check(engine: Engine, login: str, at: datetime, client: str | None = None
@@ -295,7 +313,7 @@ def close_session(engine: Engine, sid: str, login: str, at: datetime,
 # Built once: the statement of every request signed in by a browser session.
 _SESSION_USER = (
     select(users.c.login, users.c.role, users.c.name, users.c.unit_code, users.c.active,
-           users.c.extra_role, user_grids.c.grid_code)
+           users.c.extra_role, users.c.district_code, user_grids.c.grid_code)
     .join(user_sessions, user_sessions.c.login == users.c.login)
     .outerjoin(user_grids, user_grids.c.login == users.c.login)
     .where(user_sessions.c.id_hash == bindparam("id_hash"),
@@ -311,7 +329,8 @@ def session_principal(session: Session, login: str, sid: str | None, at: datetim
         raise AuthenticationFailed("登录已失效，请重新登录", code="session_expired")
     row = rows[0]
     grids = frozenset(r.grid_code for r in rows if r.grid_code is not None)
-    return Principal(row.login, Role(row.role), row.name, row.unit_code, grids, extra_roles(row.extra_role))
+    return Principal(row.login, Role(row.role), row.name, row.unit_code, grids, row.district_code,
+                     extra_roles(row.extra_role))
 
 
 def issue_token(session: Session, login: str, at: datetime, name: str = "api",
@@ -367,6 +386,7 @@ def revoke_token_id(session: Session, login: str, token_id: int, at: datetime,
 _TOKEN_USER = (
     select(api_tokens.c.id, api_tokens.c.last_used_at, api_tokens.c.expires_at, users.c.login,
            users.c.role, users.c.name, users.c.unit_code, users.c.active, users.c.extra_role,
+           users.c.district_code,
            user_grids.c.grid_code)
     .join(users, users.c.login == api_tokens.c.login)
     .outerjoin(user_grids, user_grids.c.login == users.c.login)
@@ -405,7 +425,8 @@ def token_user(session: Session, token: str) -> TokenUser:
         raise AuthenticationFailed("访问令牌无效或已撤销", code="invalid_token")
     row = rows[0]
     grids = frozenset(r.grid_code for r in rows if r.grid_code is not None)
-    return TokenUser(Principal(row.login, Role(row.role), row.name, row.unit_code, grids, extra_roles(row.extra_role)),
+    return TokenUser(Principal(row.login, Role(row.role), row.name, row.unit_code, grids, row.district_code,
+                               extra_roles(row.extra_role)),
                      row.id, row.last_used_at, row.expires_at)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from xiuhua.domain.choices import RegionLevel
 from xiuhua.domain.city import City
 from xiuhua.domain.geo import TilingProblem, check_tiling
+from xiuhua.domain.regions import in_district
 from xiuhua.domain.responsibility import check_matrix
 from xiuhua.services.city import load_city
 from xiuhua.store import city as store
@@ -124,8 +125,9 @@ class CoverageReport:
             yield f"  {street}：" + "，".join(f"{kind} {counts[(street, kind)]} 处" for kind in kinds)
 
     def summary_lines(self) -> Iterator[str]:
-        """The summary per matter class, then the one-line verdict."""
+        """The summary per matter class, per district (a prefecture city), then the verdict."""
         yield from self._category_summary()
+        yield from self.district_lines()
         yield self._summary()
 
     # --- formatting -----------------------------------------------------------------------
@@ -165,6 +167,25 @@ class CoverageReport:
         for code in sorted({code for code, _ in counts}):
             yield (f"  事项 {self._matter(code)}：责任缺失 {counts[(code, 'gap')]} 个网格，"
                    f"责任重叠 {counts[(code, 'overlap')]} 个网格")
+
+    def district_lines(self) -> Iterator[str]:
+        """One line per district (区/县) of a prefecture city: its grids and whether every
+        matter class has exactly one responsible unit in each of them (none for a county-level
+        city)."""
+        districts = sorted(code for code, info in self.city.regions.items()
+                           if info.level is RegionLevel.DISTRICT)
+        for code in districts:
+            grids = [g for g in self.city.grid_index.codes if in_district(g, code)]
+            found = {kind: sum(1 for f in self.responsibility if f.kind == kind
+                               for g in f.grid_codes if in_district(g, code))
+                     for kind in ("gap", "overlap")}
+            head = f"{RegionLevel.DISTRICT.label} {self._region(code)}：{len(grids)} 个单元网格，"
+            if not grids:
+                yield head + "没有单元网格"
+            elif not any(found.values()):
+                yield head + f"责任覆盖完整（{self.matter_count} 个事项）"
+            else:
+                yield head + f"责任缺失 {found['gap']} 处、责任重叠 {found['overlap']} 处"
 
     def _summary(self) -> str:
         checked = f"{self.matter_count} 个事项 × {self.grid_count} 个单元网格"

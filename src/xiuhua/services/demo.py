@@ -113,6 +113,18 @@ class Street:
 
 
 @dataclass
+class District:
+    """A district of the prefecture demo (``--districts N``): its streets and its own units."""
+
+    code: str
+    name: str
+    zone: bool
+    streets: list[Street]
+    center: UnitInfo
+    brigade: UnitInfo
+
+
+@dataclass
 class Layout:
     """The city on its lattice: cell edges, streets with communities and grid codes."""
 
@@ -123,6 +135,7 @@ class Layout:
     streets: list[Street]
     core: frozenset[Cell]  # 一类区域 (the built-up centre)
     hotspots: dict[str, list[str]] = field(default_factory=dict)  # kind -> grid codes
+    districts: list[District] = field(default_factory=list)  # a prefecture city's (区/县)
 
     def cell_box(self, cell: Cell) -> Polygon:
         row, col = cell
@@ -309,6 +322,59 @@ def plan_layout() -> Layout:
     return layout
 
 
+def district_staff(district: District) -> list[tuple[str, Role]]:
+    """The logins of a district command center's staff (acceptor_02 … for district 370102)."""
+    suffix = district.code[-2:]
+    return [(f"acceptor_{suffix}", Role.ACCEPTOR), (f"shift_{suffix}", Role.SHIFT_LEADER),
+            (f"dispatcher_{suffix}", Role.DISPATCHER)]
+
+
+def _district_plan(count: int) -> list[tuple[str, str, bool, list[Street]]]:
+    """(code, name, is_zone, streets) of ``count`` districts: the ordinary streets grouped west
+    to east into ``count - 1`` districts, the development zone the last district."""
+    base, spec = plan_layout(), demo_data()["prefecture"]
+    ordinary = sorted((s for s in base.streets if not s.zone), key=lambda s: (_mean(s.cells)[1], s.code))
+    most = min(len(ordinary), len(spec["districts"])) + 1
+    if not 2 <= count <= most:
+        raise InvalidInput(f"区（县）数须在 2 到 {most} 之间（当前为 {count}）", code="invalid_districts")
+    groups = [ordinary[i * len(ordinary) // (count - 1):(i + 1) * len(ordinary) // (count - 1)]
+              for i in range(count - 1)]
+    return ([(f"{spec['code'][:4]}{i + 2:02d}", spec["districts"][i], False, g) for i, g in enumerate(groups)]
+            + [(spec["zone"]["code"], spec["zone"]["name"], True, [s for s in base.streets if s.zone])])
+
+
+def _moved_street(street: Street, code: str) -> Street:
+    """``street`` recoded under its district (communities and grids keep their serials)."""
+    office = UnitInfo(f"JD{code[-6:]}", street.office.name, street.office.kind, region_code=code)
+    communities = [Community(code + c.code[9:], c.name, c.village, c.cells,
+                             {cell: code + g[9:] for cell, g in c.grids.items()})
+                   for c in street.communities]
+    return Street(code, street.name, street.zone, office, street.cells, communities)
+
+
+@cache
+def plan_prefecture(count: int) -> Layout:
+    """The demo city's lattice as a prefecture city of ``count`` districts (``xiuhua demo
+    --districts N``): X市 370100, districts 370102…, the development zone 370171; each district
+    with a command center (ZX02 …) and an enforcement brigade (ZF02 …). Shared like
+    :func:`plan_layout`."""
+    base, spec = plan_layout(), demo_data()["prefecture"]
+    recode: dict[str, str] = {}
+    districts: list[District] = []
+    for code, name, zone, group in _district_plan(count):
+        streets = []
+        for number, street in enumerate(group, start=1):
+            recode[street.code] = f"{code}{ZONE_CODE if street.zone else f'{number:03d}'}"
+            streets.append(_moved_street(street, recode[street.code]))
+        center = UnitInfo(f"ZX{code[-2:]}", f"{name}城市管理指挥中心", UnitKind.CENTER.value, region_code=code)
+        brigade = UnitInfo(f"ZF{code[-2:]}", f"{name}综合执法大队", UnitKind.DEPARTMENT.value,
+                           region_code=code)
+        districts.append(District(code, name, zone, streets, center, brigade))
+    hotspots = {kind: sorted(recode[g[:9]] + g[9:] for g in grids) for kind, grids in base.hotspots.items()}
+    return Layout(spec["code"], spec["name"], base.xs, base.ys, [s for d in districts for s in d.streets],
+                  base.core, hotspots, districts)
+
+
 def _hotspots(layout: Layout, rng: random.Random) -> dict[str, list[str]]:
     """Grids of markets and back streets (in the centre) and construction sites (outside)."""
     inner = sorted(code for code, cell, _, _ in layout.grids() if cell in layout.core)
@@ -332,6 +398,9 @@ def region_features(layout: Layout) -> list[RegionFeature]:
 
     all_cells = [c for s in layout.streets for c in s.cells]
     features = [RegionFeature(layout.code, layout.name, union(all_cells))]
+    features += [RegionFeature(d.code, d.name, union([c for s in d.streets for c in s.cells]),
+                               level=RegionLevel.DISTRICT.value, kind="zone" if d.zone else None,
+                               parent_code=layout.code) for d in layout.districts]
     for street in layout.streets:
         features.append(RegionFeature(street.code, street.name, union(street.cells),
                                       kind="zone" if street.zone else None))
@@ -345,7 +414,8 @@ def region_features(layout: Layout) -> list[RegionFeature]:
 
 def unit_infos(layout: Layout) -> list[UnitInfo]:
     departments = [UnitInfo(u["code"], u["name"], u["kind"]) for u in demo_data()["units"]]
-    return departments + [s.office for s in layout.streets]
+    own = [unit for d in layout.districts for unit in (d.center, d.brigade)]
+    return departments + own + [s.office for s in layout.streets]
 
 
 def responsibility(layout: Layout) -> list[Rule]:
@@ -361,6 +431,9 @@ def responsibility(layout: Layout) -> list[Rule]:
     for street in keepers:
         rules += [Rule(RuleScope.MATTER, code, street.code, street.office.code)
                   for code in spec["street_matters"]]
+    for district in layout.districts:
+        rules += [Rule(RuleScope.MATTER, code, district.code, district.brigade.code)
+                  for code in demo_data()["prefecture"]["district_matters"]]
     return rules
 
 
@@ -416,6 +489,10 @@ def save_users(session: Session, layout: Layout, unit_list: Sequence[UnitInfo], 
                         phone=_phone(rng))
     for login, role in CENTER_STAFF:
         store.save_user(session, login, name(), role, unit_code="ZHZX")
+    for district in layout.districts:
+        for login, role in district_staff(district):
+            store.save_user(session, login, name(), role, unit_code=district.center.code,
+                            district_code=district.code)
     for unit in unit_list:
         store.save_user(session, handler_login(unit.code), name(), Role.HANDLER, unit_code=unit.code)
         store.save_user(session, f"unitleader_{unit.code.lower()}", name(), Role.UNIT_LEADER,
@@ -1002,6 +1079,7 @@ class DemoSummary:
     first_day: date | None
     last_day: date | None
     published: tuple[str, ...] = ()  # the months whose assessment is published
+    district_logins: tuple[tuple[str, str], ...] = ()  # (district name, its center's logins)
 
     @property
     def total_cases(self) -> int:
@@ -1011,6 +1089,7 @@ class DemoSummary:
         r = self.regions
         lines = [
             f"示范城市“{self.city}”已生成（随机种子 {self.seed}）",
+            *([f"  区（县） {r['district']} 个（其一为开发区），各有区级指挥中心"] if r.get("district") else []),
             f"  区域：街道 {r['street']} 个、开发区 {r['zone']} 个、社区 {r['community']} 个、"
             f"村 {r['village']} 个、单元网格 {r['grid']:,} 个",
             f"  单位 {self.units} 个，责任规则 {self.rules} 条，部件 {self.components:,} 个",
@@ -1027,6 +1106,7 @@ class DemoSummary:
             lines.append(f"  已发布考核月份：{'、'.join(self.published)}（当月考核进行中）")
         lines.append(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
         lines += [f"  {role.label}：{login}" for login, role in DEMO_LOGINS]
+        lines += [f"  {name}指挥中心：{logins}" for name, logins in self.district_logins]
         return "\n".join(lines)
 
 
@@ -1037,7 +1117,9 @@ def _count(session: Session, table: Any) -> int:
 def _region_counts(session: Session) -> dict[str, int]:
     counts = Counter[str]({"street": 0, "zone": 0, "community": 0, "village": 0, "grid": 0})
     for code, level, kind in session.execute(select(regions.c.code, regions.c.level, regions.c.kind)):
-        if level == RegionLevel.STREET.value:
+        if level == RegionLevel.DISTRICT.value:
+            counts["district"] += 1
+        elif level == RegionLevel.STREET.value:
             counts["zone" if kind == "zone" else "street"] += 1
         elif level == RegionLevel.COMMUNITY.value:
             counts["village" if int(code[-3:]) >= VILLAGE_FROM else "community"] += 1
@@ -1064,7 +1146,18 @@ def summarise(session: Session, seed: int) -> DemoSummary:
         units=_count(session, units), rules=_count(session, responsibility_rules),
         components=_count(session, components), users=ordered_roles, cases=statuses,
         first_day=_local_day(first), last_day=_local_day(last),
-        published=tuple(sorted(assessment_store.published_periods(session))))
+        published=tuple(sorted(assessment_store.published_periods(session))),
+        district_logins=_district_logins(session))
+
+
+def _district_logins(session: Session) -> tuple[tuple[str, str], ...]:
+    found: dict[str, list[str]] = {}
+    rows = session.execute(select(regions.c.name, users.c.login)
+                           .join(users, users.c.district_code == regions.c.code)
+                           .order_by(regions.c.code, users.c.login))
+    for name, login in rows:
+        found.setdefault(name, []).append(login)
+    return tuple((name, "、".join(logins)) for name, logins in found.items())
 
 
 def _check_options(months: int, history: bool) -> None:
@@ -1129,15 +1222,17 @@ def publish_months(session: Session, first_day: date, until: datetime,
 def build_demo_city_on(engine: Engine, *, seed: int = 1, months: int = 6, end: date | None = None,
                        history: bool = True, progress: bool = False,
                        now: datetime | None = None,
-                       config: AssessmentConfig | None = None, publish: bool = True) -> DemoSummary:
-    """Build X市 (and its history unless ``history`` is false) on an initialised, empty database.
+                       config: AssessmentConfig | None = None, publish: bool = True,
+                       districts: int = 0) -> DemoSummary:
+    """Build X市 (and its history unless ``history`` is false) on an initialised, empty database;
+    with ``districts``, as a prefecture city of that many districts (:func:`plan_prefecture`).
 
     The history never runs past ``now`` (default: the current time); unless ``publish`` is false,
     its complete months are published with the assessment ``config`` (default: the shipped one)."""
     _check_options(months, history)
     now = now or datetime.now(local_zone())
     last_day = end or now.date()
-    layout = plan_layout()
+    layout = plan_prefecture(districts) if districts else plan_layout()
     with Steps(progress) as steps:
         steps.add("建设城市：区域、单位、责任矩阵、人员、部件", 1)
         with transaction(engine) as session:
@@ -1192,9 +1287,12 @@ def wipe_database(url: str) -> None:
 
 
 def build_demo_city(settings: Settings, *, seed: int = 1, months: int = 6, end: date | None = None,
-                    history: bool = True, reset: bool = True, progress: bool = False) -> DemoSummary:
+                    history: bool = True, reset: bool = True, progress: bool = False,
+                    districts: int = 0) -> DemoSummary:
     """``xiuhua demo``: (re)create the database of ``settings`` and build X市 in it."""
     _check_options(months, history)
+    if districts:
+        plan_prefecture(districts)  # a refused count leaves the database as it was
     url = settings.effective_database_url
     if reset:
         wipe_database(url)
@@ -1202,6 +1300,7 @@ def build_demo_city(settings: Settings, *, seed: int = 1, months: int = 6, end: 
     try:
         init_database(engine)
         return build_demo_city_on(engine, seed=seed, months=months, end=end, history=history,
-                                  progress=progress, config=load_config(settings.data_dir))
+                                  progress=progress, config=load_config(settings.data_dir),
+                                  districts=districts)
     finally:
         engine.dispose()

@@ -56,7 +56,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from xiuhua.config import Settings
-from xiuhua.domain.access import Principal
+from xiuhua.domain.access import Principal, can_see
 from xiuhua.domain.calendar import local_zone
 from xiuhua.domain.choices import Action, Role, Source
 from xiuhua.domain.city import City
@@ -301,7 +301,11 @@ def store_prepared(session: Session, prepared: Case, by: Reporter,
                    at: datetime) -> tuple[Case, str | None]:
     """The prepared report numbered and stored, the public's tracking code given, its photos
     (checked by :func:`linkable_photos`, or stored by this report) linked, and audited (the
-    public's rows name no event: its event names no actor either)."""
+    public's rows name no event: its event names no actor either). A district's center staff
+    report in their district only (a case elsewhere is the city center's or another district's)."""
+    user = by.principal
+    if user is not None and user.district_scope is not None and not can_see(user, prepared):
+        raise InvalidInput("该位置不在本区（县）范围内：请转市级监督中心受理", code="outside_district")
     conn = session.connection()  # its statements on the session's transaction, minus ORM work
     case = store_report(conn, prepared)
     code = assign_tracking_code(session, case.case_no) if by.tracked else None

@@ -149,7 +149,7 @@ def _mine(principal: Principal) -> Any:
     own = notice_audience(principal)
     if not own:
         raise PermissionDenied(f"{principal.role.label}没有通知", code="no_notifications")
-    return store.addressed_to(own)
+    return store.addressed_to(own, principal.district_scope)
 
 
 @dataclass(frozen=True)

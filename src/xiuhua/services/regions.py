@@ -1,8 +1,10 @@
-"""Regions of a county-level city (市 → 街道/开发区 → 社区/村 → 单元网格): read from GIS files,
+"""Regions of a city (市 → [区/县] → 街道/开发区 → 社区/村 → 单元网格): read from GIS files,
 validate and store.
 
-Codes carry the hierarchy: 6-digit division (city), +3 street, +3 community, +3 grid serial
-(15 digits). A batch is written entirely or not at all; every bad feature is reported on its
+Each region has an explicit level and parent, given by the data or inferred from its code; the
+rules of codes and levels are :mod:`xiuhua.domain.regions` (a county-level city: 6-digit city,
++3 street, +3 community, +3 grid serial; a prefecture: 4- or 6-digit city, 6-digit districts).
+A batch is written entirely or not at all; every bad feature is reported on its
 own line (feature index, code, reason).
 
 Files (GeoJSON, Shapefile, GeoPackage …) are read by :mod:`xiuhua.services.geofile` in any
@@ -14,7 +16,7 @@ in the file wins."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from sqlalchemy.orm import Session
 from xiuhua.domain.choices import RegionLevel
 from xiuhua.domain.errors import BatchInvalid
 from xiuhua.domain.geo import area_m2, polygon_problem
+from xiuhua.domain.regions import code_problem, default_parent, infer_level, parse_level
 from xiuhua.services.geofile import Bounds, read_coded_polygons
 from xiuhua.store.city import bump_model_version, upsert
 from xiuhua.store.db import transaction
@@ -34,7 +37,6 @@ from xiuhua.store.tables import regions
 LEVEL_BY_LENGTH = {6: RegionLevel.CITY, 9: RegionLevel.STREET, 12: RegionLevel.COMMUNITY,
                    15: RegionLevel.GRID}
 LENGTH_BY_LEVEL = {v: k for k, v in LEVEL_BY_LENGTH.items()}
-_DIGITS = re.compile(r"^\d+$")
 _CLASS_ALIASES = {"1": 1, "一类": 1, "一类区域": 1, "2": 2, "二类": 2, "二类区域": 2}
 _KIND_ALIASES = {"zone": "zone", "开发区": "zone", "street": None, "街道": None, "镇": None}
 
@@ -53,18 +55,36 @@ class RegionFeature:
 
 
 def parent_of(code: str) -> str | None:
+    """Today's parent of a code below a 6-digit city (the code without its last three digits)."""
     return code[:-3] if len(code) > 6 else None
 
 
-def _level(f: RegionFeature) -> RegionLevel:
-    if not _DIGITS.match(f.code) or len(f.code) not in LEVEL_BY_LENGTH:
-        raise ValueError("编码须为 6、9、12 或 15 位数字（行政区划 + 街道 + 社区 + 网格序号）")
-    level = LEVEL_BY_LENGTH[len(f.code)]
-    if f.level not in (None, "") and str(f.level) != level.value:
-        raise ValueError(f"层级“{f.level}”与编码位数不符（应为 {level.value}）")
-    if f.parent_code not in (None, "") and f.parent_code != parent_of(f.code):
-        raise ValueError(f"上级编码“{f.parent_code}”与编码不一致（应为 {parent_of(f.code)}）")
-    return level
+def _levels(features: Sequence[RegionFeature], known: Mapping[str, RegionLevel],
+            ) -> tuple[dict[str, RegionLevel], dict[int, str]]:
+    """Every region's level (the stored ones, then the batch's: explicit first, then inferred
+    shortest code first so a city is known before its districts) and the problems found."""
+    levels, problems = dict(known), {}
+    explicit = [(i, f) for i, f in enumerate(features) if f.level not in (None, "")]
+    inferred = sorted(((i, f) for i, f in enumerate(features) if f.level in (None, "")),
+                      key=lambda item: (len(item[1].code), item[1].code))
+    for index, f in explicit + inferred:
+        try:
+            levels[f.code] = (parse_level(str(f.level)) if f.level not in (None, "")
+                              else infer_level(f.code, levels))
+        except ValueError as exc:
+            problems[index] = str(exc)
+    return levels, problems
+
+
+def _level(f: RegionFeature, levels: Mapping[str, RegionLevel]) -> tuple[RegionLevel, str | None]:
+    """The feature's level and parent, checked against its code."""
+    level = levels[f.code]
+    parent = (str(f.parent_code) if f.parent_code not in (None, "")
+              else default_parent(f.code, level, levels))
+    problem = code_problem(f.code, level, parent, levels.get(parent) if parent else None)
+    if problem:
+        raise ValueError(problem)
+    return level, parent
 
 
 def _region_class(value: str | int | None, level: RegionLevel) -> int | None:
@@ -85,21 +105,18 @@ def _kind(value: str | None, level: RegionLevel) -> str | None:
     if key not in _KIND_ALIASES:
         raise ValueError(f"区域类型“{value}”无效（街道级可为 zone/开发区）")
     kind = _KIND_ALIASES[key]
-    if kind == "zone" and level is not RegionLevel.STREET:
-        raise ValueError("开发区须为街道级区域（9 位编码）")
+    if kind == "zone" and level not in (RegionLevel.STREET, RegionLevel.DISTRICT):
+        raise ValueError("开发区须为区县级或街道级区域")
     return kind
 
 
-def _row(f: RegionFeature, known: set[str]) -> dict[str, Any]:
-    level = _level(f)
+def _row(f: RegionFeature, levels: Mapping[str, RegionLevel]) -> dict[str, Any]:
+    level, parent = _level(f, levels)
     if not (f.name or "").strip():
         raise ValueError("缺少名称")
     problem = polygon_problem(f.geometry)
     if problem:
         raise ValueError(problem)
-    parent = parent_of(f.code)
-    if parent is not None and parent not in known:
-        raise ValueError(f"上级区域“{parent}”不存在")
     return {"code": f.code, "level": level.value, "kind": _kind(f.kind, level),
             "name": f.name.strip(), "parent_code": parent,
             "region_class": _region_class(f.region_class, level),
@@ -108,8 +125,9 @@ def _row(f: RegionFeature, known: set[str]) -> dict[str, Any]:
 
 def save_regions(session: Session, features: Sequence[RegionFeature]) -> int:
     """Validate every feature, then insert or replace them all; nothing is written on error."""
-    known = set(session.execute(select(regions.c.code)).scalars())
-    known |= {f.code for f in features}
+    known = {code: RegionLevel(level) for code, level in
+             session.execute(select(regions.c.code, regions.c.level))}
+    levels, bad_levels = _levels(features, known)
     problems: list[str] = []
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -118,13 +136,16 @@ def save_regions(session: Session, features: Sequence[RegionFeature]) -> int:
             if f.code in seen:
                 raise ValueError("编码重复")
             seen.add(f.code)
-            rows.append(_row(f, known))
+            if index in bad_levels:
+                raise ValueError(bad_levels[index])
+            rows.append(_row(f, levels))
         except ValueError as exc:
             problems.append(f"要素 {index}（编码 {f.code or '空'}）：{exc}")
     if problems:
         raise BatchInvalid(f"区域数据有 {len(problems)} 处错误，未导入任何区域", problems,
                            code="invalid_regions")
-    rows.sort(key=lambda r: len(r["code"]))  # parents before children
+    depth = {level: n for n, level in enumerate(RegionLevel)}
+    rows.sort(key=lambda r: depth[RegionLevel(r["level"])])  # parents before children
     for i in range(0, len(rows), 2000):
         upsert(session, regions, rows[i:i + 2000], ["code"])
     bump_model_version(session)

@@ -15,4 +15,5 @@ def open_tasks(session: Session, user: Principal, inspector: str | None = None,
                limit: int = 500) -> Sequence[Any]:
     """The open tasks ``user`` may see (of ``inspector``, for the center), the earliest
     deadline first (rows of :func:`xiuhua.store.case_queries.open_tasks`)."""
-    return case_queries.open_tasks(session, whose_tasks(user, inspector), limit)
+    return case_queries.open_tasks(session, whose_tasks(user, inspector), limit,
+                                   district=user.district_scope)

@@ -8,9 +8,10 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from xiuhua.domain.choices import UnitKind
+from xiuhua.domain.choices import RegionLevel, UnitKind
 from xiuhua.domain.city import UnitInfo
 from xiuhua.domain.errors import InvalidInput, NotFound
+from xiuhua.domain.regions import areas_holding_grids
 from xiuhua.domain.responsibility import Rule, RuleScope
 from xiuhua.services.tabular import checked_rows, read_csv, read_text
 from xiuhua.store import city as store
@@ -52,13 +53,16 @@ def import_units(session: Session, path: Path, encoding: str | None = None) -> i
     return len(items)
 
 
-def _rule(row: dict[str, str], units_known: set[str], regions_known: set[str]) -> Rule:
+def _rule(row: dict[str, str], units_known: set[str], regions_known: set[str],
+          with_grids: set[str]) -> Rule:
     try:
         scope = RuleScope(row["scope"])
     except ValueError:
         raise ValueError("scope 须为 matter、major 或 any") from None
     if row["region_code"] not in regions_known:
         raise ValueError(f"区域“{row['region_code']}”不存在")
+    if row["region_code"] not in with_grids:
+        raise ValueError(f"区域“{row['region_code']}”内没有单元网格，该规则不会适用于任何网格")
     if row["unit_code"] not in units_known:
         raise ValueError(f"单位“{row['unit_code']}”不存在")
     try:
@@ -79,9 +83,12 @@ def import_rules(session: Session, path: Path, replace: bool = False,
     """:func:`import_rules_file` in the caller's transaction."""
     rows = read_csv(read_text(path, encoding), ["scope", "category", "region_code", "unit_code"])
     units_known = set(session.execute(select(units.c.code)).scalars())
-    regions_known = set(session.execute(select(regions.c.code)).scalars())
-    rules = checked_rows(rows, lambda row: _rule(row, units_known, regions_known), "责任规则",
-                         "invalid_rules")
+    tree = session.execute(select(regions.c.code, regions.c.parent_code, regions.c.level)).all()
+    regions_known = {r.code for r in tree}
+    with_grids = areas_holding_grids({r.code: r.parent_code for r in tree},
+                                     (r.code for r in tree if r.level == RegionLevel.GRID.value))
+    rules = checked_rows(rows, lambda row: _rule(row, units_known, regions_known, with_grids),
+                         "责任规则", "invalid_rules")
     if replace:
         session.execute(responsibility_rules.delete())
         store.bump_model_version(session)

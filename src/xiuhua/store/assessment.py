@@ -514,3 +514,9 @@ def period_counts(bind: Bind, start: datetime, cutoff: datetime, *, dispatch_sec
                        _e.data["value"].as_string().label("value")),
         closed=_close(bind, start, cutoff),
     )
+
+
+def cases_in_district(touched: CompoundSelect, district_code: str) -> Select[Any]:
+    """The touched cases located in a district (their grid codes start with its code)."""
+    return select(c_.case_no).where(c_.case_no.in_(touched),
+                                    c_.grid_code.startswith(district_code, autoescape=True))

@@ -51,6 +51,8 @@ def visible_to(principal: Principal) -> ColumnElement[bool]:
     """Cases the principal may see (see :mod:`xiuhua.domain.access`)."""
     if principal.sees_all:
         return true()
+    if principal.district_scope is not None:
+        return cases.c.grid_code.startswith(principal.district_scope, autoescape=True)
     if principal.role in UNIT_STAFF:
         return exists().where(assignments.c.case_no == cases.c.case_no,
                               assignments.c.unit_code == principal.unit_code)
@@ -233,15 +235,18 @@ def open_assignments(session: Session, case_nos: Iterable[str]) -> dict[str, Any
     return {r.case_no: r for r in rows}
 
 
-def open_tasks(session: Session, inspector: str | None, limit: int) -> list[Any]:
-    """Open 核实/核查 tasks (of ``inspector``, or everyone's) with their case's facts, the
-    earliest deadline first."""
+def open_tasks(session: Session, inspector: str | None, limit: int,
+               district: str | None = None) -> list[Any]:
+    """Open 核实/核查 tasks (of ``inspector``, or everyone's; in ``district`` only when given)
+    with their case's facts, the earliest deadline first."""
     t, c = inspector_tasks.c, cases.c
     query = (select(t.case_no, t.seq, t.kind, t.inspector, t.opened_at, t.deadline, c.status,
                     c.category_code, c.description, c.address, c.lon, c.lat, c.grid_code)
              .join(cases, c.case_no == t.case_no).where(t.done_at.is_(None)))
     if inspector is not None:
         query = query.where(t.inspector == inspector)
+    if district is not None:
+        query = query.where(c.grid_code.startswith(district, autoescape=True))
     return list(session.execute(query.order_by(t.deadline, t.case_no, t.seq).limit(limit)))
 
 

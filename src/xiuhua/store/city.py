@@ -260,9 +260,11 @@ def save_units(bind: Bind, items: Iterable[UnitInfo]) -> None:
 
 
 def save_user(bind: Bind, login: str, name: str, role: Role, unit_code: str | None = None,
-              grids: Iterable[str] = (), phone: str | None = None, active: bool = True) -> None:
+              grids: Iterable[str] = (), phone: str | None = None, active: bool = True,
+              district_code: str | None = None) -> None:
     upsert(bind, users, [{"login": login, "name": name, "role": role.value,
-                          "unit_code": unit_code, "phone": phone, "active": active}], ["login"])
+                          "unit_code": unit_code, "phone": phone, "active": active,
+                          "district_code": district_code}], ["login"])
     bind.execute(delete(user_grids).where(user_grids.c.login == login))
     posts = [{"login": login, "grid_code": g} for g in grids]
     if posts:

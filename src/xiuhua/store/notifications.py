@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from xiuhua.domain.choices import Audience
 from xiuhua.store.cases import Bind, dialect_name
-from xiuhua.store.tables import notifications
+from xiuhua.store.tables import cases, notifications
 
 # uq_notifications_once: one notification per target, assignment, kind and recipient
 ONCE = ["target_kind", "target_id", "assignment_seq", "kind", "audience", "recipient"]
@@ -43,11 +43,21 @@ def _changed(bind: Bind, stmt: Any) -> bool:
     return bind.execute(stmt.returning(notifications.c.id)).first() is not None
 
 
-def addressed_to(own: Iterable[tuple[Audience, str]]) -> ColumnElement[bool]:
-    """Notifications addressed to any of the (audience, recipient) pairs."""
+def addressed_to(own: Iterable[tuple[Audience, str]], district: str | None = None) -> ColumnElement[bool]:
+    """Notifications addressed to any of the (audience, recipient) pairs; with ``district``, the
+    center's only about that district's cases (:func:`center_notices_in_district`)."""
     n = notifications.c
     pairs = [and_(n.audience == a.value, n.recipient == r) for a, r in sorted(own)]
-    return or_(*pairs) if pairs else false()
+    found = or_(*pairs) if pairs else false()
+    return and_(found, center_notices_in_district(district)) if district is not None else found
+
+
+def center_notices_in_district(district: str) -> ColumnElement[bool]:
+    """Leave out the center's notifications about cases outside ``district`` (a district
+    command center's staff read the center's notifications about their district's cases only)."""
+    n = notifications.c
+    inside = select(cases.c.case_no).where(cases.c.grid_code.startswith(district, autoescape=True))
+    return or_(n.audience != Audience.CENTER.value, n.target_kind != "case", n.target_id.in_(inside))
 
 
 def page(bind: Bind, mine: ColumnElement[bool], *, unread_only: bool, before: int | None,

@@ -100,6 +100,8 @@ users = Table(
     Column("locked_until", UTCDateTime, nullable=True),
     # a second role besides ``role``: only "evaluator" (domain.access.COMBINABLE_ROLES)
     Column("extra_role", String(32), nullable=True),
+    # a center role's district (区级指挥中心): sees and acts on that district's cases only
+    Column("district_code", _code(15), ForeignKey("regions.code"), nullable=True),
 )
 
 api_tokens = Table(

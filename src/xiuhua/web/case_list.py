@@ -33,9 +33,10 @@ FIELDS = ("status", "category", "unit", "street", "source", "overdue", "text", "
           "reported_to", "sort")
 
 
-def _options(city: City) -> dict[str, list[tuple[str, str]]]:
+def _options(city: City, district: str | None = None) -> dict[str, list[tuple[str, str]]]:
+    """The filters' choices; a district's center staff choose among its streets only."""
     streets = sorted((r.code, r.name) for r in city.regions.values()
-                     if r.level is RegionLevel.STREET)
+                     if r.level is RegionLevel.STREET and (district is None or r.code.startswith(district)))
     units = [(u.code, u.name) for u in city.units.values()
              if u.active and u.kind != UnitKind.CENTER.value]
     return {"status": [(s.value, s.label) for s in CaseStatus],
@@ -67,7 +68,7 @@ def case_list(request: Request, session: SessionDep, city: CityDep, now: NowDep,
               user: Annotated[Principal, page_for("/cases")]) -> Response:
     """The search form and one page of matching cases; ``cursor`` walks to the next page."""
     given = _given(request)
-    context: dict[str, Any] = {"title": "案件查询", "given": given, "options": _options(city),
+    context: dict[str, Any] = {"title": "案件查询", "given": given, "options": _options(city, user.district_scope),
                                "rows": [], "errors": {}, "next_url": None}
     try:
         query = CaseQuery.model_validate({**given, "limit": PAGE_SIZE})

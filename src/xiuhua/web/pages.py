@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from xiuhua.domain.access import PROGRAMME_ROLES, SEE_ALL_ROLES, UNIT_STAFF, Principal
+from xiuhua.domain.access import PROGRAMME_ROLES, SEE_ALL_ROLES, UNIT_STAFF, Principal, sees_dashboard
 from xiuhua.domain.calendar import TimeLimit, local_zone
 from xiuhua.domain.choices import Role
 from xiuhua.domain.errors import (
@@ -88,6 +88,12 @@ class NavItem:
     href: str
     label: str
     roles: frozenset[Role] | None = None
+    rule: Callable[[Principal], bool] | None = None  # besides the role (a district's staff)
+
+    def allows(self, user: Principal) -> bool:
+        """Whether ``user``'s role (or second role, ``Principal.has_role``) may open the page."""
+        return ((self.roles is None or any(user.has_role(r) for r in self.roles))
+                and (self.rule is None or self.rule(user)))
 
 
 _CENTER_AND_LEADERS = SEE_ALL_ROLES  # the dashboard's (domain.access.sees_dashboard)
@@ -96,7 +102,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/cases", "案件查询"),
     NavItem("/report", "上报问题", frozenset({Role.INSPECTOR, Role.ACCEPTOR})),
     NavItem("/map", "一张图"),
-    NavItem("/dashboard", "领导驾驶舱", _CENTER_AND_LEADERS),
+    NavItem("/dashboard", "领导驾驶舱", _CENTER_AND_LEADERS, sees_dashboard),
     NavItem("/assessment", "考核评价", _CENTER_AND_LEADERS | {Role.UNIT_LEADER, Role.HANDLER}),
     NavItem("/projects", "重点项目", PROGRAMME_ROLES | UNIT_STAFF),
     NavItem("/legacy-issues", "遗留问题", PROGRAMME_ROLES | UNIT_STAFF),
@@ -113,12 +119,7 @@ def nav_for(user: Principal | None) -> list[tuple[str, str]]:
     """The (href, label) pairs of the pages this user may open."""
     if user is None:
         return []
-    return [(i.href, i.label) for i in NAV if may_open(user, i)]
-
-
-def may_open(user: Principal, item: NavItem) -> bool:
-    """Whether ``user``'s role (or second role, ``Principal.has_role``) may open the page."""
-    return item.roles is None or any(user.has_role(r) for r in item.roles)
+    return [(i.href, i.label) for i in NAV if i.allows(user)]
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None,
@@ -198,7 +199,7 @@ def page_for(href: str) -> Any:
     item = _NAV_BY_HREF[href]
 
     async def allowed_user(user: PageUser) -> Principal:
-        if not may_open(user, item):
+        if not item.allows(user):
             raise PermissionDenied(f"“{item.label}”不对{user.role.label}开放", code="page_forbidden")
         return user
 

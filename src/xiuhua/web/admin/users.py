@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
-from xiuhua.domain.choices import Role
+from xiuhua.domain.choices import RegionLevel, Role
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError, InvalidInput
 from xiuhua.http.deps import CityDep, NowDep, SessionDep
@@ -24,14 +24,17 @@ STAFF_ROLES = [r for r in Role if r is not Role.PUBLIC]
 # which field of the form a refusal of accounts.add_user / set_password concerns
 FIELD_OF_CODE = {"invalid_login": "login", "missing_unit": "unit", "unknown_unit": "unit",
                  "grids_for_inspectors_only": "grids", "unknown_grid": "grids",
-                 "weak_password": "password", "unknown_role": "role"}
+                 "weak_password": "password", "unknown_role": "role",
+                 "district_for_center_only": "district", "unknown_district": "district"}
 _SPLIT = re.compile(r"[\s,，、;；]+")
 
 
 def _options(city: City) -> dict[str, list[tuple[str, str]]]:
     return {"role": [(r.value, r.label) for r in STAFF_ROLES],
             "unit": sorted((u.code, f"{u.code} {u.name}{'' if u.active else '（停用）'}")
-                           for u in city.units.values())}
+                           for u in city.units.values()),
+            "district": sorted((code, f"{code} {r.name}") for code, r in city.regions.items()
+                               if r.level is RegionLevel.DISTRICT)}
 
 
 def _role(value: str) -> Role:
@@ -82,7 +85,7 @@ def _refusal(exc: DomainError, default: str) -> dict[str, str]:
 def add_user(request: Request, session: SessionDep, city: CityDep, now: NowDep, user: AdminUser,
              form: PostedForm) -> Response:
     """A new account (an existing login is refused: its own page changes it)."""
-    values = {k: text(form, k) for k in ("login", "name", "role", "unit", "grids")}
+    values = {k: text(form, k) for k in ("login", "name", "role", "unit", "grids", "district")}
     errors: dict[str, str] = {}
     login = values["login"]
     if not login:
@@ -96,7 +99,8 @@ def add_user(request: Request, session: SessionDep, city: CityDep, now: NowDep, 
         try:
             in_savepoint(session, accounts.add_user, login, _role(values["role"]), now,
                          name=values["name"] or None, unit_code=values["unit"] or None,
-                         grids=_grids(form), password=str(password), actor=user.login)
+                         grids=_grids(form), password=str(password), actor=user.login,
+                         district=values["district"] or None)
         except DomainError as exc:
             errors = _refusal(exc, "login")
     if errors:
@@ -119,7 +123,8 @@ def _user_context(session: Session, city: City, login: str, values: dict[str, st
                   errors: dict[str, str] | None = None) -> dict[str, Any]:
     account = _account(session, login)
     shown = values or {"name": account["name"], "role": account["role"],
-                       "unit": account["unit_code"] or "", "grids": " ".join(account["grids"])}
+                       "unit": account["unit_code"] or "", "grids": " ".join(account["grids"]),
+                       "district": account["district_code"] or ""}
     return {"title": f"用户 {login}", "account": account, "values": shown, "errors": errors or {},
             "options": _options(city), "roles": {r.value: r.label for r in Role},
             "units": {code: u.name for code, u in city.units.items()}}
@@ -136,11 +141,12 @@ def change_user(request: Request, session: SessionDep, city: CityDep, now: NowDe
                 user: AdminUser, form: PostedForm, login: str) -> Response:
     """Name, role, unit and grids (the password stays as it is)."""
     _account(session, login)
-    values = {k: text(form, k) for k in ("name", "role", "unit", "grids")}
+    values = {k: text(form, k) for k in ("name", "role", "unit", "grids", "district")}
     try:
         in_savepoint(session, accounts.add_user, login, _role(values["role"]), now,
                      name=values["name"] or None, unit_code=values["unit"] or None,
-                     grids=_grids(form), actor=user.login, keep_disabled=True)
+                     grids=_grids(form), actor=user.login, keep_disabled=True,
+                     district=values["district"] or None)
     except DomainError as exc:
         return page(request, "admin/user.html",
                       _user_context(session, city, login, values, _refusal(exc, "role")))
