@@ -19,7 +19,8 @@ Contenders, each a fresh server on a fresh copy of its database, loaded like ``b
   event loop).
 
 The assessment: ``bench.jobs assess`` of each tree (its own process: load the city, assess
-the demo's last whole month three times, first and best) on its demo database.
+the demo's last whole month three times, first and best) on its demo database, with no month
+published (a published month's figures are read back frozen).
 
 Each tree runs with this interpreter and its own source (``PYTHONPATH=<tree>/src:<tree>``),
 so both use the same installed libraries; each builds its own databases with its own code
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -142,10 +144,58 @@ class Contender:
         return measure(ctx, server, requests, headers, probe="/healthz", db_url=sqlite_url(db))
 
 
+def unpublished(work: Path, label: str) -> Path:
+    """A copy of the demo database without published months: the assessment computes the
+    figures (a published month's are read back frozen, and newer demos publish)."""
+    path = copy_sqlite(work / f"demo-{label}.db", work / f"assess-{label}.db")
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM assessment_publications")
+    conn.close()
+    return path
+
+
 def assess(tree: Path, path: Path) -> dict[str, Any]:
     out = in_tree(tree, ["-m", "bench.jobs", "assess", sqlite_url(path), PERIOD, str(ASSESS_REPEAT)])
     found: dict[str, Any] = json.loads([x for x in out.splitlines() if x.startswith("{")][-1])
     found.pop("steps", None)
+    return found
+
+
+CPU_CODE = """
+import json, sys, time
+from pathlib import Path
+from starlette.testclient import TestClient
+try:
+    from xiuhua.app import create_app
+except ImportError:  # before issue 14
+    from xiuhua.api.app import create_app
+from xiuhua.config import Settings
+from bench.dataset import intake_bodies, token_for
+url, data, login, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+app = create_app(Settings(database_url=url, data_dir=Path(data), secret_key="bench-" * 8), migrate=False)
+headers = {"Authorization": "Bearer " + token_for(url, login), "Content-Type": "application/json"}
+bodies = intake_bodies(2, count=n + 50)
+with TestClient(app) as client:
+    for body in bodies[:50]:
+        assert client.post("/api/v1/cases", content=body, headers=headers).status_code == 201
+    cpu, wall = time.process_time(), time.perf_counter()
+    for body in bodies[50:]:
+        assert client.post("/api/v1/cases", content=body, headers=headers).status_code == 201
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+print(json.dumps({"cpu_ms": 1000 * cpu / n, "wall_ms": 1000 * wall / n}))
+"""
+CPU_REPORTS = 400
+
+
+def cpu_per_report(ctx: Context, key: str, tree: Path, master: Path, login: str) -> dict[str, Any]:
+    """CPU time per report in one process, one report at a time through the application (no
+    server, no sweeper, no load generator): the code path's own cost, which the machine's other
+    work disturbs far less than a throughput does."""
+    db = ctx.path("runs", f"cpu-{key}.sqlite")
+    copy_sqlite(master, db)
+    data = ctx.path("runs", f"data-cpu-{key}", "x").parent
+    out = in_tree(tree, ["-c", CPU_CODE, sqlite_url(db), str(data), login, str(CPU_REPORTS)])
+    found: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return found
 
 
@@ -177,9 +227,21 @@ def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     cpu = {k: spread([r["intake"][k]["cpu_ms_per_request"] or 0.0 for r in rounds]) for k in keys}
     ratios = {name: spread([r["intake"][a]["rps"] / r["intake"][b]["rps"] for r in rounds])
               for name, a, b in RATIOS}
+    cpu_ratios = {name: spread([(r["intake"][a]["cpu_ms_per_request"] or 0.0)
+                                / (r["intake"][b]["cpu_ms_per_request"] or 1.0) for r in rounds])
+                  for name, a, b in RATIOS[:2]}
+    cpu_rounds = [r for r in rounds if "cpu" in r]
+    pairs = [*RATIOS[:2], *([("intake, demo city without history: this commit / mid", "new-city", "mid-city")]
+                            if cpu_rounds and "mid-city" in cpu_rounds[0]["cpu"] else [])]
+    in_process = {name: spread([r["cpu"][a]["cpu_ms"] / r["cpu"][b]["cpu_ms"] for r in cpu_rounds])
+                  for name, a, b in pairs} if cpu_rounds else {}
+    in_process_ms = {k: spread([r["cpu"][k]["cpu_ms"] for r in cpu_rounds])
+                     for k in (cpu_rounds[0]["cpu"] if cpu_rounds else {})}
     assess_ratio = spread([r["assess"]["new"]["best_s"] / r["assess"]["old"]["best_s"] for r in rounds])
     first_ratio = spread([r["assess"]["new"]["first_s"] / r["assess"]["old"]["first_s"] for r in rounds])
-    return {"rps": rps, "cpu_ms": cpu, "ratios": ratios, "assess_best_ratio": assess_ratio,
+    return {"rps": rps, "cpu_ms": cpu, "ratios": ratios, "cpu_ratios": cpu_ratios,
+            "in_process": in_process, "in_process_ms": in_process_ms,
+            "assess_best_ratio": assess_ratio,
             "assess_first_ratio": first_ratio,
             "assess": {t: {m: spread([r["assess"][t][m] for r in rounds]) for m in ("first_s", "best_s")}
                        for t in ("new", "old")}}
@@ -194,7 +256,16 @@ def render(out: dict[str, Any]) -> str:
                    "(req/s: median (min–max); CPU ms per request: median)",
                    ["server", "req/s", "CPU ms/req", "req/s by round", "failed"], rows)]
     rows = [[name, fmt_spread(v)] for name, v in s["ratios"].items()]
+    rows += [[f"server CPU per report, {name.removeprefix('intake, ')}", fmt_spread(v)]
+             for name, v in s["cpu_ratios"].items()]
+    rows += [[f"CPU per report in one process, {name.removeprefix('intake, ')}", fmt_spread(v)]
+             for name, v in s["in_process"].items()]
     parts.append(table("Intake ratios within each round: median (min–max)", ["ratio", "value"], rows))
+    if s["in_process_ms"]:
+        rows = [[labels[k], f"{v['median']:.2f} ({v['min']:.2f}–{v['max']:.2f})"]
+                for k, v in s["in_process_ms"].items()]
+        parts.append(table(f"CPU ms per report in one process ({CPU_REPORTS} reports one at a time through "
+                           "the application, no server): median (min–max)", ["tree, database", "CPU ms"], rows))
     a = s["assess"]
     rows = [[f"assess {PERIOD}, {t}", f"{a[k]['first_s']['median']:.2f} ({a[k]['first_s']['min']:.2f}–"
              f"{a[k]['first_s']['max']:.2f})", f"{a[k]['best_s']['median']:.2f} ({a[k]['best_s']['min']:.2f}–"
@@ -211,12 +282,21 @@ def main(argv: list[str]) -> int:
     p.add_argument("--old", type=Path, required=True, help="the old commit's tree (a git worktree)")
     p.add_argument("--new", type=Path, default=Path(__file__).resolve().parent.parent,
                    help="the new commit's tree (default: this one)")
+    p.add_argument("--mid", type=Path, help="a third tree with the new tree's schema (e.g. the commit before "
+                   "the last change): measured in process only, on the new tree's databases")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--workdir", type=Path, default=Path("/tmp/xh-bench-compare"))
     p.add_argument("--json", type=Path)
     p.add_argument("--markdown", type=Path)
+    p.add_argument("--again", type=Path, nargs="*", default=[],
+                   help="JSON files of earlier runs: their rounds are summarised with this run's")
     args = p.parse_args(argv)
+    if args.rounds == 0:  # only summarise the runs given
+        runs = [json.loads(f.read_text()) for f in args.again]
+        out = {**runs[-1], "rounds": [r for run in runs for r in run["rounds"]]}
+        out["rounds_n"] = len(out["rounds"])
+        return finish(out, args)
     work: Path = args.workdir
     work.mkdir(parents=True, exist_ok=True)
     ctx = Context(replace(SMALL, load_seconds=args.seconds), work)
@@ -225,6 +305,7 @@ def main(argv: list[str]) -> int:
                                  text=True).stdout.strip() for k, t in trees.items()}
     info = machine()
     contenders = []
+    cpu_runs: list[tuple[str, Path, Path, str]] = []
     labels = {}
     for label, tree in trees.items():
         for kind, login in (("city", "acceptor01"), ("demo", "inspector01")):
@@ -234,10 +315,18 @@ def main(argv: list[str]) -> int:
             city = "demo city, no history, acceptor" if kind == "city" else "demo city ≈ 60 k cases, inspector"
             labels[key] = f"xiuhua serve {commits[label]} ({which}), {city}"
             contenders.append(Contender(key, labels[key], tree, master, token(tree, master, login)))
+            cpu_runs.append((key, tree, master, login))
+    if args.mid is not None:
+        mid = args.mid.resolve()
+        commits["mid"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=mid, capture_output=True,
+                                        text=True).stdout.strip()
+        labels["mid-city"] = f"{commits['mid']} (in process only), demo city, no history, acceptor"
+        cpu_runs.append(("mid-city", mid, work / "city-new.db", "acceptor01"))
     labels["fastapi_sqlite"] = "baseline: FastAPI, CaseCreate + insert in a transaction (thread pool)"
     labels["fastapi_light"] = "baseline: FastAPI light, five fields + autocommit insert (event loop)"
     contenders += [Contender("fastapi_sqlite", labels["fastapi_sqlite"], target="bench.apps:fastapi_sqlite"),
                    Contender("fastapi_light", labels["fastapi_light"], target="bench.apps:fastapi_light")]
+    assessed = {label: unpublished(work, label) for label in trees}
     bodies = dataset.intake_bodies(1)
     requests = write_requests(ctx.path("requests.txt"), [("POST", "/api/v1/cases", b) for b in bodies])
     rounds = []
@@ -247,13 +336,23 @@ def main(argv: list[str]) -> int:
         for c in order:
             found["intake"][c.key] = c.run(ctx, requests, n)
             log(f"round {n + 1}: {c.key} {found['intake'][c.key]['rps']:.0f} req/s")
+        found["cpu"] = {}
+        for run in (cpu_runs if n % 2 == 0 else cpu_runs[::-1]):
+            found["cpu"][run[0]] = cpu_per_report(ctx, *run)
+            log(f"round {n + 1}: {run[0]} in process {found['cpu'][run[0]]['cpu_ms']:.2f} ms CPU per report")
         for label in (("new", "old") if n % 2 == 0 else ("old", "new")):
-            found["assess"][label] = assess(trees[label], work / f"demo-{label}.db")
+            found["assess"][label] = assess(trees[label], assessed[label])
             log(f"round {n + 1}: assess {label} best {found['assess'][label]['best_s']:.2f} s")
         rounds.append(found)
-    out = {"machine": info, "commits": commits, "rounds_n": args.rounds, "seconds": args.seconds,
+    for earlier in args.again:
+        rounds = json.loads(earlier.read_text())["rounds"] + rounds
+    out = {"machine": info, "commits": commits, "rounds_n": len(rounds), "seconds": args.seconds,
            "labels": labels, "rounds": rounds}
-    out["summary"] = summarise(rounds)
+    return finish(out, args)
+
+
+def finish(out: dict[str, Any], args: argparse.Namespace) -> int:
+    out["summary"] = summarise(out["rounds"])
     text = render(out)
     show(text)
     if args.json:
