@@ -51,4 +51,12 @@ bench: dev
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench $(if $(FULL),--full --years 1 10) $(BENCH_ARGS)
 
-.PHONY: bench
+## This tree against an older commit (default: the last before issue 14), intake and assessment
+## in alternating rounds (bench/compare.py); the old tree is a git worktree under /tmp.
+OLD ?= 5fe40ea
+bench-compare: dev
+	bench/ensure-tools.sh
+	@[ -d /tmp/xh-bench-old-$(OLD) ] || git worktree add --detach /tmp/xh-bench-old-$(OLD) $(OLD)
+	$(BIN)/python -m bench.compare --old /tmp/xh-bench-old-$(OLD) $(BENCH_ARGS)
+
+.PHONY: bench bench-compare

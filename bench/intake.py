@@ -92,13 +92,17 @@ def _figures(load: Load, rss: float | None, cpu_s: float | None) -> dict[str, An
 def baselines(ctx: Context, requests: Path) -> dict[str, Any]:
     out = {}
     sqlite_file = ctx.path("intake", "fastapi-baseline.sqlite")
+    light_file = ctx.path("intake", "fastapi-light.sqlite")
     for suffix in ("", "-wal", "-shm"):
         Path(str(sqlite_file) + suffix).unlink(missing_ok=True)
+        Path(str(light_file) + suffix).unlink(missing_ok=True)
     for key, name, target, factory, env in (
             ("bare_asgi", "bare ASGI", "bench.apps:bare", False, {}),
             ("fastapi_validate", "FastAPI: validate body", "bench.apps:fastapi_validate", True, {}),
             ("fastapi_sqlite", "FastAPI: validate + insert one SQLite row", "bench.apps:fastapi_sqlite", True,
-             {"BENCH_SQLITE": str(sqlite_file)})):
+             {"BENCH_SQLITE": str(sqlite_file)}),
+            ("fastapi_light", "FastAPI light: five fields + autocommit insert on the event loop",
+             "bench.apps:fastapi_light", True, {"BENCH_SQLITE": str(light_file)})):
         port = free_port()
         server = Server(name, uvicorn_argv(target, port, factory), env, port, ctx.path("logs", f"{key}.log"))
         out[key] = measure(ctx, server, requests, JSON)
@@ -138,26 +142,30 @@ def run(ctx: Context) -> dict[str, Any]:
 
 def _print(out: dict[str, Any]) -> None:
     reference = out["fastapi_sqlite"]["rps"]
+    light = out.get("fastapi_light", {}).get("rps")
     rows = []
     for key, label in (("bare_asgi", "baseline: bare ASGI"), ("fastapi_validate", "baseline: FastAPI, validate"),
                        ("fastapi_sqlite", "baseline: FastAPI, validate + SQLite insert"),
+                       ("fastapi_light", "baseline: FastAPI light, five fields + autocommit insert"),
                        ("sqlite", "xiuhua serve, SQLite"), ("pg", "xiuhua serve, PostgreSQL")):
         if key not in out:
             continue
         r = out[key]
         share = f"{100 * r['rps'] / reference:.0f} %" if reference else "–"
-        rows.append([label, fmt(r["rps"]), fmt(r["p50_ms"], 1), fmt(r["p99_ms"], 1), share,
+        of_light = f"{100 * r['rps'] / light:.0f} %" if light else "–"
+        rows.append([label, fmt(r["rps"]), fmt(r["p50_ms"], 1), fmt(r["p99_ms"], 1), share, of_light,
                      fmt(r["failed"]), fmt(r.get("stored")), fmt(r["cpu_percent"], 0),
                      fmt(r["cpu_ms_per_request"], 2), fmt(r.get("started_rss_mb"), 0), fmt(r["peak_rss_mb"], 0)])
         if "one_connection" in r:
             o = r["one_connection"]
             rows.append([f"{label}, 1 connection", fmt(o["rps"]), fmt(o["p50_ms"], 1), fmt(o["p99_ms"], 1),
-                         f"{100 * o['rps'] / reference:.0f} %" if reference else "–", fmt(o["failed"]),
+                         f"{100 * o['rps'] / reference:.0f} %" if reference else "–",
+                         f"{100 * o['rps'] / light:.0f} %" if light else "–", fmt(o["failed"]),
                          "", "", "", "", ""])
     show(table(f"Intake: POST /api/v1/cases, {out['connections']} connections, {out['seconds']:.0f} s each "
                "(target on SQLite ≥ 1,000/s, p99 < 100 ms, ≥ 40 % of FastAPI + SQLite, RSS < 300 MB)",
-               ["server", "req/s", "p50 ms", "p99 ms", "% of FastAPI+SQLite", "failed", "cases stored",
-                "server CPU %", "CPU ms/req", "RSS MB started", "peak RSS MB"], rows))
+               ["server", "req/s", "p50 ms", "p99 ms", "% of FastAPI+SQLite", "% of FastAPI light", "failed",
+                "cases stored", "server CPU %", "CPU ms/req", "RSS MB started", "peak RSS MB"], rows))
     report = out["statements"]["report"]
     show(f"SQL statements per report (SQLite, before COMMIT): {report['count']}\n    "
          + "\n    ".join(report["statements"]))

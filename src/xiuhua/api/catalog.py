@@ -12,7 +12,6 @@ import shapely
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 from shapely.geometry import mapping
-from sqlalchemy import select
 
 from xiuhua.domain.calendar import LAST_YEAR, TimeLimit, WorkCalendar, checked_day, local_zone
 from xiuhua.domain.choices import RegionLevel, UnitKind
@@ -21,9 +20,8 @@ from xiuhua.domain.errors import InvalidInput, NotFound
 from xiuhua.domain.geo import CoordSys
 from xiuhua.domain.taxonomy import URGENCY_LABELS, CaseClass, ClassKind
 from xiuhua.http.deps import CityDep, NowDep, SessionDep, current_principal
+from xiuhua.services import city as city_service
 from xiuhua.services.calendars import parse_local, year_summaries
-from xiuhua.store import city as city_store
-from xiuhua.store.tables import regions
 
 router = APIRouter(tags=["基础数据"], dependencies=[Depends(current_principal)])
 
@@ -108,15 +106,10 @@ def region_collection(request: Request, session: SessionDep, city: CityDep,
     e.g. ``level=grid&parent=<community>`` for the grids of one community."""
     if parent is not None and parent not in city.regions:
         raise NotFound(f"区域“{parent}”不存在", code="region_not_found")
-    etag = f'W/"regions-{city_store.model_version(session)}-{level or ""}-{parent or ""}"'
+    etag = f'W/"regions-{city_service.model_version(session)}-{level or ""}-{parent or ""}"'
     if request.headers.get("if-none-match") == etag:
         return _geojson(request, None, etag)
-    query = select(regions).order_by(regions.c.code)
-    if level is not None:
-        query = query.where(regions.c.level == level.value)
-    if parent is not None:
-        query = query.where(regions.c.parent_code == parent)
-    rows = list(session.execute(query).all())
+    rows = city_service.region_rows(session, level.value if level else None, parent)
     return _geojson(request, {"type": "FeatureCollection", "features": _features(rows)}, etag)
 
 
@@ -124,11 +117,11 @@ def region_collection(request: Request, session: SessionDep, city: CityDep,
             responses={200: {"content": {GEOJSON: {}}, "description": "GeoJSON Feature"}})
 def region(request: Request, session: SessionDep, code: str) -> Response:
     """One region as a GeoJSON Feature."""
-    row = session.execute(select(regions).where(regions.c.code == code)).first()
-    if row is None:
+    rows = city_service.region_rows(session, code=code)
+    if not rows:
         raise NotFound(f"区域“{code}”不存在", code="region_not_found")
-    etag = f'W/"region-{city_store.model_version(session)}-{code}"'
-    return _geojson(request, _features([row])[0], etag)
+    etag = f'W/"region-{city_service.model_version(session)}-{code}"'
+    return _geojson(request, _features(rows)[0], etag)
 
 
 class AreaOut(BaseModel):

@@ -38,13 +38,12 @@ from xiuhua.http.deps import CityDep, NowDep, SessionDep, SettingsDep, client_ad
 from xiuhua.http.problems import status_of
 from xiuhua.http.schemas import CASE_NO, NO_NUL, Address, Description, Lat, Lon
 from xiuhua.http.urls import absolute_url
+from xiuhua.services import city as city_service
 from xiuhua.services import public
 from xiuhua.services.accounts import api_key_name
 from xiuhua.services.calendars import parse_local
 from xiuhua.services.cases import clean_text
 from xiuhua.services.intake import Report, Reporter, take_report
-from xiuhua.store import city as city_store
-from xiuhua.store.db import transaction
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 MEDIA_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
@@ -131,7 +130,8 @@ def _error_of(exc: Exception) -> tuple[int, str, dict[str, str]] | None:
 class Open311Route(APIRoute):
     """Routes whose errors (domain, validation, HTTP) are answered in the Open311 format.
 
-    Write endpoints manage their own transaction, so a converted error never commits."""
+    A converted error never commits: the request's session (``SessionDep``) rolls back on the
+    error before it is converted here."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -160,8 +160,8 @@ router = APIRouter(route_class=Open311Route, tags=["Open311 GeoReport v2"])
 def discovery(request: Request, session: SessionDep, fmt: str) -> Response:
     """Service discovery: where the endpoint is and which formats it speaks."""
     fmt = checked_format(fmt)
-    texts = city_store.get_setting(session, "open311") or {}
-    changeset = f"{city_store.model_version(session):08d}"
+    texts = city_service.setting(session, "open311") or {}
+    changeset = f"{city_service.model_version(session):08d}"
     services = request.app.url_path_for("open311_services", fmt="json")
     base = absolute_url(request, services.removesuffix("/services.json"))
     body: Value = {
@@ -286,24 +286,23 @@ def request_report(city: City, form: RequestForm, attrs: dict[str, str],
 
 
 @router.post("/requests.{fmt}", dependencies=[IntakeLimit])
-def create_request(request: Request, now: NowDep, settings: SettingsDep, fmt: str,
+def create_request(request: Request, session: SessionDep, now: NowDep, settings: SettingsDep, fmt: str,
                    form: Annotated[RequestForm, Form()],
                    attrs: Annotated[dict[str, str], Depends(form_attributes)],
                    media: Annotated[UploadFile | None, File()] = None) -> Response:
     """Report: the case is created at once (``service_request_id``); ``token`` is its
     tracking code for the public portal."""
     fmt = checked_format(fmt)
-    with transaction(request.app.state.engine) as session:
-        key = clean_text(form.api_key) or request.query_params.get("api_key")
-        key_name = api_key_name(session, key) if key else None
-        if key_name is None:
-            raise PermissionDenied("api_key 缺失或无效", code="invalid_api_key")
-        city = request.app.state.city.get(session)
-        by = Reporter.public(client_address(request), channel="open311", api_key=key_name)
-        taken = take_report(session, city, request_report(city, form, attrs, media), now, by,
-                            settings=settings)
-        case, token = taken.case, taken.tracking_code
-        notice = public.service_notice(city, case)
+    key = clean_text(form.api_key) or request.query_params.get("api_key")
+    key_name = api_key_name(session, key) if key else None
+    if key_name is None:
+        raise PermissionDenied("api_key 缺失或无效", code="invalid_api_key")
+    city = request.app.state.city.get(session)
+    by = Reporter.public(client_address(request), channel="open311", api_key=key_name)
+    taken = take_report(session, city, request_report(city, form, attrs, media), now, by,
+                        settings=settings)
+    case, token = taken.case, taken.tracking_code
+    notice = public.service_notice(city, case)
     return render(fmt, "service_requests", [{"service_request_id": case.case_no, "token": token,
                                              "service_notice": notice, "account_id": None}])
 

@@ -1,17 +1,23 @@
-"""Load the city model from the store into an in-memory :class:`City`, and set a new
-database up with the shipped defaults (taxonomy, calendars)."""
+"""Load the city model from the store into an in-memory :class:`City`, set a new database up
+with the shipped defaults (taxonomy, calendars), and the reads of the model that pages and the
+API make beside the snapshot (the model's version, settings, regions' rows and shapes, rules,
+permissions, users' names)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from xiuhua.domain.choices import Role
 from xiuhua.domain.city import City
 from xiuhua.domain.geo import GridIndex
-from xiuhua.domain.responsibility import Matrix
+from xiuhua.domain.lifecycle import Permissions
+from xiuhua.domain.responsibility import Matrix, Rule
 from xiuhua.domain.taxonomy import Taxonomy, parse_taxonomy_csv
 from xiuhua.services.tabular import read_text
 from xiuhua.store import city as store
@@ -91,3 +97,46 @@ class CityCache:
         if self._city is None or store.model_version(bind) != self._version:
             return None
         return self._city
+
+
+# --- reads beside the snapshot (a Session; the tables are store.city's) ------------------------
+
+
+def model_version(session: Session) -> int:
+    """The city model's version (changed by every edit of the model: caches key on it)."""
+    return store.model_version(session)
+
+
+def setting(session: Session, key: str) -> Any:
+    """A stored setting (JSON), None when unset."""
+    return store.get_setting(session, key)
+
+
+def region_rows(session: Session, level: str | None = None, parent: str | None = None,
+                code: str | None = None) -> list[Any]:
+    """Regions' rows with their geometry (:func:`xiuhua.store.city.region_rows`)."""
+    return store.region_rows(session, level, parent, code)
+
+
+def region_geometry(session: Session, code: str) -> Any:
+    """A region's shape (shapely), None if it has none."""
+    return store.region_geometry(session, code)
+
+
+def responsibility_rules(session: Session) -> list[Rule]:
+    return store.load_rules(session)
+
+
+def permissions(session: Session) -> Permissions:
+    """Who may take which action, as stored (the defaults where unset)."""
+    return store.load_permissions(session)
+
+
+def user_names(session: Session, logins: Iterable[str | None]) -> dict[str, str]:
+    """Login → name of the users among ``logins``."""
+    return store.user_names(session, logins)
+
+
+def active_users(session: Session, role: Role) -> dict[str, str]:
+    """Login → name of the active users of ``role``."""
+    return store.active_users(session, role)

@@ -174,6 +174,17 @@ def region_geometry(bind: Bind, code: str) -> Any:
     return shapely.from_wkb(wkb) if wkb is not None else None
 
 
+def region_rows(bind: Bind, level: str | None = None, parent: str | None = None,
+                code: str | None = None) -> list[Any]:
+    """The rows of the regions of ``level`` under ``parent`` (or the one of ``code``), by code."""
+    query = select(regions).order_by(regions.c.code)
+    for column, value in ((regions.c.level, level), (regions.c.parent_code, parent),
+                          (regions.c.code, code)):
+        if value is not None:
+            query = query.where(column == value)
+    return list(bind.execute(query).all())
+
+
 def region_shapes(bind: Bind, levels: Iterable[str]) -> list[Any]:
     """(code, level, name, parent_code, geometry WKB) of the regions of these levels."""
     r = regions.c

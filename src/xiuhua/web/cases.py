@@ -25,11 +25,11 @@ from xiuhua.http.cases import action_input, parse_action
 from xiuhua.http.deps import CityDep, NowDep, SessionDep, SettingsDep, client_address
 from xiuhua.http.presenters import category_name, reporter_view
 from xiuhua.http.schemas import MAX_PHOTOS, CaseActionCreate
+from xiuhua.services import city as city_service
 from xiuhua.services import photos
 from xiuhua.services.cases import perform_action, visible_case
 from xiuhua.services.intake import Upload
 from xiuhua.services.public import anonymous_actors
-from xiuhua.store import city as city_store
 from xiuhua.web.auth import FormData
 from xiuhua.web.forms import ACTION_FORMS, FIELD_LABELS, action_form
 from xiuhua.web.maps import display_sys, geometry_json, shifted_point, tile_config
@@ -173,7 +173,7 @@ def map_data(session: Session, case: Case, settings: Any) -> dict[str, Any]:
     grid = None
     point = None
     if case.location is not None:
-        geom = city_store.region_geometry(session, case.location.grid_code)
+        geom = city_service.region_geometry(session, case.location.grid_code)
         grid = geometry_json(geom, coord_sys) if geom is not None else None
         point = list(shifted_point(case.location.lon, case.location.lat, coord_sys))[::-1]
     return {"grid": grid, "point": point, "tiles": tile_config(settings)}
@@ -181,8 +181,8 @@ def map_data(session: Session, case: Case, settings: Any) -> dict[str, Any]:
 
 def page_context(session: Session, city: City, user: Principal, case: Case, now: datetime,
                  settings: Any, failed: Mapping[str, Any] | None) -> dict[str, Any]:
-    names = city_store.user_names(session, [e.actor for e in case.events]
-                               + [t.inspector for t in case.tasks])
+    names = city_service.user_names(session, [e.actor for e in case.events]
+                                 + [t.inspector for t in case.tasks])
     before, after = photo_groups(case)
     actions = allowed_actions(case, user.actor, city.rules)
     return {

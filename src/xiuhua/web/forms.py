@@ -15,8 +15,8 @@ from xiuhua.domain.lifecycle import Case, return_window_closes
 from xiuhua.domain.taxonomy import URGENCY_LABELS, ClassKind
 from xiuhua.http.presenters import suggestion_message
 from xiuhua.http.schemas import UnitRef
+from xiuhua.services import city as city_service
 from xiuhua.services.cases import component_owner
-from xiuhua.store import city as city_store
 from xiuhua.web.pages import limit_label, local_time
 from xiuhua.web.views import unit_name
 
@@ -105,7 +105,7 @@ def _choices(session: Session, city: City, name: str) -> list[tuple[str, str]]:
     if name == "value":
         return [(r.value, r.label) for r in Rating]
     if name == "inspector":
-        return list(city_store.active_users(session, Role.INSPECTOR).items())
+        return list(city_service.active_users(session, Role.INSPECTOR).items())
     return []
 
 

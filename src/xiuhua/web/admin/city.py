@@ -22,10 +22,10 @@ from xiuhua.domain.responsibility import SCOPE_LABELS, Rule, RuleScope
 from xiuhua.domain.taxonomy import URGENCY_LABELS, ClassKind
 from xiuhua.domain.values import whole_number
 from xiuhua.http.deps import CityDep, SessionDep
+from xiuhua.services import city as city_service
 from xiuhua.services.city import import_taxonomy
 from xiuhua.services.coverage import coverage_report
 from xiuhua.services.units import delete_rule, import_rules, import_units
-from xiuhua.store import city as store
 from xiuhua.web.admin.common import (
     AdminUser,
     PostedForm,
@@ -108,7 +108,7 @@ def _rules_context(request: Request, session: Session, city: City,
               "category": r.category or "", "category_name": _name(city, r.category, "category"),
               "region_code": r.region_code, "region_name": _name(city, r.region_code, "region"),
               "unit_code": r.unit_code, "unit_name": _name(city, r.unit_code, "unit")}
-             for r in store.load_rules(session)]
+             for r in city_service.responsibility_rules(session)]
     return {"title": "责任规则与覆盖检查", **_paged(request, "/admin/rules", rules),
             "problems": problems or []}
 

@@ -20,6 +20,7 @@ from xiuhua.domain.lifecycle import SYSTEM_ACTIONS
 from xiuhua.domain.values import whole_number
 from xiuhua.http.deps import CityDep, NowDep, SessionDep, SettingsDep
 from xiuhua.services import accounts
+from xiuhua.services import city as city_service
 from xiuhua.services.assessment import CONFIG_FILE, load_config, shipped_config_text
 from xiuhua.services.calendars import (
     import_schedule_text,
@@ -27,7 +28,6 @@ from xiuhua.services.calendars import (
     schedule_template,
     set_calendar_day,
 )
-from xiuhua.store import city as store
 from xiuhua.web.admin.common import (
     AdminUser,
     PostedForm,
@@ -188,7 +188,7 @@ def calendar_import(request: Request, session: SessionDep, now: NowDep, user: Ad
 
 
 def _permissions_context(session: Any, errors: dict[str, str] | None = None) -> dict[str, Any]:
-    table = store.load_permissions(session).table
+    table = city_service.permissions(session).table
     return {"title": "权限表", "roles": ROLES, "errors": errors or {},
             "rows": [{"action": a, "roles": table.get(a, frozenset())} for a in Action
                      if a not in SYSTEM_ACTIONS]}
@@ -210,7 +210,7 @@ def permissions_set(request: Request, session: SessionDep, now: NowDep, user: Ad
             ticked[Action(action)].add(Role(role))
         except (ValueError, KeyError):
             continue  # not a box this page offers
-    current = store.load_permissions(session).table
+    current = city_service.permissions(session).table
     changed = []
     try:
         for action, roles in ticked.items():
