@@ -657,10 +657,13 @@ def _heading_scores(standard: Standard, points: Sequence[_Scored],
     return found
 
 
-def _mean(points: Sequence[_Scored], weights: Mapping[str, Fraction]) -> float | None:
-    value = kind_weighted_mean([PointResult(p.row.point_id, p.row.kind, None, None, None, p.score)
-                                for p in points], weights)
+def _number(value: Fraction | None) -> float | None:
     return float(value) if value is not None else None
+
+
+def _mean(points: Sequence[_Scored], weights: Mapping[str, Fraction]) -> float | None:
+    return _number(kind_weighted_mean([PointResult(p.row.point_id, p.row.kind, None, None, None, p.score)
+                                       for p in points], weights))
 
 
 def _photo_bytes(settings: Settings, photo_ids: Iterable[str]) -> tuple[bytes, ...]:
@@ -719,9 +722,7 @@ def self_evaluation_input(session: Session, settings: Settings, city: City, peri
     weights = weights if weights is not None else evaluation_settings(settings.data_dir).kind_weights
     now, before = _period_points(session, chosen, standard_id), _period_points(session, chosen.shift(-1), standard_id)
     current, previous = _heading_scores(standard, now, weights), _heading_scores(standard, before, weights)
-    headings = tuple(HeadingScore(h, float(s) if s is not None else None,
-                                  float(previous[h][0]) if previous[h][0] is not None else None, n)
-                     for h, (s, n) in current.items())
+    headings = tuple(HeadingScore(h, _number(s), _number(previous[h][0]), n) for h, (s, n) in current.items())
     cases, closed, on_time = _rectification(session, now, at)
     city_name = next((r.name for r in city.regions.values() if r.level is RegionLevel.CITY), "")
     return SelfEvaluationInput(chosen, standard.name, city_name, f"{city_name}城市管理委员会办公室",

@@ -123,7 +123,8 @@ def round_page(request: Request, session: SessionDep, city: CityDep, settings: S
     if unit:
         view = replace(view, points=tuple(p for p in view.points if p.unit_code == unit))
     return render(request, "evaluation/round.html", {
-        "title": f"考评检查 {view.period}", "view": view, "unit": unit or "", "city": city, "evaluator": evaluates(user),
+        "title": f"考评检查 {view.period}", "view": view, "unit": unit or "", "city": city,
+        "evaluator": evaluates(user),
         "config": {"tiles": tile_config(settings), "resultsUrl": f"{API}/rounds/{round_id}/results"}})
 
 
