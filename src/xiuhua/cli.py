@@ -899,6 +899,25 @@ def round_publish(round_id: Annotated[int, typer.Argument(metavar="ID", help="�
     typer.echo(f"考评检查 {round_id} 已发布，计入 {booked} 考核")
 
 
+@round_app.command("self-report")
+def round_self_report(
+    period: Annotated[str, typer.Option(help="考核周期，如 2026-11、2026-Q4、2026")],
+    standard: Annotated[int, typer.Option(help="考评标准编号")],
+    out: Annotated[Path | None, typer.Option(help="输出 .docx 文件（默认 self-evaluation-<周期>.docx）")] = None,
+) -> None:
+    """自评价报告（Word）：本期已发布考评检查的分项得分、得分最低点位及照片、整改率、与上期比较。"""
+    from xiuhua.reports.self_evaluation import self_evaluation
+    from xiuhua.services.city import load_city
+    from xiuhua.services.evaluation import self_evaluation_input
+
+    settings = get_settings()
+    found = in_transaction(lambda session: self_evaluation_input(
+        session, settings, load_city(session), period, standard, datetime.now(UTC)))
+    path = out or Path(f"self-evaluation-{found.period.label}.docx")
+    path.write_bytes(self_evaluation(found))
+    typer.echo(f"自评价报告已写入 {path}")
+
+
 @user_app.command("second-role")
 def user_second_role(
     login: Annotated[str, typer.Argument(help="登录名")],

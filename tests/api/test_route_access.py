@@ -418,6 +418,8 @@ ACCESS: dict[str, Access] = {
                                                         body=_form(codes="P1")),
     "POST /evaluation/rounds/{round_id}/close": Access("evaluator01", EVALUATOR_ONLY),
     "POST /evaluation/rounds/{round_id}/publish": Access("evaluator01", EVALUATOR_ONLY),
+    "GET /evaluation/self-report.docx": Access("leader01", (ANON, "evaluator01", "inspector01", "handler_hw", CITIZEN),
+                                               query="period=2026-11&standard={standard_id}"),
     "GET /report": Access("inspector01", (ANON, "handler_hw", "leader01", CITIZEN)),
     "POST /report": Access("inspector01", (ANON, "handler_hw", "leader01", CITIZEN),
                            body=_staff_report),

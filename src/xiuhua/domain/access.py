@@ -39,7 +39,8 @@ tests/api/test_route_access.py, holds each route to its rule):
 - field evaluation (考评): standards and evaluation points are reference data for staff; rounds
   are planned, recorded, closed and published by evaluators (and admins) (:func:`evaluates`);
   a round's sample only they see until it closes (:func:`sees_round_sample`, 不打招呼), and a
-  unit's staff see their own unit's results once it is published (:func:`sees_round_results`).
+  unit's staff see their own unit's results once it is published (:func:`sees_round_results`);
+  the period's self-evaluation report is for the city-wide roles (:func:`sees_self_evaluation`).
 
 Roles combine in one way only: a user has one role and may hold **evaluator** as a second role
 (``Principal.extra_roles``, :data:`COMBINABLE_ROLES`), e.g. an inspector who also walks the
@@ -210,6 +211,12 @@ def sees_round_sample(principal: Principal, state: RoundState) -> bool:
     """A round's sample and its deductions: evaluators and admins always; the center roles,
     leaders and the office once the round is closed (the sample is no longer a secret)."""
     return evaluates(principal) or (state is not RoundState.OPEN and principal.sees_all)
+
+
+def sees_self_evaluation(principal: Principal) -> bool:
+    """A period's self-evaluation report (自评价报告: the city's field scores reported upwards):
+    the center roles, leaders, the office and admins (city-wide)."""
+    return principal.sees_all
 
 
 def sees_round_results(principal: Principal, state: RoundState, unit_code: str | None) -> bool:

@@ -19,9 +19,11 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
-from xiuhua.domain.access import Principal, evaluates, sees_round_results, sees_round_sample
+from xiuhua.config import Settings
+from xiuhua.domain.access import Principal, evaluates, sees_round_results, sees_round_sample, sees_self_evaluation
 from xiuhua.domain.assessment import Period
-from xiuhua.domain.choices import Action, RegionLevel, Role, RoundState, Source, UnitKind
+from xiuhua.domain.calendar import local_zone
+from xiuhua.domain.choices import Action, AssignmentEnd, RegionLevel, Role, RoundState, Source, UnitKind
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import BatchInvalid, InvalidInput, NotFound, PermissionDenied
 from xiuhua.domain.evaluation import (
@@ -40,6 +42,7 @@ from xiuhua.domain.evaluation import (
     draw_sample,
     evaluated_unit,
     is_far,
+    kind_weighted_mean,
     month_of,
     parse_kinds,
     parse_points,
@@ -50,6 +53,7 @@ from xiuhua.domain.evaluation import (
     unit_scores,
 )
 from xiuhua.domain.lifecycle import Actor, Command
+from xiuhua.domain.reports import HeadingScore, SelfEvaluationInput, WorstPoint
 from xiuhua.services.accounts import audit
 from xiuhua.services.cases import act_on_case
 from xiuhua.services.intake import Report, Reporter, take_report
@@ -609,6 +613,122 @@ def period_evidence(session: Session, city: City | None, period: Period,
             results[result.unit_code].append(result)
             rounds[result.unit_code].add(round_id)
     return {code: UnitEvidence(tuple(rs), tuple(sorted(rounds[code]))) for code, rs in results.items()}
+
+
+# --- the self-evaluation report (自评价报告) -----------------------------------------------------
+
+WORST_POINTS = 5  # the lowest-scoring points the report shows
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """One scored point of a round, with its deductions (item id → occurrences)."""
+
+    round_id: int
+    row: Any
+    score: Fraction
+    counts: Mapping[int, int]
+
+
+def _period_points(session: Session, period: Period, standard_id: int) -> list[_Scored]:
+    found = []
+    for round_id in store.booked_rounds(session, period.months(), standard_id):
+        counts: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        for d in store.deductions(session, round_id):
+            counts[d.point_id][d.item_id] += d.count
+        found += [_Scored(round_id, p, store.stored_score(p.score), counts[p.point_id])
+                  for p in store.sample(session, round_id) if p.score is not None]
+    return found
+
+
+def _heading_scores(standard: Standard, points: Sequence[_Scored],
+                    weights: Mapping[str, Fraction]) -> dict[str, tuple[Fraction | None, int]]:
+    """By top heading: the kind-weighted mean of the points' scores under it, and how many."""
+    headings = list(dict.fromkeys(i.headings[0] for i in standard.items))
+    found = {}
+    for heading in headings:
+        items = [i for i in standard.items if i.headings[0] == heading]
+        results = []
+        for p in points:
+            score = point_score([i for i in items if i.applies_to(p.row.kind)], p.counts)
+            if score is not None:
+                results.append(PointResult(p.row.point_id, p.row.kind, None, None, None, score))
+        found[heading] = (kind_weighted_mean(results, weights), len(results))
+    return found
+
+
+def _number(value: Fraction | None) -> float | None:
+    return float(value) if value is not None else None
+
+
+def _mean(points: Sequence[_Scored], weights: Mapping[str, Fraction]) -> float | None:
+    return _number(kind_weighted_mean([PointResult(p.row.point_id, p.row.kind, None, None, None, p.score)
+                                       for p in points], weights))
+
+
+def _photo_bytes(settings: Settings, photo_ids: Iterable[str]) -> tuple[bytes, ...]:
+    """The public copies (JPEG, no metadata) of the photos whose files are there."""
+    from xiuhua.services.photos import photo_path
+
+    paths = [photo_path(settings, i, "public") for i in dict.fromkeys(photo_ids)]
+    return tuple(p.read_bytes() for p in paths if p.is_file())
+
+
+def _worst(session: Session, settings: Settings, city: City, standard: Standard,
+           points: Sequence[_Scored]) -> tuple[WorstPoint, ...]:
+    items = {i.id: i for i in standard.items}
+    chosen = sorted((p for p in points if p.counts), key=lambda p: (p.score, p.row.code, p.round_id))
+    found = []
+    for p in chosen[:WORST_POINTS]:
+        rows = store.deductions(session, p.round_id, p.row.point_id)
+        photos = store.deduction_photos(session, [d.id for d in rows])
+        texts = tuple(f"{items[d.item_id].description} ×{d.count}（−{float(items[d.item_id].deduction(d.count)):g} 分）"
+                      for d in rows)
+        street = city.regions[p.row.street_code].name if p.row.street_code in city.regions else ""
+        found.append(WorstPoint(p.row.name, p.row.kind, street, float(p.score), texts,
+                                _photo_bytes(settings, [ph.photo_id for d in rows for ph in photos.get(d.id, [])])))
+    return tuple(found)
+
+
+def _rectification(session: Session, points: Sequence[_Scored], at: datetime) -> tuple[int, int, int]:
+    """(deductions that became cases, of those closed by ``at``, of those closed on time)."""
+    from xiuhua.store.cases import load_case
+
+    cases = [d.case_no for round_id in dict.fromkeys(p.round_id for p in points)
+             for d in store.deductions(session, round_id) if d.case_no]
+    closed = on_time = 0
+    for case_no in cases:
+        case = load_case(session, case_no)
+        if case.closed_at is None or case.closed_at > at:
+            continue
+        closed += 1
+        handled = [a for a in case.assignments if a.ended is AssignmentEnd.HANDLED]
+        on_time += all(a.on_time for a in handled)
+    return len(cases), closed, on_time
+
+
+def self_evaluation_input(session: Session, settings: Settings, city: City, period: str,
+                          standard_id: int, at: datetime, viewer: Principal | None = None,
+                          weights: Mapping[str, Fraction] | None = None) -> SelfEvaluationInput:
+    """What the self-evaluation report of ``period`` against a standard shows: the published
+    rounds against it booked into the period's months (and the last period's, for the change),
+    scored by top heading, the worst points with their deductions and photos, and the
+    rectification of the cases the deductions became as it stood at ``at``. ``viewer``: the
+    center roles, leaders, the office and admins (None: the CLI)."""
+    if viewer is not None and not sees_self_evaluation(viewer):
+        raise PermissionDenied("只有指挥中心、领导、城管办和系统管理员可以查看自评价报告", code="permission_denied")
+    chosen = Period.parse(period)
+    standard = get_standard(session, standard_id)
+    weights = weights if weights is not None else evaluation_settings(settings.data_dir).kind_weights
+    now, before = _period_points(session, chosen, standard_id), _period_points(session, chosen.shift(-1), standard_id)
+    current, previous = _heading_scores(standard, now, weights), _heading_scores(standard, before, weights)
+    headings = tuple(HeadingScore(h, _number(s), _number(previous[h][0]), n) for h, (s, n) in current.items())
+    cases, closed, on_time = _rectification(session, now, at)
+    city_name = next((r.name for r in city.regions.values() if r.level is RegionLevel.CITY), "")
+    return SelfEvaluationInput(chosen, standard.name, city_name, f"{city_name}城市管理委员会办公室",
+                               at.astimezone(local_zone()),
+                               _mean(now, weights), _mean(before, weights), headings,
+                               _worst(session, settings, city, standard, now), cases, closed, on_time)
 
 
 # --- the demo city --------------------------------------------------------------------------

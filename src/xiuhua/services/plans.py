@@ -207,12 +207,14 @@ class PlanView:
     counts: dict[TaskStatus, int] = field(default_factory=dict)
 
 
-def list_plans(session: Session, principal: Principal, at: datetime) -> list[PlanView]:
-    """The plans with at least one task ``principal`` may see (the office: every plan)."""
+def list_plans(session: Session, principal: Principal, at: datetime,
+               unit: str | None = None) -> list[PlanView]:
+    """The plans with at least one task ``principal`` may see (the office: every plan);
+    ``unit``: only those where that unit leads or cooperates on a task (counts of its tasks)."""
     found = []
     for p in store.all_plans(session):
-        view = plan_view(session, principal, p.id, at, missing_ok=True)
-        if view is not None:
+        view = plan_view(session, principal, p.id, at, unit=unit, missing_ok=True)
+        if view is not None and (unit is None or any(t.status is not None for t in view.tasks)):
             found.append(view)
     return found
 

@@ -224,3 +224,12 @@ def booked_results(bind: Bind, months: Sequence[str]) -> list[tuple[int, PointRe
     return [(r.rid, PointResult(r.point_id, r.kind, r.street_code, r.community_code, r.unit_code,
                                 stored_score(r.score)))
             for r in bind.execute(query)]
+
+
+def booked_rounds(bind: Bind, months: Sequence[str], standard_id: int) -> list[int]:
+    """The ids of the published rounds against ``standard_id`` booked into ``months``."""
+    query = (select(rounds.c.id)
+             .where(rounds.c.state == RoundState.PUBLISHED.value, rounds.c.booked_period.in_(list(months)),
+                    rounds.c.standard_id == standard_id)
+             .order_by(rounds.c.id))
+    return [int(i) for i in bind.execute(query).scalars()]

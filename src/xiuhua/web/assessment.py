@@ -19,9 +19,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from xiuhua.domain.access import Principal, sees_surveys
+from xiuhua.domain.access import UNIT_STAFF, Principal, sees_round_results, sees_surveys
 from xiuhua.domain.assessment import Period, competition_ranks, month_label
-from xiuhua.domain.choices import RegionLevel, Role, UnitKind
+from xiuhua.domain.choices import RegionLevel, Role, RoundState, UnitKind
 from xiuhua.domain.city import City
 from xiuhua.domain.errors import DomainError, InvalidInput
 from xiuhua.domain.sources import source_label
@@ -84,12 +84,26 @@ def unit_kinds(city: City) -> dict[str, str]:
 
 
 # Where each score source's figure drills down to: the cases behind the case figures, the answers
-# behind the survey. Hooks for the other sources: ``evaluation`` → the round results (deductions
-# with photos) and ``tasks`` → the work programme's tasks, added by those features.
+# behind the survey, the rounds booked into the period with the unit's points (deductions with
+# photos) behind the field score, the unit's tasks (and from there its orders) behind the tasks'.
 SOURCE_DRILLS: dict[str, Callable[[str, str], str]] = {
     "cases": lambda period, code: f"/assessment/{period}/units/{code}/cases?measure=due",
     "survey": lambda period, code: f"/surveys/answers?unit={code}&period={period}",
+    "evaluation": lambda period, code: f"/evaluation?period={period}&unit={code}",
+    "tasks": lambda period, code: f"/plans?unit={code}",
 }
+
+
+def may_follow(user: Principal, source: str, code: str) -> bool:
+    """May ``user`` open the drill-down of ``source`` for the unit ``code``? Each under the rule
+    of the page it leads to."""
+    if source == "cases":
+        return may_drill(user, "units", code)
+    if source == "evaluation":
+        return sees_round_results(user, RoundState.PUBLISHED, code)
+    if source == "tasks":
+        return user.sees_all or (user.role in UNIT_STAFF and user.unit_code == code)
+    return sees_surveys(user)
 
 
 def source_cells(row: Mapping[str, Any], period: str, user: Principal) -> list[dict[str, Any]]:
@@ -97,7 +111,7 @@ def source_cells(row: Mapping[str, Any], period: str, user: Principal) -> list[d
     found = []
     for s in row.get("sources") or ():
         link = SOURCE_DRILLS.get(s["name"])
-        may = may_drill(user, "units", row["unit_code"]) if s["name"] == "cases" else sees_surveys(user)
+        may = may_follow(user, s["name"], row["unit_code"])
         found.append({**s, "label": source_label(s["name"]),
                       "href": link(period, row["unit_code"]) if link is not None and may else None})
     return found

@@ -6,17 +6,20 @@ through the same services."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from xiuhua.domain.access import Principal, evaluates, sees_round_results, sees_round_sample
+from xiuhua.domain.access import Principal, evaluates, sees_round_results, sees_round_sample, sees_self_evaluation
+from xiuhua.domain.assessment import Period
 from xiuhua.domain.choices import RoundState
 from xiuhua.domain.errors import PermissionDenied
 from xiuhua.domain.evaluation import DEFAULT_PER_KIND, Standard
 from xiuhua.http.deps import CityDep, NowDep, SessionDep, SettingsDep
 from xiuhua.http.urls import API
+from xiuhua.reports import MEDIA_TYPES
 from xiuhua.services import evaluation as service
 from xiuhua.web.maps import tile_config
 from xiuhua.web.pages import PageRoute, flash, page_for, render, see_other
@@ -49,12 +52,20 @@ def tree(standard: Standard) -> list[dict[str, Any]]:
 
 
 @router.get("/evaluation", response_class=HTMLResponse)
-def index(request: Request, session: SessionDep, user: EvaluationUser) -> Response:
+def index(request: Request, session: SessionDep, user: EvaluationUser,
+          period: Annotated[str | None, Query(max_length=20)] = None,
+          unit: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+    """The rounds; ``period``: those booked into it, ``unit``: results shown for that unit (the
+    assessment's drill-down of ``evaluation``)."""
     rounds = service.list_rounds(session, user)
+    if period:
+        months = set(Period.parse(period).months())
+        rounds = [r for r in rounds if r.booked_period in months]
     return render(request, "evaluation/index.html", {
+        "period": period or "", "unit": unit or "",
         "title": "考评", "standards": service.list_standards(session), "rounds": rounds,
         "points": len(service.list_points(session)), "evaluator": evaluates(user),
-        "states": {s.value: s.label for s in RoundState},
+        "states": {s.value: s.label for s in RoundState}, "self_report": sees_self_evaluation(user),
         "sample": {r.id for r in rounds if sees_round_sample(user, RoundState(r.state))},
         "results": {r.id for r in rounds if sees_round_results(user, RoundState(r.state), user.unit_code)}})
 
@@ -104,11 +115,16 @@ def plan(request: Request, session: SessionDep, now: NowDep, user: EvaluationUse
 
 @router.get("/evaluation/rounds/{round_id}", response_class=HTMLResponse)
 def round_page(request: Request, session: SessionDep, city: CityDep, settings: SettingsDep,
-               user: EvaluationUser, round_id: IdPath) -> Response:
-    """The round's results: a map of deductions, tables by street, unit, kind and item."""
+               user: EvaluationUser, round_id: IdPath,
+               unit: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+    """The round's results: a map of deductions, tables by street, unit, kind and item;
+    ``unit``: only that unit's points listed."""
     view = service.round_view(session, user, round_id, service.evaluation_settings(settings.data_dir).kind_weights)
+    if unit:
+        view = replace(view, points=tuple(p for p in view.points if p.unit_code == unit))
     return render(request, "evaluation/round.html", {
-        "title": f"考评检查 {view.period}", "view": view, "city": city, "evaluator": evaluates(user),
+        "title": f"考评检查 {view.period}", "view": view, "unit": unit or "", "city": city,
+        "evaluator": evaluates(user),
         "config": {"tiles": tile_config(settings), "resultsUrl": f"{API}/rounds/{round_id}/results"}})
 
 
@@ -148,3 +164,15 @@ def publish(request: Request, session: SessionDep, now: NowDep, user: Evaluation
     booked = service.publish_round(session, round_id, now, user)
     flash(request, f"考评检查已发布，计入 {booked} 考核")
     return see_other(f"/evaluation/rounds/{round_id}")
+
+
+@router.get("/evaluation/self-report.docx")
+def self_report(session: SessionDep, city: CityDep, settings: SettingsDep, now: NowDep, user: EvaluationUser,
+                period: Annotated[str, Query(max_length=20)],
+                standard: Annotated[int, Query(ge=1, le=2**31 - 1)]) -> Response:
+    """自评价报告 (Word): the period's field evaluation against a standard (city-wide roles)."""
+    from xiuhua.reports.self_evaluation import self_evaluation
+
+    found = service.self_evaluation_input(session, settings, city, period, standard, now, user)
+    return Response(self_evaluation(found), media_type=MEDIA_TYPES["docx"], headers={
+        "Content-Disposition": f'attachment; filename="self-evaluation-{found.period.label}-{standard}.docx"'})

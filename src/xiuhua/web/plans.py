@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.datastructures import UploadFile
 
 from xiuhua.domain.access import Principal, check_manages_programme, leads_task, manages_programme
@@ -31,9 +31,12 @@ def _names(city: Any) -> dict[str, str]:
 
 
 @router.get("/plans")
-def plans_page(request: Request, session: SessionDep, now: NowDep, user: PlansUser) -> Response:
+def plans_page(request: Request, session: SessionDep, city: CityDep, now: NowDep, user: PlansUser,
+               unit: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+    """The plans; ``unit``: those with the unit's tasks (the assessment's drill-down of ``tasks``)."""
     return render(request, "plans/index.html", {
-        "title": "专项行动", "plans": plans.list_plans(session, user, now),
+        "title": "专项行动", "plans": plans.list_plans(session, user, now, unit=unit or None),
+        "unit": unit or "", "unit_name": _names(city).get(unit or "", unit or ""),
         "manages": manages_programme(user), "statuses": list(TaskStatus)})
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from xiuhua.domain.access import UNIT_STAFF, Principal, manages_programme
 from xiuhua.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied
@@ -22,11 +22,13 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @router.get("/supervision")
-def orders_page(request: Request, session: SessionDep, city: CityDep, now: NowDep, user: OrdersUser) -> Response:
-    orders = supervision.list_orders(session, user, city, now)
+def orders_page(request: Request, session: SessionDep, city: CityDep, now: NowDep, user: OrdersUser,
+                unit: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+    """The orders; ``unit``: those addressed to that unit (the assessment's drill-down of ``tasks``)."""
+    orders = supervision.list_orders(session, user, city, now, unit=unit or None)
     units = sorted(((u.code, u.name) for u in city.units.values() if u.active), key=lambda x: x[1])
     return render(request, "supervision/index.html", {
-        "title": "督查督办", "orders": orders, "manages": manages_programme(user), "units": units,
+        "title": "督查督办", "orders": orders, "unit": unit or "", "manages": manages_programme(user), "units": units,
         "names": {u.code: u.name for u in city.units.values()}, "levels": list(OrderLevel)})
 
 
