@@ -171,6 +171,9 @@ def test_prefecture_data_imports_with_the_flags_then_grids_and_coverage(cli_db: 
     no_rules = xiuhua("check", "coverage")
     assert no_rules.exit_code == 1
     assert no_rules.output.count("尚未设置任何责任规则") == 1 and "责任缺失：" not in no_rules.output
+    for shown in (no_rules.output, xiuhua("check", "coverage", "--details").output):
+        assert shown.count("尚未设置任何责任规则") == 1
+        assert "责任缺失" not in shown and "按事项汇总" not in shown and "区（县）" not in shown
 
     assert xiuhua("import", "units", str(units)).exit_code == 0
     west_only = tmp_path / "west.csv"
