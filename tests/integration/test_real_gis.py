@@ -4,9 +4,9 @@ self-intersecting polygon and one community split into two features; the same as
 Shapefile in a CGCS2000 Gauss–Krüger zone; then grids cut from the communities and the
 coverage check.
 
-The districts (330106 西湖区-like, 330105) have 6-digit codes, which today's code-length levels
-read as top-level ("city") regions; once explicit levels arrive, the fixture's ``JB`` column can
-say ``district`` (see ``test_the_level_field_is_passed_through``)."""
+The fixture's ``JB`` column gives each region's level (``--level-field JB``): the prefecture city
+(330100, listed last as some exports do), its districts (330106 西湖区-like, 330105) and their
+streets and communities; ``check coverage`` then proves the matrix per district."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def spiked(x0: float, y0: float, x1: float, y1: float) -> Polygon:
     return Polygon([(xa, ya0), (xb, ya0), (xb, ya1), (xa, ya1), (xa, ym), (xm, ym), (xa, ym)])
 
 
-# (XZQDM, XZQMC, JB, geometry): 2 districts, 3 streets, 4 communities (6 features).
+# (XZQDM, XZQMC, JB, geometry): a city, 2 districts, 3 streets, 4 communities (11 features).
 FEATURES: list[tuple[str, str, str, Any]] = [
     ("156330106", "西溪区", "district", rect(0, 0, 6, 6)),
     ("156330105", "拱桥区", "district", rect(6, 0, 9, 6)),
@@ -64,6 +64,7 @@ FEATURES: list[tuple[str, str, str, Any]] = [
     ("156330106002001", "龙井社区", "community", rect(0, 0, 3, 3)),  # split in two parts …
     ("156330106002001", "龙井社区", "community", rect(3, 0, 6, 3)),  # … sharing one code
     ("156330105001001", "小河社区", "community", spiked(6, 0, 9, 6)),  # self-intersecting
+    ("156330100", "西溪市", "city", rect(0, 0, 9, 6)),  # the prefecture city itself
 ]
 SPIKED_INDEX = 9
 
@@ -87,6 +88,11 @@ def gk_shapefile(path: Path, epsg: str) -> Path:
     path.with_suffix(".prj").unlink()
     path.with_suffix(".cpg").unlink(missing_ok=True)
     return path
+
+
+def gk_options(epsg: str) -> RegionFileOptions:
+    """The flags for :func:`gk_shapefile`'s file declared in ``epsg``."""
+    return RegionFileOptions(src_crs=epsg, encoding="GBK", level_field="JB", repair=True, merge_parts=True)
 
 
 @pytest.fixture
@@ -119,24 +125,34 @@ def write_city_rules(tmp_path: Path) -> tuple[Path, Path]:
 def test_prefecture_data_imports_with_the_flags_then_grids_and_coverage(cli_db: Engine, tmp_path: Path) -> None:
     path = geojson(tmp_path / "行政区.geojson")
 
-    unrepaired = xiuhua("import", "regions", str(path), "--merge-parts")
+    flags = ("--level-field", "JB")
+    unrepaired = xiuhua("import", "regions", str(path), *flags, "--merge-parts")
     assert unrepaired.exit_code == 1
     assert f"要素 {SPIKED_INDEX}（编码 330105001001）" in unrepaired.output  # its number in the file
     assert "自相交" in unrepaired.output and "--repair" in unrepaired.output
-    unmerged = xiuhua("import", "regions", str(path), "--repair")
+    unmerged = xiuhua("import", "regions", str(path), *flags, "--repair")
     assert unmerged.exit_code == 1
     assert "330106002001" in unmerged.output and "要素 7、8" in unmerged.output
     assert "--merge-parts" in unmerged.output
 
-    done = xiuhua("import", "regions", str(path), "--repair", "--merge-parts")
+    done = xiuhua("import", "regions", str(path), *flags, "--repair", "--merge-parts")
     assert done.exit_code == 0, done.output
-    assert "使用字段：编码 XZQDM；名称 XZQMC" in done.output
+    assert "使用字段：编码 XZQDM；名称 XZQMC；层级 JB" in done.output
     assert "国家代码前缀 156" in done.output
     assert f"已修复要素 {SPIKED_INDEX}（编码 330105001001）：自相交" in done.output
     assert "已合并编码 330106002001 的 2 个要素（7、8）" in done.output
-    assert "已导入 9 个区域" in done.output
+    assert "已导入 10 个区域" in done.output
     with transaction(cli_db) as session:
         city = load_city(session)
+        stored = {code: (info.level.value, info.parent_code) for code, info in city.regions.items()}
+        assert stored == {
+            "330100": ("city", None),
+            "330106": ("district", "330100"), "330105": ("district", "330100"),
+            "330106001": ("street", "330106"), "330106002": ("street", "330106"),
+            "330105001": ("street", "330105"),
+            "330106001001": ("community", "330106001"), "330106001002": ("community", "330106001"),
+            "330106002001": ("community", "330106002"), "330105001001": ("community", "330105001"),
+        }
         assert city.regions["330106002001"].area_m2 == pytest.approx(180_000, rel=0.01)
         assert city.regions["330105001001"].area_m2 == pytest.approx(180_000, rel=0.01)  # spike dropped
         assert store.region_geometry(session, "330106002001").geom_type == "Polygon"
@@ -155,12 +171,34 @@ def test_prefecture_data_imports_with_the_flags_then_grids_and_coverage(cli_db: 
     no_rules = xiuhua("check", "coverage")
     assert no_rules.exit_code == 1
     assert no_rules.output.count("尚未设置任何责任规则") == 1 and "责任缺失：" not in no_rules.output
+    for shown in (no_rules.output, xiuhua("check", "coverage", "--details").output):
+        assert shown.count("尚未设置任何责任规则") == 1
+        assert "责任缺失" not in shown and "按事项汇总" not in shown and "区（县）" not in shown
 
     assert xiuhua("import", "units", str(units)).exit_code == 0
+    west_only = tmp_path / "west.csv"
+    west_only.write_text(rules.read_text(encoding="utf-8").splitlines()[0] + "\nany,,330106,U-XX\n",
+                         encoding="utf-8")
+    assert xiuhua("import", "rules", str(west_only)).exit_code == 0
+    half = xiuhua("check", "coverage")
+    assert half.exit_code == 1
+    assert "按事项汇总：" in half.output and "按街道汇总：" in half.output
+    assert re.search(r"  330105001 运河街道：责任缺失 \d+ 处", half.output), half.output
+    assert "330106001 北山街道" not in half.output  # covered streets are not listed
+    assert re.search(r"区（县） 330105 拱桥区：18 个单元网格，责任缺失 \d+ 处、责任重叠 0 处", half.output)
+    assert "区（县） 330106 西溪区：36 个单元网格，责任覆盖完整" in half.output
+    assert "责任缺失：" not in half.output and "--details" in half.output
+    listed = xiuhua("check", "coverage", "--details")
+    assert "责任缺失：事项 " in listed.output and "网格 330105001001001 " in listed.output
+    assert "网格 330106" not in listed.output
+    assert "按街道汇总：" in listed.output and "区（县） 330105 拱桥区" in listed.output
     assert xiuhua("import", "rules", str(rules)).exit_code == 0
     covered = xiuhua("check", "coverage")
     assert covered.exit_code == 0, covered.output
-    assert "责任覆盖完整" in covered.output and "× 54 个单元网格" in covered.output
+    matters = re.search(r"责任覆盖完整：(\d+) 个事项 × 54 个单元网格", covered.output)
+    assert matters is not None, covered.output
+    assert f"区（县） 330105 拱桥区：18 个单元网格，责任覆盖完整（{matters[1]} 个事项）" in covered.output
+    assert f"区（县） 330106 西溪区：36 个单元网格，责任覆盖完整（{matters[1]} 个事项）" in covered.output
 
 
 def test_grids_are_numbered_in_row_order_and_slivers_merged(cli_db: Engine, tmp_path: Path) -> None:
@@ -203,8 +241,7 @@ def test_gbk_shapefile_in_a_gauss_kruger_zone_and_the_wrong_zone(engine: Engine,
     shp = gk_shapefile(tmp_path / "行政区.shp", "EPSG:4549")  # zone 40, no zone prefix
 
     with pytest.raises(InvalidInput) as wrong_zone:  # zone 39 declared: ~3° west, outside 浙江
-        import_regions(engine, shp, RegionFileOptions(src_crs="EPSG:4548", encoding="GBK", repair=True,
-                                                      merge_parts=True))
+        import_regions(engine, shp, gk_options("EPSG:4548"))
     message = str(wrong_zone.value)
     assert wrong_zone.value.code == "out_of_place"
     assert "经度 117." in message and "浙江省" in message and "带号不对" in message
@@ -212,9 +249,8 @@ def test_gbk_shapefile_in_a_gauss_kruger_zone_and_the_wrong_zone(engine: Engine,
     with transaction(engine) as session:
         assert load_city(session).regions == {}
 
-    result = import_regions(engine, shp, RegionFileOptions(src_crs="EPSG:4549", encoding="GBK", repair=True,
-                                                           merge_parts=True))
-    assert result.count == 9
+    result = import_regions(engine, shp, gk_options("EPSG:4549"))
+    assert result.count == 10
     with transaction(engine) as session:
         city = load_city(session)
         assert city.regions["330106001001"].name == "曙光社区"
@@ -229,13 +265,11 @@ def test_gbk_shapefile_in_a_gauss_kruger_zone_and_the_wrong_zone(engine: Engine,
 def test_a_zone_prefix_that_contradicts_the_crs_names_the_right_one(engine: Engine, tmp_path: Path) -> None:
     shp = gk_shapefile(tmp_path / "带号.shp", "EPSG:4528")  # zone 40 with the 40xxxxxx prefix
     with pytest.raises(InvalidInput) as wrong:
-        import_regions(engine, shp, RegionFileOptions(src_crs="EPSG:4527", encoding="GBK", repair=True,
-                                                      merge_parts=True))
+        import_regions(engine, shp, gk_options("EPSG:4527"))
     assert wrong.value.code == "out_of_place"
     assert "带号 40" in str(wrong.value) and "应为 EPSG:4528" in str(wrong.value)
     with pytest.raises(InvalidInput) as unprefixed:
-        import_regions(engine, shp, RegionFileOptions(src_crs="EPSG:4549", encoding="GBK", repair=True,
-                                                      merge_parts=True))
+        import_regions(engine, shp, gk_options("EPSG:4549"))
     assert unprefixed.value.code in ("out_of_place", "invalid_regions")
 
 
@@ -245,8 +279,9 @@ def test_gcj02_polygons_are_shifted_back_to_wgs84(engine: Engine, tmp_path: Path
 
     shifted = [(code, name, level, to_gcj(geom)) for code, name, level, geom in FEATURES]
     path = geojson(tmp_path / "gcj.geojson", shifted)
-    result = import_regions(engine, path, RegionFileOptions(src_crs="gcj02", repair=True, merge_parts=True))
-    assert result.count == 9
+    result = import_regions(engine, path, RegionFileOptions(src_crs="gcj02", level_field="JB", repair=True,
+                                                            merge_parts=True))
+    assert result.count == 10
     with transaction(engine) as session:
         stored = store.region_geometry(session, "330106001002")
     assert shapely.hausdorff_distance(stored, rect(3, 3, 6, 6)) < 1e-6  # ≈ 0.1 m
@@ -281,3 +316,23 @@ def test_parent_codes_lose_the_country_prefix_with_the_codes(tmp_path: Path) -> 
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     (street,) = read_regions_file(path)
     assert (street.code, street.parent_code) == ("330106001", "330106")
+
+
+def test_a_four_digit_prefecture_code_keeps_the_prefix_rule_and_levels(engine: Engine, tmp_path: Path) -> None:
+    """A dataset whose prefecture city has a 4-digit code (1563301): the prefix is still dropped
+    from every code and parent code, and the district sits under the 4-digit city."""
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"XZQDM": code, "XZQMC": name, "JB": level, "SJBM": parent},
+         "geometry": mapping(geom)}
+        for code, name, level, parent, geom in [
+            ("1563301", "西溪市", "市", None, rect(0, 0, 6, 6)),
+            ("156330106", "西溪区", "区", "1563301", rect(0, 0, 6, 6)),
+            ("156330106001", "北山街道", "街道", "156330106", rect(0, 0, 6, 6))]]}
+    path = tmp_path / "4.geojson"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    result = import_regions(engine, path, RegionFileOptions(level_field="JB"))
+    assert result.count == 3 and any("前缀 156" in note for note in result.notes)
+    with transaction(engine) as session:
+        city = load_city(session)
+    assert city.regions["330106"].level.value == "district" and city.regions["330106"].parent_code == "3301"
+    assert city.regions["330106001"].parent_code == "330106"

@@ -67,7 +67,8 @@ class CoverageReport:
         return self.grid_count > 0 and not self.responsibility and not self.tiling
 
     def lines(self) -> list[str]:
-        """One line per problem, then a summary per matter class, then one summary line (zh-CN)."""
+        """One line per problem, then the summaries (matter class, street, district), then the
+        verdict (zh-CN): what ``xiuhua check coverage --details`` prints."""
         return list(self.iter_lines())
 
     def iter_lines(self) -> Iterator[str]:
@@ -89,15 +90,12 @@ class CoverageReport:
 
     def summary_report(self) -> Iterator[str]:
         """What ``xiuhua check coverage`` prints without ``--details``: gaps and overlaps counted
-        by matter class and by street, then the verdict (no line per grid)."""
+        by matter class, by street and per district, then the verdict (no line per grid)."""
         if self.grid_count == 0:
             yield "尚未导入任何单元网格：请先用 xiuhua import regions 导入区域"
         if self.no_rules:
             yield NO_RULES
-        else:
-            yield from self._category_summary()
-        yield from self._street_summary()
-        yield self._summary()
+        yield from self.summary_lines()
         if self.tiling or (self.responsibility and not self.no_rules):
             yield "加 --details 逐条列出每个问题"
 
@@ -125,9 +123,14 @@ class CoverageReport:
             yield f"  {street}：" + "，".join(f"{kind} {counts[(street, kind)]} 处" for kind in kinds)
 
     def summary_lines(self) -> Iterator[str]:
-        """The summary per matter class, per district (a prefecture city), then the verdict."""
-        yield from self._category_summary()
-        yield from self.district_lines()
+        """The summaries by matter class, by street and per district (a prefecture city), then
+        the verdict. Without any rule the matrix findings are left out: "no rules" is one
+        message (:data:`NO_RULES`), not a gap per matter class, street and district."""
+        if not self.no_rules:
+            yield from self._category_summary()
+        yield from self._street_summary()
+        if not self.no_rules:
+            yield from self.district_lines()
         yield self._summary()
 
     # --- formatting -----------------------------------------------------------------------

@@ -213,7 +213,7 @@ def read_feature_file(path: Path, fields: Mapping[str, Sequence[str]], required:
 # --- polygons with administrative codes: country prefix, place, repair, parts ---------------
 
 COUNTRY_PREFIX = "156"  # GB/T 2659 numeric code of China, prefixed to the codes of some datasets
-_CODE_LENGTHS = (6, 9, 12, 15)
+_CODE_LENGTHS = (4, 6, 9, 12, 15)  # a prefecture city (4 or 6), district, street, community, grid
 _BOX_MARGIN_DEG = 0.05  # ≈ 5 km: the boxes are rounded and the data's boundaries not the source's
 Bounds = tuple[float, float, float, float]
 
@@ -238,7 +238,8 @@ class CodedPolygons:
     def parent(self, name: str, i: int) -> str | None:
         """A code-valued column (a parent code), without the prefix when the codes had it."""
         code = self.value(name, i)
-        if self.prefixed and code and code.startswith(COUNTRY_PREFIX):
+        if (self.prefixed and code and code.startswith(COUNTRY_PREFIX)
+                and len(code) - len(COUNTRY_PREFIX) in _CODE_LENGTHS):
             return code[len(COUNTRY_PREFIX):]
         return code
 
@@ -446,7 +447,10 @@ def merge_parts(codes: list[str], geoms: list[Any], merge: bool) -> tuple[list[i
 
 
 def _field_note(fields_used: Mapping[str, str], labels: Mapping[str, str]) -> str:
-    return "使用字段：" + "；".join(f"{labels.get(k, k)} {v}" for k, v in fields_used.items())
+    """The fields used, in the order of ``labels`` (code, name, level …) whether chosen or found."""
+    order = {name: n for n, name in enumerate(labels)}
+    used = sorted(fields_used.items(), key=lambda item: order.get(item[0], len(order)))
+    return "使用字段：" + "；".join(f"{labels.get(k, k)} {v}" for k, v in used)
 
 
 def read_coded_polygons(path: Path, fields: Mapping[str, Sequence[str]], required: Sequence[str], *,
