@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, insert, select, text
 from typer.testing import CliRunner
 
 from tests.factories import (
@@ -44,7 +44,7 @@ from xiuhua.services.components import ComponentRecord, save_components
 from xiuhua.services.interchange import export_cases, import_cases_file
 from xiuhua.store.cases import load_case
 from xiuhua.store.db import make_engine, transaction
-from xiuhua.store.tables import cases
+from xiuhua.store.tables import cases, photos
 
 PARTS = ("37018101001000001", "37018101001000002")
 PHOTO = "a" * 64
@@ -216,6 +216,10 @@ def _moved(engine: Engine) -> Any:
 def _full_history(engine: Engine) -> str:
     """A public report that goes through every step: amend, verify, return, extensions,
     suspension requests and suspension, supervision, rework, closing and rating."""
+    with transaction(engine) as session:  # the citizen's photo, stored before the report names it
+        session.execute(insert(photos).values(id=PHOTO, content_type="image/jpeg", size=1024, width=640,
+                                              height=480, uploaded_at=local("2026-10-12 08:59"),
+                                              public_id="p" * 32))
     no = report(engine, "2026-10-12 09:00", PUBLIC, source=Source.PUBLIC, lon=center(0, 0)[0],
                  lat=center(0, 0)[1], address="解放路 1 号", description="垃圾桶满溢",
                  reporter_name="王先生", reporter_phone="13812345678", photos=(PHOTO,),

@@ -136,14 +136,13 @@ def upgrade() -> None:
     with op.batch_alter_table('round_deduction_photos', schema=None) as batch_op:
         batch_op.create_index('ix_round_deduction_photos_photo_id', ['photo_id'], unique=False)
 
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('extra_role', sa.String(length=32), nullable=True))
+    # in place, not a batch (copy and move) of users: the tables referring to users would break it
+    op.add_column('users', sa.Column('extra_role', sa.String(length=32), nullable=True))
 
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('extra_role')
+    op.execute("ALTER TABLE users DROP COLUMN extra_role")
 
     with op.batch_alter_table('round_deduction_photos', schema=None) as batch_op:
         batch_op.drop_index('ix_round_deduction_photos_photo_id')
