@@ -18,7 +18,8 @@ from xiuhua.domain.errors import InvalidInput
 from xiuhua.domain.lifecycle import Actor
 from xiuhua.services import photos as photo_service
 from xiuhua.services.city import load_city
-from xiuhua.services.intake import Report, Reporter, Upload, take_report
+from xiuhua.services.intake import Report, Reporter, take_report
+from xiuhua.services.photos import Upload
 from xiuhua.store.cases import load_case
 from xiuhua.store.db import transaction
 from xiuhua.store.tables import audit_log, case_photos, cases

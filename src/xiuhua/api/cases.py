@@ -58,7 +58,8 @@ from xiuhua.http.urls import API
 from xiuhua.services import idempotency
 from xiuhua.services.cases import component_owner, perform_action, visible_case
 from xiuhua.services.idempotency import StoredResponse
-from xiuhua.services.intake import Claim, Reporter, Upload, take_report
+from xiuhua.services.intake import Claim, Reporter, take_report
+from xiuhua.services.photos import Upload
 from xiuhua.store.case_queries import list_cases
 from xiuhua.store.cases import case_row, load_case
 

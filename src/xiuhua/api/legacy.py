@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from xiuhua.domain.choices import LegacyCategory, LegacyStatus, LegacyTarget
 from xiuhua.domain.legacy import MAX_PARTIES, MAX_STEPS, Party, ProgressEntry, Step
+from xiuhua.domain.photos import MAX_PHOTOS
 from xiuhua.http.deps import CurrentUser, NowDep, SessionDep, client_address
 from xiuhua.http.problems import problem_responses
 from xiuhua.services import legacy as service
@@ -113,7 +114,7 @@ class ProgressCreate(BaseModel):
     note: str = Field(min_length=1, max_length=2000, description="进展情况")
     status: LegacyStatus | None = Field(None, description="新的状态（in_progress、clear_progress、resolved）")
     step_done: int | None = Field(None, ge=1, le=MAX_STEPS, description="完成的方案步骤序号")
-    photos: list[str] = Field(default_factory=list, max_length=service.MAX_PHOTOS)
+    photos: list[str] = Field(default_factory=list, max_length=MAX_PHOTOS)
 
 
 @router.post("/{issue_id}/progress", status_code=201, responses=_problems(401, 403, 404, 422))
@@ -127,7 +128,7 @@ def log_progress(request: Request, session: SessionDep, now: NowDep, user: Curre
 
 class SignOff(BaseModel):
     evidence: str = Field(min_length=1, max_length=2000, description="佐证材料说明")
-    photos: list[str] = Field(default_factory=list, max_length=service.MAX_PHOTOS)
+    photos: list[str] = Field(default_factory=list, max_length=MAX_PHOTOS)
 
 
 @router.post("/{issue_id}/signoff", responses=_problems(401, 403, 404, 422))

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from xiuhua.domain.choices import ProjectColour, ProjectKind, ProjectPhase
+from xiuhua.domain.photos import MAX_PHOTOS
 from xiuhua.domain.projects import ProgressReport
 from xiuhua.http.deps import CurrentUser, NowDep, SessionDep, client_address
 from xiuhua.http.problems import problem_responses
@@ -133,7 +134,7 @@ class ProgressCreate(BaseModel):
                                                description="累计完成投资（万元）")
     on: date | None = Field(None, description="达到该阶段的日期（默认报送当天）")
     note: str = Field("", max_length=2000)
-    photos: list[str] = Field(default_factory=list, max_length=service.MAX_PHOTOS,
+    photos: list[str] = Field(default_factory=list, max_length=MAX_PHOTOS,
                               description="现场照片（先上传；须为本人上传或可查看的照片）")
 
 

@@ -22,7 +22,8 @@ from xiuhua.http.schemas import (
 )
 from xiuhua.http.urls import absolute_url
 from xiuhua.services import public, ratelimit
-from xiuhua.services.intake import Reporter, Upload, take_report
+from xiuhua.services.intake import Reporter, take_report
+from xiuhua.services.photos import Upload
 from xiuhua.services.public import PublicCase, PublicEvent
 
 router = APIRouter(prefix="/public", tags=["公众参与"])

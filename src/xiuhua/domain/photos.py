@@ -38,6 +38,12 @@ from xiuhua.domain.errors import InvalidInput
 MAX_PHOTOS = 9  # photos of one report or one step
 
 
+def check_photo_count(count: int) -> None:
+    """At most :data:`MAX_PHOTOS` photos go with one report, step or progress entry."""
+    if count > MAX_PHOTOS:
+        raise InvalidInput(f"照片最多 {MAX_PHOTOS} 张", code="too_many_photos")
+
+
 class LinkKind(StrEnum):
     """What a photo can be linked to."""
 

@@ -13,7 +13,8 @@ from xiuhua.domain.errors import InvalidInput, NotFound
 from xiuhua.domain.lifecycle import SYSTEM_ACTIONS
 from xiuhua.http.schemas import CaseActionCreate, CaseCreate, CaseQuery, ReportForm
 from xiuhua.services.cases import ActionInput, clean_text
-from xiuhua.services.intake import Report, Upload
+from xiuhua.services.intake import Report
+from xiuhua.services.photos import Upload
 from xiuhua.store.case_queries import CaseFilter
 
 

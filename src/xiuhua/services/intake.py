@@ -50,7 +50,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import IO, Any, overload
+from typing import Any, overload
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
@@ -63,29 +63,16 @@ from xiuhua.domain.city import City
 from xiuhua.domain.errors import InvalidInput, PermissionDenied
 from xiuhua.domain.geo import CoordSys
 from xiuhua.domain.lifecycle import SYSTEM, Actor, Case, ReportData, report
-from xiuhua.domain.photos import MAX_PHOTOS
+from xiuhua.domain.photos import check_photo_count
 from xiuhua.domain.taxonomy import DEFAULT_URGENCY
 from xiuhua.services import idempotency
 from xiuhua.services import photos as photo_service
 from xiuhua.services.accounts import audit
 from xiuhua.services.cases import check_component, clean_text, locate_input
 from xiuhua.services.idempotency import StoredResponse
+from xiuhua.services.photos import Upload
 from xiuhua.services.public import PUBLIC, assign_tracking_code
 from xiuhua.store.cases import next_case_no, save_case
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A photo file sent with a report: its content, or the file to read it from (read only
-    once the report is found valid, at most one byte past the size limit)."""
-
-    data: bytes | IO[bytes]
-    filename: str | None = None
-
-    def content(self, settings: Settings) -> bytes:
-        if isinstance(self.data, bytes):
-            return self.data
-        return self.data.read(settings.photo_max_bytes + 1)
 
 
 @dataclass(frozen=True)
@@ -202,9 +189,8 @@ def take_report(session: Session, city: City, given: Report, at: datetime, by: R
     if checked.uploads:
         if settings is None:
             raise TypeError("take_report: uploads need the settings (where photos are stored)")
-        stored = [photo_service.store_photo(session, settings, u.content(settings), u.filename,
-                                            None if by.tracked else by.actor.login, at)
-                  for u in checked.uploads]
+        stored = photo_service.store_uploads(session, settings, checked.uploads,
+                                             None if by.tracked else by.actor.login, at)
         checked = replace(checked, photos=tuple(dict.fromkeys([*named, *stored])))
         prepared = prepare_report(session, city, checked, at, by.actor)
     case, code = store_prepared(session, prepared, by, at)
@@ -221,8 +207,7 @@ def checked_report(city: City, given: Report, by: Reporter) -> Report:
     if by.principal is not None:
         require_reporter(city, by.principal)
     photos = tuple(dict.fromkeys(given.photos))
-    if len(photos) + len(given.uploads) > MAX_PHOTOS:
-        raise InvalidInput(f"照片最多 {MAX_PHOTOS} 张", code="too_many_photos")
+    check_photo_count(len(photos) + len(given.uploads))
     return replace(
         given, source=source_of(by, given.source), photos=photos,
         address=clean_text(given.address), description=clean_text(given.description),

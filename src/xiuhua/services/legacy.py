@@ -45,14 +45,13 @@ from xiuhua.domain.legacy import (
     sign_off,
 )
 from xiuhua.domain.notices import TargetKind
+from xiuhua.domain.photos import check_photo_count
 from xiuhua.services.accounts import audit
 from xiuhua.services.notifications import Notice
 from xiuhua.services.photos import check_may_link
 from xiuhua.store import city as city_store
 from xiuhua.store import legacy as store
 from xiuhua.store.tables import legacy_issues
-
-MAX_PHOTOS = 9
 
 
 @dataclass(frozen=True)
@@ -228,8 +227,7 @@ def _load(session: Session, principal: Principal, issue_id: int) -> LegacyIssue:
 
 
 def _photos(session: Session, principal: Principal, photo_ids: Sequence[str]) -> list[str]:
-    if len(photo_ids) > MAX_PHOTOS:
-        raise InvalidInput(f"照片最多 {MAX_PHOTOS} 张", code="too_many_photos")
+    check_photo_count(len(photo_ids))
     return check_may_link(session, principal, photo_ids)
 
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from io import BytesIO
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import pillow_heif
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
@@ -54,7 +54,15 @@ from xiuhua.domain.calendar import local_zone
 from xiuhua.domain.choices import RoundState
 from xiuhua.domain.errors import DomainError, InvalidInput, NotFound, TooLarge
 from xiuhua.domain.geo import validate_lonlat
-from xiuhua.domain.photos import DeductionScope, EntryScope, Linked, LinkKind, may_see_photo, unknown_photos
+from xiuhua.domain.photos import (
+    DeductionScope,
+    EntryScope,
+    Linked,
+    LinkKind,
+    check_photo_count,
+    may_see_photo,
+    unknown_photos,
+)
 from xiuhua.services.accounts import audit
 from xiuhua.store import legacy as legacy_store
 from xiuhua.store import plans as plans_store
@@ -158,6 +166,29 @@ class Decoded:
 
 
 # --- storing --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A photo file sent with a report or a form: its content, or the file to read it from (read
+    only once the report is found valid, at most one byte past the size limit)."""
+
+    data: bytes | IO[bytes]
+    filename: str | None = None
+
+    def content(self, settings: Settings) -> bytes:
+        if isinstance(self.data, bytes):
+            return self.data
+        return self.data.read(settings.photo_max_bytes + 1)
+
+
+def store_uploads(session: Session, settings: Settings, uploads: Sequence[Upload],
+                  uploaded_by: str | None, at: datetime) -> list[str]:
+    """The photo files of one report, step or progress entry (at most ``MAX_PHOTOS``), each
+    validated and stored as :func:`store_photo` does; their ids, in order."""
+    check_photo_count(len(uploads))
+    return [store_photo(session, settings, u.content(settings), u.filename, uploaded_by, at)
+            for u in uploads]
 
 
 def store_photo(session: Session, settings: Settings, data: bytes, filename: str | None,

@@ -35,6 +35,7 @@ from xiuhua.domain.city import UnitInfo
 from xiuhua.domain.errors import ActionRefused, InvalidInput, NotFound, PermissionDenied
 from xiuhua.domain.geo import validate_lonlat
 from xiuhua.domain.notices import TargetKind
+from xiuhua.domain.photos import check_photo_count
 from xiuhua.domain.projects import (
     LateProject,
     ProgressReport,
@@ -52,8 +53,6 @@ from xiuhua.services.photos import check_may_link
 from xiuhua.store import city as city_store
 from xiuhua.store import projects as store
 from xiuhua.store.tables import projects as projects_table
-
-MAX_PHOTOS = 9
 
 
 @dataclass(frozen=True)
@@ -257,8 +256,7 @@ def report_progress(session: Session, principal: Principal, project_id: int,
     if not may_report(principal, project):
         raise PermissionDenied("只有牵头单位可以报送项目进度", code="permission_denied")
     check_report(project, report)
-    if len(photo_ids) > MAX_PHOTOS:
-        raise InvalidInput(f"照片最多 {MAX_PHOTOS} 张", code="too_many_photos")
+    check_photo_count(len(photo_ids))
     ids = check_may_link(session, principal, photo_ids)
     at_once = manages_programme(principal)
     report_id = store.insert_progress(session, {

@@ -28,7 +28,7 @@ from xiuhua.http.schemas import MAX_PHOTOS, CaseActionCreate
 from xiuhua.services import city as city_service
 from xiuhua.services import photos
 from xiuhua.services.cases import perform_action, visible_case
-from xiuhua.services.intake import Upload
+from xiuhua.services.photos import Upload
 from xiuhua.services.public import anonymous_actors
 from xiuhua.web.auth import FormData
 from xiuhua.web.forms import ACTION_FORMS, FIELD_LABELS, action_form
@@ -231,11 +231,8 @@ def perform(request: Request, session: Session, city: City, settings: Settings, 
     load_visible(session, user, case_no)
     if files and action not in PHOTO_ACTIONS:
         raise invalid(f"“{action.label}”不接受照片")
-    if len(files) > MAX_PHOTOS:
-        raise invalid(f"照片最多 {MAX_PHOTOS} 张")
     with session.begin_nested():
-        ids = [photos.store_photo(session, settings, f.content(settings), f.filename,
-                                  user.login, now) for f in files]
+        ids = photos.store_uploads(session, settings, files, user.login, now)
         if ids:
             body = body.model_copy(update={"photos": list(dict.fromkeys(ids))})
         return perform_action(session, city, user, case_no, action, action_input(body),

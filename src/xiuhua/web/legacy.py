@@ -14,12 +14,13 @@ from xiuhua.domain.calendar import local_zone
 from xiuhua.domain.choices import LegacyCategory, LegacyStatus, LegacyTarget, UnitKind
 from xiuhua.domain.errors import DomainError, NotFound, PermissionDenied
 from xiuhua.domain.legacy import REPORTABLE, Party, ProgressEntry, Step, step_overdue
+from xiuhua.domain.photos import MAX_PHOTOS
 from xiuhua.http.deps import CityDep, NowDep, SessionDep, SettingsDep, client_address
 from xiuhua.services import legacy as service
+from xiuhua.services import photos
 from xiuhua.web.auth import FormData
 from xiuhua.web.cases import PhotoFiles
 from xiuhua.web.pages import PageRoute, flash, invalid, page_for, render, see_other
-from xiuhua.web.projects import store_photos
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # an id of a table row (INTEGER)
@@ -114,7 +115,7 @@ def issue_page(request: Request, session: SessionDep, now: NowDep, user: LegacyU
         "may_log": service.may_log(user, view.issue) and view.issue.status is not
         LegacyStatus.CLOSED, "statuses": [s for s in LegacyStatus if s in REPORTABLE],
         "late_steps": {s.seq for s in view.issue.steps if step_overdue(s, today)},
-        "max_photos": service.MAX_PHOTOS})
+        "max_photos": MAX_PHOTOS})
 
 
 @router.post("/legacy-issues/{issue_id}/progress")
@@ -128,7 +129,7 @@ def log_progress(request: Request, session: SessionDep, now: NowDep, settings: S
             entry = ProgressEntry(form.get("note", "")[:2000],
                                   LegacyStatus(status) if status in LegacyStatus.values() else None,
                                   int(step) if step.isdigit() else None)
-            ids = store_photos(session, settings, user, files, now)
+            ids = photos.store_uploads(session, settings, files, user.login, now)
             service.log_progress(session, user, issue_id, entry, ids, now, client_address(request))
     except DomainError as exc:
         if _access_refusal(exc):
@@ -148,7 +149,7 @@ def sign_off(request: Request, session: SessionDep, now: NowDep, settings: Setti
         raise PermissionDenied(f"{user.role.label}无权销号", code="permission_denied")
     try:
         with session.begin_nested():
-            ids = store_photos(session, settings, user, files, now)
+            ids = photos.store_uploads(session, settings, files, user.login, now)
             service.sign_off_issue(session, user, issue_id, form.get("evidence", "")[:2000], ids,
                                    now, client_address(request))
     except DomainError as exc:

@@ -109,11 +109,8 @@ def progress_page(request: Request, session: SessionDep, settings: SettingsDep, 
     """A progress report (lead unit) or a note (cooperating unit) with photos from the phone."""
     back = f"/plans/{plan_id}/tasks/{code}"
     try:
-        if len(files) > MAX_PHOTOS:
-            raise InvalidInput(f"照片最多 {MAX_PHOTOS} 张", code="too_many_photos")
         with session.begin_nested():
-            ids = [photos.store_photo(session, settings, f.content(settings), f.filename, user.login, now)
-                   for f in files]
+            ids = photos.store_uploads(session, settings, files, user.login, now)
             milestones = [v for k, v in form.items() if k.startswith("milestone-")]
             plans.report_progress(session, user, plan_id, code, now, text=form.get("text", ""),
                                   percent=form.get("percent") or None, value=form.get("value") or None,

@@ -33,7 +33,8 @@ from xiuhua.reports.common import period_name
 from xiuhua.services import assessment, public, ratelimit
 from xiuhua.services.cases import clean_text
 from xiuhua.services.idempotency import StoredResponse
-from xiuhua.services.intake import Claim, Reporter, Upload, take_report
+from xiuhua.services.intake import Claim, Reporter, take_report
+from xiuhua.services.photos import Upload
 from xiuhua.web.maps import cached_layers, display_sys
 from xiuhua.web.pages import PageRoute, check_csrf, flash, render, see_other
 from xiuhua.web.report import (

@@ -9,19 +9,19 @@ from typing import Annotated, Any
 
 import shapely.geometry
 from fastapi import APIRouter, Path, Request, Response
-from sqlalchemy.orm import Session
 
 from xiuhua.config import Settings
 from xiuhua.domain.access import Principal, manages_programme
 from xiuhua.domain.calendar import local_zone
 from xiuhua.domain.choices import ProjectColour, ProjectKind, ProjectPhase, ReviewState, UnitKind
 from xiuhua.domain.errors import DomainError, NotFound, PermissionDenied
+from xiuhua.domain.photos import MAX_PHOTOS
 from xiuhua.domain.projects import ProgressReport, window
 from xiuhua.http.deps import CityDep, NowDep, SessionDep, SettingsDep, client_address
 from xiuhua.services import photos
 from xiuhua.services import projects as service
 from xiuhua.web.auth import FormData
-from xiuhua.web.cases import PhotoFiles, Uploads
+from xiuhua.web.cases import PhotoFiles
 from xiuhua.web.maps import display_sys, geometry_json, shifted_point, tile_config
 from xiuhua.web.pages import PageRoute, flash, invalid, page_for, render, see_other
 
@@ -150,7 +150,7 @@ def project_page(request: Request, session: SessionDep, now: NowDep, settings: S
         "title": view.project.name, "view": view, "reports": detail.reports,
         "manager": manages_programme(user), "may_report": service.may_report(user, view.project),
         "phases": list(ProjectPhase), "pending": ReviewState.PENDING,
-        "max_photos": service.MAX_PHOTOS, "today": now.astimezone(local_zone()).date(),
+        "max_photos": MAX_PHOTOS, "today": now.astimezone(local_zone()).date(),
         "config": {"gantt": gantt_rows([view]), "now": _ms(now), "colours": COLOURS,
                    "map": map_features([view], settings), "tiles": tile_config(settings)}})
 
@@ -167,14 +167,6 @@ def _report(form: dict[str, str]) -> ProgressReport:
                           _day(form["on"], "日期") if form.get("on", "").strip() else None)
 
 
-def store_photos(session: Session, settings: Settings, user: Principal, files: Uploads,
-                  now: datetime) -> list[str]:
-    if len(files) > service.MAX_PHOTOS:
-        raise invalid(f"照片最多 {service.MAX_PHOTOS} 张")
-    return [photos.store_photo(session, settings, f.content(settings), f.filename, user.login, now)
-            for f in files]
-
-
 @router.post("/projects/{project_id}/progress")
 def report_progress(request: Request, session: SessionDep, now: NowDep, settings: SettingsDep,
                     user: ProjectsUser, form: FormData, files: PhotoFiles,
@@ -184,7 +176,7 @@ def report_progress(request: Request, session: SessionDep, now: NowDep, settings
     service.project_detail(session, user, project_id, now)  # out of sight: a 404 page
     try:
         with session.begin_nested():
-            ids = store_photos(session, settings, user, files, now)
+            ids = photos.store_uploads(session, settings, files, user.login, now)
             service.report_progress(session, user, project_id, _report(form),
                                     form.get("note", "")[:2000], ids, now,
                                     client_address(request))

@@ -37,7 +37,8 @@ from xiuhua.http.cases import case_report
 from xiuhua.http.deps import CityDep, NowDep, SessionDep, SettingsDep, client_address
 from xiuhua.http.schemas import MAX_PHOTOS, CaseCreate
 from xiuhua.services.idempotency import StoredResponse
-from xiuhua.services.intake import Claim, Reporter, Upload, take_report
+from xiuhua.services.intake import Claim, Reporter, take_report
+from xiuhua.services.photos import Upload
 from xiuhua.web.maps import display_sys, tile_config
 from xiuhua.web.pages import PageRoute, flash, page_for, render, see_other
 from xiuhua.web.views import region_name
