@@ -27,13 +27,14 @@ For the month's figures a paused task keeps the status it had when paused
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from xiuhua.domain.assessment import Term, ratio, terms_score
 from xiuhua.domain.calendar import TimeLimit, WorkCalendar, day_start
 from xiuhua.domain.choices import LabelledEnum
 from xiuhua.domain.errors import ActionRefused, InvalidInput
@@ -371,17 +372,6 @@ class UnitNames:
         return self.by_name.get(name) or self.aliases.get(name)
 
 
-def rate(numerator: int, denominator: int) -> Fraction | None:
-    return Fraction(numerator, denominator) if denominator else None
-
-
-def count_statuses(statuses: Iterable[TaskStatus]) -> dict[TaskStatus, int]:
-    counts = dict.fromkeys(TaskStatus, 0)
-    for s in statuses:
-        counts[s] += 1
-    return counts
-
-
 # --- the ``tasks`` score source ---------------------------------------------------------------
 
 TASKS = "tasks"
@@ -443,9 +433,9 @@ class TaskFigures:
 
     @property
     def rates(self) -> dict[str, Fraction | None]:
-        lag = rate(self.lagging, self.judged)
-        return {"task_on_time_rate": rate(self.tasks_on_time, self.tasks_due),
-                "order_on_time_rate": rate(self.orders_on_time, self.orders_due),
+        lag = ratio(self.lagging, self.judged)
+        return {"task_on_time_rate": ratio(self.tasks_on_time, self.tasks_due),
+                "order_on_time_rate": ratio(self.orders_on_time, self.orders_due),
                 "lag_free_rate": None if lag is None else 1 - lag}
 
     def as_json(self) -> dict[str, object]:
@@ -466,16 +456,6 @@ def task_figures(lines: UnitProgramme) -> TaskFigures:
                        sum(t.status in LAGGING for t in judged), lines)
 
 
-def weighted_score(rates: dict[str, Fraction | None],
-                   weights: Sequence[tuple[str, Fraction]]) -> Fraction | None:
-    """100 × Σ w·r ÷ Σ w over the terms with a rate (null terms left out); None when none has."""
-    present = [(w, rates[name]) for name, w in weights if rates[name] is not None]
-    total = sum((w for w, _ in present), Fraction(0))
-    if not total:
-        return None
-    return 100 * sum((w * r for w, r in present if r is not None), Fraction(0)) / total
-
-
 @dataclass(frozen=True)
 class TasksSource:
     """The work programme (专项行动): task on-time rate, order on-time rate and 1 − lag rate."""
@@ -484,7 +464,9 @@ class TasksSource:
 
     def result(self, unit: UnitFacts) -> SourceResult:
         figures = task_figures(unit.loaded.get(TASKS, UnitProgramme()))
-        return SourceResult(weighted_score(figures.rates, self.weights), figures)
+        # 100 × Σ w·r ÷ Σ w over the terms with a rate (null terms left out), as the cases source
+        terms = [Term(name, weight) for name, weight in self.weights]
+        return SourceResult(terms_score(figures.rates, terms), figures)
 
 
 def parse_tasks_source(table: Mapping[str, Any], file: Mapping[str, Any]) -> TasksSource:

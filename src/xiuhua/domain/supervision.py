@@ -72,7 +72,6 @@ AFTER: dict[OrderAction, OrderState] = {
     OrderAction.RETURN: OrderState.RETURNED,
     OrderAction.SIGNOFF: OrderState.SIGNED_OFF,
 }
-UNIT_ACTIONS = frozenset({OrderAction.REPLY})  # the addressed unit's; the rest are the office's
 
 
 def next_state(state: OrderState, action: OrderAction) -> OrderState:

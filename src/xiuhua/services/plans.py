@@ -77,7 +77,6 @@ from xiuhua.store import plans as store
 THRESHOLDS = Thresholds()
 REPORT, NOTE = "report", "note"
 HEADERS = ("序号", "任务", "工作内容", "牵头单位", "配合单位", "责任人", "完成时限")
-OPTIONAL_HEADERS = ("开始时间", "目标")
 MAX_PLAN_ROWS = 2000
 
 

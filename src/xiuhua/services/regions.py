@@ -34,9 +34,6 @@ from xiuhua.store.city import bump_model_version, upsert
 from xiuhua.store.db import transaction
 from xiuhua.store.tables import regions
 
-LEVEL_BY_LENGTH = {6: RegionLevel.CITY, 9: RegionLevel.STREET, 12: RegionLevel.COMMUNITY,
-                   15: RegionLevel.GRID}
-LENGTH_BY_LEVEL = {v: k for k, v in LEVEL_BY_LENGTH.items()}
 _CLASS_ALIASES = {"1": 1, "一类": 1, "一类区域": 1, "2": 2, "二类": 2, "二类区域": 2}
 _KIND_ALIASES = {"zone": "zone", "开发区": "zone", "street": None, "街道": None, "镇": None}
 
@@ -52,11 +49,6 @@ class RegionFeature:
     kind: str | None = None
     region_class: str | int | None = None
     parent_code: str | None = None
-
-
-def parent_of(code: str) -> str | None:
-    """Today's parent of a code below a 6-digit city (the code without its last three digits)."""
-    return code[:-3] if len(code) > 6 else None
 
 
 def _levels(features: Sequence[RegionFeature], known: Mapping[str, RegionLevel],
